@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import { makeProcessContext } from './context.js';
+import { runCli } from './program.js';
+
+const controller = new AbortController();
+let interrupts = 0;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    interrupts += 1;
+    // First signal: stop cleanly (the journal is committed on the way out). Second: leave now;
+    // the journal's torn tail is cut off on the next run.
+    if (interrupts > 1) process.exit(130);
+    controller.abort(new Error(`received ${sig}`));
+  });
+}
+
+const ctx = makeProcessContext(controller.signal);
+const code = await runCli(process.argv.slice(2), ctx);
+process.exitCode = code;

@@ -1,0 +1,130 @@
+/**
+ * The piscina worker: reads a chunk of a staged file, hashes, compresses and encrypts it (encode),
+ * or reads stored bytes back from a drive and checks them (decode). Buffers go back to the main
+ * thread by transfer, not copy. Each call owns the file descriptor it opens and closes it.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { Piscina } from 'piscina';
+import xxhash from 'xxhash-wasm';
+import { Compressor, decompress } from 'zstd-napi';
+import type { DecodeResult, DecodeTask, EncodeResult, EncodeTask, StoredExtent } from './interfaces.js';
+import { decryptUnit, encryptUnit, md5Hex, unitTweak } from './chunk-crypto.js';
+import { nonZeroPageRanges } from './page-ranges.js';
+
+const hasher = await xxhash();
+const compressors = new Map<number, Compressor>();
+
+function compressorFor(level: number): Compressor {
+  let c = compressors.get(level);
+  if (!c) {
+    c = new Compressor();
+    // One frame per chunk with the content size in its header, so `zstd -d` and the importer can
+    // size their buffers; checksum off because XXH64 of the raw chunk is kept in the journal.
+    c.setParameters({ compressionLevel: level, contentSizeFlag: true, checksumFlag: false });
+    compressors.set(level, c);
+  }
+  return c;
+}
+
+/** Wraps a result so piscina transfers its buffer instead of copying it. */
+class Moved<T> {
+  readonly #value: T;
+  readonly #list: ArrayBuffer[];
+  constructor(value: T, list: ArrayBuffer[]) {
+    this.#value = value;
+    this.#list = list;
+  }
+  get [Piscina.transferableSymbol](): ArrayBuffer[] {
+    return this.#list;
+  }
+  get [Piscina.valueSymbol](): T {
+    return this.#value;
+  }
+}
+
+function xxh64Hex(data: Uint8Array): string {
+  return hasher.h64Raw(data).toString(16).padStart(16, '0');
+}
+
+function readAt(path: string, offset: number, length: number): { buf: Buffer; n: number; fd: number } {
+  const fd = openSync(path, 'r');
+  const buf = Buffer.allocUnsafeSlow(length);
+  let n = 0;
+  try {
+    while (n < length) {
+      const r = readSync(fd, buf, n, length - n, offset + n);
+      if (r === 0) break;
+      n += r;
+    }
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return { buf, n, fd };
+}
+
+function encode(t: EncodeTask): EncodeResult | Moved<EncodeResult> {
+  let read: ReturnType<typeof readAt>;
+  try {
+    read = readAt(t.path, t.offset, t.length);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return { ok: false, reason: e.code === 'ENOENT' ? 'changed' : 'unreadable', message: e.message, ...(e.code ? { errno: e.code } : {}) };
+  }
+  const { buf, n, fd } = read;
+  // Compare identity after the read: a write that raced with it shows up as size or mtime change.
+  const st = fstatSync(fd);
+  closeSync(fd);
+  if (n < t.length || st.size !== t.expect.size || st.mtimeMs !== t.expect.mtimeMs || st.ino !== t.expect.ino) {
+    return { ok: false, reason: 'changed', message: `changed while being read (size ${t.expect.size} -> ${st.size})` };
+  }
+  const raw = buf.subarray(0, n);
+  const xxh64 = xxh64Hex(raw);
+  let stored: Buffer = t.codec === 'zstd' ? compressorFor(t.level).compress(raw) : raw;
+  const ranges = t.pages ? nonZeroPageRanges(stored) : [{ at: 0, length: stored.length }];
+  const extents: StoredExtent[] = ranges.map((r) => ({ at: r.at, length: r.length, md5: md5Hex(stored.subarray(r.at, r.at + r.length)) }));
+  if (t.cipher && t.tweakSeed) {
+    for (const e of extents) {
+      const unit = stored.subarray(e.at, e.at + e.length);
+      encryptUnit(t.cipher.key, unitTweak(t.tweakSeed, t.storedOffset + e.at), unit).copy(unit);
+    }
+  }
+  const result: EncodeResult = { ok: true, stored, rawLength: n, xxh64, extents };
+  return new Moved(result, [stored.buffer as ArrayBuffer]);
+}
+
+function decode(t: DecodeTask): DecodeResult | Moved<DecodeResult> {
+  let read: ReturnType<typeof readAt>;
+  try {
+    read = readAt(t.path, t.offset, t.length);
+  } catch (err) {
+    return { ok: false, reason: 'io', message: (err as Error).message };
+  }
+  closeSync(read.fd);
+  if (read.n < t.length) return { ok: false, reason: 'short', message: `only ${read.n} of ${t.length} bytes present` };
+  let stored = read.buf.subarray(0, read.n);
+  if (t.cipher && t.tweakSeed) stored = decryptUnit(t.cipher.key, unitTweak(t.tweakSeed, t.storedOffset), stored);
+  if (t.md5 !== undefined) {
+    const actual = md5Hex(stored);
+    if (actual !== t.md5) return { ok: false, reason: 'md5', message: `MD5 ${actual} does not match ${t.md5}`, actual };
+  }
+  if (!t.raw) return { ok: true, raw: undefined };
+  let raw: Buffer;
+  try {
+    raw = t.raw.codec === 'zstd' ? decompress(stored) : stored;
+  } catch (err) {
+    return { ok: false, reason: 'codec', message: `not a valid zstd frame: ${(err as Error).message}` };
+  }
+  if (raw.length !== t.raw.rawLength) return { ok: false, reason: 'codec', message: `decodes to ${raw.length} bytes, expected ${t.raw.rawLength}` };
+  if (t.raw.xxh64 !== undefined) {
+    const actual = xxh64Hex(raw);
+    if (actual !== t.raw.xxh64) return { ok: false, reason: 'xxh64', message: `XXH64 ${actual} does not match ${t.raw.xxh64}`, actual };
+  }
+  if (!t.returnRaw) return { ok: true, raw: undefined };
+  const own = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : Buffer.from(raw);
+  return new Moved<DecodeResult>({ ok: true, raw: own }, [own.buffer as ArrayBuffer]);
+}
+
+export default function run(task: EncodeTask | DecodeTask): unknown {
+  return task.kind === 'encode' ? encode(task) : decode(task);
+}

@@ -1,0 +1,216 @@
+/**
+ * The OS boundary. `core/` sees the machine only through these interfaces (types only); the real
+ * implementations are in this folder and are passed in by `cli/` or by tests, which can wrap them
+ * with faults (test/support/fault-fs.ts).
+ */
+
+/** What `stat`/`lstat` tell, reduced to what seedship uses. */
+export interface FileStat {
+  readonly kind: 'file' | 'dir' | 'symlink' | 'other';
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+  readonly ino: number;
+  readonly dev: number;
+  readonly mode: number;
+}
+
+export interface DirEntry {
+  readonly name: string;
+  readonly kind: 'file' | 'dir' | 'symlink' | 'other';
+}
+
+/** Sizes of the file system holding a path, in bytes. */
+export interface FsSpace {
+  readonly totalBytes: number;
+  readonly freeBytes: number; // available to an unprivileged writer (f_bavail)
+  readonly blockSize: number;
+}
+
+/** An open file. Writes always write the whole buffer. */
+export interface FileHandle {
+  readonly path: string;
+  write(data: Uint8Array, position: number): Promise<void>;
+  /** Reads up to `length` bytes at `position` into `into` at `offset`; returns the count (0 at end). */
+  read(into: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  datasync(): Promise<void>;
+  sync(): Promise<void>;
+  truncate(length: number): Promise<void>;
+  stat(): Promise<FileStat>;
+  close(): Promise<void>;
+}
+
+export type OpenFlags = 'r' | 'r+' | 'w' | 'wx' | 'a' | 'w+';
+
+export interface FileSystem {
+  open(path: string, flags: OpenFlags, mode?: number): Promise<FileHandle>;
+  readdir(path: string): Promise<DirEntry[]>;
+  lstat(path: string): Promise<FileStat>;
+  stat(path: string): Promise<FileStat>;
+  statfs(path: string): Promise<FsSpace>;
+  realpath(path: string): Promise<string>;
+  mkdir(path: string, mode?: number): Promise<void>; // recursive, no error if it exists
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>; // no error if missing
+  rmdir(path: string): Promise<void>;
+  chmod(path: string, mode: number): Promise<void>;
+  readFile(path: string): Promise<Buffer>;
+  /** Undefined if the file does not exist. */
+  readFileIfExists(path: string): Promise<Buffer | undefined>;
+  exists(path: string): Promise<boolean>;
+  /** True if this process may create files in the directory. */
+  canWrite(path: string): Promise<boolean>;
+  /** temp file in the same dir → write → fsync → close → rename → fsync dir. */
+  writeFileAtomic(path: string, data: Uint8Array | string, mode?: number): Promise<void>;
+  /** fsync a directory so entries created or renamed in it are durable. */
+  fsyncDir(path: string): Promise<void>;
+}
+
+/** Time, injected so tests can control it. */
+export interface Clock {
+  /** Wall clock, ms since the epoch. */
+  now(): number;
+  /** Monotonic ms for rates and durations. */
+  monotonic(): number;
+}
+
+/** Facts about this process and host, for the session lock. */
+export interface ProcessInfo {
+  readonly pid: number;
+  readonly hostname: string;
+  /** Start time of a process as the kernel reports it (clock ticks since boot), or undefined if none runs with that pid. */
+  processStartTime(pid: number): Promise<string | undefined>;
+}
+
+/** A mounted volume, as `seedship drives` shows it. */
+export interface VolumeInfo {
+  readonly mountPoint: string;
+  readonly device: string; // e.g. /dev/sdb1, tmpfs
+  readonly fsType: string; // ext4, ntfs, fuseblk, tmpfs…
+  readonly totalBytes: number;
+  readonly freeBytes: number;
+  readonly readOnly: boolean;
+  /** Hardware serial of the disk behind the device (sysfs/udev), if Linux gives one. */
+  readonly serial: string | undefined;
+  readonly rotational: boolean | undefined;
+  readonly removable: boolean | undefined;
+  /** Disk model, if known. */
+  readonly model: string | undefined;
+  /** Bus as udev reports it (ata, usb, nvme, scsi…), if known. */
+  readonly bus: string | undefined;
+}
+
+export interface DriveProbe {
+  /** Every mounted volume. */
+  listVolumes(): Promise<VolumeInfo[]>;
+  /** The volume holding `path` (the longest mount point that is a prefix of its real path). */
+  volumeOf(path: string): Promise<VolumeInfo>;
+}
+
+// ---- chunk work done in worker threads -------------------------------------------------------
+
+export type Codec = 'zstd' | 'none';
+
+/** Encryption parameters for one drive: AES-256-XTS (CTR under 16 bytes), tweak from file and offset. */
+export interface CipherSpec {
+  /** 64 bytes: XTS uses both halves; CTR for short chunks uses the first 32 bytes. */
+  readonly key: Uint8Array;
+}
+
+/** Read one chunk of a staged file and turn it into stored bytes. */
+export interface EncodeTask {
+  readonly kind: 'encode';
+  readonly path: string;
+  readonly offset: number;
+  readonly length: number;
+  /** Identity of the file when its copy started: a difference means it changed. */
+  readonly expect: { readonly size: number; readonly mtimeMs: number; readonly ino: number };
+  readonly codec: Codec;
+  readonly level: number;
+  /** Page blobs: report 512-byte aligned non-zero ranges instead of one block. */
+  readonly pages: boolean;
+  readonly cipher: CipherSpec | undefined;
+  /** Tweak seed for encryption: identifies the blob (16 bytes). */
+  readonly tweakSeed: Uint8Array | undefined;
+  /** Offset of this chunk's stored bytes in the blob; part of the tweak. */
+  readonly storedOffset: number;
+}
+
+/** A stored range inside an encoded chunk (page blobs may have several, block blobs exactly one). */
+export interface StoredExtent {
+  /** Offset inside `stored`. */
+  readonly at: number;
+  readonly length: number;
+  /** MD5 of the (plain) stored bytes, upper-case hex. */
+  readonly md5: string;
+}
+
+export type EncodeResult =
+  | {
+      readonly ok: true;
+      /** Bytes to write (encrypted when a cipher was given). For pages, the whole chunk (zero runs left unwritten by the writer). */
+      readonly stored: Uint8Array;
+      readonly rawLength: number;
+      /** XXH64 of the raw bytes, 16 lower-case hex digits. */
+      readonly xxh64: string;
+      readonly extents: readonly StoredExtent[];
+    }
+  | { readonly ok: false; readonly reason: 'changed' | 'unreadable'; readonly message: string; readonly errno?: string };
+
+/** Read stored bytes from a drive and check them; optionally undo encryption and codec. */
+export interface DecodeTask {
+  readonly kind: 'decode';
+  readonly path: string;
+  readonly offset: number;
+  readonly length: number;
+  /** Expected MD5 of the stored (plain) bytes, upper-case hex. */
+  readonly md5: string | undefined;
+  readonly cipher: CipherSpec | undefined;
+  readonly tweakSeed: Uint8Array | undefined;
+  readonly storedOffset: number;
+  /** When set: decompress (zstd) or pass through, and check XXH64 of the raw bytes. */
+  readonly raw: { readonly codec: Codec; readonly xxh64: string | undefined; readonly rawLength: number } | undefined;
+  /** Return the raw bytes (restore) instead of only checking them (verify). */
+  readonly returnRaw: boolean;
+}
+
+export type DecodeResult =
+  | { readonly ok: true; readonly raw: Uint8Array | undefined }
+  | {
+      readonly ok: false;
+      readonly reason: 'md5' | 'xxh64' | 'codec' | 'short' | 'io';
+      readonly message: string;
+      readonly actual?: string;
+    };
+
+/** The worker pool, as core sees it. `run` waits for capacity instead of rejecting. */
+export interface ChunkProcessor {
+  readonly threads: number;
+  encode(task: EncodeTask, signal?: AbortSignal): Promise<EncodeResult>;
+  decode(task: DecodeTask, signal?: AbortSignal): Promise<DecodeResult>;
+  close(): Promise<void>;
+}
+
+/** In-thread codec and hashing, for small work on the main thread (plan samples, restore checks). */
+export interface CodecKit {
+  compress(data: Uint8Array, level: number): Uint8Array;
+  decompress(data: Uint8Array): Uint8Array;
+  xxh64(data: Uint8Array): string;
+  md5(data: Uint8Array): string;
+}
+
+/** Everything native a command may need. */
+export interface NativeDeps {
+  readonly fs: FileSystem;
+  readonly clock: Clock;
+  readonly proc: ProcessInfo;
+  readonly drives: DriveProbe;
+  /** Create a worker pool with `threads` workers. */
+  createChunkProcessor(threads: number): ChunkProcessor;
+  /** Create an in-thread codec kit (xxhash-wasm needs async set-up). */
+  createCodecKit(): Promise<CodecKit>;
+  /** Number of CPU cores available to this process. */
+  readonly cores: number;
+  /** Random bytes (keys, ids). */
+  randomBytes(n: number): Uint8Array;
+}

@@ -1,0 +1,180 @@
+import { constants as fsc, promises as fsp, type Stats } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import type { DirEntry, FileHandle, FileStat, FileSystem, FsSpace, OpenFlags } from './interfaces.js';
+
+function kindOf(s: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): FileStat['kind'] {
+  if (s.isFile()) return 'file';
+  if (s.isDirectory()) return 'dir';
+  if (s.isSymbolicLink()) return 'symlink';
+  return 'other';
+}
+
+function toStat(s: Stats): FileStat {
+  return { kind: kindOf(s), size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, dev: s.dev, mode: s.mode };
+}
+
+function isCode(err: unknown, ...codes: string[]): boolean {
+  return typeof err === 'object' && err !== null && codes.includes((err as { code?: string }).code ?? '');
+}
+
+class NodeFileHandle implements FileHandle {
+  readonly #h: fsp.FileHandle;
+  constructor(
+    readonly path: string,
+    h: fsp.FileHandle,
+  ) {
+    this.#h = h;
+  }
+  async write(data: Uint8Array, position: number): Promise<void> {
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.#h.write(data, done, data.length - done, position + done);
+      if (bytesWritten === 0) throw Object.assign(new Error(`short write to ${this.path}`), { code: 'EIO' });
+      done += bytesWritten;
+    }
+  }
+  async read(into: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.#h.read(into, offset + done, length - done, position + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return done;
+  }
+  datasync(): Promise<void> {
+    return this.#h.datasync();
+  }
+  sync(): Promise<void> {
+    return this.#h.sync();
+  }
+  truncate(length: number): Promise<void> {
+    return this.#h.truncate(length);
+  }
+  async stat(): Promise<FileStat> {
+    return toStat(await this.#h.stat());
+  }
+  close(): Promise<void> {
+    return this.#h.close();
+  }
+}
+
+/** The real file system, with restic's atomic-publish sequence and tolerant directory fsync. */
+export class NodeFileSystem implements FileSystem {
+  async open(path: string, flags: OpenFlags, mode = 0o644): Promise<FileHandle> {
+    return new NodeFileHandle(path, await fsp.open(path, flags, mode));
+  }
+  async readdir(path: string): Promise<DirEntry[]> {
+    const ents = await fsp.readdir(path, { withFileTypes: true });
+    return ents.map((e) => ({ name: e.name, kind: kindOf(e) }));
+  }
+  async lstat(path: string): Promise<FileStat> {
+    return toStat(await fsp.lstat(path));
+  }
+  async stat(path: string): Promise<FileStat> {
+    return toStat(await fsp.stat(path));
+  }
+  async statfs(path: string): Promise<FsSpace> {
+    const s = await fsp.statfs(path);
+    return { totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize, blockSize: s.bsize };
+  }
+  realpath(path: string): Promise<string> {
+    return fsp.realpath(path);
+  }
+  async mkdir(path: string, mode = 0o755): Promise<void> {
+    await fsp.mkdir(path, { recursive: true, mode });
+  }
+  rename(from: string, to: string): Promise<void> {
+    return fsp.rename(from, to);
+  }
+  async unlink(path: string): Promise<void> {
+    try {
+      await fsp.unlink(path);
+    } catch (err) {
+      if (!isCode(err, 'ENOENT')) throw err;
+    }
+  }
+  async rmdir(path: string): Promise<void> {
+    try {
+      await fsp.rmdir(path);
+    } catch (err) {
+      if (!isCode(err, 'ENOENT')) throw err;
+    }
+  }
+  chmod(path: string, mode: number): Promise<void> {
+    return fsp.chmod(path, mode);
+  }
+  readFile(path: string): Promise<Buffer> {
+    return fsp.readFile(path);
+  }
+  async readFileIfExists(path: string): Promise<Buffer | undefined> {
+    try {
+      return await fsp.readFile(path);
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) return undefined;
+      throw err;
+    }
+  }
+  async exists(path: string): Promise<boolean> {
+    try {
+      await fsp.lstat(path);
+      return true;
+    } catch (err) {
+      if (isCode(err, 'ENOENT', 'ENOTDIR')) return false;
+      throw err;
+    }
+  }
+  async canWrite(path: string): Promise<boolean> {
+    try {
+      await fsp.access(path, fsc.W_OK);
+    } catch {
+      return false;
+    }
+    // access() ignores read-only mounts for root on some kernels; statvfs would tell, but a probe
+    // file is the one answer that cannot be wrong.
+    const probe = join(path, `.seedship-probe-${randomBytes(4).toString('hex')}`);
+    try {
+      const h = await fsp.open(probe, 'wx');
+      await h.close();
+      await fsp.unlink(probe);
+      return true;
+    } catch (err) {
+      if (isCode(err, 'EROFS', 'EACCES', 'EPERM')) return false;
+      throw err;
+    }
+  }
+  async writeFileAtomic(path: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
+    const dir = dirname(path);
+    const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+    let h: fsp.FileHandle | undefined;
+    try {
+      h = await fsp.open(tmp, 'wx', mode);
+      await h.writeFile(data);
+      await h.sync();
+      await h.close();
+      h = undefined;
+      // open() applies the umask; chmod makes 0600 key files exactly 0600.
+      await fsp.chmod(tmp, mode);
+      await fsp.rename(tmp, path);
+    } catch (err) {
+      if (h) await h.close().catch(() => undefined);
+      await fsp.unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+    await this.fsyncDir(dir);
+  }
+  async fsyncDir(path: string): Promise<void> {
+    if (process.platform === 'win32') return;
+    let h: fsp.FileHandle | undefined;
+    try {
+      h = await fsp.open(path, 'r');
+      await h.sync();
+    } catch (err) {
+      // Some file systems (fuse, network) refuse fsync on a directory; the data itself was synced.
+      if (!isCode(err, 'EINVAL', 'ENOTSUP', 'EISDIR', 'EPERM')) throw err;
+    } finally {
+      await h?.close().catch(() => undefined);
+    }
+  }
+}

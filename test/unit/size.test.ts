@@ -1,0 +1,12 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseSize, formatBytes } from '../../core/index.js';
+
+test('parseSize reads units and refuses garbage with the flag named', () => {
+  assert.equal(parseSize('4096', '--drive-size'), 4096);
+  assert.equal(parseSize('64M', '--drive-size'), 64 * 1024 * 1024);
+  assert.equal(parseSize('1.5TB', '--drive-size'), 1.5e12);
+  assert.equal(parseSize('2GiB', '--drive-size'), 2 * 1024 ** 3);
+  assert.throws(() => parseSize('lots', '--drive-size'), /--drive-size "lots" is not a size/);
+  assert.equal(formatBytes(1536), '1.50 KiB');
+});
