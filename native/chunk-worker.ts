@@ -81,12 +81,12 @@ function encode(t: EncodeTask): EncodeResult | Moved<EncodeResult> {
   const raw = buf.subarray(0, n);
   const xxh64 = xxh64Hex(raw);
   let stored: Buffer = t.codec === 'zstd' ? compressorFor(t.level).compress(raw) : raw;
-  const ranges = t.pages ? nonZeroPageRanges(stored) : [{ at: 0, length: stored.length }];
+  const ranges = t.pages ? nonZeroPageRanges(stored) : stored.length === 0 ? [] : [{ at: 0, length: stored.length }];
   const extents: StoredExtent[] = ranges.map((r) => ({ at: r.at, length: r.length, md5: md5Hex(stored.subarray(r.at, r.at + r.length)) }));
   if (t.cipher && t.tweakSeed) {
     for (const e of extents) {
       const unit = stored.subarray(e.at, e.at + e.length);
-      encryptUnit(t.cipher.key, unitTweak(t.tweakSeed, t.storedOffset + e.at), unit).copy(unit);
+      encryptUnit(t.cipher.key, unitTweak(t.tweakSeed, t.unitOffset + e.at), unit).copy(unit);
     }
   }
   const result: EncodeResult = { ok: true, stored, rawLength: n, xxh64, extents };
@@ -102,11 +102,15 @@ function decode(t: DecodeTask): DecodeResult | Moved<DecodeResult> {
   }
   closeSync(read.fd);
   if (read.n < t.length) return { ok: false, reason: 'short', message: `only ${read.n} of ${t.length} bytes present` };
-  let stored = read.buf.subarray(0, read.n);
-  if (t.cipher && t.tweakSeed) stored = decryptUnit(t.cipher.key, unitTweak(t.tweakSeed, t.storedOffset), stored);
-  if (t.md5 !== undefined) {
-    const actual = md5Hex(stored);
-    if (actual !== t.md5) return { ok: false, reason: 'md5', message: `MD5 ${actual} does not match ${t.md5}`, actual };
+  const stored = read.buf.subarray(0, read.n);
+  for (let i = 0; i < t.units.length; i++) {
+    const u = t.units[i]!;
+    const unit = stored.subarray(u.at, u.at + u.length);
+    if (t.cipher && t.tweakSeed) decryptUnit(t.cipher.key, unitTweak(t.tweakSeed, t.unitOffset + u.at), unit).copy(unit);
+    if (u.md5 !== undefined) {
+      const actual = md5Hex(unit);
+      if (actual !== u.md5) return { ok: false, reason: 'md5', message: `MD5 ${actual} does not match ${u.md5}`, unit: i, actual };
+    }
   }
   if (!t.raw) return { ok: true, raw: undefined };
   let raw: Buffer;
@@ -126,5 +130,7 @@ function decode(t: DecodeTask): DecodeResult | Moved<DecodeResult> {
 }
 
 export default function run(task: EncodeTask | DecodeTask): unknown {
-  return task.kind === 'encode' ? encode(task) : decode(task);
+  const out = task.kind === 'encode' ? encode(task) : decode(task);
+  // piscina transfers only what Piscina.move() marked.
+  return out instanceof Moved ? Piscina.move(out as never) : out;
 }

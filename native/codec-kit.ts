@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import xxhash from 'xxhash-wasm';
 import { compress, decompress } from 'zstd-napi';
 import type { CodecKit } from './interfaces.js';
+import { decryptUnit, encryptUnit, unitTweak } from './chunk-crypto.js';
 
 /** zstd, XXH64 and MD5 on the calling thread. */
 export async function createCodecKit(): Promise<CodecKit> {
@@ -11,5 +12,7 @@ export async function createCodecKit(): Promise<CodecKit> {
     decompress: (data) => decompress(data),
     xxh64: (data) => h.h64Raw(data).toString(16).padStart(16, '0'),
     md5: (data) => createHash('md5').update(data).digest('hex').toUpperCase(),
+    encryptUnit: (key, seed, off, data) => encryptUnit(key, unitTweak(seed, off), data),
+    decryptUnit: (key, seed, off, data) => decryptUnit(key, unitTweak(seed, off), data),
   };
 }

@@ -132,8 +132,8 @@ export interface EncodeTask {
   readonly cipher: CipherSpec | undefined;
   /** Tweak seed for encryption: identifies the blob (16 bytes). */
   readonly tweakSeed: Uint8Array | undefined;
-  /** Offset of this chunk's stored bytes in the blob; part of the tweak. */
-  readonly storedOffset: number;
+  /** Raw offset of the chunk in the staged file; with each extent's `at`, the data unit's tweak offset. */
+  readonly unitOffset: number;
 }
 
 /** A stored range inside an encoded chunk (page blobs may have several, block blobs exactly one). */
@@ -157,17 +157,22 @@ export type EncodeResult =
     }
   | { readonly ok: false; readonly reason: 'changed' | 'unreadable'; readonly message: string; readonly errno?: string };
 
-/** Read stored bytes from a drive and check them; optionally undo encryption and codec. */
+/**
+ * Read stored bytes from a drive and check them; optionally undo encryption and codec. The range
+ * [offset, offset+length) of the file holds one chunk; `units` are its stored ranges (relative to
+ * `offset`) with their MD5s: one for a block, the non-zero runs for a page-blob chunk (the rest reads
+ * as zeros).
+ */
 export interface DecodeTask {
   readonly kind: 'decode';
   readonly path: string;
   readonly offset: number;
   readonly length: number;
-  /** Expected MD5 of the stored (plain) bytes, upper-case hex. */
-  readonly md5: string | undefined;
+  readonly units: readonly { readonly at: number; readonly length: number; readonly md5: string | undefined }[];
   readonly cipher: CipherSpec | undefined;
   readonly tweakSeed: Uint8Array | undefined;
-  readonly storedOffset: number;
+  /** Tweak offset of the chunk (its raw offset); a unit's tweak offset is this plus its `at`. */
+  readonly unitOffset: number;
   /** When set: decompress (zstd) or pass through, and check XXH64 of the raw bytes. */
   readonly raw: { readonly codec: Codec; readonly xxh64: string | undefined; readonly rawLength: number } | undefined;
   /** Return the raw bytes (restore) instead of only checking them (verify). */
@@ -180,6 +185,8 @@ export type DecodeResult =
       readonly ok: false;
       readonly reason: 'md5' | 'xxh64' | 'codec' | 'short' | 'io';
       readonly message: string;
+      /** Index of the failing unit, for MD5 mismatches. */
+      readonly unit?: number;
       readonly actual?: string;
     };
 
@@ -197,6 +204,9 @@ export interface CodecKit {
   decompress(data: Uint8Array): Uint8Array;
   xxh64(data: Uint8Array): string;
   md5(data: Uint8Array): string;
+  /** Encrypt or decrypt one data unit (AES-256-XTS, CTR under 16 bytes); returns new bytes. */
+  encryptUnit(key: Uint8Array, tweakSeed: Uint8Array, unitOffset: number, data: Uint8Array): Uint8Array;
+  decryptUnit(key: Uint8Array, tweakSeed: Uint8Array, unitOffset: number, data: Uint8Array): Uint8Array;
 }
 
 /** Everything native a command may need. */

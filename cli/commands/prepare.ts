@@ -1,8 +1,131 @@
 import type { Command } from 'commander';
+import { formatBytes, formatDuration, runPrepare, serviceNamingRules, usageError, type PrepareResult } from '../../core/index.js';
 import type { CliContext } from '../context.js';
+import { EXIT, EXIT_CODE_HELP } from '../exit-codes.js';
+import { choiceOption, collect, intOption, sizeOption } from '../options.js';
+import { printNotice, printResult } from '../output.js';
 import type { SetExit } from '../program.js';
+import { ProgressView } from '../progress.js';
+import { ask } from '../prompt.js';
 
-/** TEMPORARY during the bootstrap commit; replaced by the real command in this session. */
-export function registerPrepare(program: Command, _ctx: CliContext, setExit: SetExit): void {
-  program.command('prepare').description('(being built)').action(() => setExit(1));
+interface PrepareFlags {
+  staging: string;
+  job?: string;
+  drive?: string[];
+  session?: string;
+  container?: string;
+  codec?: 'zstd' | 'none';
+  level?: number;
+  blobType?: 'block' | 'page';
+  encrypt?: boolean;
+  bitlockerKey?: string[];
+  threads?: number;
+  yes?: boolean;
+  json?: boolean;
+  verify: boolean;
+  disposition?: 'rename' | 'no-overwrite' | 'overwrite';
+  driveLimit?: number;
+  allowStagingVolume?: boolean;
+  serviceStrict?: boolean;
+  containerSas?: string;
+  publishSettings?: string;
+}
+
+export function registerPrepare(program: Command, ctx: CliContext, setExit: SetExit): void {
+  program
+    .command('prepare')
+    .description('copy every file under staging onto drives in the Azure Import/Export format; resumable; seals and reads back each drive')
+    .requiredOption('--staging <dir>', 'the staging location to copy')
+    .option('--job <name>', 'Import/Export job name (optional when staging has exactly one session)')
+    .option('--drive <path>', 'mount path of a drive to fill, in order (repeat for more drives)', collect)
+    .option('--session <dir>', 'session dir (default <staging>/.seedship/<job>)')
+    .option('--container <name>', 'destination container (default: the job name)')
+    .option('--codec <codec>', 'zstd (default) or none (the bytes the service imports as-is)', choiceOption('--codec', ['zstd', 'none'] as const))
+    .option('--level <n>', 'zstd level 1-19 (default 3)', intOption('--level', 1, 19))
+    .option('--blob-type <type>', 'block (default) or page (needs --codec none; skips all-zero pages)', choiceOption('--blob-type', ['block', 'page'] as const))
+    .option('--encrypt', "encrypt each drive with its own AES-256 key (kept only in the session dir)")
+    .option('--bitlocker-key <key>', 'BitLocker numerical password of a drive encrypted elsewhere (one per --drive, in order)', collect)
+    .option('--threads <n>', 'worker threads (default: the number of cores)', intOption('--threads', 1, 256))
+    .option('--yes', 'never prompt: when the drives are full, seal them and exit 4')
+    .option('--json', 'progress as JSON lines on stderr, the result as one JSON object on stdout')
+    .option('--no-verify', 'skip reading each sealed drive back against its manifest')
+    .option('--disposition <d>', 'ImportDisposition for every blob: rename (default), no-overwrite or overwrite', choiceOption('--disposition', ['rename', 'no-overwrite', 'overwrite'] as const))
+    .option('--drive-limit <size>', 'write at most SIZE to each drive (e.g. 500GB)', sizeOption('--drive-limit'))
+    .option('--allow-staging-volume', 'accept a drive on the same volume as staging (tests and demos only)')
+    .option('--service-strict', 'never split a block blob across drives (the documented format)')
+    .option('--container-sas <sas>', 'container SAS to write into each manifest (container?token)')
+    .option('--publish-settings <file>', 'AzureOfflineBackupDiskPrep p: file (used by job creation)')
+    .addHelpText('after', `\nWhen the drives given are full: on a terminal you are asked for the next drive; with --yes, CI or no\nterminal, what is done is sealed and the command exits 4 — run it again with another --drive to continue.\n\n${EXIT_CODE_HELP}\n`)
+    .action(async (flags: PrepareFlags) => setExit(await prepareAction(ctx, flags)));
+}
+
+async function prepareAction(ctx: CliContext, flags: PrepareFlags): Promise<number> {
+  const json = flags.json === true;
+  const interactive = ctx.interactive && !flags.yes && !json;
+  const drives = flags.drive ?? [];
+  if (drives.length === 0 && !interactive) throw usageError('give at least one --drive PATH (the mount path of a drive to fill)');
+  const view = new ProgressView(ctx, json);
+  const result = await runPrepare(
+    {
+      staging: flags.staging,
+      job: flags.job,
+      drives,
+      session: flags.session,
+      container: flags.container,
+      codec: flags.codec,
+      level: flags.level,
+      blobType: flags.blobType,
+      encrypt: flags.encrypt,
+      bitlockerKeys: flags.bitlockerKey,
+      threads: flags.threads,
+      verify: flags.verify,
+      containerSas: flags.containerSas,
+      disposition: flags.disposition,
+      driveLimit: flags.driveLimit,
+      allowStagingVolume: flags.allowStagingVolume,
+      serviceStrict: flags.serviceStrict,
+    },
+    ctx.deps,
+    {
+      progress: (e) => view.update(e),
+      notice: (level, message) => (json ? printNotice(ctx, true, level, message) : view.note(`seedship: ${level === 'warning' ? 'warning: ' : ''}${message}`)),
+      ...(interactive
+        ? {
+            askNextDrive: async (info) => {
+              view.done();
+              const head = info.sealedDriveId ? `Drive ${info.sealedDriveId} is full and sealed. ` : '';
+              const a = await ask(ctx, `${head}${formatBytes(info.rawRemaining)} in ${info.filesRemaining} files remain.\nAttach the next drive and type its mount path (empty to stop): `);
+              return a ? a : undefined;
+            },
+          }
+        : {}),
+    },
+    serviceNamingRules,
+    ctx.signal,
+  );
+  view.done();
+  printResult(ctx, json, result, () => summary(result));
+  if (result.status === 'needs-drive') {
+    if (!json) ctx.stderr.write(`seedship: needs another drive: ${formatBytes(result.rawRemaining)} remain; what fitted is sealed. Run the same command with --drive <next drive> to continue.\n`);
+    return EXIT.NEEDS_DRIVE;
+  }
+  return result.skipped.length > 0 ? EXIT.SKIPPED : EXIT.OK;
+}
+
+function summary(r: PrepareResult): string {
+  const secs = r.elapsedMs / 1000;
+  const ratio = r.bytes.raw > 0 ? (r.bytes.stored / r.bytes.raw).toFixed(2) : '-';
+  const lines = [
+    `${r.status === 'done' ? 'prepared' : 'partly prepared'} job ${r.job} (container ${r.container}): ${r.files.done}/${r.files.total} files, ${formatBytes(r.bytes.raw)} -> ${formatBytes(r.bytes.stored)} stored (ratio ${ratio}) in ${formatDuration(secs)}`,
+  ];
+  for (const d of r.drives) {
+    const v = d.verified === true ? 'verified' : d.verified === false ? 'FAILED read-back' : d.status === 'sealed' ? 'sealed earlier' : 'not sealed';
+    lines.push(`  drive ${d.driveId}  ${d.path}  ${d.status}  ${formatBytes(d.storedBytes)}  ${d.blobs} blobs  ${v}${d.driveInfoFile ? `  drive info: ${d.driveInfoFile}` : ''}`);
+  }
+  if (r.skipped.length > 0) {
+    lines.push(`skipped ${r.skipped.length} entries${r.skippedFile ? ` (listed in ${r.skippedFile})` : ''}:`);
+    for (const s of r.skipped.slice(0, 10)) lines.push(`  ${s.path}: ${s.reason}`);
+  }
+  lines.push(`session: ${r.sessionDir}`);
+  return lines.join('\n') + '\n';
 }

@@ -1,0 +1,240 @@
+import { blobOverheadBytes, RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
+import { compareStagedPaths } from '../plan/scan.js';
+import { RecordType, type JournalRecord } from './record-codec.js';
+
+/** Space a file system takes per file beyond its data (inode, directory entry), counted generously. */
+export const PER_FILE_OVERHEAD_BYTES = 4096;
+/** Allocation unit assumed for data (ext4, NTFS and tmpfs all use 4 KiB by default). */
+export const ALLOC_UNIT_BYTES = 4096;
+/** Room kept for drive.json and the manifest's temp/rename, beyond the manifest itself. */
+export const DRIVE_FIXED_RESERVE_BYTES = 256 * 1024;
+/** The manifest reserve file grows in steps of this many bytes. */
+export const RESERVE_STEP_BYTES = 1024 * 1024;
+
+export interface DriveState {
+  readonly seq: number;
+  readonly driveId: string;
+  path: string;
+  readonly budget: number;
+  status: 'open' | 'full' | 'sealed';
+  /** Estimated space used by data files (allocation-rounded, with per-file overhead). */
+  usedBytes: number;
+  /** Upper bound of the manifest's size. */
+  manifestBytes: number;
+  /** Stored bytes of chunks on it. */
+  storedBytes: number;
+  /** Raw bytes of chunks on it. */
+  rawBytes: number;
+  segments: number;
+  manifestHash: string | undefined;
+}
+
+export interface SegmentState {
+  readonly part: number;
+  readonly drive: number;
+  readonly rawOffset: number;
+  readonly storedOffset: number;
+  readonly firstBlock: number;
+  storedLength: number;
+  rawLength: number;
+  /** Bytes of the drive file actually holding data (sparse page blobs leave zero runs out). */
+  dataBytes: number;
+  chunks: number;
+  /** Manifest range elements (block blobs: one per chunk; page blobs: one per non-zero run). */
+  ranges: number;
+}
+
+export interface ActiveFile {
+  readonly file: number;
+  gen: number;
+  readonly path: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  readonly mode: number;
+  nextIndex: number;
+  rawDone: number;
+  storedDone: number;
+  segments: SegmentState[];
+}
+
+/** Allocation estimate of one segment's drive file. */
+export function segmentAllocBytes(dataBytes: number): number {
+  return Math.ceil(dataBytes / ALLOC_UNIT_BYTES) * ALLOC_UNIT_BYTES + PER_FILE_OVERHEAD_BYTES;
+}
+
+/** Size the reserve file must have to keep room for a manifest of `manifestBytes`. */
+export function reserveBytesFor(manifestBytes: number): number {
+  return Math.ceil((manifestBytes + DRIVE_FIXED_RESERVE_BYTES) / RESERVE_STEP_BYTES) * RESERVE_STEP_BYTES;
+}
+
+/** Bytes still free for data on a drive under its budget. */
+export function driveRoom(d: DriveState): number {
+  return d.budget - d.usedBytes - reserveBytesFor(d.manifestBytes);
+}
+
+/**
+ * The state a journal describes, built by applying its records in order. The live engine applies
+ * each record it appends, so replay after a crash gives exactly the state the run had at its last
+ * commit. Memory: the drives, plus the files started and not yet finished (the frontier file and
+ * files waiting for a retry), never the whole file list.
+ */
+export class JournalState {
+  runs = 0;
+  readonly drives: DriveState[] = [];
+  readonly active = new Map<number, ActiveFile>();
+  /** Path of the last file whose copy started, in walk order. */
+  frontier: string | undefined;
+  nextFile = 0;
+  filesDone = 0;
+  filesSkipped = 0;
+  rawDone = 0;
+  storedDone = 0;
+  sessionDone = false;
+  readonly #blobPrefixBytes: number;
+  readonly #suffixBytes: number;
+
+  /** `container` and `suffix` size the manifest paths (blob path = container/path+suffix). */
+  constructor(container: string, suffix: string) {
+    this.#blobPrefixBytes = Buffer.byteLength(container) + 1;
+    this.#suffixBytes = Buffer.byteLength(suffix);
+  }
+
+  drive(seq: number): DriveState {
+    const d = this.drives[seq];
+    if (!d) throw new Error(`journal names drive ${seq}, which was never attached`);
+    return d;
+  }
+
+  /** Manifest bytes a new blob element for `path` adds. */
+  blobManifestBytes(path: string): number {
+    const p = Buffer.byteLength(path) + this.#blobPrefixBytes + this.#suffixBytes;
+    return blobOverheadBytes(p, p + 1);
+  }
+
+  apply(r: JournalRecord): void {
+    switch (r.type) {
+      case RecordType.SessionStarted:
+        this.runs = r.run;
+        this.sessionDone = false;
+        return;
+      case RecordType.DriveAttached:
+        this.drives[r.drive] = {
+          seq: r.drive,
+          driveId: r.driveId,
+          path: r.path,
+          budget: r.budget,
+          status: 'open',
+          usedBytes: 0,
+          manifestBytes: 0,
+          storedBytes: 0,
+          rawBytes: 0,
+          segments: 0,
+          manifestHash: undefined,
+        };
+        return;
+      case RecordType.SegmentStarted:
+        return this.#segmentStarted(r);
+      case RecordType.Chunk:
+        return this.#chunk(r);
+      case RecordType.FileDone: {
+        const f = this.active.get(r.file);
+        if (!f || f.gen !== r.gen) return;
+        this.active.delete(r.file);
+        this.filesDone++;
+        return;
+      }
+      case RecordType.FileRestarted: {
+        const f = this.active.get(r.file);
+        if (!f) return;
+        this.#dropSegments(f);
+        f.gen = r.gen;
+        f.size = r.size;
+        f.mtimeMs = r.mtimeMs;
+        f.ino = r.ino;
+        f.nextIndex = 0;
+        f.rawDone = 0;
+        f.storedDone = 0;
+        return;
+      }
+      case RecordType.FileSkipped: {
+        const f = this.active.get(r.file);
+        if (f) {
+          // Parts on drives still open are dropped with the file; parts on sealed drives stay listed there.
+          this.#dropSegments(f, true);
+          this.active.delete(r.file);
+        }
+        if (this.frontier === undefined || compareStagedPaths(r.path, this.frontier) > 0) this.frontier = r.path;
+        this.nextFile = Math.max(this.nextFile, r.file + 1);
+        this.filesSkipped++;
+        return;
+      }
+      case RecordType.DriveFull:
+        if (this.drive(r.drive).status === 'open') this.drive(r.drive).status = 'full';
+        return;
+      case RecordType.DriveSealed: {
+        const d = this.drive(r.drive);
+        d.status = 'sealed';
+        d.manifestHash = r.manifestHash;
+        return;
+      }
+      case RecordType.SessionDone:
+        this.sessionDone = true;
+        return;
+    }
+  }
+
+  #segmentStarted(r: Extract<JournalRecord, { type: RecordType.SegmentStarted }>): void {
+    let f = this.active.get(r.file);
+    if (!f) {
+      f = { file: r.file, gen: r.gen, path: r.path, size: r.size, mtimeMs: r.mtimeMs, ino: r.ino, mode: r.mode, nextIndex: 0, rawDone: 0, storedDone: 0, segments: [] };
+      this.active.set(r.file, f);
+      this.nextFile = Math.max(this.nextFile, r.file + 1);
+      if (this.frontier === undefined || compareStagedPaths(r.path, this.frontier) > 0) this.frontier = r.path;
+    }
+    f.segments.push({ part: r.part, drive: r.drive, rawOffset: r.rawOffset, storedOffset: r.storedOffset, firstBlock: r.firstBlock, storedLength: 0, rawLength: 0, dataBytes: 0, chunks: 0, ranges: 0 });
+    const d = this.drive(r.drive);
+    d.segments++;
+    d.usedBytes += segmentAllocBytes(0);
+    d.manifestBytes += this.blobManifestBytes(r.path);
+  }
+
+  #chunk(r: Extract<JournalRecord, { type: RecordType.Chunk }>): void {
+    const f = this.active.get(r.file);
+    if (!f || f.gen !== r.gen) return;
+    const seg = f.segments[f.segments.length - 1];
+    if (!seg || seg.drive !== r.drive) throw new Error(`journal chunk of file ${r.file} is on drive ${r.drive}, not on its open segment`);
+    const d = this.drive(r.drive);
+    const data = r.extents.reduce((a, e) => a + e.length, 0);
+    d.usedBytes += segmentAllocBytes(seg.dataBytes + data) - segmentAllocBytes(seg.dataBytes);
+    d.manifestBytes += r.extents.length * RANGE_ELEMENT_MAX_BYTES;
+    d.storedBytes += r.storedLength;
+    d.rawBytes += r.rawLength;
+    seg.storedLength += r.storedLength;
+    seg.rawLength += r.rawLength;
+    seg.dataBytes += data;
+    seg.chunks++;
+    seg.ranges += r.extents.length;
+    f.nextIndex = r.index + 1;
+    f.rawDone += r.rawLength;
+    f.storedDone += r.storedLength;
+    this.rawDone += r.rawLength;
+    this.storedDone += r.storedLength;
+  }
+
+  /** Take a file's segments off the drives they were on (restart or skip). */
+  #dropSegments(f: ActiveFile, keepSealed = false): void {
+    for (const seg of f.segments) {
+      const d = this.drive(seg.drive);
+      if (keepSealed && d.status === 'sealed') continue;
+      d.segments--;
+      d.usedBytes -= segmentAllocBytes(seg.dataBytes);
+      d.manifestBytes -= this.blobManifestBytes(f.path) + seg.ranges * RANGE_ELEMENT_MAX_BYTES;
+      d.storedBytes -= seg.storedLength;
+      d.rawBytes -= seg.rawLength;
+      this.rawDone -= seg.rawLength;
+      this.storedDone -= seg.storedLength;
+    }
+    f.segments = [];
+  }
+}

@@ -1,0 +1,72 @@
+import type { FileHandle, FileSystem } from '../../native/interfaces.js';
+import { encodeHeader, encodeRecord, HEADER_BYTES, type JournalRecord } from './record-codec.js';
+
+/**
+ * Appends records to the journal with group commit: `append` only buffers; `commit` writes the
+ * buffer and fdatasyncs. The caller makes the data a record points at durable before appending
+ * the record (invariant 1). Owns its handle until `close`.
+ */
+export class JournalWriter {
+  readonly #h: FileHandle;
+  #pos: number;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #pendingRecords = 0;
+
+  private constructor(h: FileHandle, pos: number) {
+    this.#h = h;
+    this.#pos = pos;
+  }
+
+  /** Create a new journal (fails if one exists) with its header made durable. */
+  static async create(fs: FileSystem, path: string, jobId: Uint8Array): Promise<JournalWriter> {
+    const h = await fs.open(path, 'wx', 0o600);
+    await h.write(encodeHeader(jobId), 0);
+    await h.sync();
+    const dir = path.slice(0, path.lastIndexOf('/')) || '/';
+    await fs.fsyncDir(dir);
+    return new JournalWriter(h, HEADER_BYTES);
+  }
+
+  /** Open an existing journal for appending after `validEnd`, cutting off any torn tail. */
+  static async openAt(fs: FileSystem, path: string, validEnd: number, fileSize: number): Promise<JournalWriter> {
+    const h = await fs.open(path, 'r+', 0o600);
+    if (fileSize > validEnd) {
+      await h.truncate(validEnd);
+      await h.datasync();
+    }
+    return new JournalWriter(h, validEnd);
+  }
+
+  append(r: JournalRecord): void {
+    const b = encodeRecord(r);
+    this.#pending.push(b);
+    this.#pendingBytes += b.length;
+    this.#pendingRecords++;
+  }
+
+  get pendingRecords(): number {
+    return this.#pendingRecords;
+  }
+
+  /** Write buffered records and make them durable. */
+  async commit(): Promise<void> {
+    if (this.#pendingRecords === 0) return;
+    const b = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#pendingRecords = 0;
+    await this.#h.write(b, this.#pos);
+    this.#pos += b.length;
+    await this.#h.datasync();
+  }
+
+  /** Bytes of the journal, committed part. */
+  get size(): number {
+    return this.#pos;
+  }
+
+  async close(): Promise<void> {
+    await this.#h.close();
+  }
+}

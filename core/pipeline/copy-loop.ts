@@ -1,0 +1,467 @@
+import { createHash } from 'node:crypto';
+import type { ChunkProcessor, CodecKit, EncodeResult, NativeDeps } from '../../native/interfaces.js';
+import { errnoCode, SeedshipError } from '../errors.js';
+import { reserveBytesFor, segmentAllocBytes, type ActiveFile, type DriveState, type SegmentState } from '../journal/journal-state.js';
+import { RecordType, type JournalRecord } from '../journal/record-codec.js';
+import { drivePathOf, type BlobNaming } from '../manifest/drive-blobs.js';
+import { RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
+import { chunkCount, worstStoredBytes } from '../plan/chunking.js';
+import { walkStaging, type SkippedEntry } from '../plan/scan.js';
+import { SESSION_ROOT_NAME } from '../session/session-layout.js';
+import { mapBounded } from '../util/bounded-map.js';
+import { formatBytes } from '../util/size.js';
+import { RateMeter } from '../util/rate-meter.js';
+import type { CurrentDrive, DriveCoordinator } from './drive-coordinator.js';
+import type { OpenSession } from './open-session.js';
+import type { PrepareIO } from './prepare-types.js';
+import { sealDrive, type SealContext } from './seal-drive.js';
+
+/** Group commit: fdatasync data and journal at least every this many bytes… */
+export const COMMIT_EVERY_BYTES = 64 * 1024 * 1024;
+/** …or this often, which bounds the work a crash can undo to about 2 s of copying… */
+export const COMMIT_EVERY_MS = 2000;
+/** …or when this many data files are open (many small files), to stay far below fd limits. */
+export const COMMIT_MAX_OPEN_FILES = 512;
+/** A file that keeps changing while being read is copied again at most this many times. */
+export const MAX_COPY_ATTEMPTS = 3;
+
+/** A staged file being copied in this run. */
+interface LiveFile {
+  readonly id: number;
+  gen: number;
+  readonly path: string;
+  readonly abs: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  readonly mode: number;
+  attempts: number;
+  readonly tweakSeed: Uint8Array;
+}
+
+interface ChunkJob {
+  readonly f: LiveFile;
+  readonly gen: number;
+  readonly index: number;
+  readonly rawOffset: number;
+  readonly rawLength: number;
+  readonly last: boolean;
+  /** Drive whose key encrypted the chunk in the worker, if any. */
+  keySeq: number | undefined;
+}
+
+export interface CopyLoopOptions {
+  readonly threads: number;
+  readonly naming: BlobNaming;
+  readonly sealBase: Omit<SealContext, 'bitLockerKey' | 'now'>;
+  readonly rawTotal: number;
+  readonly filesTotal: number;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * The copy: pulls chunks of staged files in walk order (files a crash left unfinished first),
+ * encodes them in the worker pool with a bounded window, and writes them in order to the drive
+ * being filled; on a full drive it seals it and goes on to the next. Journal records are appended
+ * only after the bytes they name were written, and committed after the data is fdatasync'd.
+ */
+export class CopyLoop {
+  needsDrive = false;
+  readonly skipped: SkippedEntry[] = [];
+  readonly sealedNow: number[] = [];
+  readonly #deps: NativeDeps;
+  readonly #s: OpenSession;
+  readonly #drives: DriveCoordinator;
+  readonly #pool: ChunkProcessor;
+  readonly #kit: CodecKit;
+  readonly #io: PrepareIO;
+  readonly #o: CopyLoopOptions;
+  readonly #live = new Map<number, LiveFile>();
+  readonly #retry: LiveFile[] = [];
+  readonly #rate = new RateMeter();
+  #lastCommit = 0;
+  #bytesSinceCommit = 0;
+
+  constructor(deps: NativeDeps, s: OpenSession, drives: DriveCoordinator, pool: ChunkProcessor, kit: CodecKit, io: PrepareIO, o: CopyLoopOptions) {
+    this.#deps = deps;
+    this.#s = s;
+    this.#drives = drives;
+    this.#pool = pool;
+    this.#kit = kit;
+    this.#io = io;
+    this.#o = o;
+    this.#lastCommit = deps.clock.monotonic();
+  }
+
+  /** Copy everything left; returns when done, when drives ran out (`needsDrive`), or throws. */
+  async run(): Promise<void> {
+    try {
+      let source: AsyncIterable<ChunkJob> = this.#firstPass();
+      for (;;) {
+        await this.#pump(source);
+        if (this.needsDrive || this.#retry.length === 0) break;
+        source = this.#retryPass(this.#retry.splice(0));
+      }
+    } finally {
+      // Whatever happened, what is on the drives is made durable and journaled.
+      await this.commit().catch(() => undefined);
+    }
+  }
+
+  /** Seal the drive being filled (end of the copy, or full), and forget it. */
+  async closeCurrent(): Promise<void> {
+    const cur = this.#drives.current;
+    if (!cur) return;
+    await this.commit();
+    this.#record({ type: RecordType.DriveFull, drive: cur.state.seq });
+    await this.#s.journal.commit();
+    await cur.writer.close(true);
+    this.#drives.current = undefined;
+    if (cur.state.segments === 0) {
+      this.#io.notice('info', `drive ${cur.state.driveId} (${cur.writer.root}) received no data and is not sealed; it can be used for another job`);
+      return;
+    }
+    await this.seal(cur.state, cur.writer.root);
+  }
+
+  /** Write the manifest of a full drive and record it sealed. */
+  async seal(d: DriveState, root: string): Promise<void> {
+    this.#emit('seal', `sealing drive ${d.driveId}`);
+    const r = await sealDrive({ ...this.#o.sealBase, now: this.#deps.clock.now(), bitLockerKey: await this.#drives.bitlockerKeyOf(d) }, d, root);
+    this.#record({ type: RecordType.DriveSealed, drive: d.seq, manifestHash: r.manifestHash, manifestBytes: r.manifestBytes });
+    await this.#s.journal.commit();
+    this.sealedNow.push(d.seq);
+    this.#io.notice('info', `drive ${d.driveId} sealed: ${r.blobs} blobs, ${formatBytes(d.storedBytes)}; drive info in ${r.driveInfoFile}`);
+  }
+
+  /** Make written data durable, then the records that name it. */
+  async commit(): Promise<void> {
+    await this.#drives.current?.writer.flush();
+    await this.#s.journal.commit();
+    this.#lastCommit = this.#deps.clock.monotonic();
+    this.#bytesSinceCommit = 0;
+  }
+
+  async #pump(source: AsyncIterable<ChunkJob>): Promise<void> {
+    const maxInFlight = this.#o.threads * 3;
+    const window = mapBounded(
+      source,
+      { maxItems: Math.max(16, maxInFlight * 8), maxWeight: maxInFlight * this.#s.settings.chunkBytes, weight: (j) => Math.max(j.rawLength, 64 * 1024), signal: this.#o.signal },
+      (job) => this.#encode(job),
+    );
+    for await (const { item, result } of window) {
+      await this.#handle(item, result);
+      if (this.needsDrive) break;
+    }
+  }
+
+  async *#firstPass(): AsyncGenerator<ChunkJob> {
+    const st = this.#s.state;
+    for (const a of [...st.active.values()].sort((x, y) => x.file - y.file)) {
+      const r = await this.#resumeFile(a);
+      if (r) yield* this.#chunksOf(r.f, r.from);
+    }
+    let nextId = st.nextFile;
+    const sessionDir = this.#s.dir;
+    const walk = walkStaging(this.#deps.fs, this.#s.staging, {
+      exclude: (rel) => rel === SESSION_ROOT_NAME || `${this.#s.staging}/${rel}` === sessionDir,
+      onSkip: () => undefined, // listed by the pre-scan
+      ...(st.frontier !== undefined ? { after: st.frontier } : {}),
+    });
+    for await (const sf of walk) {
+      const f: LiveFile = { id: nextId++, gen: 0, path: sf.path, abs: sf.abs, size: sf.size, mtimeMs: sf.mtimeMs, ino: sf.ino, mode: sf.mode, attempts: 0, tweakSeed: this.#tweakSeed(sf.path) };
+      this.#live.set(f.id, f);
+      yield* this.#chunksOf(f, 0);
+    }
+  }
+
+  async *#retryPass(files: LiveFile[]): AsyncGenerator<ChunkJob> {
+    for (const f of files) if (this.#live.get(f.id) === f) yield* this.#chunksOf(f, 0);
+  }
+
+  *#chunksOf(f: LiveFile, from: number): Generator<ChunkJob> {
+    const cb = this.#s.settings.chunkBytes;
+    const n = chunkCount(f.size, cb);
+    const gen = f.gen;
+    for (let i = from; i < n; i++) {
+      if (f.gen !== gen || this.#live.get(f.id) !== f) return;
+      const rawOffset = i * cb;
+      yield { f, gen, index: i, rawOffset, rawLength: Math.min(cb, f.size - rawOffset), last: i === n - 1, keySeq: undefined };
+    }
+  }
+
+  #tweakSeed(path: string): Uint8Array {
+    return createHash('sha256').update(this.#s.settings.jobId).update('\0').update(path).digest().subarray(0, 16);
+  }
+
+  /** A file a crash left unfinished: continue it where its journal ends, unless it changed. */
+  async #resumeFile(a: ActiveFile): Promise<{ f: LiveFile; from: number } | undefined> {
+    const abs = `${this.#s.staging}/${a.path}`;
+    const f: LiveFile = { id: a.file, gen: a.gen, path: a.path, abs, size: a.size, mtimeMs: a.mtimeMs, ino: a.ino, mode: a.mode, attempts: 0, tweakSeed: this.#tweakSeed(a.path) };
+    this.#live.set(f.id, f);
+    let st;
+    try {
+      st = await this.#deps.fs.lstat(abs);
+    } catch (err) {
+      await this.#skip(f, `vanished before the copy resumed (${errnoCode(err) ?? 'error'})`);
+      return undefined;
+    }
+    if (st.size === a.size && st.mtimeMs === a.mtimeMs && st.ino === a.ino) return { f, from: a.nextIndex };
+    const ok = await this.#restart(f, 'changed between runs');
+    return ok ? { f, from: 0 } : undefined;
+  }
+
+  #encode(job: ChunkJob): Promise<EncodeResult> {
+    const cur = this.#drives.current;
+    job.keySeq = cur?.key ? cur.state.seq : undefined;
+    const s = this.#s.settings;
+    const f = job.f;
+    return this.#pool.encode({
+      kind: 'encode',
+      path: f.abs,
+      offset: job.rawOffset,
+      length: job.rawLength,
+      expect: { size: f.size, mtimeMs: f.mtimeMs, ino: f.ino },
+      codec: s.codec,
+      level: s.level,
+      pages: s.blobType === 'page',
+      cipher: cur?.key ? { key: cur.key } : undefined,
+      tweakSeed: f.tweakSeed,
+      unitOffset: job.rawOffset,
+    });
+  }
+
+  async #handle(job: ChunkJob, res: EncodeResult): Promise<void> {
+    const f = job.f;
+    if (this.#live.get(f.id) !== f || f.gen !== job.gen) return; // superseded by a restart or skip
+    if (!res.ok) {
+      if (res.reason === 'unreadable') await this.#skip(f, `unreadable (${res.errno ?? res.message})`);
+      else await this.#restart(f, res.message);
+      return;
+    }
+    for (;;) {
+      const cur = this.#drives.current ?? (await this.#nextDrive());
+      if (!cur) return;
+      const active = this.#s.state.active.get(f.id);
+      const last = active?.segments[active.segments.length - 1];
+      const seg = last && last.drive === cur.state.seq ? last : undefined;
+      if (!this.#fits(cur.state, f, job, res, seg, active)) {
+        await this.closeCurrent();
+        continue;
+      }
+      try {
+        await this.#write(cur, job, res, seg, active);
+        break;
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOSPC') throw err;
+        // A drive fuller than its accounting (someone else wrote to it): roll back this chunk and
+        // go on to the next drive; the reserve file keeps room for this drive's manifest.
+        await this.#rollback(cur, f, seg);
+        this.#io.notice('warning', `drive ${cur.state.driveId} ran out of space before seedship expected (ENOSPC); sealing it and going on`);
+        await this.closeCurrent();
+      }
+    }
+    this.#progress();
+    if (this.#bytesSinceCommit >= COMMIT_EVERY_BYTES || this.#deps.clock.monotonic() - this.#lastCommit >= COMMIT_EVERY_MS || (this.#drives.current?.writer.openFiles ?? 0) >= COMMIT_MAX_OPEN_FILES) {
+      await this.commit();
+    }
+  }
+
+  #fits(d: DriveState, f: LiveFile, job: ChunkJob, res: Extract<EncodeResult, { ok: true }>, seg: SegmentState | undefined, active: ActiveFile | undefined): boolean {
+    const st = this.#s.state;
+    const data = res.extents.reduce((a, e) => a + e.length, 0);
+    let used = d.usedBytes;
+    let manifest = d.manifestBytes + res.extents.length * RANGE_ELEMENT_MAX_BYTES;
+    const prev = seg?.dataBytes ?? 0;
+    if (!seg) {
+      used += segmentAllocBytes(0);
+      manifest += st.blobManifestBytes(f.path);
+    }
+    used += segmentAllocBytes(prev + data) - segmentAllocBytes(prev);
+    const s = this.#s.settings;
+    if (s.serviceStrict && s.blobType === 'block' && job.index === 0 && !active) {
+      // The documented format cannot split a block blob: place the whole file or move on.
+      const whole = worstStoredBytes(f.size, s.codec, s.chunkBytes);
+      const fitsWhole = used - data + whole + reserveBytesFor(manifest + chunkCount(f.size, s.chunkBytes) * RANGE_ELEMENT_MAX_BYTES) <= d.budget;
+      if (!fitsWhole && d.segments === 0) {
+        throw new SeedshipError('E_DRIVE_UNSUITABLE', `${f.path} (${formatBytes(f.size)}) is larger than drive ${d.driveId} can hold, and --service-strict does not split block blobs; use a larger drive or leave out --service-strict`, { path: f.path });
+      }
+      return fitsWhole;
+    }
+    return used + reserveBytesFor(manifest) <= d.budget;
+  }
+
+  async #write(cur: CurrentDrive, job: ChunkJob, res: Extract<EncodeResult, { ok: true }>, seg: SegmentState | undefined, active: ActiveFile | undefined): Promise<void> {
+    const f = job.f;
+    const st = this.#s.state;
+    const pages = this.#s.settings.blobType === 'page';
+    const rel = drivePathOf(this.#o.naming, f.path);
+    const w = cur.writer;
+    const h = seg
+      ? await w.openPart(f.id, rel, pages ? { create: false } : { create: false, resumeLength: seg.storedLength })
+      : await w.openPart(f.id, rel, pages ? { create: true, sparseLength: f.size } : { create: true });
+    const stored = await this.#recrypt(job, res, cur);
+    const chunkStoredOffset = active?.storedDone ?? 0;
+    const partStart = seg ? seg.storedOffset : chunkStoredOffset;
+    // Block blob parts are files of their own; page blob parts keep blob offsets (sparse files).
+    const base = pages ? job.rawOffset : chunkStoredOffset - partStart;
+    const data = res.extents.reduce((a, e) => a + e.length, 0);
+    const manifestAfter = cur.state.manifestBytes + res.extents.length * RANGE_ELEMENT_MAX_BYTES + (seg ? 0 : st.blobManifestBytes(f.path));
+    await w.ensureReserve(manifestAfter);
+    for (const e of res.extents) await w.write(h, stored.subarray(e.at, e.at + e.length), base + e.at);
+    if (!seg) {
+      this.#record({
+        type: RecordType.SegmentStarted,
+        file: f.id,
+        gen: f.gen,
+        part: (active?.segments.length ?? 0) + 1,
+        drive: cur.state.seq,
+        path: f.path,
+        size: f.size,
+        mtimeMs: f.mtimeMs,
+        ino: f.ino,
+        mode: f.mode,
+        rawOffset: job.rawOffset,
+        storedOffset: chunkStoredOffset,
+        firstBlock: job.index,
+      });
+    }
+    this.#record({
+      type: RecordType.Chunk,
+      file: f.id,
+      gen: f.gen,
+      drive: cur.state.seq,
+      index: job.index,
+      rawOffset: job.rawOffset,
+      rawLength: res.rawLength,
+      storedOffset: chunkStoredOffset,
+      storedLength: res.stored.length,
+      xxh64: res.xxh64,
+      extents: res.extents.map((e) => ({ fileOffset: base + e.at, length: e.length, md5: e.md5 })),
+    });
+    this.#bytesSinceCommit += data;
+    if (job.last) {
+      this.#record({ type: RecordType.FileDone, file: f.id, gen: f.gen, storedLength: chunkStoredOffset + res.stored.length });
+      w.finish(f.id);
+      this.#live.delete(f.id);
+    }
+  }
+
+  /** Chunks encrypted for another drive (the window ran ahead of a drive change) get this drive's key. */
+  async #recrypt(job: ChunkJob, res: Extract<EncodeResult, { ok: true }>, cur: CurrentDrive): Promise<Uint8Array> {
+    const target = cur.key ? cur.state.seq : undefined;
+    if (job.keySeq === target) return res.stored;
+    const out = new Uint8Array(res.stored);
+    const from = job.keySeq !== undefined ? await this.#drives.keyOf(this.#s.state.drive(job.keySeq)) : undefined;
+    for (const e of res.extents) {
+      let unit: Uint8Array = out.subarray(e.at, e.at + e.length);
+      const off = job.rawOffset + e.at;
+      if (from) unit = this.#kit.decryptUnit(from, job.f.tweakSeed, off, unit);
+      if (cur.key) unit = this.#kit.encryptUnit(cur.key, job.f.tweakSeed, off, unit);
+      out.set(unit, e.at);
+    }
+    return out;
+  }
+
+  async #rollback(cur: CurrentDrive, f: LiveFile, seg: SegmentState | undefined): Promise<void> {
+    const rel = drivePathOf(this.#o.naming, f.path);
+    if (!seg) await cur.writer.discard(f.id, rel);
+    else if (this.#s.settings.blobType === 'block') await cur.writer.truncate(f.id, seg.storedLength);
+  }
+
+  async #nextDrive(): Promise<CurrentDrive | undefined> {
+    const st = this.#s.state;
+    const ask = this.#io.askNextDrive;
+    const sealed = [...this.sealedNow].pop();
+    const ok = await this.#drives.next(
+      ask
+        ? () =>
+            ask({
+              sealedDriveId: sealed !== undefined ? st.drive(sealed).driveId : '',
+              rawRemaining: Math.max(0, this.#o.rawTotal - st.rawDone),
+              filesRemaining: Math.max(0, this.#o.filesTotal - st.filesDone - st.filesSkipped),
+            })
+        : undefined,
+    );
+    if (!ok) {
+      this.needsDrive = true;
+      return undefined;
+    }
+    return this.#drives.current;
+  }
+
+  /** Copy a changed file again from its start, or skip it when that is not possible. */
+  async #restart(f: LiveFile, why: string): Promise<boolean> {
+    const st = this.#s.state;
+    const active = st.active.get(f.id);
+    const cur = this.#drives.current;
+    const elsewhere = active?.segments.some((g) => g.drive !== cur?.state.seq);
+    if (elsewhere) {
+      await this.#skip(f, `changed while being copied (${why}) after part of it was sealed on another drive`);
+      return false;
+    }
+    if (f.attempts + 1 >= MAX_COPY_ATTEMPTS) {
+      await this.#skip(f, `kept changing while being copied (${why}); copy it when it is stable`);
+      return false;
+    }
+    let s;
+    try {
+      s = await this.#deps.fs.lstat(f.abs);
+    } catch (err) {
+      await this.#skip(f, `vanished while being copied (${errnoCode(err) ?? 'error'})`);
+      return false;
+    }
+    f.attempts++;
+    f.gen++;
+    f.size = s.size;
+    f.mtimeMs = s.mtimeMs;
+    f.ino = s.ino;
+    if (active) {
+      if (cur && active.segments.length > 0) await cur.writer.discard(f.id, drivePathOf(this.#o.naming, f.path));
+      this.#record({ type: RecordType.FileRestarted, file: f.id, gen: f.gen, reason: why, size: f.size, mtimeMs: f.mtimeMs, ino: f.ino });
+    }
+    this.#io.notice('warning', `${f.path} changed while being copied; copying it again`);
+    this.#retry.push(f);
+    return true;
+  }
+
+  async #skip(f: LiveFile, reason: string): Promise<void> {
+    const active = this.#s.state.active.get(f.id);
+    const cur = this.#drives.current;
+    if (active && cur && active.segments.some((g) => g.drive === cur.state.seq)) await cur.writer.discard(f.id, drivePathOf(this.#o.naming, f.path));
+    this.#record({ type: RecordType.FileSkipped, file: f.id, path: f.path, reason });
+    this.#live.delete(f.id);
+    this.skipped.push({ path: f.path, reason });
+    this.#io.notice('warning', `skipped ${f.path}: ${reason}`);
+  }
+
+  #record(r: JournalRecord): void {
+    this.#s.journal.append(r);
+    this.#s.state.apply(r);
+  }
+
+  #emit(phase: 'copy' | 'seal', message?: string): void {
+    const st = this.#s.state;
+    const now = this.#deps.clock.monotonic();
+    this.#rate.add(now, st.rawDone);
+    const rate = this.#rate.rate();
+    const left = Math.max(0, this.#o.rawTotal - st.rawDone);
+    const cur = this.#drives.current;
+    this.#io.progress({
+      phase,
+      drive: cur ? { seq: cur.state.seq, driveId: cur.state.driveId, path: cur.writer.root, written: cur.state.storedBytes, room: Math.max(0, cur.state.budget - cur.state.usedBytes - reserveBytesFor(cur.state.manifestBytes)), budget: cur.state.budget } : undefined,
+      filesDone: st.filesDone,
+      filesTotal: this.#o.filesTotal,
+      rawDone: st.rawDone,
+      rawTotal: this.#o.rawTotal,
+      storedDone: st.storedDone,
+      rate,
+      etaSeconds: rate > 0 ? left / rate : undefined,
+      message,
+    });
+  }
+
+  #progress(): void {
+    this.#emit('copy');
+  }
+}

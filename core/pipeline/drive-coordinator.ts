@@ -1,0 +1,203 @@
+import type { NativeDeps } from '../../native/interfaces.js';
+import { errnoCode, SeedshipError, usageError } from '../errors.js';
+import { generateDriveId, readDriveJson, usableSerial, writeDriveJson, type DriveJson } from '../drives/drive-identity.js';
+import { RecordType } from '../journal/record-codec.js';
+import { driveRoom, reserveBytesFor, segmentAllocBytes, type DriveState } from '../journal/journal-state.js';
+import { sessionFiles } from '../session/session-layout.js';
+import { formatBytes } from '../util/size.js';
+import { DriveWriter } from './drive-writer.js';
+import type { OpenSession } from './open-session.js';
+
+/** Space left unused on every drive, beyond seedship's own accounting: 1 MiB or 0.2 %. */
+const SAFETY_MIN_BYTES = 1024 * 1024;
+const SAFETY_FRACTION = 0.002;
+/** A drive with less room than this for data is refused as "full before anything fits". */
+const MIN_USEFUL_ROOM_BYTES = 64 * 1024;
+
+/** A drive the user named, checked before anything is written. */
+export interface InspectedDrive {
+  readonly input: string;
+  readonly root: string;
+  readonly json: DriveJson | undefined;
+  readonly bitlockerKey: string | undefined;
+}
+
+/** The drive being filled. */
+export interface CurrentDrive {
+  readonly state: DriveState;
+  readonly writer: DriveWriter;
+  readonly key: Uint8Array | undefined;
+}
+
+export interface CoordinatorOptions {
+  readonly driveLimit: number | undefined;
+  readonly allowStagingVolume: boolean;
+  readonly notice: (level: 'info' | 'warning', message: string) => void;
+}
+
+/**
+ * Decides which drive gets the next bytes: checks the drives given, re-attaches the one a crashed
+ * run was filling, attaches new ones in the order given (asking for more when interactive), and
+ * keeps per-drive keys in the session dir. Never writes to a sealed drive or another job's drive.
+ */
+export class DriveCoordinator {
+  current: CurrentDrive | undefined;
+  readonly #deps: NativeDeps;
+  readonly #s: OpenSession;
+  readonly #opts: CoordinatorOptions;
+  readonly #queue: InspectedDrive[] = [];
+  readonly #keys = new Map<number, Uint8Array>();
+
+  constructor(deps: NativeDeps, session: OpenSession, opts: CoordinatorOptions) {
+    this.#deps = deps;
+    this.#s = session;
+    this.#opts = opts;
+  }
+
+  /** Check one drive path the user gave. */
+  async inspect(input: string, bitlockerKey: string | undefined): Promise<InspectedDrive> {
+    const { fs } = this.#deps;
+    let root: string;
+    try {
+      root = await fs.realpath(input);
+    } catch (err) {
+      throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${input} does not exist (${errnoCode(err) ?? 'error'}); mount it and pass its mount path with --drive`, { path: input, cause: err });
+    }
+    const st = await fs.stat(root);
+    if (st.kind !== 'dir') throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${input} is not a directory; pass the mount path of the drive`, { path: input });
+    const staging = this.#s.staging;
+    if (root === staging || root.startsWith(staging + '/') || staging.startsWith(root + '/')) {
+      throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${input} overlaps the staging directory ${staging}; use a separate drive`, { path: input });
+    }
+    if (!this.#opts.allowStagingVolume && st.dev === (await fs.stat(staging)).dev) {
+      throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${input} is on the staging volume; use a separate drive (or --allow-staging-volume for a test)`, { path: input });
+    }
+    const json = await readDriveJson(fs, root);
+    if (json && json.jobId !== this.#s.settings.jobId) {
+      throw new SeedshipError('E_DRIVE_FOREIGN', `drive ${input} (drive id ${json.driveId}) belongs to job ${json.job}; use another drive, or erase it if that job is abandoned`, { path: input });
+    }
+    return { input, root, json, bitlockerKey };
+  }
+
+  /**
+   * Take the drives given for this run. Sealed ones are reported and left alone; an unsealed drive
+   * of this job that holds data must be among them. Returns the sealed drives' ids.
+   */
+  async setDrives(given: readonly InspectedDrive[]): Promise<void> {
+    const seen = new Set<string>();
+    for (const d of given) {
+      if (seen.has(d.root)) throw usageError(`drive ${d.input} is given twice`);
+      seen.add(d.root);
+      const known = d.json ? this.#s.state.drives.find((x) => x.driveId === d.json!.driveId) : undefined;
+      if (known?.status === 'sealed' || (d.json?.sealed && known)) {
+        this.#opts.notice('info', `drive ${d.input} (${d.json!.driveId}) is already sealed for this job; left alone`);
+        continue;
+      }
+      this.#queue.push(d);
+    }
+  }
+
+  /** Drives of this job that a crashed or stopped run left unsealed, with the path given now. */
+  unsealed(): { state: DriveState; drive: InspectedDrive | undefined }[] {
+    return this.#s.state.drives
+      .filter((d) => d && d.status !== 'sealed')
+      .map((state) => ({ state, drive: this.#queue.find((q) => q.json?.driveId === state.driveId) }));
+  }
+
+  /** Re-open a drive the journal knows (after a crash), taking it out of the queue. */
+  async reopen(state: DriveState, drive: InspectedDrive): Promise<CurrentDrive> {
+    this.#queue.splice(this.#queue.indexOf(drive), 1);
+    state.path = drive.root;
+    if (!(await this.#deps.fs.canWrite(drive.root))) throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${drive.input} is read-only; remount it read-write to continue`, { path: drive.input });
+    const writer = await DriveWriter.open(this.#deps.fs, state, drive.root);
+    this.current = { state, writer, key: await this.keyOf(state) };
+    return this.current;
+  }
+
+  /** Attach the next new drive given, or ask for one. False when there is none. */
+  async next(ask: (() => Promise<string | undefined>) | undefined): Promise<boolean> {
+    for (;;) {
+      const d = this.#queue.shift();
+      if (d) {
+        await this.#attach(d);
+        return true;
+      }
+      const answer = ask ? await ask() : undefined;
+      if (answer === undefined) return false;
+      try {
+        const inspected = await this.inspect(answer, undefined);
+        await this.setDrives([inspected]);
+      } catch (err) {
+        if (!(err instanceof SeedshipError)) throw err;
+        this.#opts.notice('warning', err.message);
+      }
+    }
+  }
+
+  /** The --encrypt key of a drive, from the session dir. */
+  async keyOf(state: DriveState): Promise<Uint8Array | undefined> {
+    if (!this.#s.settings.encrypt) return undefined;
+    const cached = this.#keys.get(state.seq);
+    if (cached) return cached;
+    const path = sessionFiles.key(this.#s.dir, state.driveId);
+    const b = await this.#deps.fs.readFileIfExists(path);
+    if (!b) throw new SeedshipError('E_INTEGRITY', `the encryption key of drive ${state.driveId} is missing (${path}); its data cannot be read back`, { path });
+    const key = new Uint8Array(Buffer.from(b.toString('utf8').trim(), 'hex'));
+    this.#keys.set(state.seq, key);
+    return key;
+  }
+
+  /** The BitLocker numerical password recorded for a drive, or ''. */
+  async bitlockerKeyOf(state: DriveState): Promise<string> {
+    const b = await this.#deps.fs.readFileIfExists(`${sessionFiles.keysDir(this.#s.dir)}/${state.driveId}.bitlocker`);
+    return b ? b.toString('utf8').trim() : '';
+  }
+
+  async #attach(d: InspectedDrive): Promise<void> {
+    const { fs } = this.#deps;
+    const s = this.#s;
+    if (!(await fs.canWrite(d.root))) throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${d.input} is read-only; remount it read-write or use another drive`, { path: d.input });
+    const space = await fs.statfs(d.root);
+    let budget = space.freeBytes - Math.max(SAFETY_MIN_BYTES, Math.floor(space.totalBytes * SAFETY_FRACTION));
+    if (this.#opts.driveLimit !== undefined) budget = Math.min(budget, this.#opts.driveLimit);
+    if (budget - reserveBytesFor(0) - segmentAllocBytes(0) < MIN_USEFUL_ROOM_BYTES) {
+      throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${d.input} is full before anything fits (${formatBytes(Math.max(0, space.freeBytes))} free); free space or use a larger drive`, { path: d.input });
+    }
+    const driveId = d.json?.driveId ?? (await this.#newDriveId(d.root));
+    const seq = s.state.drives.length;
+    if (s.settings.encrypt) {
+      await fs.mkdir(sessionFiles.keysDir(s.dir), 0o700);
+      const key = this.#deps.randomBytes(64);
+      await fs.writeFileAtomic(sessionFiles.key(s.dir, driveId), Buffer.from(key).toString('hex') + '\n', 0o600);
+      this.#keys.set(seq, key);
+    }
+    if (d.bitlockerKey) {
+      await fs.mkdir(sessionFiles.keysDir(s.dir), 0o700);
+      await fs.writeFileAtomic(`${sessionFiles.keysDir(s.dir)}/${driveId}.bitlocker`, d.bitlockerKey + '\n', 0o600);
+    }
+    // drive.json first, then the journal record, then data: a crash in between leaves a drive that
+    // is recognised as this job's and attached again.
+    await writeDriveJson(fs, d.root, { format: 1, tool: 'seedship', job: s.settings.job, jobId: s.settings.jobId, driveId, seq, container: s.settings.container, encrypted: s.settings.encrypt, sealed: false });
+    const rec = { type: RecordType.DriveAttached, drive: seq, driveId, path: d.root, budget } as const;
+    s.journal.append(rec);
+    s.state.apply(rec);
+    await s.journal.commit();
+    const state = s.state.drive(seq);
+    const writer = await DriveWriter.open(fs, state, d.root);
+    this.current = { state, writer, key: await this.keyOf(state) };
+    this.#opts.notice('info', `drive ${d.input} attached as ${driveId}: ${formatBytes(driveRoom(state))} for data`);
+  }
+
+  async #newDriveId(root: string): Promise<string> {
+    let serial: string | undefined;
+    try {
+      const vol = await this.#deps.drives.volumeOf(root);
+      // Only a whole mounted volume has the disk's serial as its id; a folder on a disk does not.
+      if (vol.mountPoint === root) serial = usableSerial(vol.serial);
+    } catch {
+      serial = undefined;
+    }
+    if (serial && !this.#s.state.drives.some((x) => x?.driveId === serial)) return serial;
+    return generateDriveId(this.#deps.randomBytes(10));
+  }
+}

@@ -1,0 +1,142 @@
+import type { FileHandle, FileSystem } from '../../native/interfaces.js';
+import { DRIVE_DIR, MANIFEST_RESERVE } from '../drives/drive-identity.js';
+import { reserveBytesFor, type DriveState } from '../journal/journal-state.js';
+
+const ZEROS = new Uint8Array(1024 * 1024);
+
+/**
+ * Writes the data files of the drive being filled. Owns their handles: a file's handle stays open
+ * until the flush after its last chunk. `flush` makes everything written so far durable (data
+ * files fdatasync'd, new directory entries fsync'd) — the caller appends journal records only
+ * after it returns (invariant 1). Also keeps the manifest reserve file at the size the manifest
+ * may need, so a drive filled by surprise still has room for its manifest.
+ */
+export class DriveWriter {
+  readonly drive: DriveState;
+  readonly root: string;
+  readonly #fs: FileSystem;
+  readonly #open = new Map<number, FileHandle>();
+  readonly #dirty = new Set<FileHandle>();
+  readonly #closeAfterFlush = new Set<number>();
+  readonly #knownDirs = new Set<string>();
+  readonly #dirsToSync = new Set<string>();
+  #reserve: FileHandle | undefined;
+  #reserveSize = 0;
+  #reserveDirty = false;
+
+  private constructor(fs: FileSystem, drive: DriveState, root: string) {
+    this.#fs = fs;
+    this.drive = drive;
+    this.root = root;
+  }
+
+  static async open(fs: FileSystem, drive: DriveState, root: string): Promise<DriveWriter> {
+    const w = new DriveWriter(fs, drive, root);
+    await fs.mkdir(`${root}/${DRIVE_DIR}`);
+    const path = `${root}/${MANIFEST_RESERVE}`;
+    w.#reserve = await fs.open(path, (await fs.exists(path)) ? 'r+' : 'w');
+    w.#reserveSize = (await w.#reserve.stat()).size;
+    return w;
+  }
+
+  /** Open the data file of a blob part: new (`create`), or continued after a crash at `resumeLength`. */
+  async openPart(file: number, rel: string, how: { create: true; sparseLength?: number } | { create: false; resumeLength?: number }): Promise<FileHandle> {
+    const existing = this.#open.get(file);
+    if (existing) return existing;
+    const path = `${this.root}/${rel}`;
+    const dir = path.slice(0, path.lastIndexOf('/'));
+    if (!this.#knownDirs.has(dir)) {
+      await this.#fs.mkdir(dir);
+      this.#knownDirs.add(dir);
+      // Every directory from the drive root down may be new: fsync each one's parent at flush.
+      for (let d = dir; d.length > this.root.length; d = d.slice(0, d.lastIndexOf('/'))) this.#dirsToSync.add(d.slice(0, d.lastIndexOf('/')));
+    }
+    let h: FileHandle;
+    if (how.create) {
+      h = await this.#fs.open(path, 'w');
+      this.#dirsToSync.add(dir);
+      if (how.sparseLength) await h.truncate(how.sparseLength);
+    } else {
+      h = await this.#fs.open(path, 'r+');
+      if (how.resumeLength !== undefined) await h.truncate(how.resumeLength);
+    }
+    this.#open.set(file, h);
+    this.#dirty.add(h);
+    return h;
+  }
+
+  async write(h: FileHandle, data: Uint8Array, position: number): Promise<void> {
+    this.#dirty.add(h);
+    await h.write(data, position);
+  }
+
+  /** Cut a part back to `length` bytes (a failed chunk, or a restart with length 0). */
+  async truncate(file: number, length: number): Promise<void> {
+    const h = this.#open.get(file);
+    if (!h) return;
+    await h.truncate(length);
+    this.#dirty.add(h);
+  }
+
+  /** Close and delete a part's data file (a file that is skipped or restarted). */
+  async discard(file: number, rel: string): Promise<void> {
+    const h = this.#open.get(file);
+    if (h) {
+      this.#open.delete(file);
+      this.#dirty.delete(h);
+      this.#closeAfterFlush.delete(file);
+      await h.close();
+    }
+    await this.#fs.unlink(`${this.root}/${rel}`);
+    this.#dirsToSync.add(`${this.root}/${rel}`.slice(0, `${this.root}/${rel}`.lastIndexOf('/')));
+  }
+
+  /** The file's last chunk is written: close its handle after the next flush. */
+  finish(file: number): void {
+    if (this.#open.has(file)) this.#closeAfterFlush.add(file);
+  }
+
+  get openFiles(): number {
+    return this.#open.size;
+  }
+
+  /** Grow the reserve file to what a manifest of `manifestBytes` needs. May throw ENOSPC. */
+  async ensureReserve(manifestBytes: number): Promise<void> {
+    const want = reserveBytesFor(manifestBytes);
+    while (this.#reserveSize < want && this.#reserve) {
+      const n = Math.min(ZEROS.length, want - this.#reserveSize);
+      // Written, not ftruncate'd: a sparse file would hold no space at all.
+      await this.#reserve.write(ZEROS.subarray(0, n), this.#reserveSize);
+      this.#reserveSize += n;
+      this.#reserveDirty = true;
+    }
+  }
+
+  /** Make all writes so far durable, then close finished files. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#dirty].map((h) => h.datasync()));
+    this.#dirty.clear();
+    if (this.#reserveDirty && this.#reserve) {
+      await this.#reserve.datasync();
+      this.#reserveDirty = false;
+    }
+    for (const d of this.#dirsToSync) await this.#fs.fsyncDir(d);
+    this.#dirsToSync.clear();
+    for (const f of this.#closeAfterFlush) {
+      const h = this.#open.get(f);
+      this.#open.delete(f);
+      await h?.close();
+    }
+    this.#closeAfterFlush.clear();
+  }
+
+  /** Flush, close everything and delete the reserve file (the manifest takes its place). */
+  async close(dropReserve: boolean): Promise<void> {
+    await this.flush();
+    for (const h of this.#open.values()) await h.close();
+    this.#open.clear();
+    await this.#reserve?.close();
+    this.#reserve = undefined;
+    if (dropReserve) await this.#fs.unlink(`${this.root}/${MANIFEST_RESERVE}`);
+  }
+}

@@ -1,0 +1,124 @@
+import type { NativeDeps } from '../../native/interfaces.js';
+import { errnoCode, SeedshipError, usageError } from '../errors.js';
+import { JournalReader } from '../journal/journal-reader.js';
+import { JournalState } from '../journal/journal-state.js';
+import { JournalWriter } from '../journal/journal-writer.js';
+import { rawChunkBytes } from '../plan/chunking.js';
+import { defaultSessionDir, SESSION_ROOT_NAME, sessionFiles } from '../session/session-layout.js';
+import { SessionLock } from '../session/session-lock.js';
+import { checkAgainstSession, readSettings, writeSettings, type RequestedSettings, type SessionSettings } from '../session/session-settings.js';
+
+/** An open session: settings, the replayed state and the journal writer, under the session lock. */
+export interface OpenSession {
+  readonly dir: string;
+  readonly staging: string;
+  readonly settings: SessionSettings;
+  readonly state: JournalState;
+  readonly journal: JournalWriter;
+  readonly journalPath: string;
+  readonly lock: SessionLock;
+  readonly resumed: boolean;
+  readonly tornTail: string | undefined;
+  readonly staleLock: boolean;
+}
+
+/** Resolve and check the staging directory. */
+export async function resolveStaging(deps: NativeDeps, staging: string): Promise<string> {
+  let real: string;
+  try {
+    real = await deps.fs.realpath(staging);
+  } catch (err) {
+    const code = errnoCode(err);
+    throw new SeedshipError('E_STAGING', code === 'ENOENT' ? `staging ${staging} does not exist; check the path (--staging)` : `staging ${staging} cannot be opened (${code ?? (err as Error).message})`, { path: staging, cause: err });
+  }
+  const st = await deps.fs.stat(real);
+  if (st.kind !== 'dir') throw new SeedshipError('E_STAGING', `staging ${staging} is not a directory (--staging)`, { path: staging });
+  try {
+    await deps.fs.readdir(real);
+  } catch (err) {
+    throw new SeedshipError('E_STAGING', `staging ${staging} is unreadable (${errnoCode(err) ?? (err as Error).message}); run as a user who can read it`, { path: staging, cause: err });
+  }
+  return real;
+}
+
+/** The job of a staging location when only one session exists there (DiskPrep's `s:` flow). */
+export async function discoverJob(deps: NativeDeps, staging: string): Promise<string> {
+  const root = `${staging}/${SESSION_ROOT_NAME}`;
+  const names = (await deps.fs.exists(root)) ? (await deps.fs.readdir(root)).filter((e) => e.kind === 'dir').map((e) => e.name) : [];
+  if (names.length === 1) return names[0]!;
+  if (names.length === 0) throw usageError(`no job is associated with staging ${staging}; name one with --job NAME`);
+  throw usageError(`staging ${staging} has several jobs (${names.join(', ')}); choose one with --job NAME`);
+}
+
+/**
+ * Open (or start) the session of `job`: take the lock, read or write the settings, replay the
+ * journal (cutting a torn tail) and append a SessionStarted record.
+ */
+export async function openSession(
+  deps: NativeDeps,
+  p: { staging: string; job: string; sessionDir: string | undefined; requested: RequestedSettings; version: string },
+): Promise<OpenSession> {
+  const { fs } = deps;
+  const dir = p.sessionDir ?? defaultSessionDir(p.staging, p.job);
+  await fs.mkdir(dir, 0o700);
+  const { lock, staleTakenOver } = await SessionLock.acquire(fs, deps.proc, sessionFiles.lock(dir), deps.clock.now());
+  try {
+    let settings = await readSettings(fs, dir);
+    const journalPath = sessionFiles.journal(dir);
+    const haveJournal = await fs.exists(journalPath);
+    if (settings) {
+      if (settings.job !== p.job) throw usageError(`session dir ${dir} belongs to job ${settings.job}, not ${p.job}; pass --job ${settings.job} or another --session`);
+      checkAgainstSession(settings, p.requested);
+      if (!haveJournal) {
+        throw new SeedshipError('E_JOURNAL_CORRUPT', `session ${dir} has settings but no journal (${journalPath}); the drives written so far cannot be trusted — start a new --session dir`, { path: journalPath });
+      }
+    } else {
+      if (haveJournal) throw new SeedshipError('E_JOURNAL_CORRUPT', `session ${dir} has a journal but no settings (${sessionFiles.settings(dir)}); restore the file or start a new --session dir`, { path: dir });
+      settings = newSettings(deps, p);
+      await writeSettings(fs, dir, settings);
+    }
+    const state = new JournalState(settings.container, settings.codec === 'zstd' ? '.zst' : '');
+    let journal: JournalWriter;
+    let tornTail: string | undefined;
+    if (haveJournal) {
+      const reader = new JournalReader(fs, journalPath);
+      for await (const r of reader.records()) state.apply(r);
+      if (reader.jobId?.toString('hex') !== settings.jobId) {
+        throw new SeedshipError('E_JOURNAL_CORRUPT', `journal ${journalPath} belongs to another job (id ${reader.jobId?.toString('hex')}); start a new --session dir`, { path: journalPath });
+      }
+      tornTail = reader.tail.tornReason;
+      journal = await JournalWriter.openAt(fs, journalPath, reader.tail.validEnd, reader.tail.fileSize);
+    } else {
+      journal = await JournalWriter.create(fs, journalPath, Buffer.from(settings.jobId, 'hex'));
+    }
+    return { dir, staging: p.staging, settings, state, journal, journalPath, lock, resumed: haveJournal, tornTail, staleLock: staleTakenOver };
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+function newSettings(deps: NativeDeps, p: { staging: string; job: string; requested: RequestedSettings }): SessionSettings {
+  const r = p.requested;
+  const codec = r.codec ?? 'zstd';
+  const blobType = r.blobType ?? 'block';
+  if (blobType === 'page' && codec !== 'none') {
+    throw usageError('--blob-type page stores files as the service imports them, uncompressed: add --codec none');
+  }
+  return {
+    format: 1,
+    job: p.job,
+    jobId: Buffer.from(deps.randomBytes(16)).toString('hex'),
+    container: r.container ?? p.job,
+    staging: p.staging,
+    codec,
+    level: r.level ?? 3,
+    blobType,
+    encrypt: r.encrypt ?? false,
+    disposition: r.disposition ?? 'rename',
+    serviceStrict: r.serviceStrict ?? false,
+    chunkBytes: rawChunkBytes(codec),
+    containerSas: r.containerSas,
+    createdAt: deps.clock.now(),
+  };
+}

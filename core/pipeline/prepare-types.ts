@@ -1,0 +1,83 @@
+import type { Codec } from '../../native/interfaces.js';
+import type { ImportDisposition } from '../manifest/drive-manifest.js';
+import type { SkippedEntry } from '../plan/scan.js';
+
+/** What the user asks of `prepare`. Unset fields take the session's value or the default. */
+export interface PrepareOptions {
+  readonly staging: string;
+  readonly job?: string | undefined;
+  readonly drives: readonly string[];
+  readonly session?: string | undefined;
+  readonly container?: string | undefined;
+  readonly codec?: Codec | undefined;
+  readonly level?: number | undefined;
+  readonly blobType?: 'block' | 'page' | undefined;
+  readonly encrypt?: boolean | undefined;
+  /** BitLocker numerical passwords of the drives, in the order of `drives` (already encrypted elsewhere). */
+  readonly bitlockerKeys?: readonly string[] | undefined;
+  readonly threads?: number | undefined;
+  readonly verify?: boolean | undefined;
+  readonly containerSas?: string | undefined;
+  readonly disposition?: ImportDisposition | undefined;
+  /** Write at most this many bytes to each drive. */
+  readonly driveLimit?: number | undefined;
+  /** Allow a drive on the staging volume (tests, demos). */
+  readonly allowStagingVolume?: boolean | undefined;
+  /** Never split a block blob across drives (the service's documented format). */
+  readonly serviceStrict?: boolean | undefined;
+}
+
+/** Live progress, emitted after each chunk is written and at phase changes. */
+export interface ProgressEvent {
+  readonly phase: 'scan' | 'copy' | 'seal' | 'verify';
+  readonly drive?: { readonly seq: number; readonly driveId: string; readonly path: string; readonly written: number; readonly room: number; readonly budget: number } | undefined;
+  readonly filesDone: number;
+  readonly filesTotal: number;
+  readonly rawDone: number;
+  readonly rawTotal: number;
+  readonly storedDone: number;
+  /** Raw bytes per second over the recent past (observed, not assumed). */
+  readonly rate: number;
+  /** Seconds left at `rate`, or undefined before a rate is known. */
+  readonly etaSeconds: number | undefined;
+  readonly message?: string | undefined;
+}
+
+/** How the engine talks to its caller. */
+export interface PrepareIO {
+  progress(e: ProgressEvent): void;
+  notice(level: 'info' | 'warning', message: string): void;
+  /**
+   * Ask for the mount path of the next drive, when interactive. Return undefined to stop (the run
+   * then ends with status `needs-drive`). Absent when not interactive.
+   */
+  askNextDrive?: (info: { sealedDriveId: string; rawRemaining: number; filesRemaining: number }) => Promise<string | undefined>;
+}
+
+export interface DriveSummary {
+  readonly seq: number;
+  readonly driveId: string;
+  readonly path: string;
+  readonly status: 'open' | 'full' | 'sealed';
+  readonly storedBytes: number;
+  readonly rawBytes: number;
+  readonly blobs: number;
+  readonly manifestHash: string | undefined;
+  readonly driveInfoFile: string | undefined;
+  readonly verified: boolean | undefined;
+}
+
+export interface PrepareResult {
+  readonly status: 'done' | 'needs-drive';
+  readonly job: string;
+  readonly sessionDir: string;
+  readonly container: string;
+  readonly drives: readonly DriveSummary[];
+  readonly files: { readonly total: number; readonly done: number; readonly skipped: number };
+  readonly bytes: { readonly raw: number; readonly stored: number; readonly rawTotal: number };
+  readonly skipped: readonly SkippedEntry[];
+  readonly skippedFile: string | undefined;
+  readonly elapsedMs: number;
+  readonly resumed: boolean;
+  readonly rawRemaining: number;
+}
