@@ -1,8 +1,11 @@
 #!/usr/bin/env node
+import { setMaxListeners } from 'node:events';
 import { makeProcessContext } from './context.js';
 import { runCli } from './program.js';
 
 const controller = new AbortController();
+// Every pool task listens on this one signal; thousands may wait at once.
+setMaxListeners(0, controller.signal);
 let interrupts = 0;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {

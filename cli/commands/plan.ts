@@ -1,8 +1,56 @@
 import type { Command } from 'commander';
+import { formatBytes, formatDuration, resolveStaging, runPlan, usageError } from '../../core/index.js';
 import type { CliContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { choiceOption, collect, intOption, sizeOption } from '../options.js';
+import { printResult } from '../output.js';
 import type { SetExit } from '../program.js';
 
-/** TEMPORARY during the bootstrap commit; replaced by the real command in this session. */
-export function registerPlan(program: Command, _ctx: CliContext, setExit: SetExit): void {
-  program.command('plan').description('(being built)').action(() => setExit(1));
+interface PlanFlags {
+  staging: string;
+  drive?: string[];
+  driveSize?: number;
+  codec?: 'zstd' | 'none';
+  level?: number;
+  threads?: number;
+  json?: boolean;
+}
+
+export function registerPlan(program: Command, ctx: CliContext, setExit: SetExit): void {
+  program
+    .command('plan')
+    .description('estimate stored size (zstd on samples), drives needed and copy time, without writing anything')
+    .requiredOption('--staging <dir>', 'the staging location')
+    .option('--drive <path>', 'a drive to use, by its free space (repeat for more)', collect)
+    .option('--drive-size <size>', 'size of each drive, e.g. 8TB (instead of --drive)', sizeOption('--drive-size'))
+    .option('--codec <codec>', 'zstd (default) or none', choiceOption('--codec', ['zstd', 'none'] as const))
+    .option('--level <n>', 'zstd level 1-19 (default 3)', intOption('--level', 1, 19))
+    .option('--threads <n>', 'worker threads (default: the number of cores)', intOption('--threads', 1, 256))
+    .option('--json', 'the result as one JSON object on stdout')
+    .action(async (flags: PlanFlags) => setExit(await planAction(ctx, flags)));
+}
+
+async function planAction(ctx: CliContext, flags: PlanFlags): Promise<number> {
+  if (!flags.drive?.length && flags.driveSize === undefined) throw usageError('plan needs --drive PATH (repeatable) or --drive-size SIZE');
+  if (flags.drive?.length && flags.driveSize !== undefined) throw usageError('give either --drive or --drive-size, not both');
+  const staging = await resolveStaging(ctx.deps, flags.staging);
+  const sizes: number[] = [];
+  for (const d of flags.drive ?? []) sizes.push((await ctx.deps.fs.statfs(d).catch(() => { throw usageError(`drive ${d} does not exist`); })).freeBytes);
+  if (flags.driveSize !== undefined) sizes.push(flags.driveSize);
+  const pool = ctx.deps.createChunkProcessor(flags.threads ?? ctx.deps.cores);
+  try {
+    const r = await runPlan(ctx.deps.fs, pool, ctx.deps.clock, { staging, codec: flags.codec ?? 'zstd', level: flags.level ?? 3, driveBytes: sizes, repeatLastDrive: flags.driveSize !== undefined, signal: ctx.signal });
+    printResult(ctx, flags.json === true, r, () =>
+      [
+        `staging: ${r.files} files, ${formatBytes(r.bytes)}${r.skipped.length ? ` (${r.skipped.length} entries would be skipped: symlinks, special files, unreadable dirs)` : ''}`,
+        `codec: ${r.codec}${r.codec === 'zstd' ? ` level ${r.level}: ratio ${r.ratio.toFixed(2)} on ${formatBytes(r.sampledBytes)} sampled` : ''}`,
+        `estimated stored: ${formatBytes(r.estimatedStoredBytes)}; with file-system and manifest overhead: ${formatBytes(r.estimatedDriveBytes)}`,
+        `drives needed: ${r.drivesNeeded}${r.drivesShort > 0 ? ` — the drives given are not enough: ${r.drivesShort} more of the last one's size` : ''}`,
+        `time: about ${formatDuration(r.estimatedSeconds)} at the measured ${formatBytes(r.measuredRate)}/s (read + compress + hash, ${r.threads} threads); a slower drive makes it longer`,
+      ].join('\n') + '\n',
+    );
+    return EXIT.OK;
+  } finally {
+    await pool.close();
+  }
 }

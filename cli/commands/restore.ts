@@ -1,8 +1,43 @@
 import type { Command } from 'commander';
+import { formatBytes, formatDuration, restoreFromDrives, usageError } from '../../core/index.js';
 import type { CliContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { collect, intOption } from '../options.js';
+import { printResult } from '../output.js';
 import type { SetExit } from '../program.js';
 
-/** TEMPORARY during the bootstrap commit; replaced by the real command in this session. */
-export function registerRestore(program: Command, _ctx: CliContext, setExit: SetExit): void {
-  program.command('restore').description('(being built)').action(() => setExit(1));
+interface RestoreFlags {
+  drive?: string[];
+  session?: string;
+  to: string;
+  json?: boolean;
+  threads?: number;
+}
+
+export function registerRestore(program: Command, ctx: CliContext, setExit: SetExit): void {
+  program
+    .command('restore')
+    .description('rebuild the original staging tree from prepared drives, checking every chunk (parts on several drives are joined)')
+    .option('--drive <path>', 'mount path of a prepared drive (repeat: every drive that holds data)', collect)
+    .option('--session <dir>', 'the session dir of the prepare run (journal and keys)')
+    .requiredOption('--to <dir>', 'an empty or new directory to restore into')
+    .option('--threads <n>', 'worker threads (default: the number of cores)', intOption('--threads', 1, 256))
+    .option('--json', 'the result as one JSON object on stdout')
+    .action(async (flags: RestoreFlags) => setExit(await restoreAction(ctx, flags)));
+}
+
+async function restoreAction(ctx: CliContext, flags: RestoreFlags): Promise<number> {
+  const drives = flags.drive ?? [];
+  if (drives.length === 0) throw usageError('give the prepared drives with --drive PATH (repeat for each)');
+  if (!flags.session) throw usageError('restore from drives needs --session DIR (the journal holds the file list and checksums)');
+  const started = ctx.deps.clock.monotonic();
+  const pool = ctx.deps.createChunkProcessor(flags.threads ?? ctx.deps.cores);
+  try {
+    const r = await restoreFromDrives(ctx.deps.fs, pool, { drives, session: flags.session, to: flags.to, signal: ctx.signal });
+    const secs = (ctx.deps.clock.monotonic() - started) / 1000;
+    printResult(ctx, flags.json === true, { ...r, seconds: secs }, () => `restored ${r.files} files, ${formatBytes(r.bytes)} into ${r.to} in ${formatDuration(secs)}; every chunk matched its journal checksum${r.skippedInPrepare ? ` (${r.skippedInPrepare} files were skipped by prepare and are not on the drives)` : ''}\n`);
+    return EXIT.OK;
+  } finally {
+    await pool.close();
+  }
 }

@@ -1,8 +1,55 @@
 import type { Command } from 'commander';
+import { formatBytes, runVerify, usageError, type DriveVerifyResult } from '../../core/index.js';
 import type { CliContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { collect, intOption } from '../options.js';
+import { printResult } from '../output.js';
 import type { SetExit } from '../program.js';
 
-/** TEMPORARY during the bootstrap commit; replaced by the real command in this session. */
-export function registerVerify(program: Command, _ctx: CliContext, setExit: SetExit): void {
-  program.command('verify').description('(being built)').action(() => setExit(1));
+interface VerifyFlags {
+  drive?: string[];
+  session?: string;
+  json?: boolean;
+  threads?: number;
 }
+
+export function registerVerify(program: Command, ctx: CliContext, setExit: SetExit): void {
+  program
+    .command('verify')
+    .description('read every block of each drive back and check it against the drive manifest (MD5); with --session also decrypt, decompress and check each chunk against the journal (XXH64)')
+    .option('--drive <path>', 'mount path of a prepared drive (repeat for more)', collect)
+    .option('--session <dir>', 'the session dir of the prepare run: deeper checks, and needed for encrypted drives')
+    .option('--threads <n>', 'worker threads (default: the number of cores)', intOption('--threads', 1, 256))
+    .option('--json', 'the result as one JSON object on stdout')
+    .addHelpText('after', '\nExit 0 when every block matches, 6 on any mismatch (each named by drive, blob and block).\n')
+    .action(async (flags: VerifyFlags) => setExit(await verifyAction(ctx, flags)));
+}
+
+async function verifyAction(ctx: CliContext, flags: VerifyFlags): Promise<number> {
+  const drives = flags.drive ?? [];
+  if (drives.length === 0) throw usageError('give at least one --drive PATH to verify');
+  const pool = ctx.deps.createChunkProcessor(flags.threads ?? ctx.deps.cores);
+  let results: DriveVerifyResult[];
+  try {
+    results = await runVerify(ctx.deps.fs, pool, { drives, session: flags.session, signal: ctx.signal });
+  } finally {
+    await pool.close();
+  }
+  const bad = results.filter((r) => r.problems.length > 0);
+  printResult(ctx, flags.json === true, { ok: bad.length === 0, drives: results }, () =>
+    results
+      .map((r) => {
+        const head = `drive ${r.driveId} (${r.root}): ${r.blobs} blobs, ${r.blocks} blocks, ${formatBytes(r.bytes)} read, ${r.deep ? 'MD5 + journal XXH64' : 'MD5'}: ${r.problems.length === 0 ? 'OK' : `${r.problems.length} PROBLEM(S)`}`;
+        const lines = r.problems.slice(0, 20).map((p) => `  ${p.blobPath || '(drive)'}${p.block >= 0 ? ` block ${p.block} at offset ${p.offset}` : ''}: ${p.message}`);
+        return [head, ...lines].join('\n');
+      })
+      .join('\n') + '\n',
+  );
+  if (bad.length > 0) {
+    const p = bad[0]!.problems[0]!;
+    if (!flags.json) ctx.stderr.write(`seedship: verify failed: drive ${p.driveId}, ${p.blobPath}${p.block >= 0 ? ` block ${p.block}` : ''}: ${p.message}\n`);
+    return EXIT.INTEGRITY;
+  }
+  return EXIT.OK;
+}
+

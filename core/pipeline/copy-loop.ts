@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { ChunkProcessor, CodecKit, EncodeResult, NativeDeps } from '../../native/interfaces.js';
 import { errnoCode, SeedshipError } from '../errors.js';
 import { reserveBytesFor, segmentAllocBytes, type ActiveFile, type DriveState, type SegmentState } from '../journal/journal-state.js';
@@ -9,6 +8,7 @@ import { chunkCount, worstStoredBytes } from '../plan/chunking.js';
 import { walkStaging, type SkippedEntry } from '../plan/scan.js';
 import { SESSION_ROOT_NAME } from '../session/session-layout.js';
 import { mapBounded } from '../util/bounded-map.js';
+import { blobTweakSeed } from '../restore/chunk-task.js';
 import { formatBytes } from '../util/size.js';
 import { RateMeter } from '../util/rate-meter.js';
 import type { CurrentDrive, DriveCoordinator } from './drive-coordinator.js';
@@ -191,7 +191,7 @@ export class CopyLoop {
   }
 
   #tweakSeed(path: string): Uint8Array {
-    return createHash('sha256').update(this.#s.settings.jobId).update('\0').update(path).digest().subarray(0, 16);
+    return blobTweakSeed(this.#s.settings.jobId, path);
   }
 
   /** A file a crash left unfinished: continue it where its journal ends, unless it changed. */

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { NativeDeps } from '../../native/interfaces.js';
 import { SeedshipError, usageError } from '../errors.js';
 import type { BlobNaming } from '../manifest/drive-blobs.js';
@@ -7,6 +6,7 @@ import { RecordType } from '../journal/record-codec.js';
 import { sessionFiles } from '../session/session-layout.js';
 import type { RequestedSettings } from '../session/session-settings.js';
 import { verifyDrive } from '../verify/verify-drive.js';
+import { blobTweakSeed } from '../restore/chunk-task.js';
 import { CopyLoop } from './copy-loop.js';
 import { DriveCoordinator, type InspectedDrive } from './drive-coordinator.js';
 import { discoverJob, openSession, resolveStaging, type OpenSession } from './open-session.js';
@@ -140,7 +140,7 @@ async function prepareInSession(
       io.progress({ phase: 'verify', filesDone: session.state.filesDone, filesTotal: scan.files, rawDone: session.state.rawDone, rawTotal: scan.bytes, storedDone: session.state.storedDone, rate: 0, etaSeconds: undefined, message: `reading back drive ${d.driveId}` });
       const key = await coordinator.keyOf(d);
       const res = await verifyDrive(fs, pool, d.path, {
-        session: { journalPath: session.journalPath, naming, seq, key, tweakSeed: (p) => createHash('sha256').update(s.jobId).update('\0').update(p).digest().subarray(0, 16) },
+        session: { journalPath: session.journalPath, naming, seq, key, tweakSeed: (p) => blobTweakSeed(s.jobId, p) },
         signal,
       });
       verified.set(seq, res.problems.length === 0);

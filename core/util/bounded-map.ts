@@ -6,13 +6,13 @@
  * error the work already in flight is drained before the generator returns or throws.
  */
 export async function* mapBounded<T, U>(
-  src: AsyncIterable<T>,
+  src: AsyncIterable<T> | Iterable<T>,
   opts: { maxItems: number; maxWeight: number; weight: (x: T) => number; signal: AbortSignal },
   fn: (x: T) => Promise<U>,
 ): AsyncGenerator<{ item: T; result: U }> {
   const window: { item: T; weight: number; p: Promise<U> }[] = [];
   let inFlight = 0;
-  const it = src[Symbol.asyncIterator]();
+  const it: AsyncIterator<T> | Iterator<T> = Symbol.asyncIterator in src ? src[Symbol.asyncIterator]() : src[Symbol.iterator]();
   let done = false;
   try {
     for (;;) {

@@ -5,6 +5,7 @@ import { driveBlobs, type BlobNaming, type DriveBlob } from '../manifest/drive-b
 import { MANIFEST_NAME } from '../manifest/drive-manifest.js';
 import { ManifestFormatError, parseDriveManifest, type ManifestHeader, type ParsedBlob } from '../manifest/manifest-parser.js';
 import { mapBounded } from '../util/bounded-map.js';
+import { chunkDecodeTask } from '../restore/chunk-task.js';
 
 /** One block that does not match, named so the user can find it. */
 export interface VerifyProblem {
@@ -157,19 +158,10 @@ function sameRanges(m: ParsedBlob, j: DriveBlob): boolean {
 }
 
 function* deepTasks(m: ParsedBlob, j: DriveBlob, path: string, s: VerifySessionView): Generator<Tagged> {
-  const pages = j.manifest.kind === 'page';
-  const seed = s.tweakSeed(j.path);
+  const p = { path, pages: j.manifest.kind === 'page', codec: s.naming.codec, key: s.key, tweakSeed: s.tweakSeed(j.path), returnRaw: false };
   let block = 0;
   for (const c of j.chunks) {
-    const first = c.extents[0];
-    const offset = pages ? c.rawOffset : (first?.fileOffset ?? 0);
-    const length = pages ? c.rawLength : c.storedLength;
-    const units = c.extents.map((e) => ({ at: e.fileOffset - offset, length: e.length, md5: e.md5 }));
-    yield {
-      blobPath: m.blobPath,
-      block,
-      task: { kind: 'decode', path, offset, length, units, cipher: s.key ? { key: s.key } : undefined, tweakSeed: seed, unitOffset: c.rawOffset, raw: { codec: s.naming.codec, xxh64: c.xxh64, rawLength: c.rawLength }, returnRaw: false },
-    };
+    yield { blobPath: m.blobPath, block, task: chunkDecodeTask(c, p) };
     block += c.extents.length;
   }
 }

@@ -1,0 +1,120 @@
+import type { ChunkProcessor, Codec, FileSystem } from '../../native/interfaces.js';
+import { segmentAllocBytes, DRIVE_FIXED_RESERVE_BYTES } from '../journal/journal-state.js';
+import { RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
+import { SESSION_ROOT_NAME } from '../session/session-layout.js';
+import { chunkCount, rawChunkBytes } from './chunking.js';
+import { walkStaging, type SkippedEntry } from './scan.js';
+
+/** Samples read and compressed to estimate the ratio and the rate. */
+const SAMPLE_COUNT = 48;
+const SAMPLE_BYTES = 1024 * 1024;
+/** Average manifest bytes per blob element beyond its ranges. */
+const MANIFEST_BYTES_PER_BLOB = 500;
+
+export interface PlanResult {
+  readonly files: number;
+  readonly bytes: number;
+  readonly skipped: readonly SkippedEntry[];
+  readonly codec: Codec;
+  readonly level: number;
+  /** Stored/raw of the sampled bytes (1 for --codec none). */
+  readonly ratio: number;
+  readonly sampledBytes: number;
+  readonly estimatedStoredBytes: number;
+  /** Stored bytes plus file-system and manifest overhead: what the drives must hold. */
+  readonly estimatedDriveBytes: number;
+  readonly driveBytes: readonly number[];
+  readonly drivesNeeded: number;
+  readonly drivesShort: number;
+  /** Raw bytes per second the pipeline reached on the samples (read, compress, hash) with `threads`. */
+  readonly measuredRate: number;
+  readonly threads: number;
+  readonly estimatedSeconds: number;
+}
+
+/**
+ * `plan`: how much the drives must hold and how many are needed, estimated from zstd on a
+ * spread of samples; writes nothing. Drive write speed is not measured here.
+ */
+export async function runPlan(
+  fs: FileSystem,
+  pool: ChunkProcessor,
+  clock: { monotonic(): number },
+  opts: { staging: string; codec: Codec; level: number; driveBytes: readonly number[]; repeatLastDrive: boolean; signal: AbortSignal },
+): Promise<PlanResult> {
+  const skipped: SkippedEntry[] = [];
+  const exclude = (rel: string) => rel === SESSION_ROOT_NAME;
+  const cb = rawChunkBytes(opts.codec);
+  let files = 0;
+  let bytes = 0;
+  let overhead = 0;
+  for await (const f of walkStaging(fs, opts.staging, { exclude, onSkip: (e) => skipped.push(e) })) {
+    opts.signal.throwIfAborted();
+    files++;
+    bytes += f.size;
+    overhead += segmentAllocBytes(0) + 2048 + MANIFEST_BYTES_PER_BLOB + chunkCount(f.size, cb) * RANGE_ELEMENT_MAX_BYTES;
+  }
+  // Samples spread evenly over the bytes, so large files weigh as they should.
+  const sampleCount = Math.min(SAMPLE_COUNT, Math.ceil(bytes / SAMPLE_BYTES));
+  const step = bytes / Math.max(1, sampleCount);
+  const tasks: Promise<{ raw: number; stored: number }>[] = [];
+  let pos = 0;
+  let next = step / 2;
+  const started = clock.monotonic();
+  for await (const f of walkStaging(fs, opts.staging, { exclude, onSkip: () => undefined })) {
+    while (bytes > 0 && next < pos + f.size && tasks.length < sampleCount) {
+      const offset = Math.max(0, Math.min(f.size - SAMPLE_BYTES, Math.floor(next - pos)));
+      const length = Math.min(SAMPLE_BYTES, f.size);
+      tasks.push(
+        pool
+          .encode({ kind: 'encode', path: f.abs, offset, length, expect: { size: f.size, mtimeMs: f.mtimeMs, ino: f.ino }, codec: opts.codec, level: opts.level, pages: false, cipher: undefined, tweakSeed: undefined, unitOffset: offset }, opts.signal)
+          .then((r) => (r.ok ? { raw: r.rawLength, stored: r.stored.length } : { raw: 0, stored: 0 })),
+      );
+      next += step;
+    }
+    pos += f.size;
+    if (tasks.length >= sampleCount) break;
+  }
+  const samples = await Promise.all(tasks);
+  const seconds = (clock.monotonic() - started) / 1000;
+  const sampledBytes = samples.reduce((a, s) => a + s.raw, 0);
+  const sampledStored = samples.reduce((a, s) => a + s.stored, 0);
+  const ratio = opts.codec === 'none' || sampledBytes === 0 ? 1 : sampledStored / sampledBytes;
+  const estimatedStoredBytes = Math.ceil(bytes * ratio);
+  const estimatedDriveBytes = estimatedStoredBytes + overhead;
+  const { needed, short } = countDrives(estimatedDriveBytes, opts.driveBytes, opts.repeatLastDrive);
+  const measuredRate = seconds > 0 ? sampledBytes / seconds : 0;
+  return {
+    files,
+    bytes,
+    skipped,
+    codec: opts.codec,
+    level: opts.level,
+    ratio,
+    sampledBytes,
+    estimatedStoredBytes,
+    estimatedDriveBytes,
+    driveBytes: opts.driveBytes,
+    drivesNeeded: needed,
+    drivesShort: short,
+    measuredRate,
+    threads: pool.threads,
+    estimatedSeconds: measuredRate > 0 ? bytes / measuredRate : 0,
+  };
+}
+
+/** How many drives of the given sizes (the last one repeated, with --drive-size) hold `need` bytes. */
+export function countDrives(need: number, sizes: readonly number[], repeatLast: boolean): { needed: number; short: number } {
+  let left = need;
+  let n = 0;
+  for (const s of sizes) {
+    if (left <= 0) break;
+    left -= Math.max(0, s - DRIVE_FIXED_RESERVE_BYTES);
+    n++;
+  }
+  if (left <= 0) return { needed: Math.max(1, n), short: 0 };
+  const last = sizes[sizes.length - 1];
+  const per = last !== undefined ? Math.max(1, last - DRIVE_FIXED_RESERVE_BYTES) : 0;
+  const more = per > 0 ? Math.ceil(left / per) : 0;
+  return repeatLast ? { needed: n + more, short: 0 } : { needed: n + more, short: more };
+}

@@ -1,0 +1,31 @@
+import type { ChunkProcessor, FileSystem } from '../../native/interfaces.js';
+import { SeedshipError } from '../errors.js';
+import { blobTweakSeed } from '../restore/chunk-task.js';
+import { matchDrives, openSessionView } from '../session/session-view.js';
+import { verifyDrive, type DriveVerifyResult } from './verify-drive.js';
+
+/**
+ * `verify`: read every given drive back against its manifest; with a session, also against the
+ * journal (decrypt, decompress, XXH64). Returns one result per drive; problems are in the results.
+ */
+export async function runVerify(
+  fs: FileSystem,
+  pool: ChunkProcessor,
+  opts: { drives: readonly string[]; session: string | undefined; signal: AbortSignal; onBytes?: (n: number) => void },
+): Promise<DriveVerifyResult[]> {
+  const view = opts.session ? await openSessionView(fs, opts.session) : undefined;
+  const seqs = view ? await matchDrives(fs, view, opts.drives) : undefined;
+  const out: DriveVerifyResult[] = [];
+  for (const input of opts.drives) {
+    const root = await fs.realpath(input).catch((err: unknown) => {
+      throw new SeedshipError('E_USAGE', `drive ${input} does not exist; pass the mount path of a prepared drive`, { path: input, cause: err });
+    });
+    let session;
+    if (view && seqs) {
+      const seq = [...seqs.entries()].find(([, r]) => r === root)![0];
+      session = { journalPath: view.journalPath, naming: view.naming, seq, key: await view.keyOf(view.state.drive(seq).driveId), tweakSeed: (p: string) => blobTweakSeed(view.settings.jobId, p) };
+    }
+    out.push(await verifyDrive(fs, pool, root, { session, signal: opts.signal, ...(opts.onBytes ? { onBytes: opts.onBytes } : {}) }));
+  }
+  return out;
+}
