@@ -246,6 +246,9 @@ export class CopyLoop {
       const last = active?.segments[active.segments.length - 1];
       const seg = last && last.drive === cur.state.seq ? last : undefined;
       if (!this.#fits(cur.state, f, job, res, seg, active)) {
+        if (cur.state.segments === 0) {
+          throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${cur.state.driveId} (${cur.writer.root}) is too small to hold one ${formatBytes(res.stored.length)} block of ${f.path} with its manifest; use a larger drive (or a larger --drive-limit)`, { path: cur.writer.root });
+        }
         await this.closeCurrent();
         continue;
       }

@@ -1,0 +1,199 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync, statSync, existsSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { hashTree, tempDir, writeTree, bytesOf, readAllFiles, type TreeSpec } from '../support/tree.js';
+import { runSeedship } from '../support/cli.js';
+
+const MiB = 1024 * 1024;
+
+/** A small mixed tree: compressible, random, empty, exactly 4 MiB, 4 MiB + 1, unicode, deep. */
+function mixedTree(): TreeSpec {
+  return {
+    'logs/app.log': { size: 9 * MiB + 123, seed: 1, kind: 'text' },
+    'data/random.bin': { size: 6 * MiB + 7, seed: 2 },
+    'data/exact4m.bin': { size: 4 * MiB, seed: 3 },
+    'data/exact4m+1.bin': { size: 4 * MiB + 1, seed: 4 },
+    'empty.txt': '',
+    'tiny.txt': 'x',
+    'unicode/été 日本 🚢.txt': 'bonjour',
+    'deep/a/b/c/d/e/f/g/h/i/j/file.txt': 'deep',
+  };
+}
+
+function prepareArgs(staging: string, drives: string[], extra: string[] = []): string[] {
+  return ['prepare', '--staging', staging, '--job', 'itest', ...drives.flatMap((d) => ['--drive', d]), '--allow-staging-volume', ...extra];
+}
+
+test('zstd prepare spans three drives, verifies, and restores byte for byte', async () => {
+  const t = tempDir();
+  try {
+    const staging = `${t.dir}/staging`;
+    writeTree(staging, mixedTree());
+    const drives = [1, 2, 3].map((i) => `${t.dir}/d${i}`);
+    drives.forEach((d) => mkdirSync(d));
+    const r = await runSeedship(prepareArgs(staging, drives, ['--drive-limit', '9M', '--json', '--level', '1']));
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as { status: string; drives: { status: string; blobs: number; verified: boolean }[] };
+    assert.equal(result.status, 'done');
+    assert.ok(result.drives.length >= 2, 'spans at least two drives');
+    for (const d of result.drives) {
+      assert.equal(d.status, 'sealed');
+      assert.equal(d.verified, true);
+    }
+    // Each blob is a standard .zst: parts concatenated across drives decompress with zstd(1).
+    const parts = drives.map((d) => `${d}/itest/data/random.bin.zst`).filter((p) => existsSync(p));
+    assert.ok(parts.length >= 1);
+    const v = await runSeedship(['verify', ...drives.flatMap((d) => ['--drive', d]), '--session', `${staging}/.seedship/itest`]);
+    assert.equal(v.code, 0, v.stderr + v.stdout);
+    const out = `${t.dir}/out`;
+    const rr = await runSeedship(['restore', ...drives.flatMap((d) => ['--drive', d]), '--session', `${staging}/.seedship/itest`, '--to', out]);
+    assert.equal(rr.code, 0, rr.stderr);
+    assert.deepEqual(hashTree(out), hashTree(staging));
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a blob split across drives is a standard .zst when its parts are joined', async (ctx) => {
+  try {
+    execFileSync('zstd', ['--version'], { stdio: 'ignore' });
+  } catch {
+    ctx.skip('zstd(1) is not installed');
+    return;
+  }
+  const t = tempDir();
+  try {
+    const staging = `${t.dir}/staging`;
+    writeTree(staging, { 'big.bin': { size: 13 * MiB, seed: 9 } });
+    const drives = [1, 2, 3, 4].map((i) => `${t.dir}/d${i}`);
+    drives.forEach((d) => mkdirSync(d));
+    const r = await runSeedship(prepareArgs(staging, drives, ['--drive-limit', '6M']));
+    assert.equal(r.code, 0, r.stderr);
+    const parts = drives.map((d) => `${d}/itest/big.bin.zst`).filter((p) => existsSync(p));
+    assert.ok(parts.length >= 3, `split over ${parts.length} drives`);
+    const joined = Buffer.concat(parts.map((p) => readFileSync(p)));
+    writeFileSync(`${t.dir}/joined.zst`, joined);
+    execFileSync('zstd', ['-q', '-d', `${t.dir}/joined.zst`, '-o', `${t.dir}/joined`]);
+    assert.ok(readFileSync(`${t.dir}/joined`).equals(readFileSync(`${staging}/big.bin`)));
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('codec none with page blobs: sparse ranges, 512-aligned, restores identical', async () => {
+  const t = tempDir();
+  try {
+    const staging = `${t.dir}/staging`;
+    const vhd = Buffer.alloc(9 * MiB);
+    bytesOf(3000, 5).copy(vhd, 512 * 7);
+    bytesOf(70000, 6).copy(vhd, 5 * MiB + 1024);
+    vhd.write('conectix', vhd.length - 512);
+    writeTree(staging, { 'disk.vhd': vhd, 'zero.vhd': Buffer.alloc(1024 * 1024) });
+    const drives = [`${t.dir}/d1`, `${t.dir}/d2`];
+    drives.forEach((d) => mkdirSync(d));
+    const r = await runSeedship(prepareArgs(staging, drives, ['--codec', 'none', '--blob-type', 'page']));
+    assert.equal(r.code, 0, r.stderr);
+    const manifest = readFileSync(`${drives[0]}/DriveManifest.xml`, 'utf8');
+    assert.match(manifest, /<PageRangeList>/);
+    for (const m of manifest.matchAll(/<PageRange Offset="(\d+)" Length="(\d+)"/g)) {
+      assert.equal(Number(m[1]) % 512, 0);
+      assert.equal(Number(m[2]) % 512, 0);
+    }
+    // Only the non-zero pages are listed: far less than the file.
+    const listed = [...manifest.matchAll(/<PageRange Offset="\d+" Length="(\d+)"/g)].reduce((a, m) => a + Number(m[1]), 0);
+    assert.ok(listed < 200_000, `listed ${listed} bytes`);
+    assert.equal(statSync(`${drives[0]}/itest/disk.vhd`).size, vhd.length);
+    const out = `${t.dir}/out`;
+    const used = drives.filter((d) => existsSync(`${d}/seedship/drive.json`));
+    const rr = await runSeedship(['restore', ...used.flatMap((d) => ['--drive', d]), '--session', `${staging}/.seedship/itest`, '--to', out]);
+    assert.equal(rr.code, 0, rr.stderr);
+    assert.deepEqual(hashTree(out), hashTree(staging));
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('--encrypt: keys stay in the session (0600), drives hold no plain data, verify needs the session, restore is identical', async () => {
+  const t = tempDir();
+  try {
+    const staging = `${t.dir}/staging`;
+    const marker = 'PLAINTEXT-MARKER-'.repeat(1000);
+    writeTree(staging, { 'secret.txt': marker, 'r.bin': { size: 5 * MiB, seed: 11 } });
+    const drives = [`${t.dir}/d1`, `${t.dir}/d2`];
+    drives.forEach((d) => mkdirSync(d));
+    const r = await runSeedship(prepareArgs(staging, drives, ['--encrypt', '--codec', 'none', '--drive-limit', '6M']));
+    assert.equal(r.code, 0, r.stderr);
+    const session = `${staging}/.seedship/itest`;
+    const keys = readdirSync(`${session}/keys`);
+    assert.ok(keys.length >= 1);
+    for (const k of keys) assert.equal(statSync(`${session}/keys/${k}`).mode & 0o777, 0o600);
+    for (const d of drives) {
+      const all = readAllFiles(d).toString('latin1');
+      assert.ok(!all.includes('PLAINTEXT-MARKER'), 'no plaintext on the drive');
+      for (const k of keys) assert.ok(!all.includes(readFileSync(`${session}/keys/${k}`, 'utf8').trim()), 'no key on the drive');
+    }
+    const v1 = await runSeedship(['verify', '--drive', drives[0]!]);
+    assert.equal(v1.code, 2, 'encrypted drive without session is a usage error');
+    assert.match(v1.stderr, /--session/);
+    const v2 = await runSeedship(['verify', '--drive', drives[0]!, '--drive', drives[1]!, '--session', session]);
+    assert.equal(v2.code, 0, v2.stderr + v2.stdout);
+    const out = `${t.dir}/out`;
+    const rr = await runSeedship(['restore', '--drive', drives[0]!, '--drive', drives[1]!, '--session', session, '--to', out]);
+    assert.equal(rr.code, 0, rr.stderr);
+    assert.deepEqual(hashTree(out), hashTree(staging));
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('drives full with --yes: seal, exit 4; the same command with another --drive continues; nothing copied twice', async () => {
+  const t = tempDir();
+  try {
+    const staging = `${t.dir}/staging`;
+    writeTree(staging, { 'a.bin': { size: 5 * MiB, seed: 21 }, 'b.bin': { size: 5 * MiB, seed: 22 } });
+    mkdirSync(`${t.dir}/d1`);
+    mkdirSync(`${t.dir}/d2`);
+    mkdirSync(`${t.dir}/d3`);
+    const r1 = await runSeedship(prepareArgs(staging, [`${t.dir}/d1`], ['--drive-limit', '7M', '--yes', '--json']));
+    assert.equal(r1.code, 4, r1.stderr);
+    assert.equal((JSON.parse(r1.stdout) as { status: string }).status, 'needs-drive');
+    assert.ok(existsSync(`${t.dir}/d1/DriveManifest.xml`), 'the full drive is sealed');
+    // The disk swap: same command, next drive (the sealed one may be given again: left alone).
+    const r2 = await runSeedship(prepareArgs(staging, [`${t.dir}/d1`, `${t.dir}/d2`, `${t.dir}/d3`], ['--drive-limit', '7M', '--json']));
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.match(r2.stderr, /already sealed/);
+    const res = JSON.parse(r2.stdout) as { bytes: { raw: number; rawTotal: number }; resumed: boolean };
+    assert.equal(res.resumed, true);
+    assert.equal(res.bytes.raw, res.bytes.rawTotal, 'raw bytes counted once');
+    const out = `${t.dir}/out`;
+    assert.ok(!existsSync(`${t.dir}/d3/seedship`), 'a drive not needed is not touched');
+    const rr = await runSeedship(['restore', '--drive', `${t.dir}/d1`, '--drive', `${t.dir}/d2`, '--session', `${staging}/.seedship/itest`, '--to', out]);
+    assert.equal(rr.code, 0, rr.stderr);
+    assert.deepEqual(hashTree(out), hashTree(staging));
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a flipped byte on a drive: verify exits 6 naming drive, blob and block', async () => {
+  const t = tempDir();
+  try {
+    const staging = `${t.dir}/staging`;
+    writeTree(staging, { 'x/one.bin': { size: 9 * MiB, seed: 31 } });
+    const d = `${t.dir}/d1`;
+    mkdirSync(d);
+    const r = await runSeedship(prepareArgs(staging, [d], ['--codec', 'none']));
+    assert.equal(r.code, 0, r.stderr);
+    const f = `${d}/itest/x/one.bin`;
+    const b = readFileSync(f);
+    b[4 * MiB + 10] = b[4 * MiB + 10]! ^ 0xff;
+    writeFileSync(f, b);
+    const v = await runSeedship(['verify', '--drive', d]);
+    assert.equal(v.code, 6);
+    const id = (JSON.parse(readFileSync(`${d}/seedship/drive.json`, 'utf8')) as { driveId: string }).driveId;
+    assert.match(v.stderr, new RegExp(`drive ${id}, itest/x/one.bin block 1`));
+  } finally {
+    t.cleanup();
+  }
+});
