@@ -89,7 +89,9 @@ export class DriveCoordinator {
       if (seen.has(d.root)) throw usageError(`drive ${d.input} is given twice`);
       seen.add(d.root);
       const known = d.json ? this.#s.state.drives.find((x) => x.driveId === d.json!.driveId) : undefined;
-      if (known?.status === 'sealed' || (d.json?.sealed && known)) {
+      // The journal decides: a drive.json marked sealed by a seal the journal never recorded
+      // (a crash in between) is sealed again, which writes the same manifest.
+      if (known?.status === 'sealed') {
         this.#opts.notice('info', `drive ${d.input} (${d.json!.driveId}) is already sealed for this job; left alone`);
         continue;
       }

@@ -1,0 +1,21 @@
+/**
+ * A seedship CLI whose file system kills the process (SIGKILL) just before its N-th durability
+ * operation (write, datasync, sync, rename, fsyncDir, atomic write): a crash at an exact point.
+ * Usage: node crash-entry.js <N> <seedship args…>. With N = 0 it only prints the count at exit.
+ */
+import { setMaxListeners } from 'node:events';
+import { makeProcessContext } from '../../cli/context.js';
+import { runCli } from '../../cli/program.js';
+import { makeNodeDeps, NodeFileSystem } from '../../native/index.js';
+import { FaultFs } from './fault-fs.js';
+
+const killAt = Number(process.argv[2]);
+const fs = new FaultFs(new NodeFileSystem(), (_op, n) => {
+  if (killAt > 0 && n >= killAt) process.kill(process.pid, 'SIGKILL');
+});
+const controller = new AbortController();
+setMaxListeners(0, controller.signal);
+const ctx = makeProcessContext(controller.signal, makeNodeDeps({ fs }));
+const code = await runCli(process.argv.slice(3), ctx);
+process.stderr.write(`crash-entry: ${fs.count} fault points\n`);
+process.exitCode = code;
