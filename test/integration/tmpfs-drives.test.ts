@@ -1,0 +1,136 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hashTree, tempDir, writeTree, bytesOf } from '../support/tree.js';
+import { runSeedship, startSeedship } from '../support/cli.js';
+import { canMount, mountTmpfs, NEEDS_ROOT, remountReadOnly } from '../support/mounts.js';
+
+const MiB = 1024 * 1024;
+
+test('real drive-full on tmpfs drives: spans them, the swap of a full drive continues, restore is identical', async (ctx) => {
+  if (!canMount()) return ctx.skip(NEEDS_ROOT);
+  const t = tempDir();
+  const mounts: (() => void)[] = [];
+  try {
+    const staging = `${t.dir}/staging`;
+    writeTree(staging, { 'a.bin': { size: 10 * MiB, seed: 1 }, 'b.bin': { size: 9 * MiB, seed: 2 }, 'c.txt': { size: 4 * MiB, seed: 3, kind: 'text' } });
+    const slot = `${t.dir}/slot`;
+    mounts.push(mountTmpfs(slot, 12));
+    const job = ['prepare', '--staging', staging, '--job', 'tmpfs-job', '--drive', slot, '--codec', 'none', '--json'];
+    // One bay, drives swapped in it: each run fills the drive, seals it and exits 4.
+    const sealed: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await runSeedship(job);
+      const res = JSON.parse(r.stdout) as { status: string };
+      const id = (JSON.parse(readFileSync(`${slot}/seedship/drive.json`, 'utf8')) as { driveId: string; sealed: boolean }).driveId;
+      assert.ok(existsSync(`${slot}/DriveManifest.xml`), 'the drive in the bay is sealed before the swap');
+      // Keep the sealed drive's image: copy it out (the "shelf"), then swap in a blank one.
+      const shelf = `${t.dir}/shelf-${i}`;
+      mkdirSync(shelf);
+      const { execFileSync } = await import('node:child_process');
+      execFileSync('cp', ['-a', `${slot}/.`, shelf]);
+      sealed.push(shelf);
+      mounts.pop()!();
+      mounts.push(mountTmpfs(slot, 12));
+      if (res.status === 'done') {
+        assert.equal(r.code, 0, r.stderr);
+        break;
+      }
+      assert.equal(r.code, 4, r.stderr);
+      assert.notEqual(id, '');
+    }
+    assert.ok(sealed.length >= 2, `spanned ${sealed.length} drives`);
+    const out = `${t.dir}/out`;
+    const rr = await runSeedship(['restore', ...sealed.flatMap((d) => ['--drive', d]), '--session', `${staging}/.seedship/tmpfs-job`, '--to', out]);
+    assert.equal(rr.code, 0, rr.stderr);
+    assert.deepEqual(hashTree(out), hashTree(staging));
+  } finally {
+    for (const u of mounts.reverse()) u();
+    t.cleanup();
+  }
+});
+
+test('real ENOSPC mid-write (the drive filled by someone else): sealed with its manifest, the rest goes to the next drive', async (ctx) => {
+  if (!canMount()) return ctx.skip(NEEDS_ROOT);
+  const t = tempDir();
+  const mounts: (() => void)[] = [];
+  try {
+    const staging = `${t.dir}/staging`;
+    const spec: Record<string, { size: number; seed: number }> = {};
+    for (let i = 0; i < 16; i++) spec[`f${String(i).padStart(2, '0')}.bin`] = { size: 2 * MiB, seed: 100 + i };
+    writeTree(staging, spec);
+    const d1 = `${t.dir}/d1`;
+    const d2 = `${t.dir}/d2`;
+    mounts.push(mountTmpfs(d1, 40), mountTmpfs(d2, 40));
+    const child = startSeedship(['prepare', '--staging', staging, '--job', 'enospc', '--drive', d1, '--drive', d2, '--codec', 'none', '--level', '1', '--threads', '1', '--json']);
+    let stderr = '';
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    // Stop the copy at its first progress line, fill drive 1 behind its back, let it go on.
+    await new Promise<void>((res) => {
+      child.stderr!.on('data', (d: Buffer) => {
+        const had = stderr.includes('"phase":"copy"');
+        stderr += d.toString();
+        if (!had && stderr.includes('"phase":"copy"')) {
+          child.kill('SIGSTOP');
+          res();
+        }
+      });
+    });
+    try {
+      writeFileSync(`${d1}/filler`, bytesOf(40 * MiB, 7));
+    } catch (err) {
+      assert.equal((err as { code?: string }).code, 'ENOSPC');
+    }
+    child.kill('SIGCONT');
+    const code = await exited;
+    assert.equal(code, 0, stderr.slice(-1500));
+    assert.match(stderr, /ran out of space before seedship expected \(ENOSPC\)/);
+    const res = JSON.parse(stdout) as { drives: { status: string; verified: boolean }[] };
+    assert.equal(res.drives.length, 2);
+    for (const d of res.drives) assert.equal(d.verified, true);
+    const out = `${t.dir}/out`;
+    const rr = await runSeedship(['restore', '--drive', d1, '--drive', d2, '--session', `${staging}/.seedship/enospc`, '--to', out]);
+    assert.equal(rr.code, 0, rr.stderr);
+    assert.deepEqual(hashTree(out), hashTree(staging));
+  } finally {
+    for (const u of mounts.reverse()) u();
+    t.cleanup();
+  }
+});
+
+test('a read-only drive is refused with a clear message; nothing is written', async (ctx) => {
+  if (!canMount()) return ctx.skip(NEEDS_ROOT);
+  const t = tempDir();
+  const mounts: (() => void)[] = [];
+  try {
+    writeTree(`${t.dir}/s`, { a: 'a' });
+    const d = `${t.dir}/ro`;
+    mounts.push(mountTmpfs(d, 8));
+    remountReadOnly(d);
+    const r = await runSeedship(['prepare', '--staging', `${t.dir}/s`, '--job', 'ro-job', '--drive', d]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /read-only/);
+  } finally {
+    for (const u of mounts.reverse()) u();
+    t.cleanup();
+  }
+});
+
+test('a tmpfs drive too small for anything: "full before anything fits"', async (ctx) => {
+  if (!canMount()) return ctx.skip(NEEDS_ROOT);
+  const t = tempDir();
+  const mounts: (() => void)[] = [];
+  try {
+    writeTree(`${t.dir}/s`, { a: 'a' });
+    const d = `${t.dir}/tiny`;
+    mounts.push(mountTmpfs(d, 1));
+    const r = await runSeedship(['prepare', '--staging', `${t.dir}/s`, '--job', 'tiny-job', '--drive', d]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /full before anything fits/);
+  } finally {
+    for (const u of mounts.reverse()) u();
+    t.cleanup();
+  }
+});
