@@ -1,6 +1,6 @@
 import type { FileSystem } from '../../native/interfaces.js';
 import { chunkCount, MAX_BLOCKS_PER_BLOB } from '../plan/chunking.js';
-import { walkStaging, type SkippedEntry } from '../plan/scan.js';
+import { compareStagedPaths, walkStaging, type SkippedEntry } from '../plan/scan.js';
 import { SESSION_ROOT_NAME } from '../session/session-layout.js';
 
 /** A staged path the service or NTFS would refuse, found before copying starts. */
@@ -25,6 +25,8 @@ export interface PrescanResult {
   problems: PathProblem[];
   problemCount: number;
   skipped: SkippedEntry[];
+  /** Files at or before `frontier` in walk order (what a resumed session has already visited). */
+  filesUpToFrontier: number;
 }
 
 /** Keep at most this many problems in memory; the count covers all of them. */
@@ -37,9 +39,9 @@ const MAX_PROBLEMS_KEPT = 1000;
 export async function prescan(
   fs: FileSystem,
   staging: string,
-  opts: { rules: PathRules; chunkBytes: number; pages: boolean; container: string; suffix: string; signal: AbortSignal },
+  opts: { rules: PathRules; chunkBytes: number; pages: boolean; container: string; suffix: string; frontier: string | undefined; signal: AbortSignal },
 ): Promise<PrescanResult> {
-  const r: PrescanResult = { files: 0, bytes: 0, problems: [], problemCount: 0, skipped: [] };
+  const r: PrescanResult = { files: 0, bytes: 0, problems: [], problemCount: 0, skipped: [], filesUpToFrontier: 0 };
   const add = (p: PathProblem) => {
     r.problemCount++;
     if (r.problems.length < MAX_PROBLEMS_KEPT) r.problems.push(p);
@@ -55,6 +57,7 @@ export async function prescan(
     opts.signal.throwIfAborted();
     r.files++;
     r.bytes += f.size;
+    if (opts.frontier !== undefined && compareStagedPaths(f.path, opts.frontier) <= 0) r.filesUpToFrontier++;
     for (const p of opts.rules.check(f.path, { container: opts.container, suffix: opts.suffix })) add({ path: f.path, rule: p.rule, message: p.message, severity: p.severity ?? 'error' });
     if (opts.pages && f.size % 512 !== 0) {
       add({ path: f.path, rule: 'page-blob-length', message: `page blobs need a length that is a multiple of 512 bytes; this file has ${f.size}`, severity: 'error' });

@@ -80,10 +80,16 @@ async function prepareInSession(
 
   // Every check before the first byte is written.
   io.progress({ phase: 'scan', filesDone: 0, filesTotal: 0, rawDone: 0, rawTotal: 0, storedDone: 0, rate: 0, etaSeconds: undefined, message: 'scanning staging' });
-  const scan = await prescan(fs, session.staging, { rules, chunkBytes: s.chunkBytes, pages: s.blobType === 'page', container: s.container, suffix: s.codec === 'zstd' ? '.zst' : '', signal });
+  const scan = await prescan(fs, session.staging, { rules, chunkBytes: s.chunkBytes, pages: s.blobType === 'page', container: s.container, suffix: s.codec === 'zstd' ? '.zst' : '', frontier: session.state.frontier, signal });
   const errors = scan.problems.filter((p) => p.severity === 'error');
   for (const w of scan.problems.filter((p) => p.severity === 'warning').slice(0, SHOWN_PROBLEMS)) io.notice('warning', `${w.path}: ${w.message}`);
   if (errors.length > 0) await refuseNames(deps, session, scan.problems, scan.problemCount);
+  const visited = session.state.filesDone + session.state.filesSkipped + session.state.active.size;
+  if (session.state.frontier !== undefined && scan.filesUpToFrontier > visited) {
+    // The walk order lets a resume skip what was visited without a file list; files added since,
+    // in the part already visited, are not seen by it. Say so rather than ship without them.
+    io.notice('warning', `${scan.filesUpToFrontier - visited} staged file(s) were added after this session copied their part of the tree; prepare will not copy them — upload them with seedship sync after the import, or start a new session`);
+  }
   const coordinator = new DriveCoordinator(deps, session, { driveLimit: opts.driveLimit, allowStagingVolume: opts.allowStagingVolume ?? false, notice: io.notice });
   const inspected: InspectedDrive[] = [];
   for (let i = 0; i < opts.drives.length; i++) inspected.push(await coordinator.inspect(opts.drives[i]!, keys[i]));
