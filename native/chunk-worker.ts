@@ -46,9 +46,19 @@ function xxh64Hex(data: Uint8Array): string {
   return hasher.h64Raw(data).toString(16).padStart(16, '0');
 }
 
-function readAt(path: string, offset: number, length: number): { buf: Buffer; n: number; fd: number } {
+/**
+ * A read buffer this worker keeps for chunks whose raw bytes never leave it (zstd: only the
+ * compressed frame is transferred), saving a 4 MiB allocation and its page faults per chunk.
+ */
+let scratch: Buffer = Buffer.alloc(0);
+
+function readAt(path: string, offset: number, length: number, reuse = false): { buf: Buffer; n: number; fd: number } {
   const fd = openSync(path, 'r');
-  const buf = Buffer.allocUnsafeSlow(length);
+  let buf: Buffer;
+  if (reuse) {
+    if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(length);
+    buf = scratch;
+  } else buf = Buffer.allocUnsafeSlow(length);
   let n = 0;
   try {
     while (n < length) {
@@ -66,7 +76,7 @@ function readAt(path: string, offset: number, length: number): { buf: Buffer; n:
 function encode(t: EncodeTask): EncodeResult | Moved<EncodeResult> {
   let read: ReturnType<typeof readAt>;
   try {
-    read = readAt(t.path, t.offset, t.length);
+    read = readAt(t.path, t.offset, t.length, t.codec === 'zstd');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     return { ok: false, reason: e.code === 'ENOENT' ? 'changed' : 'unreadable', message: e.message, ...(e.code ? { errno: e.code } : {}) };
