@@ -9,7 +9,7 @@ export const serviceNamingRules: NamingRules = {
   bitlockerKey: checkBitLockerRecoveryPassword,
   check: (rel, blob) => checkStagedPath(rel, blob),
   directory: (rel, names) =>
-    new SiblingCollisionChecker().check(names).map((c) => ({
+    new SiblingCollisionChecker().check(names, '').map((c) => ({
       path: rel ? `${rel}/${c.name}` : c.name,
       rule: 'case-collision',
       message: `differs from ${JSON.stringify(c.other)} only in letter case; NTFS would merge them`,
