@@ -15,3 +15,5 @@ export type { DriveVerifyResult, VerifyProblem } from './verify/verify-drive.js'
 export { restoreFromDrives, type RestoreResult } from './restore/restore-drives.js';
 export { runPlan, countDrives, type PlanResult } from './plan/estimate.js';
 export { resolveStaging } from './pipeline/open-session.js';
+export { driveUnsuitability } from './drives/drive-suitability.js';
+export type { VolumeInfo } from '../native/interfaces.js';
