@@ -119,7 +119,7 @@ function summary(r: PrepareResult): string {
     `${r.status === 'done' ? 'prepared' : 'partly prepared'} job ${r.job} (container ${r.container}): ${r.files.done}/${r.files.total} files, ${formatBytes(r.bytes.raw)} -> ${formatBytes(r.bytes.stored)} stored (ratio ${ratio}) in ${formatDuration(secs)}`,
   ];
   for (const d of r.drives) {
-    const v = d.verified === true ? 'verified' : d.verified === false ? 'FAILED read-back' : d.status === 'sealed' ? 'sealed earlier' : 'not sealed';
+    const v = d.verified === true ? 'verified' : d.verified === false ? 'FAILED read-back' : d.status === 'sealed' ? 'sealed, not read back here (seedship verify)' : 'not sealed';
     lines.push(`  drive ${d.driveId}  ${d.path}  ${d.status}  ${formatBytes(d.storedBytes)}  ${d.blobs} blobs  ${v}${d.driveInfoFile ? `  drive info: ${d.driveInfoFile}` : ''}`);
   }
   if (r.skipped.length > 0) {

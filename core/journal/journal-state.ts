@@ -27,6 +27,8 @@ export interface DriveState {
   rawBytes: number;
   segments: number;
   manifestHash: string | undefined;
+  /** Read back without a problem after sealing. */
+  verified: boolean;
 }
 
 export interface SegmentState {
@@ -131,6 +133,7 @@ export class JournalState {
           rawBytes: 0,
           segments: 0,
           manifestHash: undefined,
+          verified: false,
         };
         return;
       case RecordType.SegmentStarted:
@@ -180,6 +183,9 @@ export class JournalState {
       }
       case RecordType.SessionDone:
         this.sessionDone = true;
+        return;
+      case RecordType.DriveVerified:
+        this.drive(r.drive).verified = true;
         return;
     }
   }

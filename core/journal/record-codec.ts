@@ -23,6 +23,7 @@ export const enum RecordType {
   DriveFull = 8,
   DriveSealed = 9,
   SessionDone = 10,
+  DriveVerified = 11,
 }
 
 /** A run of `prepare` began (every resume writes one). */
@@ -114,6 +115,11 @@ export interface DriveSealedRec {
   readonly manifestHash: string;
   readonly manifestBytes: number;
 }
+/** A sealed drive was read back against its manifest and the journal without a problem. */
+export interface DriveVerifiedRec {
+  readonly type: RecordType.DriveVerified;
+  readonly drive: number;
+}
 export interface SessionDoneRec {
   readonly type: RecordType.SessionDone;
   readonly at: number;
@@ -129,7 +135,8 @@ export type JournalRecord =
   | FileSkippedRec
   | DriveFullRec
   | DriveSealedRec
-  | SessionDoneRec;
+  | SessionDoneRec
+  | DriveVerifiedRec;
 
 /** Encode the journal header. */
 export function encodeHeader(jobId: Uint8Array): Buffer {
@@ -247,7 +254,7 @@ export function decodeRecord(b: Buffer): DecodeStep {
   const payload = b.subarray(RECORD_HEAD_BYTES, RECORD_HEAD_BYTES + len);
   try {
     if (type === RecordType.Chunk) return { kind: 'record', record: decodeChunk(payload), bytes: RECORD_HEAD_BYTES + len };
-    if (type < RecordType.SessionStarted || type > RecordType.SessionDone) return { kind: 'torn', reason: `unknown record type ${type}` };
+    if (type < RecordType.SessionStarted || type > RecordType.DriveVerified) return { kind: 'torn', reason: `unknown record type ${type}` };
     const obj = JSON.parse(payload.toString('utf8')) as object;
     return { kind: 'record', record: { ...obj, type } as JournalRecord, bytes: RECORD_HEAD_BYTES + len };
   } catch (err) {

@@ -139,21 +139,25 @@ async function prepareInSession(
     await session.journal.commit();
   }
 
+  // Invariant 7: every sealed drive at hand is read back before it is reported ready, including
+  // one sealed by a run that was killed before it could read it back.
   const verified = new Map<number, boolean>();
   if (opts.verify !== false) {
-    for (const seq of loop.sealedNow) {
-      const d = session.state.drive(seq);
+    const atHand = new Map(inspected.filter((d) => d.json).map((d) => [d.json!.driveId, d.root]));
+    const toVerify = session.state.drives.filter((d) => d && d.status === 'sealed' && (loop.sealedNow.includes(d.seq) || (!d.verified && atHand.has(d.driveId))));
+    for (const d of toVerify) {
+      const root = loop.sealedNow.includes(d.seq) ? d.path : atHand.get(d.driveId)!;
       io.progress({ phase: 'verify', filesDone: session.state.filesDone, filesTotal: scan.files, rawDone: session.state.rawDone, rawTotal: scan.bytes, storedDone: session.state.storedDone, rate: 0, etaSeconds: undefined, message: `reading back drive ${d.driveId}` });
       const key = await coordinator.keyOf(d);
-      const res = await verifyDrive(fs, pool, d.path, {
-        session: { journalPath: session.journalPath, naming, seq, key, tweakSeed: (p) => blobTweakSeed(s.jobId, p) },
-        signal,
-      });
-      verified.set(seq, res.problems.length === 0);
+      const res = await verifyDrive(fs, pool, root, { session: { journalPath: session.journalPath, naming, seq: d.seq, key, tweakSeed: (p) => blobTweakSeed(s.jobId, p) }, signal });
+      verified.set(d.seq, res.problems.length === 0);
       if (res.problems.length > 0) {
         const first = res.problems[0]!;
-        throw new SeedshipError('E_INTEGRITY', `drive ${d.driveId} failed its read-back: ${first.blobPath} block ${first.block}: ${first.message} (${res.problems.length} problem(s)); do not ship it — run seedship verify for the full list`, { path: d.path });
+        throw new SeedshipError('E_INTEGRITY', `drive ${d.driveId} failed its read-back: ${first.blobPath} block ${first.block}: ${first.message} (${res.problems.length} problem(s)); do not ship it — run seedship verify for the full list`, { path: root });
       }
+      session.journal.append({ type: RecordType.DriveVerified, drive: d.seq });
+      session.state.apply({ type: RecordType.DriveVerified, drive: d.seq });
+      await session.journal.commit();
     }
   }
 
@@ -174,7 +178,7 @@ async function prepareInSession(
     blobs: d.segments,
     manifestHash: d.manifestHash,
     driveInfoFile: d.status === 'sealed' ? sessionFiles.driveInfo(session.dir, d.driveId) : undefined,
-    verified: verified.get(d.seq),
+    verified: verified.get(d.seq) ?? (d.verified ? true : undefined),
   }));
   return {
     status: loop.needsDrive ? 'needs-drive' : 'done',

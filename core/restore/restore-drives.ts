@@ -59,7 +59,6 @@ export async function restoreFromDrives(
           await h.truncate(blob.size);
           files++;
         }
-        await h.datasync();
       } finally {
         await h.close();
       }

@@ -59,8 +59,13 @@ test('a crash at every durability point of a small spanning job resumes to ident
       reset();
       const c = crashRun(n, args);
       assert.equal(c.signal, 'SIGKILL', `point ${n}: the run was killed (status ${c.status}): ${c.stderr.slice(-400)}`);
-      const r = await runSeedship(args);
+      const r = await runSeedship([...args, '--json']);
       assert.equal(r.code, 0, `point ${n}: resume failed: ${r.stderr.slice(-800)}`);
+      // Invariant 7, also for a drive sealed by the killed run before it could read it back.
+      const res = JSON.parse(r.stdout) as { drives: { driveId: string; status: string; verified?: boolean }[] };
+      for (const d of res.drives) {
+        if (d.status === 'sealed') assert.equal(d.verified, true, `point ${n}: drive ${d.driveId} reported without a read-back`);
+      }
       const used = drives.filter((d) => existsSync(`${d}/seedship/drive.json`));
       const v = await runSeedship(['verify', ...used.flatMap((d) => ['--drive', d]), '--session', session]);
       assert.equal(v.code, 0, `point ${n}: verify: ${v.stdout}${v.stderr}`);
