@@ -17,3 +17,4 @@ export { runPlan, countDrives, type PlanResult } from './plan/estimate.js';
 export { resolveStaging } from './pipeline/open-session.js';
 export { driveUnsuitability } from './drives/drive-suitability.js';
 export type { VolumeInfo } from '../native/interfaces.js';
+export { compareTrees, type TreeDiff } from './demo/compare-trees.js';

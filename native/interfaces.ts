@@ -64,6 +64,16 @@ export interface FileSystem {
   writeFileAtomic(path: string, data: Uint8Array | string, mode?: number): Promise<void>;
   /** fsync a directory so entries created or renamed in it are durable. */
   fsyncDir(path: string): Promise<void>;
+  /**
+   * Create (or replace) a file with `data` in one step (open, write, close), not yet synced:
+   * for the many small files of a copy, made durable together by `syncFileSystem`.
+   */
+  writeNewFile(path: string, data: Uint8Array): Promise<void>;
+  /**
+   * Make everything written to the file system holding `path` durable, directory entries included
+   * (Linux syncfs). False when the platform cannot; the caller then syncs file by file.
+   */
+  syncFileSystem(path: string): Promise<boolean>;
 }
 
 /** Time, injected so tests can control it. */

@@ -18,13 +18,14 @@ export class JournalWriter {
     this.#pos = pos;
   }
 
-  /** Create a new journal (fails if one exists) with its header made durable. */
+  /**
+   * Create a new journal (fails if one exists) with its header made durable. Published atomically,
+   * so a crash leaves either no journal or one with a whole header.
+   */
   static async create(fs: FileSystem, path: string, jobId: Uint8Array): Promise<JournalWriter> {
-    const h = await fs.open(path, 'wx', 0o600);
-    await h.write(encodeHeader(jobId), 0);
-    await h.sync();
-    const dir = path.slice(0, path.lastIndexOf('/')) || '/';
-    await fs.fsyncDir(dir);
+    if (await fs.exists(path)) throw Object.assign(new Error(`EEXIST: journal ${path} already exists`), { code: 'EEXIST' });
+    await fs.writeFileAtomic(path, encodeHeader(jobId), 0o600);
+    const h = await fs.open(path, 'r+', 0o600);
     return new JournalWriter(h, HEADER_BYTES);
   }
 

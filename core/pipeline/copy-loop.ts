@@ -300,10 +300,14 @@ export class CopyLoop {
     const pages = this.#s.settings.blobType === 'page';
     const rel = drivePathOf(this.#o.naming, f.path);
     const w = cur.writer;
-    const h = seg
-      ? await w.openPart(f.id, rel, pages ? { create: false } : { create: false, resumeLength: seg.storedLength })
-      : await w.openPart(f.id, rel, pages ? { create: true, sparseLength: f.size } : { create: true });
     const stored = await this.#recrypt(job, res, cur);
+    // A file that is one chunk is written whole and closed at once (the common small-file case).
+    const whole = !seg && !pages && job.index === 0 && job.last && w.canWriteWhole;
+    const h = whole
+      ? undefined
+      : seg
+        ? await w.openPart(f.id, rel, pages ? { create: false } : { create: false, resumeLength: seg.storedLength })
+        : await w.openPart(f.id, rel, pages ? { create: true, sparseLength: f.size } : { create: true });
     const chunkStoredOffset = active?.storedDone ?? 0;
     const partStart = seg ? seg.storedOffset : chunkStoredOffset;
     // Block blob parts are files of their own; page blob parts keep blob offsets (sparse files).
@@ -311,7 +315,8 @@ export class CopyLoop {
     const data = res.extents.reduce((a, e) => a + e.length, 0);
     const manifestAfter = cur.state.manifestBytes + res.extents.length * RANGE_ELEMENT_MAX_BYTES + (seg ? 0 : st.blobManifestBytes(f.path));
     await w.ensureReserve(manifestAfter);
-    for (const e of res.extents) await w.write(h, stored.subarray(e.at, e.at + e.length), base + e.at);
+    if (h) for (const e of res.extents) await w.write(h, stored.subarray(e.at, e.at + e.length), base + e.at);
+    else await w.writeWhole(rel, stored);
     if (!seg) {
       this.#record({
         type: RecordType.SegmentStarted,

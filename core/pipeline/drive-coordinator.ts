@@ -165,6 +165,11 @@ export class DriveCoordinator {
     if (budget - reserveBytesFor(0) - segmentAllocBytes(0) < MIN_USEFUL_ROOM_BYTES) {
       throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${d.input} is full before anything fits (${formatBytes(Math.max(0, space.freeBytes))} free); free space or use a larger drive`, { path: d.input });
     }
+    if (d.json && (await fs.exists(`${d.root}/${s.settings.container}`)) && (await fs.readdir(`${d.root}/${s.settings.container}`)).length > 0) {
+      // drive.json is this job's but the journal never recorded the drive: normal after a crash
+      // between the two writes, when no data can be there yet. Data means the journal was lost.
+      throw new SeedshipError('E_JOURNAL_CORRUPT', `drive ${d.input} (${d.json.driveId}) holds data of this job that the session's journal does not know; was the session dir replaced? Use the original session dir, or erase the drive`, { path: d.input });
+    }
     const driveId = d.json?.driveId ?? (await this.#newDriveId(d.root));
     const seq = s.state.drives.length;
     if (s.settings.encrypt) {

@@ -23,6 +23,9 @@ export class DriveWriter {
   #reserve: FileHandle | undefined;
   #reserveSize = 0;
   #reserveDirty = false;
+  /** The file system can be synced in one call (syncfs): small files are written whole and closed. */
+  #syncfs = false;
+  #unsynced = false;
 
   private constructor(fs: FileSystem, drive: DriveState, root: string) {
     this.#fs = fs;
@@ -36,7 +39,29 @@ export class DriveWriter {
     const path = `${root}/${MANIFEST_RESERVE}`;
     w.#reserve = await fs.open(path, (await fs.exists(path)) ? 'r+' : 'w');
     w.#reserveSize = (await w.#reserve.stat()).size;
+    w.#syncfs = await fs.syncFileSystem(root);
     return w;
+  }
+
+  /** True when whole small files can be written without keeping a handle (see `writeWhole`). */
+  get canWriteWhole(): boolean {
+    return this.#syncfs;
+  }
+
+  /** Write a part that is one chunk as a whole new file; durable at the next flush (syncfs). */
+  async writeWhole(rel: string, data: Uint8Array): Promise<void> {
+    const path = `${this.root}/${rel}`;
+    await this.#ensureDir(path.slice(0, path.lastIndexOf('/')));
+    this.#unsynced = true;
+    await this.#fs.writeNewFile(path, data);
+  }
+
+  async #ensureDir(dir: string): Promise<void> {
+    if (this.#knownDirs.has(dir)) return;
+    await this.#fs.mkdir(dir);
+    this.#knownDirs.add(dir);
+    // Every directory from the drive root down may be new: fsync each one's parent at flush.
+    for (let d = dir; d.length > this.root.length; d = d.slice(0, d.lastIndexOf('/'))) this.#dirsToSync.add(d.slice(0, d.lastIndexOf('/')));
   }
 
   /** Open the data file of a blob part: new (`create`), or continued after a crash at `resumeLength`. */
@@ -45,12 +70,7 @@ export class DriveWriter {
     if (existing) return existing;
     const path = `${this.root}/${rel}`;
     const dir = path.slice(0, path.lastIndexOf('/'));
-    if (!this.#knownDirs.has(dir)) {
-      await this.#fs.mkdir(dir);
-      this.#knownDirs.add(dir);
-      // Every directory from the drive root down may be new: fsync each one's parent at flush.
-      for (let d = dir; d.length > this.root.length; d = d.slice(0, d.lastIndexOf('/'))) this.#dirsToSync.add(d.slice(0, d.lastIndexOf('/')));
-    }
+    await this.#ensureDir(dir);
     let h: FileHandle;
     if (how.create) {
       h = await this.#fs.open(path, 'w');
@@ -114,13 +134,17 @@ export class DriveWriter {
 
   /** Make all writes so far durable, then close finished files. */
   async flush(): Promise<void> {
-    await Promise.all([...this.#dirty].map((h) => h.datasync()));
-    this.#dirty.clear();
-    if (this.#reserveDirty && this.#reserve) {
-      await this.#reserve.datasync();
-      this.#reserveDirty = false;
+    if (this.#syncfs) {
+      // One syncfs covers every file, the reserve and every new directory entry.
+      if (this.#unsynced || this.#dirty.size > 0 || this.#reserveDirty || this.#dirsToSync.size > 0) await this.#fs.syncFileSystem(this.root);
+    } else {
+      await Promise.all([...this.#dirty].map((h) => h.datasync()));
+      if (this.#reserveDirty && this.#reserve) await this.#reserve.datasync();
+      for (const d of this.#dirsToSync) await this.#fs.fsyncDir(d);
     }
-    for (const d of this.#dirsToSync) await this.#fs.fsyncDir(d);
+    this.#unsynced = false;
+    this.#dirty.clear();
+    this.#reserveDirty = false;
     this.#dirsToSync.clear();
     for (const f of this.#closeAfterFlush) {
       const h = this.#open.get(f);

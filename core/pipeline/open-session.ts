@@ -69,9 +69,10 @@ export async function openSession(
     if (settings) {
       if (settings.job !== p.job) throw usageError(`session dir ${dir} belongs to job ${settings.job}, not ${p.job}; pass --job ${settings.job} or another --session`);
       checkAgainstSession(settings, p.requested);
-      if (!haveJournal) {
-        throw new SeedshipError('E_JOURNAL_CORRUPT', `session ${dir} has settings but no journal (${journalPath}); the drives written so far cannot be trusted — start a new --session dir`, { path: journalPath });
-      }
+      // Settings without a journal: a run stopped between the two. Nothing can have reached a
+      // drive (attaching one needs the journal), so the journal is simply created now; a drive
+      // that holds data the journal does not know is refused when it is attached.
+
     } else {
       if (haveJournal) throw new SeedshipError('E_JOURNAL_CORRUPT', `session ${dir} has a journal but no settings (${sessionFiles.settings(dir)}); restore the file or start a new --session dir`, { path: dir });
       settings = newSettings(deps, p);

@@ -1,4 +1,7 @@
-import type { FileSystem } from '../../native/interfaces.js';
+import type { FileStat, FileSystem } from '../../native/interfaces.js';
+
+/** Files of one directory stat'ed at once. */
+const STAT_BATCH = 64;
 import { errnoCode } from '../errors.js';
 
 /** A regular file under staging. `path` is relative, with `/` separators. */
@@ -71,7 +74,22 @@ async function* walkDir(fs: FileSystem, root: string, rel: string, opts: WalkOpt
   const names = entries.map((e) => e.name).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   opts.onDirectory?.(rel, names);
   const kinds = new Map(entries.map((e) => [e.name, e.kind]));
-  for (const name of names) {
+  // lstat a directory's files in parallel batches: one thread-pool round trip per file in series
+  // would dominate the walk of many small files.
+  const stats = new Map<string, Promise<FileStat | Error>>();
+  const statBatch = (from: number) => {
+    for (let i = from; i < Math.min(names.length, from + STAT_BATCH); i++) {
+      const name = names[i]!;
+      const childRel = rel === '' ? name : `${rel}/${name}`;
+      if (kinds.get(name) === 'file' && !opts.exclude(childRel) && !isBeforeStart(childRel, opts.after, false)) {
+        const p = fs.lstat(`${root}/${childRel}`).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+        stats.set(name, p);
+      }
+    }
+  };
+  for (let idx = 0; idx < names.length; idx++) {
+    if (idx % STAT_BATCH === 0) statBatch(idx);
+    const name = names[idx]!;
     const childRel = rel === '' ? name : `${rel}/${name}`;
     if (opts.exclude(childRel)) continue;
     const kind = kinds.get(name);
@@ -89,11 +107,10 @@ async function* walkDir(fs: FileSystem, root: string, rel: string, opts: WalkOpt
       opts.onSkip({ path: childRel, reason: 'special file (device, socket or FIFO)' });
       continue;
     }
-    let st;
-    try {
-      st = await fs.lstat(`${root}/${childRel}`);
-    } catch (err) {
-      opts.onSkip({ path: childRel, reason: `vanished or unreadable during the scan (${errnoCode(err) ?? (err as Error).message})` });
+    const st = await stats.get(name)!;
+    stats.delete(name);
+    if (st instanceof Error) {
+      opts.onSkip({ path: childRel, reason: `vanished or unreadable during the scan (${errnoCode(st) ?? st.message})` });
       continue;
     }
     if (st.kind !== 'file') {

@@ -1,7 +1,7 @@
 import type { FileHandle, FileSystem, OpenFlags } from '../../native/interfaces.js';
 
 /** Operations a fault can target. */
-export type FaultOp = 'datasync' | 'sync' | 'rename' | 'fsyncDir' | 'write' | 'writeFileAtomic';
+export type FaultOp = 'datasync' | 'sync' | 'rename' | 'fsyncDir' | 'write' | 'writeFileAtomic' | 'writeNewFile' | 'syncFileSystem';
 
 /**
  * Wraps a FileSystem and calls `onOp(op, n, path)` before each targeted operation (`n` counts all
@@ -67,6 +67,14 @@ export class FaultFs implements FileSystem {
   async writeFileAtomic(p: string, d: Uint8Array | string, m?: number): Promise<void> {
     this.#hit('writeFileAtomic', p);
     return this.#inner.writeFileAtomic(p, d, m);
+  }
+  async writeNewFile(p: string, d: Uint8Array): Promise<void> {
+    this.#hit('writeNewFile', p);
+    return this.#inner.writeNewFile(p, d);
+  }
+  async syncFileSystem(p: string): Promise<boolean> {
+    this.#hit('syncFileSystem', p);
+    return this.#inner.syncFileSystem(p);
   }
   async fsyncDir(p: string): Promise<void> {
     this.#hit('fsyncDir', p);
