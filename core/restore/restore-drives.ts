@@ -1,6 +1,7 @@
-import type { ChunkProcessor, FileHandle, FileSystem } from '../../native/interfaces.js';
+import type { ChunkProcessor, DecodeTask, FileHandle, FileSystem } from '../../native/interfaces.js';
+import type { ChunkRec } from '../journal/record-codec.js';
 import { SeedshipError } from '../errors.js';
-import { driveBlobs } from '../manifest/drive-blobs.js';
+import { driveBlobs, type DriveBlob } from '../manifest/drive-blobs.js';
 import { matchDrives, openSessionView } from '../session/session-view.js';
 import { mapBounded } from '../util/bounded-map.js';
 import { blobTweakSeed, chunkDecodeTask } from './chunk-task.js';
@@ -37,31 +38,64 @@ export async function restoreFromDrives(
   let files = 0;
   let bytes = 0;
   const seqs = [...roots.keys()].sort((a, b) => a - b);
+  const dirs = new Set<string>();
+  // One window over every chunk of every blob of a drive, so many small files keep the workers
+  // busy; output files are opened at their part's first chunk and closed after its last.
+  interface Item {
+    readonly blob: DriveBlob;
+    readonly chunk: ChunkRec;
+    readonly first: boolean;
+    readonly last: boolean;
+    readonly task: DecodeTask;
+    readonly seq: number;
+  }
   for (const seq of seqs) {
     const root = roots.get(seq)!;
     const key = await view.keyOf(view.state.drive(seq).driveId);
-    for await (const blob of driveBlobs(fs, view.journalPath, seq, view.naming)) {
-      const out = `${opts.to}/${blob.path}`;
-      await fs.mkdir(out.slice(0, out.lastIndexOf('/')));
-      const h: FileHandle = await fs.open(out, blob.part === 1 ? 'w' : 'r+');
-      try {
+    async function* items(): AsyncGenerator<Item> {
+      for await (const blob of driveBlobs(fs, view.journalPath, seq, view.naming)) {
         const p = { path: `${root}/${blob.drivePath}`, pages, codec: view.settings.codec, key, tweakSeed: blobTweakSeed(view.settings.jobId, blob.path), returnRaw: true };
-        const window = mapBounded(blob.chunks, { maxItems: pool.threads * 3, maxWeight: pool.threads * 3 * 4 * 1024 * 1024, weight: (c) => c.rawLength, signal: opts.signal }, (c) => pool.decode(chunkDecodeTask(c, p), opts.signal));
-        for await (const { item, result } of window) {
-          if (!result.ok) {
-            throw new SeedshipError('E_INTEGRITY', `drive ${view.state.drive(seq).driveId}: ${blob.manifest.blobPath} block ${item.index}: ${result.message}`, { path: p.path });
-          }
-          if (result.raw && result.raw.length > 0) await h.write(result.raw, item.rawOffset);
-          bytes += item.rawLength;
-          opts.onBytes?.(item.rawLength);
-        }
-        if (blob.final) {
-          await h.truncate(blob.size);
-          files++;
-        }
-      } finally {
-        await h.close();
+        const n = blob.chunks.length;
+        for (let i = 0; i < n; i++) yield { blob, chunk: blob.chunks[i]!, first: i === 0, last: i === n - 1, task: chunkDecodeTask(blob.chunks[i]!, p), seq };
       }
+    }
+    let h: FileHandle | undefined;
+    try {
+      const window = mapBounded(items(), { maxItems: pool.threads * 16, maxWeight: pool.threads * 3 * 4 * 1024 * 1024, weight: (x) => Math.max(x.chunk.rawLength, 16 * 1024), signal: opts.signal }, (x) => pool.decode(x.task, opts.signal));
+      for await (const { item, result } of window) {
+        const { blob, chunk } = item;
+        if (!result.ok) {
+          throw new SeedshipError('E_INTEGRITY', `drive ${view.state.drive(seq).driveId}: ${blob.manifest.blobPath} block ${chunk.index}: ${result.message}`, { path: item.task.path });
+        }
+        const out = `${opts.to}/${blob.path}`;
+        const dir = out.slice(0, out.lastIndexOf('/'));
+        if (item.first && !dirs.has(dir)) {
+          await fs.mkdir(dir);
+          dirs.add(dir);
+        }
+        if (item.first && item.last && blob.part === 1 && blob.final) {
+          // A whole file in one chunk: written in one step, as most small files are.
+          await fs.writeNewFile(out, result.raw ?? new Uint8Array(0));
+          bytes += chunk.rawLength;
+          opts.onBytes?.(chunk.rawLength);
+          files++;
+          continue;
+        }
+        if (item.first) h = await fs.open(out, blob.part === 1 ? 'w' : 'r+');
+        if (result.raw && result.raw.length > 0) await h!.write(result.raw, chunk.rawOffset);
+        bytes += chunk.rawLength;
+        opts.onBytes?.(chunk.rawLength);
+        if (item.last) {
+          if (blob.final) {
+            await h!.truncate(blob.size);
+            files++;
+          }
+          await h!.close();
+          h = undefined;
+        }
+      }
+    } finally {
+      await h?.close();
     }
   }
   if (files !== view.state.filesDone) {
