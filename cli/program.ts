@@ -9,6 +9,7 @@ import { registerPlan } from './commands/plan.js';
 import { registerRestore } from './commands/restore.js';
 import { registerDrives } from './commands/drives.js';
 import { registerDemo } from './commands/demo.js';
+import { registerJob } from './commands/job.js';
 
 /** Sets the exit code of the command that ran. */
 export type SetExit = (code: number) => void;
@@ -16,7 +17,7 @@ export type SetExit = (code: number) => void;
 /** One command module: adds its subcommand and its action. */
 export type Register = (program: Command, ctx: CliContext, setExit: SetExit) => void;
 
-const COMMANDS: Register[] = [registerPrepare, registerVerify, registerPlan, registerRestore, registerDrives, registerDemo];
+const COMMANDS: Register[] = [registerPrepare, registerVerify, registerPlan, registerRestore, registerDrives, registerDemo, registerJob];
 
 /**
  * AzureOfflineBackupDiskPrep's spelling: `s:<staging>` and `p:<publishsettings>` mean `prepare`,

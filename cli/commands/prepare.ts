@@ -7,6 +7,7 @@ import { printNotice, printResult } from '../output.js';
 import type { SetExit } from '../program.js';
 import { ProgressView } from '../progress.js';
 import { ask } from '../prompt.js';
+import { addJobCreateOptions, createJob } from './job.js';
 
 interface PrepareFlags {
   staging: string;
@@ -29,10 +30,12 @@ interface PrepareFlags {
   serviceStrict?: boolean;
   containerSas?: string;
   publishSettings?: string;
+  createJob?: boolean;
+  cloud?: string;
 }
 
 export function registerPrepare(program: Command, ctx: CliContext, setExit: SetExit): void {
-  program
+  const cmd = program
     .command('prepare')
     .description('copy every file under staging onto drives in the Azure Import/Export format; resumable; seals and reads back each drive')
     .requiredOption('--staging <dir>', 'the staging location to copy')
@@ -54,9 +57,13 @@ export function registerPrepare(program: Command, ctx: CliContext, setExit: SetE
     .option('--allow-staging-volume', 'accept a drive on the same volume as staging (tests and demos only)')
     .option('--service-strict', 'never split a block blob across drives (the documented format)')
     .option('--container-sas <sas>', 'container SAS to write into each manifest (container?token)')
-    .option('--publish-settings <file>', 'AzureOfflineBackupDiskPrep p: file (used by job creation)')
+    .option('--publish-settings <file>', 'AzureOfflineBackupDiskPrep p: file (subscription id only; ARM credentials are used)')
+    .option('--create-job', 'create the Import/Export job when the copy is done (takes the job create options below)')
+    .option('--cloud <name>', 'Azure cloud for --create-job: AzureCloud, AzureUSGovernment, AzureChinaCloud', 'AzureCloud')
+    .option('--arm-endpoint <url>', 'Azure Resource Manager endpoint for --create-job')
     .addHelpText('after', `\nWhen the drives given are full: on a terminal you are asked for the next drive; with --yes, CI or no\nterminal, what is done is sealed and the command exits 4 — run it again with another --drive to continue.\n\n${EXIT_CODE_HELP}\n`)
     .action(async (flags: PrepareFlags) => setExit(await prepareAction(ctx, flags)));
+  addJobCreateOptions(cmd);
 }
 
 async function prepareAction(ctx: CliContext, flags: PrepareFlags): Promise<number> {
@@ -109,7 +116,13 @@ async function prepareAction(ctx: CliContext, flags: PrepareFlags): Promise<numb
     if (!json) ctx.stderr.write(`seedship: needs another drive: ${formatBytes(result.rawRemaining)} remain; what fitted is sealed. Run the same command with --drive <next drive> to continue.\n`);
     return EXIT.NEEDS_DRIVE;
   }
-  return result.skipped.length > 0 ? EXIT.SKIPPED : EXIT.OK;
+  const code = result.skipped.length > 0 ? EXIT.SKIPPED : EXIT.OK;
+  if (flags.createJob) {
+    // As AzureOfflineBackupDiskPrep does: the job is created once the drives are ready.
+    const jobCode = await createJob(ctx, { ...(flags as unknown as Parameters<typeof createJob>[1]), session: result.sessionDir, cloud: (flags.cloud ?? 'AzureCloud') as 'AzureCloud', json });
+    if (jobCode !== EXIT.OK) return jobCode;
+  }
+  return code;
 }
 
 function summary(r: PrepareResult): string {

@@ -50,6 +50,12 @@ export async function discoverJob(deps: NativeDeps, staging: string): Promise<st
   throw usageError(`staging ${staging} has several jobs (${names.join(', ')}); choose one with --job NAME`);
 }
 
+/** The session dir of a staging location's only job. */
+export async function discoverJobSession(deps: NativeDeps, staging: string): Promise<string> {
+  const real = await resolveStaging(deps, staging);
+  return defaultSessionDir(real, await discoverJob(deps, real));
+}
+
 /**
  * Open (or start) the session of `job`: take the lock, read or write the settings, replay the
  * journal (cutting a torn tail) and append a SessionStarted record.

@@ -1,0 +1,249 @@
+import type { Command } from 'commander';
+import { job as J, SeedshipError, usageError, discoverJobSession } from '../../core/index.js';
+import { armErrorMessage, CLOUDS, createImportExportApi, type CloudName } from '../../native/arm-client.js';
+import type { CliContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { choiceOption, intOption } from '../options.js';
+import { printNotice, printResult } from '../output.js';
+import type { SetExit } from '../program.js';
+import { ask } from '../prompt.js';
+
+const API_VERSION = '2021-01-01';
+const NO_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
+
+interface ArmFlags {
+  cloud: CloudName;
+  armEndpoint?: string;
+  json?: boolean;
+}
+
+function addArm(c: Command): Command {
+  return c
+    .option('--cloud <name>', `Azure cloud: ${Object.keys(CLOUDS).join(', ')}`, choiceOption('--cloud', Object.keys(CLOUDS) as CloudName[]), 'AzureCloud')
+    .option('--arm-endpoint <url>', 'Azure Resource Manager endpoint (overrides --cloud)')
+    .option('--json', 'the result as one JSON object on stdout');
+}
+
+function api(ctx: CliContext, f: ArmFlags, subscription: string): J.ImportExportApi {
+  const inner = createImportExportApi({ subscription, cloud: f.cloud, armEndpoint: f.armEndpoint, staticToken: ctx.env.SEEDSHIP_ARM_TOKEN || undefined });
+  // Every ARM failure becomes one clear line; credentials never appear in it.
+  const wrap = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, what: string) => async (...a: A): Promise<R> => {
+    try {
+      return await fn(...a);
+    } catch (err) {
+      throw new SeedshipError('E_AZURE', `${what} failed: ${armErrorMessage(err)}`, { cause: err });
+    }
+  };
+  return {
+    createJob: wrap(inner.createJob, 'creating the Import/Export job'),
+    updateJob: wrap(inner.updateJob, 'updating the Import/Export job'),
+    getJob: wrap(inner.getJob, 'reading the Import/Export job'),
+    getLocation: wrap(inner.getLocation, 'reading the Import/Export location'),
+    listLocations: wrap(inner.listLocations, 'listing Import/Export locations'),
+    listBitLockerKeys: wrap(inner.listBitLockerKeys, 'listing BitLocker keys'),
+  };
+}
+
+async function readJson(ctx: CliContext, path: string, flag: string): Promise<unknown> {
+  const b = await ctx.deps.fs.readFileIfExists(path);
+  if (!b) throw usageError(`${flag} ${path} does not exist`);
+  try {
+    return JSON.parse(b.toString('utf8'));
+  } catch {
+    throw usageError(`${flag} ${path} is not valid JSON`);
+  }
+}
+
+interface CreateFlags extends ArmFlags {
+  session: string;
+  subscription: string;
+  resourceGroup: string;
+  account: string;
+  location: string;
+  returnAddressFile: string;
+  returnCarrier: string;
+  returnCarrierAccount: string;
+  logLevel: 'error' | 'verbose';
+  backupManifests?: boolean;
+  dryRun?: boolean;
+}
+
+/** The options `job create` and `prepare --create-job` share. */
+export function addJobCreateOptions(c: Command): Command {
+  return c
+    .option('--subscription <id>', 'Azure subscription id of the storage account')
+    .option('--resource-group <rg>', 'resource group of the storage account (the job is created there)')
+    .option('--account <name>', 'storage account to import into')
+    .option('--location <region>', 'Azure region of the storage account, e.g. westus')
+    .option('--return-address-file <file>', 'JSON file with recipientName, streetAddress1, streetAddress2, city, stateOrProvince, postalCode, countryOrRegion, phone, email')
+    .option('--return-carrier <name>', 'carrier that returns the drives (e.g. FedEx)')
+    .option('--return-carrier-account <n>', 'your account number with that carrier')
+    .option('--log-level <level>', 'error (default) or verbose copy logs', choiceOption('--log-level', ['error', 'verbose'] as const), 'error')
+    .option('--backup-manifests', 'have the service keep a copy of each drive manifest');
+}
+
+export async function createJob(ctx: CliContext, f: CreateFlags): Promise<number> {
+  for (const [k, flag] of [['subscription', '--subscription'], ['resourceGroup', '--resource-group'], ['account', '--account'], ['location', '--location'], ['returnAddressFile', '--return-address-file']] as const) {
+    if (!f[k]) throw usageError(`job create needs ${flag}`);
+  }
+  J.checkSubscription(f.subscription);
+  J.checkResourceGroup(f.resourceGroup);
+  J.checkAccountName(f.account);
+  const { settings, drives } = await J.readJobInputs(ctx.deps.fs, f.session);
+  const returnAddress = J.checkReturnAddress(await readJson(ctx, f.returnAddressFile, '--return-address-file'), f.returnAddressFile);
+  const returnShipping = J.checkReturnShipping({ carrierName: f.returnCarrier, carrierAccountNumber: f.returnCarrierAccount });
+  const body = J.buildJobBody({ drives, location: f.location, subscription: f.subscription, resourceGroup: f.resourceGroup, account: f.account, returnAddress, returnShipping, logLevel: f.logLevel, backupManifests: f.backupManifests === true });
+  const path = `/subscriptions/${f.subscription}/resourceGroups/${f.resourceGroup}/providers/Microsoft.ImportExport/jobs/${settings.job}?api-version=${API_VERSION}`;
+  if (f.dryRun) {
+    // The exact body, except that BitLocker keys are masked: no key is ever printed.
+    const shown = { ...body, properties: { ...body.properties, driveList: body.properties.driveList.map((d) => ({ ...d, bitLockerKey: d.bitLockerKey ? '******' : '' })) } };
+    printResult(ctx, f.json === true, { method: 'PUT', path, body: shown }, () => `PUT ${path}\n${JSON.stringify(shown, null, 2)}\n(BitLocker keys masked; nothing was sent)\n`);
+    return EXIT.OK;
+  }
+  const arm = api(ctx, f, f.subscription);
+  let shipTo = await arm.getLocation(f.location);
+  const alternate = J.shippingLocationName(shipTo);
+  if (alternate) {
+    printNotice(ctx, f.json === true, 'warning', `location ${f.location} is not accepting drives now; ship to its alternate ${alternate}`);
+    shipTo = await arm.getLocation(alternate);
+  }
+  const created = await arm.createJob(settings.job, f.resourceGroup, body);
+  const record: J.JobRecord = { job: settings.job, subscription: f.subscription, resourceGroup: f.resourceGroup, account: f.account, location: f.location, shipTo, createdAt: ctx.deps.clock.now(), drives: drives.map((d) => d.driveId) };
+  await ctx.deps.fs.writeFileAtomic(`${f.session}/${J.JOB_FILE}`, JSON.stringify(record, null, 2) + '\n');
+  printResult(ctx, f.json === true, { job: settings.job, state: created.state, shipTo, drives: record.drives }, () =>
+    [
+      `created Import/Export job ${settings.job} (${created.state ?? 'Creating'}) for ${drives.length} drive(s): ${record.drives.join(', ')}`,
+      `ship the drives to:\n  ${J.formatAddress(shipTo)}`,
+      `carriers: ${shipTo.supportedCarriers.join(', ') || '(not listed)'}`,
+      'then enter carrier and tracking number within two weeks: seedship job ship --session ' + f.session,
+    ].join('\n') + '\n',
+  );
+  return EXIT.OK;
+}
+
+interface ShipFlags extends ArmFlags {
+  session: string;
+  carrier?: string;
+  tracking?: string;
+  shipDate?: string;
+  driveCount?: number;
+  returnAddressFile?: string;
+  returnCarrier?: string;
+  returnCarrierAccount?: string;
+  yes?: boolean;
+}
+
+async function shipJob(ctx: CliContext, f: ShipFlags): Promise<number> {
+  const rec = await J.readJobRecord(ctx.deps.fs, f.session);
+  const interactive = ctx.interactive && !f.yes && !f.json;
+  const field = async (value: string | undefined, question: string): Promise<string | undefined> => (value !== undefined || !interactive ? value : ((await ask(ctx, question)) || undefined));
+  const carrierName = await field(f.carrier, `Carrier delivering the drives (${rec.shipTo?.supportedCarriers.join(', ') || 'e.g. FedEx'}): `);
+  const trackingNumber = await field(f.tracking, 'Tracking number: ');
+  const countText = await field(f.driveCount?.toString(), `Number of drives in the package [${rec.drives.length}]: `);
+  const shipDate = await field(f.shipDate, `Ship date (YYYY-MM-DD) [${new Date(ctx.deps.clock.now()).toISOString().slice(0, 10)}]: `);
+  const pkg = J.checkDeliveryPackage({ ...(carrierName ? { carrierName } : {}), ...(trackingNumber ? { trackingNumber } : {}), ...(countText ? { driveCount: Number(countText) } : {}), ...(shipDate ? { shipDate } : {}) }, rec.drives.length);
+  const used = (await J.trackingNumbersOfOtherJobs(ctx.deps.fs, f.session)).get(pkg.trackingNumber);
+  if (used) throw usageError(`tracking number ${pkg.trackingNumber} is already used by job ${used}; every job ships in its own package with its own tracking number`);
+  const returnAddress = f.returnAddressFile ? J.checkReturnAddress(await readJson(ctx, f.returnAddressFile, '--return-address-file'), f.returnAddressFile) : undefined;
+  const returnShipping = f.returnCarrier || f.returnCarrierAccount ? J.checkReturnShipping({ ...(f.returnCarrier ? { carrierName: f.returnCarrier } : {}), ...(f.returnCarrierAccount ? { carrierAccountNumber: f.returnCarrierAccount } : {}) }) : undefined;
+  const review = [
+    `job ${rec.job} (resource group ${rec.resourceGroup}, account ${rec.account})`,
+    `  carrier ${pkg.carrierName}, tracking ${pkg.trackingNumber}, ${pkg.driveCount} drive(s), shipped ${pkg.shipDate}`,
+    returnAddress ? `  return address: ${[returnAddress.recipientName, returnAddress.streetAddress1, returnAddress.city, returnAddress.countryOrRegion].join(', ')}` : undefined,
+    returnShipping ? `  return carrier: ${returnShipping.carrierName}` : undefined,
+    'The drives must reach the data center within two weeks of this update.',
+  ].filter(Boolean).join('\n');
+  if (interactive) {
+    ctx.stderr.write(`\nReview:\n${review}\n`);
+    const answer = await ask(ctx, 'Type yes to send these shipping details: ');
+    if (answer !== 'yes') {
+      ctx.stderr.write('seedship: nothing was sent.\n');
+      return EXIT.USAGE;
+    }
+  }
+  const arm = api(ctx, f, rec.subscription);
+  const updated = await arm.updateJob(rec.job, rec.resourceGroup, { deliveryPackage: pkg, ...(returnAddress ? { returnAddress } : {}), ...(returnShipping ? { returnShipping } : {}), state: 'Shipping' });
+  const saved: J.ShippingRecord = { job: rec.job, deliveryPackage: pkg, returnAddress, returnShipping, sentAt: ctx.deps.clock.now() };
+  const file = `${f.session}/${J.SHIPPING_FILE}`;
+  await ctx.deps.fs.writeFileAtomic(file, JSON.stringify(saved, null, 2) + '\n', 0o600);
+  printResult(ctx, f.json === true, { job: rec.job, state: updated.state, saved: file }, () => `shipping details sent (job state ${updated.state ?? 'Shipping'}); saved in ${file}\n${J.explainState(updated.state)}\n`);
+  return EXIT.OK;
+}
+
+async function showStatus(ctx: CliContext, f: ArmFlags & { session: string; watch?: boolean }): Promise<number> {
+  const rec = await J.readJobRecord(ctx.deps.fs, f.session);
+  const arm = api(ctx, f, rec.subscription);
+  let delay = 30_000;
+  for (;;) {
+    const j = await arm.getJob(rec.job, rec.resourceGroup);
+    printResult(ctx, f.json === true, { job: rec.job, state: j.state, percentComplete: j.percentComplete, meaning: J.explainState(j.state), drives: j.drives }, () =>
+      [
+        `job ${rec.job}: ${j.state ?? '?'}${j.percentComplete !== undefined ? ` (${j.percentComplete}%)` : ''}`,
+        `  ${J.explainState(j.state)}`,
+        ...j.drives.map((d) => `  drive ${d.driveId ?? '?'}: ${d.state ?? '?'}${d.percentComplete !== undefined ? ` ${d.percentComplete}%` : ''}${d.copyStatus ? ` — ${d.copyStatus}` : ''}${d.errorLogUri ? `\n    error log: ${d.errorLogUri}` : ''}${d.verboseLogUri ? `\n    verbose log: ${d.verboseLogUri}` : ''}`),
+      ].join('\n') + '\n',
+    );
+    if (!f.watch || ['Completed', 'Closed', 'Canceled'].includes(j.state ?? '')) return EXIT.OK;
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(resolve, delay);
+      ctx.signal.addEventListener('abort', () => (clearTimeout(t), reject(new SeedshipError('E_INTERRUPTED', 'stopped watching'))), { once: true });
+    });
+    delay = Math.min(delay * 2, 15 * 60_000);
+  }
+}
+
+export function registerJob(program: Command, ctx: CliContext, setExit: SetExit): void {
+  const job = program.command('job').description('create and follow the Azure Import/Export job of a prepared session (Azure Resource Manager)');
+  addArm(addJobCreateOptions(job.command('create').description('create the import job from the session\'s drive-info files; prints the data center\'s shipping address')))
+    .requiredOption('--session <dir>', 'the session dir of the prepare run')
+    .option('--dry-run', 'print the exact request (BitLocker keys masked) without sending it')
+    .action(async (f: CreateFlags) => setExit(await createJob(ctx, f)));
+  addArm(job.command('ship').description('enter carrier, tracking number, drive count and ship date (asks on a terminal), review, send after you type yes, save locally (0600)'))
+    .requiredOption('--session <dir>', 'the session dir')
+    .option('--carrier <name>', 'carrier delivering the drives')
+    .option('--tracking <number>', 'tracking number of the package')
+    .option('--ship-date <date>', 'YYYY-MM-DD (default today)')
+    .option('--drive-count <n>', 'drives in the package', intOption('--drive-count', 1, 10))
+    .option('--return-address-file <file>', 'new return address (JSON)')
+    .option('--return-carrier <name>', 'new return carrier')
+    .option('--return-carrier-account <n>', 'new return carrier account number')
+    .option('--yes', 'never prompt')
+    .action(async (f: ShipFlags) => setExit(await shipJob(ctx, f)));
+  addArm(job.command('status').description('show the job\'s state, each drive\'s state, progress and log URIs, and what it means'))
+    .requiredOption('--session <dir>', 'the session dir')
+    .option('--watch', 'poll with back-off until the job completes')
+    .action(async (f: ArmFlags & { session: string; watch?: boolean }) => setExit(await showStatus(ctx, f)));
+  addArm(job.command('locations').description('list the Import/Export data centers, or show one, with address and carriers'))
+    .option('--location <region>', 'one location')
+    .action(async (f: ArmFlags & { location?: string }) => {
+      const arm = api(ctx, f, NO_SUBSCRIPTION);
+      const locs = f.location ? [await arm.getLocation(f.location)] : await arm.listLocations();
+      printResult(ctx, f.json === true, { locations: locs }, () => locs.map((l) => `${l.name ?? l.id}:\n  ${J.formatAddress(l)}\n  carriers: ${l.supportedCarriers.join(', ')}`).join('\n') + '\n');
+      setExit(EXIT.OK);
+    });
+  addArm(job.command('keys').description('list the BitLocker keys the service holds for the job\'s drives (printed: that is what this command is for)'))
+    .requiredOption('--session <dir>', 'the session dir')
+    .action(async (f: ArmFlags & { session: string }) => {
+      const rec = await J.readJobRecord(ctx.deps.fs, f.session);
+      const keys = await api(ctx, f, rec.subscription).listBitLockerKeys(rec.job, rec.resourceGroup);
+      printResult(ctx, f.json === true, { keys }, () => keys.map((k) => `${k.driveId}  ${k.bitLockerKey}`).join('\n') + '\n');
+      setExit(EXIT.OK);
+    });
+  addArm(job.command('u').description("AzureOfflineBackupDiskPrep's u: — enter shipping details if they are missing, else show the status"))
+    .option('--session <dir>', 'the session dir')
+    .option('--staging <dir>', 'staging location (its only job is used)')
+    .option('--publish-settings <file>', "p: .publishsettings file (subscription only; its certificate is not used)")
+    .option('--yes', 'never prompt')
+    .action(async (f: ArmFlags & { session?: string; staging?: string; publishSettings?: string; yes?: boolean }) => {
+      if (f.publishSettings) {
+        const text = (await ctx.deps.fs.readFileIfExists(f.publishSettings))?.toString('utf8');
+        if (text === undefined) throw usageError(`p: ${f.publishSettings} does not exist`);
+        const subs = J.parsePublishSettings(text, f.publishSettings);
+        printNotice(ctx, f.json === true, 'info', `publish settings name subscription ${subs.map((s) => `${s.id} (${s.name})`).join(', ')}; their management certificate belongs to the retired classic API, so seedship signs in to Azure Resource Manager instead (DefaultAzureCredential, or SEEDSHIP_ARM_TOKEN)`);
+      }
+      const session = f.session ?? (f.staging ? await discoverJobSession(ctx.deps, f.staging) : undefined);
+      if (!session) throw usageError('u: needs --session DIR or s:<staging>');
+      const shipped = await ctx.deps.fs.exists(`${session}/${J.SHIPPING_FILE}`);
+      setExit(shipped ? await showStatus(ctx, { ...f, session }) : await shipJob(ctx, { ...f, session }));
+    });
+}

@@ -1,0 +1,5 @@
+/** Import/Export jobs through ARM: the face of core/job. */
+export * from './job-rules.js';
+export * from './job-session.js';
+export { parsePublishSettings } from './publish-settings.js';
+export type * from '../../native/job-model.js';
