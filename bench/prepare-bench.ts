@@ -9,7 +9,7 @@
  *   node dist/bench/prepare-bench.js [--size 1G] [--small 20000] [--runs 3] [--target DIR] [--out bench/RESULTS.md]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { generateStaging } from '../fixtures/generate.js';
@@ -160,13 +160,24 @@ function report(args: Args, rows: Row[], tools: Record<string, boolean>): string
     lines.push(`## ${data}`, '', '| command | time (s) | MiB/s | files/s | peak RSS (MiB) | × dd | × tar\\|zstd same level | × restic |', '|---|---|---|---|---|---|---|---|');
     for (const r of rs) {
       const sameLevel = /-1/.test(r.name) ? tz1 : /none/.test(r.name) ? undefined : tz3;
-      lines.push(`| ${r.name} | ${r.secs.toFixed(2)} | ${r.mibps.toFixed(0)} | ${r.filesPerSec.toFixed(0)} | ${r.rssMiB.toFixed(0)} | ${ratio(r, dd)} | ${r.name.startsWith('seedship') ? ratio(r, sameLevel) : '–'} | ${r.name.startsWith('seedship') ? ratio(r, restic) : '–'} |`);
+      lines.push(`| ${r.name.replaceAll('|', '\\|')} | ${r.secs.toFixed(2)} | ${r.mibps.toFixed(0)} | ${r.filesPerSec.toFixed(0)} | ${r.rssMiB.toFixed(0)} | ${ratio(r, dd)} | ${r.name.startsWith('seedship') ? ratio(r, sameLevel) : '–'} | ${r.name.startsWith('seedship') ? ratio(r, restic) : '–'} |`);
     }
     lines.push('', 'Ratios are speed ratios (baseline time / seedship time): above 1 means seedship is faster.', '');
     lines.push('<details><summary>command lines</summary>', '', ...rs.map((r) => `- ${r.name}: \`${r.cmd.replaceAll('|', '\\|')}\``), '', '</details>', '');
   }
   if (!tools.restic) lines.push('restic was not installed: its column is empty.', '');
+  // Hand-written analysis (what bounds each number) is kept in bench/NOTES.md and carried over.
+  const notes = readFileIfAny(new URL('../../bench/NOTES.md', import.meta.url));
+  if (notes) lines.push(notes);
   return lines.join('\n') + '\n';
+}
+
+function readFileIfAny(u: URL): string | undefined {
+  try {
+    return readFileSync(u, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 main();

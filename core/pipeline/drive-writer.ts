@@ -73,7 +73,9 @@ export class DriveWriter {
     await this.#ensureDir(dir);
     let h: FileHandle;
     if (how.create) {
-      h = await this.#fs.open(path, 'w');
+      // Exclusive create, not truncate (much cheaper on ext4); a leftover of a crashed run goes first.
+      await this.#fs.unlink(path);
+      h = await this.#fs.open(path, 'wx');
       this.#dirsToSync.add(dir);
       if (how.sparseLength) await h.truncate(how.sparseLength);
     } else {
