@@ -19,3 +19,7 @@ export { driveUnsuitability } from './drives/drive-suitability.js';
 export type { VolumeInfo } from '../native/interfaces.js';
 export { compareTrees, type TreeDiff } from './demo/compare-trees.js';
 export * as job from './job/index.js';
+export { importDrive, LOG_CONTAINER, type DriveImportResult } from './datacenter/import-drive.js';
+export { restoreFromStorage } from './restore/restore-storage.js';
+export { openSessionView } from './session/session-view.js';
+export { readDriveJson as readDriveJsonOf } from './drives/drive-identity.js';

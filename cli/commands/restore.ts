@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { formatBytes, formatDuration, restoreFromDrives, usageError } from '../../core/index.js';
+import { formatBytes, formatDuration, openSessionView, restoreFromDrives, restoreFromStorage, usageError } from '../../core/index.js';
+import { AzureBlobStore } from '../../native/blob-store.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { collect, intOption } from '../options.js';
@@ -8,6 +9,8 @@ import type { SetExit } from '../program.js';
 
 interface RestoreFlags {
   drive?: string[];
+  connectionString?: string;
+  container?: string;
   session?: string;
   to: string;
   json?: boolean;
@@ -17,8 +20,10 @@ interface RestoreFlags {
 export function registerRestore(program: Command, ctx: CliContext, setExit: SetExit): void {
   program
     .command('restore')
-    .description('rebuild the original staging tree from prepared drives, checking every chunk (parts on several drives are joined)')
+    .description('rebuild the original staging tree from prepared drives (or, after import, from the storage account), checking every chunk')
     .option('--drive <path>', 'mount path of a prepared drive (repeat: every drive that holds data)', collect)
+    .option('--connection-string <cs>', 'restore from this storage account instead of drives (or env AZURE_STORAGE_CONNECTION_STRING)')
+    .option('--container <name>', 'the container to restore from (with --connection-string)')
     .option('--session <dir>', 'the session dir of the prepare run (journal and keys)')
     .requiredOption('--to <dir>', 'an empty or new directory to restore into')
     .option('--threads <n>', 'worker threads (default: the number of cores)', intOption('--threads', 1, 256))
@@ -27,6 +32,7 @@ export function registerRestore(program: Command, ctx: CliContext, setExit: SetE
 }
 
 async function restoreAction(ctx: CliContext, flags: RestoreFlags): Promise<number> {
+  if (flags.connectionString || flags.container) return restoreStorageAction(ctx, flags);
   const drives = flags.drive ?? [];
   if (drives.length === 0) throw usageError('give the prepared drives with --drive PATH (repeat for each)');
   if (!flags.session) throw usageError('restore from drives needs --session DIR (the journal holds the file list and checksums)');
@@ -40,4 +46,16 @@ async function restoreAction(ctx: CliContext, flags: RestoreFlags): Promise<numb
   } finally {
     await pool.close();
   }
+}
+
+async function restoreStorageAction(ctx: CliContext, flags: RestoreFlags): Promise<number> {
+  const cs = flags.connectionString ?? ctx.env.AZURE_STORAGE_CONNECTION_STRING;
+  if (!cs || !flags.container) throw usageError('restore from a storage account needs --connection-string and --container');
+  if (flags.drive?.length) throw usageError('give either --drive or --connection-string, not both');
+  const started = ctx.deps.clock.monotonic();
+  const view = flags.session ? await openSessionView(ctx.deps.fs, flags.session) : undefined;
+  const r = await restoreFromStorage(ctx.deps.fs, await ctx.deps.createCodecKit(), new AzureBlobStore(cs), { container: flags.container, to: flags.to, session: view, signal: ctx.signal });
+  const secs = (ctx.deps.clock.monotonic() - started) / 1000;
+  printResult(ctx, flags.json === true, { ...r, seconds: secs }, () => `restored ${r.files} files, ${formatBytes(r.bytes)} from container ${flags.container} into ${r.to} in ${formatDuration(secs)}${r.checked ? '; every chunk matched its journal checksum' : ' (no --session: nothing to check the bytes against)'}\n`);
+  return EXIT.OK;
 }

@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { formatBytes, formatDuration, importDrive, readDriveJsonOf, SeedshipError, usageError, type DriveImportResult } from '../../core/index.js';
+import { AzureBlobStore } from '../../native/blob-store.js';
+import type { CliContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { choiceOption, collect } from '../options.js';
+import { printResult } from '../output.js';
+import type { SetExit } from '../program.js';
+
+interface ImportFlags {
+  drive?: string[];
+  connectionString?: string;
+  session?: string;
+  logLevel: 'error' | 'verbose';
+  json?: boolean;
+}
+
+export function registerImport(program: Command, ctx: CliContext, setExit: SetExit): void {
+  program
+    .command('import')
+    .description('import prepared drives into a storage account as the Import/Export service does (Azurite locally): check every block, upload, join parts, honour ImportDisposition, write DriveLog copy logs')
+    .option('--drive <path>', 'mount path of a prepared drive (repeat for more)', collect)
+    .option('--connection-string <cs>', 'storage account connection string (or env AZURE_STORAGE_CONNECTION_STRING)')
+    .option('--session <dir>', 'the session dir: also checks each manifest against its drive-info hash')
+    .option('--log-level <level>', 'error (default): copy log only on errors; verbose: always', choiceOption('--log-level', ['error', 'verbose'] as const), 'error')
+    .option('--json', 'the result as one JSON object on stdout')
+    .addHelpText('after', '\nExit 0 when every drive is Completed, 6 when a drive or blob failed its checks (see the error log named in the output).\n')
+    .action(async (f: ImportFlags) => setExit(await importAction(ctx, f)));
+}
+
+async function importAction(ctx: CliContext, f: ImportFlags): Promise<number> {
+  const drives = f.drive ?? [];
+  if (drives.length === 0) throw usageError('give the prepared drives with --drive PATH');
+  const cs = f.connectionString ?? ctx.env.AZURE_STORAGE_CONNECTION_STRING;
+  if (!cs) throw usageError('give --connection-string (or set AZURE_STORAGE_CONNECTION_STRING)');
+  const store = new AzureBlobStore(cs);
+  const pool = ctx.deps.createChunkProcessor(ctx.deps.cores);
+  const results: DriveImportResult[] = [];
+  const started = ctx.deps.clock.monotonic();
+  try {
+    for (const d of drives) {
+      const dj = await readDriveJsonOf(ctx.deps.fs, d);
+      if (dj?.encrypted) throw usageError(`drive ${d} is encrypted with seedship --encrypt; importing such drives is not supported yet (restore it with seedship restore --drive … --session instead)`);
+      let manifestHash: string | undefined;
+      if (f.session && dj) {
+        const info = await ctx.deps.fs.readFileIfExists(`${f.session}/${dj.driveId}.xml`);
+        manifestHash = info ? /<ManifestHash>([0-9A-F]+)<\/ManifestHash>/.exec(info.toString('utf8'))?.[1] : undefined;
+      }
+      try {
+        results.push(await importDrive(ctx.deps.fs, pool, store, d, { logLevel: f.logLevel, signal: ctx.signal, now: () => ctx.deps.clock.now(), manifestHash }));
+      } catch (err) {
+        if (err instanceof SeedshipError) throw err;
+        throw new SeedshipError('E_AZURE', `importing drive ${d} failed: ${(err as Error).message}`, { cause: err });
+      }
+    }
+  } finally {
+    await pool.close();
+  }
+  const secs = (ctx.deps.clock.monotonic() - started) / 1000;
+  const bytes = results.reduce((a, r) => a + r.bytesUploaded, 0);
+  printResult(ctx, f.json === true, { drives: results, seconds: secs, bytesUploaded: bytes }, () =>
+    results
+      .map((r) => [`drive ${r.driveId} (${r.root}): ${r.status} — ${r.created} blobs imported, ${r.skipped} already there or skipped, ${r.failed} failed; ${r.blocksUploaded} blocks, ${formatBytes(r.bytesUploaded)}`, ...r.problems.slice(0, 10).map((p) => `  ${p}`), ...(r.errorLog ? [`  error log: ${r.errorLog}`] : []), ...(r.verboseLog ? [`  verbose log: ${r.verboseLog}`] : [])].join('\n'))
+      .join('\n') + `\nuploaded ${formatBytes(bytes)} in ${formatDuration(secs)} (${formatBytes(secs > 0 ? bytes / secs : 0)}/s)\n`,
+  );
+  return results.every((r) => r.status === 'Completed') ? EXIT.OK : EXIT.INTEGRITY;
+}

@@ -1,0 +1,80 @@
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import type { BlobInfo, BlobStore } from './blob-store-types.js';
+
+/**
+ * BlobStore over `@azure/storage-blob`: a connection string (real Azure or Azurite). Every call is
+ * one REST call; transactional MD5s go with each block and page so the service checks them too.
+ */
+export class AzureBlobStore implements BlobStore {
+  readonly #svc: BlobServiceClient;
+  readonly #containers = new Map<string, ContainerClient>();
+
+  constructor(connectionString: string) {
+    this.#svc = BlobServiceClient.fromConnectionString(connectionString);
+  }
+
+  #c(name: string): ContainerClient {
+    let c = this.#containers.get(name);
+    if (!c) {
+      c = this.#svc.getContainerClient(name);
+      this.#containers.set(name, c);
+    }
+    return c;
+  }
+
+  async ensureContainer(container: string): Promise<void> {
+    await this.#c(container).createIfNotExists();
+  }
+  async getBlob(container: string, blob: string): Promise<BlobInfo | undefined> {
+    try {
+      const p = await this.#c(container).getBlobClient(blob).getProperties();
+      return { name: blob, size: p.contentLength ?? 0, metadata: p.metadata ?? {}, kind: p.blobType === 'PageBlob' ? 'page' : p.blobType === 'AppendBlob' ? 'append' : 'block' };
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+  async stageBlock(container: string, blob: string, id: string, data: Uint8Array, md5: Uint8Array): Promise<void> {
+    await this.#c(container).getBlockBlobClient(blob).stageBlock(id, data, data.length, { transactionalContentMD5: md5 });
+  }
+  async uncommittedBlocks(container: string, blob: string): Promise<Set<string>> {
+    try {
+      const l = await this.#c(container).getBlockBlobClient(blob).getBlockList('uncommitted');
+      return new Set((l.uncommittedBlocks ?? []).map((b) => b.name));
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return new Set();
+      throw err;
+    }
+  }
+  async commitBlocks(container: string, blob: string, ids: readonly string[], metadata: Record<string, string>): Promise<void> {
+    await this.#c(container).getBlockBlobClient(blob).commitBlockList([...ids], { metadata });
+  }
+  async createPageBlob(container: string, blob: string, length: number, metadata: Record<string, string>): Promise<void> {
+    await this.#c(container).getPageBlobClient(blob).create(length, { metadata });
+  }
+  async uploadPages(container: string, blob: string, data: Uint8Array, offset: number, md5: Uint8Array): Promise<void> {
+    await this.#c(container).getPageBlobClient(blob).uploadPages(data, offset, data.length, { transactionalContentMD5: md5 });
+  }
+  async setMetadata(container: string, blob: string, metadata: Record<string, string>): Promise<void> {
+    await this.#c(container).getBlobClient(blob).setMetadata(metadata);
+  }
+  async uploadText(container: string, blob: string, text: string): Promise<void> {
+    const b = Buffer.from(text, 'utf8');
+    await this.#c(container).getBlockBlobClient(blob).upload(b, b.length, { blobHTTPHeaders: { blobContentType: 'application/xml' } });
+  }
+  async deleteBlob(container: string, blob: string): Promise<void> {
+    await this.#c(container).getBlobClient(blob).deleteIfExists();
+  }
+  async *listBlobs(container: string, prefix?: string): AsyncGenerator<BlobInfo> {
+    for await (const b of this.#c(container).listBlobsFlat({ includeMetadata: true, ...(prefix ? { prefix } : {}) })) {
+      yield { name: b.name, size: b.properties.contentLength ?? 0, metadata: b.metadata ?? {}, kind: b.properties.blobType === 'PageBlob' ? 'page' : b.properties.blobType === 'AppendBlob' ? 'append' : 'block' };
+    }
+  }
+  async download(container: string, blob: string, offset: number, length: number): Promise<Buffer> {
+    if (length === 0) return Buffer.alloc(0);
+    return this.#c(container).getBlobClient(blob).downloadToBuffer(offset, length);
+  }
+  url(container: string, blob: string): string {
+    return this.#c(container).getBlobClient(blob).url;
+  }
+}
