@@ -11,6 +11,7 @@ import { registerDrives } from './commands/drives.js';
 import { registerDemo } from './commands/demo.js';
 import { registerJob } from './commands/job.js';
 import { registerImport } from './commands/import.js';
+import { registerSync } from './commands/sync.js';
 
 /** Sets the exit code of the command that ran. */
 export type SetExit = (code: number) => void;
@@ -18,7 +19,7 @@ export type SetExit = (code: number) => void;
 /** One command module: adds its subcommand and its action. */
 export type Register = (program: Command, ctx: CliContext, setExit: SetExit) => void;
 
-const COMMANDS: Register[] = [registerPrepare, registerVerify, registerPlan, registerRestore, registerDrives, registerDemo, registerJob, registerImport];
+const COMMANDS: Register[] = [registerPrepare, registerVerify, registerPlan, registerRestore, registerDrives, registerDemo, registerJob, registerImport, registerSync];
 
 /**
  * AzureOfflineBackupDiskPrep's spelling: `s:<staging>` and `p:<publishsettings>` mean `prepare`,

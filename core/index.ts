@@ -23,3 +23,4 @@ export { importDrive, LOG_CONTAINER, type DriveImportResult } from './datacenter
 export { restoreFromStorage } from './restore/restore-storage.js';
 export { openSessionView } from './session/session-view.js';
 export { readDriveJson as readDriveJsonOf } from './drives/drive-identity.js';
+export { runSync, type SyncResult } from './datacenter/sync.js';

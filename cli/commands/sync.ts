@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { discoverJobSession, formatBytes, formatDuration, openSessionView, runSync, usageError } from '../../core/index.js';
+import { AzureBlobStore } from '../../native/blob-store.js';
+import type { CliContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { printResult } from '../output.js';
+import type { SetExit } from '../program.js';
+
+export function registerSync(program: Command, ctx: CliContext, setExit: SetExit): void {
+  program
+    .command('sync')
+    .description('after seeding: upload to the container what changed or appeared in staging since the copy (size, mtime, then hash), delete blobs of files gone, in the same blob format')
+    .requiredOption('--staging <dir>', 'the staging location')
+    .option('--job <name>', 'the job (optional when staging has one session)')
+    .option('--connection-string <cs>', 'storage account connection string (or env AZURE_STORAGE_CONNECTION_STRING)')
+    .option('--session <dir>', 'session dir (default <staging>/.seedship/<job>)')
+    .option('--json', 'the result as one JSON object on stdout')
+    .action(async (f: { staging: string; job?: string; connectionString?: string; session?: string; json?: boolean }) => {
+      const cs = f.connectionString ?? ctx.env.AZURE_STORAGE_CONNECTION_STRING;
+      if (!cs) throw usageError('give --connection-string (or set AZURE_STORAGE_CONNECTION_STRING)');
+      const staging = await ctx.deps.fs.realpath(f.staging).catch(() => {
+        throw usageError(`staging ${f.staging} does not exist`);
+      });
+      const session = f.session ?? (f.job ? `${staging}/.seedship/${f.job}` : await discoverJobSession(ctx.deps, staging));
+      const view = await openSessionView(ctx.deps.fs, session);
+      const started = ctx.deps.clock.monotonic();
+      const pool = ctx.deps.createChunkProcessor(ctx.deps.cores);
+      try {
+        const r = await runSync(ctx.deps.fs, pool, new AzureBlobStore(cs), view, staging, ctx.signal);
+        const secs = (ctx.deps.clock.monotonic() - started) / 1000;
+        printResult(ctx, f.json === true, { ...r, seconds: secs }, () => `sync: ${r.uploaded} uploaded (${formatBytes(r.bytesUploaded)}), ${r.unchanged} unchanged, ${r.deleted} deleted in ${formatDuration(secs)}; state in ${r.statePath}\n`);
+        setExit(EXIT.OK);
+      } finally {
+        await pool.close();
+      }
+    });
+}
