@@ -24,3 +24,5 @@ export { restoreFromStorage } from './restore/restore-storage.js';
 export { openSessionView } from './session/session-view.js';
 export { readDriveJson as readDriveJsonOf } from './drives/drive-identity.js';
 export { runSync, type SyncResult } from './datacenter/sync.js';
+export { driveBlobs, type DriveBlob } from './manifest/drive-blobs.js';
+export { blobTweakSeed } from './restore/chunk-task.js';

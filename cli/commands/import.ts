@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatBytes, formatDuration, importDrive, readDriveJsonOf, SeedshipError, usageError, type DriveImportResult } from '../../core/index.js';
+import { blobTweakSeed, driveBlobs, formatBytes, formatDuration, importDrive, openSessionView, readDriveJsonOf, SeedshipError, usageError, type DriveBlob, type DriveImportResult } from '../../core/index.js';
 import { AzureBlobStore } from '../../native/blob-store.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -40,14 +40,24 @@ async function importAction(ctx: CliContext, f: ImportFlags): Promise<number> {
   try {
     for (const d of drives) {
       const dj = await readDriveJsonOf(ctx.deps.fs, d);
-      if (dj?.encrypted) throw usageError(`drive ${d} is encrypted with seedship --encrypt; importing such drives is not supported yet (restore it with seedship restore --drive … --session instead)`);
+      let decrypt: Parameters<typeof importDrive>[4]['decrypt'];
+      if (dj?.encrypted) {
+        if (!f.session) throw usageError(`drive ${d} is encrypted by seedship; pass --session DIR so import can use its key`);
+        const view = await openSessionView(ctx.deps.fs, f.session);
+        const seq = view.state.drives.find((x) => x?.driveId === dj.driveId)?.seq;
+        const key = await view.keyOf(dj.driveId);
+        if (seq === undefined || !key) throw usageError(`drive ${d} (${dj.driveId}) is not in the session ${f.session}`);
+        const blobs = new Map<string, DriveBlob>();
+        for await (const jb of driveBlobs(ctx.deps.fs, view.journalPath, seq, view.naming)) blobs.set(`${jb.manifest.blobPath}\0${jb.part}`, jb);
+        decrypt = { key, tweakSeed: (p) => blobTweakSeed(view.settings.jobId, p), blobs };
+      }
       let manifestHash: string | undefined;
       if (f.session && dj) {
         const info = await ctx.deps.fs.readFileIfExists(`${f.session}/${dj.driveId}.xml`);
         manifestHash = info ? /<ManifestHash>([0-9A-F]+)<\/ManifestHash>/.exec(info.toString('utf8'))?.[1] : undefined;
       }
       try {
-        results.push(await importDrive(ctx.deps.fs, pool, store, d, { logLevel: f.logLevel, signal: ctx.signal, now: () => ctx.deps.clock.now(), manifestHash }));
+        results.push(await importDrive(ctx.deps.fs, pool, store, d, { logLevel: f.logLevel, signal: ctx.signal, now: () => ctx.deps.clock.now(), manifestHash, decrypt }));
       } catch (err) {
         if (err instanceof SeedshipError) throw err;
         throw new SeedshipError('E_AZURE', `importing drive ${d} failed: ${(err as Error).message}`, { cause: err });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ChunkProcessor, FileSystem } from '../../native/interfaces.js';
 import type { BlobStore } from '../../native/blob-store-types.js';
 import { readDriveJson } from '../drives/drive-identity.js';
+import type { DriveBlob } from '../manifest/drive-blobs.js';
 import { blockId, MANIFEST_NAME, parseClientData } from '../manifest/drive-manifest.js';
 import { ManifestFormatError, parseDriveManifest, type ManifestHeader, type ParsedBlob } from '../manifest/manifest-parser.js';
 import { checkContainerName, checkStagedPath } from '../plan/naming.js';
@@ -40,6 +41,11 @@ export interface ImportOptions {
   readonly manifestHash?: string | undefined;
   readonly job?: string | undefined;
   readonly onBytes?: (n: number) => void;
+  /**
+   * For a drive encrypted by `prepare --encrypt`: its key and the journal's view of its blobs
+   * (the raw offsets that make each data unit's tweak). The account receives the plain stored bytes.
+   */
+  readonly decrypt?: { key: Uint8Array; tweakSeed: (path: string) => Uint8Array; blobs: Map<string, DriveBlob> } | undefined;
 }
 
 class DriveIdMismatch extends Error {
@@ -213,6 +219,16 @@ async function importBlob(
       dispStatus = 'Renamed';
     } else dispStatus = 'Overwritten';
   }
+  // Encrypted drives: a block's tweak offset is its chunk's raw offset (from the journal); a page
+  // range's is its own offset (raw and blob offsets agree without compression).
+  const jb = opts.decrypt?.blobs.get(`${b.blobPath}\0${seg.part}`);
+  if (opts.decrypt && !jb) return { entry: { ...base, status: 'Failed', reason: 'the session journal does not know this blob, so it cannot be decrypted', ranges: [] }, blocks: 0, bytes: 0, uploaded: false };
+  const rangeIndex = new Map(b.ranges.map((r, i) => [r, i]));
+  const cipherFor = (r: (typeof b.ranges)[number]) => {
+    if (!opts.decrypt || !jb) return { cipher: undefined, tweakSeed: undefined, unitOffset: 0 };
+    const unitOffset = b.kind === 'page' ? r.offset : (jb.chunks[rangeIndex.get(r)!]?.rawOffset ?? -1);
+    return { cipher: { key: opts.decrypt.key }, tweakSeed: opts.decrypt.tweakSeed(jb.path), unitOffset };
+  };
   const ranges: LogRange[] = [];
   let blocks = 0;
   let bytes = 0;
@@ -223,7 +239,7 @@ async function importBlob(
     { maxItems: pool.threads * 3, maxWeight: pool.threads * 3 * MAX_BLOCK_BYTES, weight: (r) => r.length, signal: opts.signal },
     async (r) => {
       if (r.offset + r.length > st.size) return { r, status: 'FileUnexpectedEnd' as const };
-      const d = await pool.decode({ kind: 'decode', path, offset: r.offset, length: r.length, units: [{ at: 0, length: r.length, md5: r.md5 }], cipher: undefined, tweakSeed: undefined, unitOffset: 0, raw: { codec: 'none', xxh64: undefined, rawLength: r.length }, returnRaw: true }, opts.signal);
+      const d = await pool.decode({ kind: 'decode', path, offset: r.offset, length: r.length, units: [{ at: 0, length: r.length, md5: r.md5 }], ...cipherFor(r), raw: { codec: 'none', xxh64: undefined, rawLength: r.length }, returnRaw: true }, opts.signal);
       if (!d.ok) return { r, status: d.reason === 'md5' ? ('Corrupted' as const) : d.reason === 'short' ? ('FileUnexpectedEnd' as const) : ('IOFailed' as const) };
       const md5 = Buffer.from(r.md5, 'hex');
       const data = d.raw ?? new Uint8Array(0);

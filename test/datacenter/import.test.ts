@@ -34,6 +34,7 @@ for (const [label, extra] of [
   ['zstd spanning', ['--drive-limit', '7M']],
   ['codec none', ['--codec', 'none', '--drive-limit', '10M']],
   ['page blobs', ['--codec', 'none', '--blob-type', 'page', '--drive-limit', '7M']],
+  ['encrypted', ['--encrypt', '--drive-limit', '7M']],
 ] as const) {
   test(`prepare (${label}) -> import into Azurite -> restore from the account: byte-identical`, async () => {
     const name = `dc-${label.replace(/\W+/g, '-')}`;
@@ -51,7 +52,7 @@ for (const [label, extra] of [
     assert.equal(rr.code, 0, rr.stderr);
     assert.deepEqual(hashTree(out), hashTree(p.staging));
     // Importing again uploads nothing: every blob is recognised as imported.
-    const again = await runSeedship(importArgs(p.drives));
+    const again = await runSeedship(importArgs(p.drives, ['--session', p.session]));
     assert.equal(again.code, 0, again.stderr);
     assert.equal((JSON.parse(again.stdout) as { bytesUploaded: number }).bytesUploaded, 0);
   });
