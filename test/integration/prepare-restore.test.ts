@@ -197,3 +197,26 @@ test('a flipped byte on a drive: verify exits 6 naming drive, blob and block', a
     t.cleanup();
   }
 });
+
+test('--service-strict never splits a block blob: a file that does not fit goes whole to the next drive', async () => {
+  const t = tempDir();
+  try {
+    const staging = `${t.dir}/staging`;
+    writeTree(staging, { 'a.bin': { size: 3 * MiB, seed: 41 }, 'b.bin': { size: 3 * MiB, seed: 42 }, 'c.bin': { size: 3 * MiB, seed: 43 } });
+    const drives = [1, 2, 3].map((i) => `${t.dir}/d${i}`);
+    drives.forEach((d) => mkdirSync(d));
+    const r = await runSeedship(prepareArgs(staging, drives, ['--codec', 'none', '--drive-limit', '8M', '--service-strict']));
+    assert.equal(r.code, 0, r.stderr);
+    const manifests = drives.filter((d) => existsSync(`${d}/DriveManifest.xml`)).map((d) => readFileSync(`${d}/DriveManifest.xml`, 'utf8'));
+    const parts = manifests.flatMap((m) => [...m.matchAll(/<ClientData>([^<]+)<\/ClientData>/g)].map((x) => x[1]!));
+    assert.equal(parts.length, 3, 'three blobs, none split');
+    assert.ok(parts.every((p) => / part=1 final=1 /.test(p)));
+    // A file larger than an empty drive cannot be placed whole: a clear error, not a split.
+    mkdirSync(`${t.dir}/d4`);
+    const big = await runSeedship(['prepare', '--staging', staging, '--job', 'strict-too-big', '--session', `${t.dir}/s2`, '--drive', `${t.dir}/d4`, '--allow-staging-volume', '--codec', 'none', '--drive-limit', '3M', '--service-strict']);
+    assert.equal(big.code, 2, big.stderr);
+    assert.match(big.stderr, /does not split block blobs/);
+  } finally {
+    t.cleanup();
+  }
+});
