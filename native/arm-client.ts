@@ -2,14 +2,9 @@ import { StorageImportExport, type JobResponse, type Location as SdkLocation } f
 import { DefaultAzureCredential } from '@azure/identity';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import type { ImportExportApi, JobView, LocationView } from './job-model.js';
+import { CLOUDS, type CloudName } from './clouds.js';
 
-/** The sovereign clouds Azure Backup's offline-seeding docs list: ARM endpoint and authority. */
-export const CLOUDS = {
-  AzureCloud: { arm: 'https://management.azure.com', authority: 'https://login.microsoftonline.com' },
-  AzureUSGovernment: { arm: 'https://management.usgovcloudapi.net', authority: 'https://login.microsoftonline.us' },
-  AzureChinaCloud: { arm: 'https://management.chinacloudapi.cn', authority: 'https://login.chinacloudapi.cn' },
-} as const;
-export type CloudName = keyof typeof CLOUDS;
+export { CLOUDS, armErrorMessage, type CloudName } from './clouds.js';
 
 /** A fixed bearer token (SEEDSHIP_ARM_TOKEN): air-gapped runs and tests. */
 class StaticTokenCredential implements TokenCredential {
@@ -74,10 +69,3 @@ export function createImportExportApi(opts: { subscription: string; cloud: Cloud
   };
 }
 
-/** A readable one-line message from an SDK error (the service's `{error:{code,message}}`). */
-export function armErrorMessage(err: unknown): string {
-  const e = err as { statusCode?: number; code?: string; message?: string; details?: { error?: { code?: string; message?: string } } };
-  const code = e.details?.error?.code ?? e.code;
-  const msg = e.details?.error?.message ?? e.message ?? String(err);
-  return `${e.statusCode ? `HTTP ${e.statusCode} ` : ''}${code ? `${code}: ` : ''}${msg}`;
-}

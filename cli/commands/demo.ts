@@ -2,10 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
 import { compareTrees, formatBytes, formatDuration, importDrive, openSessionView, restoreFromStorage, runPlan, runPrepare, runVerify, serviceNamingRules, usageError } from '../../core/index.js';
-import { AzureBlobStore } from '../../native/blob-store.js';
-import { startAzurite } from '../../native/azurite.js';
 import { generateStaging } from '../../fixtures/generate.js';
 import type { CliContext } from '../context.js';
+import { openBlobStore } from '../lazy-native.js';
 import { EXIT } from '../exit-codes.js';
 import { sizeOption } from '../options.js';
 import type { SetExit } from '../program.js';
@@ -63,9 +62,10 @@ async function demo(ctx: CliContext, flags: DemoFlags): Promise<number> {
       const readBack = ver.value.reduce((a, v) => a + v.bytes, 0);
       say(`3/6 verified every block (MD5) and chunk (XXH64) of ${ver.value.length} drives: ${problems === 0 ? 'all match' : `${problems} PROBLEMS`} in ${formatDuration(ver.secs)}, ${rate(readBack, ver.secs)}`);
       if (problems > 0) return EXIT.INTEGRITY;
+      const { startAzurite } = await import('../../native/azurite.js');
       const az = await startAzurite();
       try {
-        const store = new AzureBlobStore(az.connectionString);
+        const store = await openBlobStore(az.connectionString);
         const imp = await stage(async () => {
           const rs = [];
           for (const d of paths) rs.push(await importDrive(ctx.deps.fs, pool, store, d, { logLevel: 'error', signal: ctx.signal, now: () => clock.now() }));

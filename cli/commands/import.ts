@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { blobTweakSeed, driveBlobs, formatBytes, formatDuration, importDrive, openSessionView, readDriveJsonOf, SeedshipError, usageError, type DriveBlob, type DriveImportResult } from '../../core/index.js';
-import { AzureBlobStore } from '../../native/blob-store.js';
 import type { CliContext } from '../context.js';
+import { openBlobStore } from '../lazy-native.js';
 import { EXIT } from '../exit-codes.js';
 import { choiceOption, collect } from '../options.js';
 import { printResult } from '../output.js';
@@ -33,7 +33,7 @@ async function importAction(ctx: CliContext, f: ImportFlags): Promise<number> {
   if (drives.length === 0) throw usageError('give the prepared drives with --drive PATH');
   const cs = f.connectionString ?? ctx.env.AZURE_STORAGE_CONNECTION_STRING;
   if (!cs) throw usageError('give --connection-string (or set AZURE_STORAGE_CONNECTION_STRING)');
-  const store = new AzureBlobStore(cs);
+  const store = await openBlobStore(cs);
   const pool = ctx.deps.createChunkProcessor(ctx.deps.cores);
   const results: DriveImportResult[] = [];
   const started = ctx.deps.clock.monotonic();

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { job as J, SeedshipError, usageError, discoverJobSession } from '../../core/index.js';
-import { armErrorMessage, CLOUDS, createImportExportApi, type CloudName } from '../../native/arm-client.js';
+import { armErrorMessage, CLOUDS, type CloudName } from '../../native/clouds.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { choiceOption, intOption } from '../options.js';
@@ -25,7 +25,17 @@ function addArm(c: Command): Command {
 }
 
 function api(ctx: CliContext, f: ArmFlags, subscription: string): J.ImportExportApi {
-  const inner = createImportExportApi({ subscription, cloud: f.cloud, armEndpoint: f.armEndpoint, staticToken: ctx.env.SEEDSHIP_ARM_TOKEN || undefined });
+  // The Azure SDK is loaded when a call is made, not at start-up: most commands never need it.
+  let loaded: Promise<J.ImportExportApi> | undefined;
+  const load = () => (loaded ??= import('../../native/arm-client.js').then((m) => m.createImportExportApi({ subscription, cloud: f.cloud, armEndpoint: f.armEndpoint, staticToken: ctx.env.SEEDSHIP_ARM_TOKEN || undefined })));
+  const inner = {
+    createJob: async (...a: Parameters<J.ImportExportApi['createJob']>) => (await load()).createJob(...a),
+    updateJob: async (...a: Parameters<J.ImportExportApi['updateJob']>) => (await load()).updateJob(...a),
+    getJob: async (...a: Parameters<J.ImportExportApi['getJob']>) => (await load()).getJob(...a),
+    getLocation: async (...a: Parameters<J.ImportExportApi['getLocation']>) => (await load()).getLocation(...a),
+    listLocations: async (...a: Parameters<J.ImportExportApi['listLocations']>) => (await load()).listLocations(...a),
+    listBitLockerKeys: async (...a: Parameters<J.ImportExportApi['listBitLockerKeys']>) => (await load()).listBitLockerKeys(...a),
+  };
   // Every ARM failure becomes one clear line; credentials never appear in it.
   const wrap = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, what: string) => async (...a: A): Promise<R> => {
     try {

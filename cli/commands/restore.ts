@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatBytes, formatDuration, openSessionView, restoreFromDrives, restoreFromStorage, usageError } from '../../core/index.js';
-import { AzureBlobStore } from '../../native/blob-store.js';
 import type { CliContext } from '../context.js';
+import { openBlobStore } from '../lazy-native.js';
 import { EXIT } from '../exit-codes.js';
 import { collect, intOption } from '../options.js';
 import { printResult } from '../output.js';
@@ -54,7 +54,7 @@ async function restoreStorageAction(ctx: CliContext, flags: RestoreFlags): Promi
   if (flags.drive?.length) throw usageError('give either --drive or --connection-string, not both');
   const started = ctx.deps.clock.monotonic();
   const view = flags.session ? await openSessionView(ctx.deps.fs, flags.session) : undefined;
-  const r = await restoreFromStorage(ctx.deps.fs, await ctx.deps.createCodecKit(), new AzureBlobStore(cs), { container: flags.container, to: flags.to, session: view, signal: ctx.signal });
+  const r = await restoreFromStorage(ctx.deps.fs, await ctx.deps.createCodecKit(), await openBlobStore(cs), { container: flags.container, to: flags.to, session: view, signal: ctx.signal });
   const secs = (ctx.deps.clock.monotonic() - started) / 1000;
   printResult(ctx, flags.json === true, { ...r, seconds: secs }, () => `restored ${r.files} files, ${formatBytes(r.bytes)} from container ${flags.container} into ${r.to} in ${formatDuration(secs)}${r.checked ? '; every chunk matched its journal checksum' : ' (no --session: nothing to check the bytes against)'}\n`);
   return EXIT.OK;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { discoverJobSession, formatBytes, formatDuration, openSessionView, runSync, usageError } from '../../core/index.js';
-import { AzureBlobStore } from '../../native/blob-store.js';
 import type { CliContext } from '../context.js';
+import { openBlobStore } from '../lazy-native.js';
 import { EXIT } from '../exit-codes.js';
 import { printResult } from '../output.js';
 import type { SetExit } from '../program.js';
@@ -26,7 +26,7 @@ export function registerSync(program: Command, ctx: CliContext, setExit: SetExit
       const started = ctx.deps.clock.monotonic();
       const pool = ctx.deps.createChunkProcessor(ctx.deps.cores);
       try {
-        const r = await runSync(ctx.deps.fs, pool, new AzureBlobStore(cs), view, staging, ctx.signal);
+        const r = await runSync(ctx.deps.fs, pool, await openBlobStore(cs), view, staging, ctx.signal);
         const secs = (ctx.deps.clock.monotonic() - started) / 1000;
         printResult(ctx, f.json === true, { ...r, seconds: secs }, () => `sync: ${r.uploaded} uploaded (${formatBytes(r.bytesUploaded)}), ${r.unchanged} unchanged, ${r.deleted} deleted in ${formatDuration(secs)}; state in ${r.statePath}\n`);
         setExit(EXIT.OK);
