@@ -14,6 +14,27 @@ import { nonZeroPageRanges } from './page-ranges.js';
 const hasher = await xxhash();
 const compressors = new Map<number, Compressor>();
 
+/** zstd-napi's own compress allocates a new output buffer; its context can write into ours. */
+interface Cctx {
+  compress2(dest: Uint8Array, src: Uint8Array): number;
+}
+
+/** Compress into `into` (a pool buffer at least compressBound long) without a new allocation. */
+function compressInto(level: number, raw: Uint8Array, into: ArrayBuffer | undefined): Buffer {
+  const c = compressorFor(level);
+  const cctx = (c as unknown as { cctx?: Partial<Cctx> }).cctx;
+  if (into && into.byteLength >= compressBound(raw.length) && typeof cctx?.compress2 === 'function') {
+    const dest = Buffer.from(into);
+    return dest.subarray(0, cctx.compress2(dest, raw));
+  }
+  return c.compress(raw);
+}
+
+/** ZSTD_COMPRESSBOUND. */
+function compressBound(n: number): number {
+  return n + (n >>> 8) + (n < 128 * 1024 ? (128 * 1024 - n) >>> 11 : 0);
+}
+
 function compressorFor(level: number): Compressor {
   let c = compressors.get(level);
   if (!c) {
@@ -40,6 +61,9 @@ class Moved<T> {
   get [Piscina.valueSymbol](): T {
     return this.#value;
   }
+  get value(): T {
+    return this.#value;
+  }
 }
 
 function xxh64Hex(data: Uint8Array): string {
@@ -52,10 +76,12 @@ function xxh64Hex(data: Uint8Array): string {
  */
 let scratch: Buffer = Buffer.alloc(0);
 
-function readAt(path: string, offset: number, length: number, reuse = false): { buf: Buffer; n: number; fd: number } {
+/** Read into `into` when it is large enough, else into the worker's scratch buffer (`reuse`) or a new one. */
+function readAt(path: string, offset: number, length: number, reuse = false, into?: ArrayBuffer): { buf: Buffer; n: number; fd: number } {
   const fd = openSync(path, 'r');
   let buf: Buffer;
-  if (reuse) {
+  if (into && into.byteLength >= length) buf = Buffer.from(into, 0, length);
+  else if (reuse) {
     if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(length);
     buf = scratch;
   } else buf = Buffer.allocUnsafeSlow(length);
@@ -76,7 +102,8 @@ function readAt(path: string, offset: number, length: number, reuse = false): { 
 function encode(t: EncodeTask): EncodeResult | Moved<EncodeResult> {
   let read: ReturnType<typeof readAt>;
   try {
-    read = readAt(t.path, t.offset, t.length, t.codec === 'zstd');
+    // Raw bytes read into the task's buffer when they are what is stored (codec none).
+    read = readAt(t.path, t.offset, t.length, t.codec === 'zstd', t.codec === 'zstd' ? undefined : t.into);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     return { ok: false, reason: e.code === 'ENOENT' ? 'changed' : 'unreadable', message: e.message, ...(e.code ? { errno: e.code } : {}) };
@@ -90,7 +117,7 @@ function encode(t: EncodeTask): EncodeResult | Moved<EncodeResult> {
   }
   const raw = buf.subarray(0, n);
   const xxh64 = xxh64Hex(raw);
-  let stored: Buffer = t.codec === 'zstd' ? compressorFor(t.level).compress(raw) : raw;
+  let stored: Buffer = t.codec === 'zstd' ? compressInto(t.level, raw, t.into) : raw;
   const ranges = t.pages ? nonZeroPageRanges(stored) : stored.length === 0 ? [] : [{ at: 0, length: stored.length }];
   const extents: StoredExtent[] = ranges.map((r) => ({ at: r.at, length: r.length, md5: md5Hex(stored.subarray(r.at, r.at + r.length)) }));
   if (t.cipher && t.tweakSeed) {
@@ -139,8 +166,36 @@ function decode(t: DecodeTask): DecodeResult | Moved<DecodeResult> {
   return new Moved<DecodeResult>({ ok: true, raw: own }, [own.buffer as ArrayBuffer]);
 }
 
-export default function run(task: EncodeTask | DecodeTask): unknown {
-  const out = task.kind === 'encode' ? encode(task) : decode(task);
+/** Several small chunks in one task (see ChunkProcessor.encodeMany). */
+export interface EncodeBatchTask {
+  readonly kind: 'encode-batch';
+  readonly tasks: readonly EncodeTask[];
+}
+
+/**
+ * Encode each chunk of a batch; the stored bytes of all of them go back in one buffer (views into
+ * it), so the batch costs one transfer instead of one per file.
+ */
+function encodeBatch(b: EncodeBatchTask): Moved<EncodeResult[]> {
+  const results = b.tasks.map((t) => {
+    const r = encode(t);
+    return r instanceof Moved ? r.value : r;
+  });
+  const total = results.reduce((a, r) => a + (r.ok ? r.stored.length : 0), 0);
+  const all = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  const packed = results.map((r): EncodeResult => {
+    if (!r.ok) return r;
+    all.set(r.stored, at);
+    const stored = all.subarray(at, at + r.stored.length);
+    at += r.stored.length;
+    return { ...r, stored };
+  });
+  return new Moved(packed, [all.buffer as ArrayBuffer]);
+}
+
+export default function run(task: EncodeTask | EncodeBatchTask | DecodeTask): unknown {
+  const out = task.kind === 'encode' ? encode(task) : task.kind === 'encode-batch' ? encodeBatch(task) : decode(task);
   // piscina transfers only what Piscina.move() marked.
   return out instanceof Moved ? Piscina.move(out as never) : out;
 }

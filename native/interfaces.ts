@@ -144,6 +144,11 @@ export interface EncodeTask {
   readonly tweakSeed: Uint8Array | undefined;
   /** Raw offset of the chunk in the staged file; with each extent's `at`, the data unit's tweak offset. */
   readonly unitOffset: number;
+  /**
+   * A buffer moved (not copied) to the worker to hold the stored bytes; `stored` of the result is
+   * a view of it, so the caller can use it again (a buffer pool). Ignored when too small.
+   */
+  readonly into?: ArrayBuffer;
 }
 
 /** A stored range inside an encoded chunk (page blobs may have several, block blobs exactly one). */
@@ -204,6 +209,8 @@ export type DecodeResult =
 export interface ChunkProcessor {
   readonly threads: number;
   encode(task: EncodeTask, signal?: AbortSignal): Promise<EncodeResult>;
+  /** Encode several (small) chunks in one worker task; results in the order of `tasks`. */
+  encodeMany(tasks: readonly EncodeTask[], signal?: AbortSignal): Promise<EncodeResult[]>;
   decode(task: DecodeTask, signal?: AbortSignal): Promise<DecodeResult>;
   close(): Promise<void>;
 }

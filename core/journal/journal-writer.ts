@@ -50,13 +50,19 @@ export class JournalWriter {
     return this.#pendingRecords;
   }
 
-  /** Write buffered records and make them durable. */
-  async commit(): Promise<void> {
-    if (this.#pendingRecords === 0) return;
-    const b = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    this.#pendingRecords = 0;
+  /**
+   * Write buffered records and make them durable: all of them, or only the first `upTo` (a
+   * pipelined group commit covers the records whose data was synced before it began; records
+   * appended since wait for the next commit). Commits must not overlap; the caller serialises them.
+   */
+  async commit(upTo = this.#pendingRecords): Promise<void> {
+    const n = Math.min(upTo, this.#pendingRecords);
+    if (n === 0) return;
+    const taken = this.#pending.splice(0, n);
+    const bytes = n === this.#pendingRecords ? this.#pendingBytes : taken.reduce((a, b) => a + b.length, 0);
+    this.#pendingBytes -= bytes;
+    this.#pendingRecords -= n;
+    const b = taken.length === 1 ? taken[0]! : Buffer.concat(taken, bytes);
     await this.#h.write(b, this.#pos);
     this.#pos += b.length;
     await this.#h.datasync();

@@ -1,10 +1,11 @@
-import type { ChunkProcessor, CodecKit, EncodeResult, NativeDeps } from '../../native/interfaces.js';
+import type { ChunkProcessor, CodecKit, EncodeResult, EncodeTask, NativeDeps } from '../../native/interfaces.js';
 import { errnoCode, SeedshipError } from '../errors.js';
 import { reserveBytesFor, segmentAllocBytes, type ActiveFile, type DriveState, type SegmentState } from '../journal/journal-state.js';
 import { RecordType, type JournalRecord } from '../journal/record-codec.js';
 import { drivePathOf, type BlobNaming } from '../manifest/drive-blobs.js';
 import { RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
-import { chunkCount, worstStoredBytes } from '../plan/chunking.js';
+import { chunkCount, MAX_BLOCK_BYTES, worstStoredBytes } from '../plan/chunking.js';
+import { BufferPool } from '../util/buffer-pool.js';
 import { walkStaging, type SkippedEntry } from '../plan/scan.js';
 import { SESSION_ROOT_NAME } from '../session/session-layout.js';
 import { mapBounded } from '../util/bounded-map.js';
@@ -15,6 +16,7 @@ import type { CurrentDrive, DriveCoordinator } from './drive-coordinator.js';
 import type { OpenSession } from './open-session.js';
 import type { PrepareIO } from './prepare-types.js';
 import { sealDrive, type SealContext } from './seal-drive.js';
+import { batchChunks, SMALL_CHUNK_BATCH } from './chunk-batches.js';
 
 /** Group commit: fdatasync data and journal at least every this many bytes… */
 export const COMMIT_EVERY_BYTES = 64 * 1024 * 1024;
@@ -22,6 +24,10 @@ export const COMMIT_EVERY_BYTES = 64 * 1024 * 1024;
 export const COMMIT_EVERY_MS = 2000;
 /** …or when this many data files are open (many small files), to stay far below fd limits. */
 export const COMMIT_MAX_OPEN_FILES = 512;
+/** Chunks in flight per worker thread: one being encoded, the next queued, one waiting to be written. */
+export const WINDOW_CHUNKS_PER_THREAD = 3;
+/** Chunks at least this large get a pooled buffer (see BufferPool). */
+const POOLED_CHUNK_MIN_BYTES = 1024 * 1024;
 /** A file that keeps changing while being read is copied again at most this many times. */
 export const MAX_COPY_ATTEMPTS = 3;
 
@@ -79,8 +85,10 @@ export class CopyLoop {
   readonly #live = new Map<number, LiveFile>();
   readonly #retry: LiveFile[] = [];
   readonly #rate = new RateMeter();
+  readonly #buffers: BufferPool;
   #lastCommit = 0;
   #bytesSinceCommit = 0;
+  #groupCommit: Promise<void> | undefined;
 
   constructor(deps: NativeDeps, s: OpenSession, drives: DriveCoordinator, pool: ChunkProcessor, kit: CodecKit, io: PrepareIO, o: CopyLoopOptions) {
     this.#deps = deps;
@@ -91,6 +99,8 @@ export class CopyLoop {
     this.#io = io;
     this.#o = o;
     this.#lastCommit = deps.clock.monotonic();
+    // One buffer per chunk the window can hold, plus the one being written.
+    this.#buffers = new BufferPool(MAX_BLOCK_BYTES, o.threads * WINDOW_CHUNKS_PER_THREAD + 2);
   }
 
   /** Copy everything left; returns when done, when drives ran out (`needsDrive`), or throws. */
@@ -102,10 +112,12 @@ export class CopyLoop {
         if (this.needsDrive || this.#retry.length === 0) break;
         source = this.#retryPass(this.#retry.splice(0));
       }
-    } finally {
-      // Whatever happened, what is on the drives is made durable and journaled.
+    } catch (err) {
+      // What is on the drives is still made durable and journaled, so a rerun does not redo it.
       await this.commit().catch(() => undefined);
+      throw err;
     }
+    await this.commit();
   }
 
   /** Seal the drive being filled (end of the copy, or full), and forget it. */
@@ -134,23 +146,59 @@ export class CopyLoop {
     this.#io.notice('info', `drive ${d.driveId} sealed: ${r.blobs} blobs, ${formatBytes(d.storedBytes)}; drive info in ${r.driveInfoFile}`);
   }
 
-  /** Make written data durable, then the records that name it. */
+  /** Make written data durable, then the records that name it; waits for a group commit in flight. */
   async commit(): Promise<void> {
+    await this.#settleGroupCommit();
     await this.#drives.current?.writer.flush();
     await this.#s.journal.commit();
     this.#lastCommit = this.#deps.clock.monotonic();
     this.#bytesSinceCommit = 0;
   }
 
+  /**
+   * Group commit without stopping the copy: the data written so far is synced and then the
+   * records appended so far are committed, while later chunks are read, encoded and written.
+   * Records appended meanwhile wait for the next one (invariant 1). One runs at a time: reaching
+   * the next threshold first waits for it, which bounds the unsynced data to two commit intervals.
+   */
+  async #startGroupCommit(): Promise<void> {
+    await this.#settleGroupCommit();
+    const writer = this.#drives.current?.writer;
+    const upTo = this.#s.journal.pendingRecords;
+    this.#lastCommit = this.#deps.clock.monotonic();
+    this.#bytesSinceCommit = 0;
+    const p = (async () => {
+      await writer?.flush();
+      await this.#s.journal.commit(upTo);
+    })();
+    p.catch(() => undefined); // observed here; its error surfaces at the next settle
+    this.#groupCommit = p;
+  }
+
+  async #settleGroupCommit(): Promise<void> {
+    const p = this.#groupCommit;
+    this.#groupCommit = undefined;
+    await p;
+  }
+
   async #pump(source: AsyncIterable<ChunkJob>): Promise<void> {
-    const maxInFlight = this.#o.threads * 3;
+    const maxInFlight = this.#o.threads * WINDOW_CHUNKS_PER_THREAD;
+    const weight = (j: ChunkJob) => Math.max(j.rawLength, 64 * 1024);
     const window = mapBounded(
-      source,
-      { maxItems: Math.max(16, maxInFlight * 8), maxWeight: maxInFlight * this.#s.settings.chunkBytes, weight: (j) => Math.max(j.rawLength, 64 * 1024), signal: this.#o.signal },
-      (job) => this.#encode(job),
+      batchChunks(source, SMALL_CHUNK_BATCH),
+      { maxItems: Math.max(16, maxInFlight * 8), maxWeight: maxInFlight * this.#s.settings.chunkBytes, weight: (b) => b.reduce((a, j) => a + weight(j), 0), signal: this.#o.signal },
+      (batch) => this.#encode(batch),
     );
-    for await (const { item, result } of window) {
-      await this.#handle(item, result);
+    for await (const { item: batch, result } of window) {
+      for (let i = 0; i < batch.length && !this.needsDrive; i++) {
+        const r = result[i]!;
+        try {
+          await this.#handle(batch[i]!, r);
+        } finally {
+          // Every write of the chunk has completed (they are awaited): its buffer can go again.
+          if (r.ok) this.#buffers.give(r.stored.buffer);
+        }
+      }
       if (this.needsDrive) break;
     }
   }
@@ -211,24 +259,30 @@ export class CopyLoop {
     return ok ? { f, from: 0 } : undefined;
   }
 
-  #encode(job: ChunkJob): Promise<EncodeResult> {
+  /** Encode a batch: one chunk (a pooled buffer for a large one), or many small ones in one task. */
+  #encode(batch: ChunkJob[]): Promise<EncodeResult[]> {
     const cur = this.#drives.current;
-    job.keySeq = cur?.key ? cur.state.seq : undefined;
     const s = this.#s.settings;
-    const f = job.f;
-    return this.#pool.encode({
-      kind: 'encode',
-      path: f.abs,
-      offset: job.rawOffset,
-      length: job.rawLength,
-      expect: { size: f.size, mtimeMs: f.mtimeMs, ino: f.ino },
-      codec: s.codec,
-      level: s.level,
-      pages: s.blobType === 'page',
-      cipher: cur?.key ? { key: cur.key } : undefined,
-      tweakSeed: f.tweakSeed,
-      unitOffset: job.rawOffset,
+    const tasks = batch.map((job): EncodeTask => {
+      job.keySeq = cur?.key ? cur.state.seq : undefined;
+      const f = job.f;
+      return {
+        kind: 'encode',
+        path: f.abs,
+        offset: job.rawOffset,
+        length: job.rawLength,
+        expect: { size: f.size, mtimeMs: f.mtimeMs, ino: f.ino },
+        codec: s.codec,
+        level: s.level,
+        pages: s.blobType === 'page',
+        cipher: cur?.key ? { key: cur.key } : undefined,
+        tweakSeed: f.tweakSeed,
+        unitOffset: job.rawOffset,
+        // Small chunks allocate their own few bytes; pooling 4 MiB for each would waste memory.
+        ...(job.rawLength >= POOLED_CHUNK_MIN_BYTES ? { into: this.#buffers.take() } : {}),
+      };
     });
+    return tasks.length === 1 ? this.#pool.encode(tasks[0]!).then((r) => [r]) : this.#pool.encodeMany(tasks);
   }
 
   async #handle(job: ChunkJob, res: EncodeResult): Promise<void> {
@@ -266,7 +320,7 @@ export class CopyLoop {
     }
     this.#progress();
     if (this.#bytesSinceCommit >= COMMIT_EVERY_BYTES || this.#deps.clock.monotonic() - this.#lastCommit >= COMMIT_EVERY_MS || (this.#drives.current?.writer.openFiles ?? 0) >= COMMIT_MAX_OPEN_FILES) {
-      await this.commit();
+      await this.#startGroupCommit();
     }
   }
 

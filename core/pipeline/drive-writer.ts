@@ -26,6 +26,10 @@ export class DriveWriter {
   /** The file system can be synced in one call (syncfs): small files are written whole and closed. */
   #syncfs = false;
   #unsynced = false;
+  /** The flush in progress (settled), so that flushes run one after another. */
+  #flushing: Promise<void> = Promise.resolve();
+  /** The error of a failed sync: every later flush fails with it. */
+  #failed: unknown;
 
   private constructor(fs: FileSystem, drive: DriveState, root: string) {
     this.#fs = fs;
@@ -102,6 +106,7 @@ export class DriveWriter {
 
   /** Close and delete a part's data file (a file that is skipped or restarted). */
   async discard(file: number, rel: string): Promise<void> {
+    await this.#flushing; // a running flush may be syncing this file's handle
     const h = this.#open.get(file);
     if (h) {
       this.#open.delete(file);
@@ -134,26 +139,52 @@ export class DriveWriter {
     }
   }
 
-  /** Make all writes so far durable, then close finished files. */
-  async flush(): Promise<void> {
-    if (this.#syncfs) {
-      // One syncfs covers every file, the reserve and every new directory entry.
-      if (this.#unsynced || this.#dirty.size > 0 || this.#reserveDirty || this.#dirsToSync.size > 0) await this.#fs.syncFileSystem(this.root);
-    } else {
-      await Promise.all([...this.#dirty].map((h) => h.datasync()));
-      if (this.#reserveDirty && this.#reserve) await this.#reserve.datasync();
-      for (const d of this.#dirsToSync) await this.#fs.fsyncDir(d);
-    }
+  /**
+   * Make every write that completed before this call durable, then close the files finished
+   * before it. Writes may go on while it runs (pipelined group commit): they are covered by the
+   * next flush, and so are files finished meanwhile. Flushes do not overlap.
+   */
+  flush(): Promise<void> {
+    const prev = this.#flushing;
+    const p = prev.then(() => this.#flushOnce());
+    this.#flushing = p.catch(() => undefined);
+    return p;
+  }
+
+  async #flushOnce(): Promise<void> {
+    if (this.#failed !== undefined) throw this.#failed;
+    // Take what this flush covers before the first await: later writes belong to the next one.
+    const unsynced = this.#unsynced || this.#dirty.size > 0 || this.#reserveDirty || this.#dirsToSync.size > 0;
+    const dirty = [...this.#dirty];
+    const reserveDirty = this.#reserveDirty;
+    const dirs = [...this.#dirsToSync];
+    const finished = [...this.#closeAfterFlush];
     this.#unsynced = false;
     this.#dirty.clear();
     this.#reserveDirty = false;
     this.#dirsToSync.clear();
-    for (const f of this.#closeAfterFlush) {
+    this.#closeAfterFlush.clear();
+    try {
+      if (this.#syncfs) {
+        // One syncfs covers every file, the reserve and every new directory entry.
+        if (unsynced) await this.#fs.syncFileSystem(this.root);
+      } else {
+        await Promise.all(dirty.map((h) => h.datasync()));
+        if (reserveDirty && this.#reserve) await this.#reserve.datasync();
+        for (const d of dirs) await this.#fs.fsyncDir(d);
+      }
+    } catch (err) {
+      // A failed sync may have dropped dirty pages (Linux marks them clean): a later sync that
+      // succeeds proves nothing about them, so no flush of this writer succeeds again and no
+      // record naming its data is ever committed. A resume redoes that work.
+      this.#failed = err;
+      throw err;
+    }
+    for (const f of finished) {
       const h = this.#open.get(f);
       this.#open.delete(f);
       await h?.close();
     }
-    this.#closeAfterFlush.clear();
   }
 
   /** Flush, close everything and delete the reserve file (the manifest takes its place). */

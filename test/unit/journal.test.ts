@@ -158,3 +158,22 @@ test('appending after a torn tail cuts it off; a bad header is E_JOURNAL_CORRUPT
     t.cleanup();
   }
 });
+
+test('a pipelined group commit writes only the records appended before it began', async () => {
+  const t = tempDir();
+  const path = `${t.dir}/partial.journal`;
+  const w = await JournalWriter.create(fs, path, Buffer.alloc(16, 3));
+  const rec = (drive: number): JournalRecord => ({ type: RecordType.DriveFull, drive });
+  w.append(rec(1));
+  w.append(rec(2));
+  const upTo = w.pendingRecords;
+  w.append(rec(3)); // appended while the data sync runs: not covered by it
+  await w.commit(upTo);
+  assert.equal(w.pendingRecords, 1);
+  assert.deepEqual((await readAllRecords(fs, path)).records, [rec(1), rec(2)]);
+  await w.commit();
+  assert.equal(w.pendingRecords, 0);
+  assert.deepEqual((await readAllRecords(fs, path)).records, [rec(1), rec(2), rec(3)]);
+  await w.close();
+  t.cleanup();
+});
