@@ -1,183 +1,185 @@
 #!/usr/bin/env node
 /**
- * Benchmarks seedship prepare against the tools a user would pick instead, on the same data and
- * the same target disk in one run, and writes bench/RESULTS.md (command lines, medians, peak
- * memory, ratios against each baseline of the same run). Never part of the tests.
+ * Benchmarks `seedship prepare` against the tools a user would pick instead, on the same data and
+ * the same target disk in one run, and writes bench/RESULTS.md: command lines, medians, peak
+ * memory, ratios against each baseline of the same run, and the issue's targets met or missed.
+ * Never part of the tests.
  *
- *   npm run bench            # quick: 1 GiB mixed + 20,000 small files, 3 runs each
- *   npm run bench:full       # 4 GiB mixed + 100,000 small files, 5 runs each
- *   node dist/bench/prepare-bench.js [--size 1G] [--small 20000] [--runs 3] [--target DIR] [--out bench/RESULTS.md]
+ *   npm run bench            # quick: 512 MiB sets + 20,000 small files, 3 runs each
+ *   npm run bench:full       # 2 GiB sets + 100,000 small files, 5 runs, memory at 1 vs 8 GiB
+ *   node dist/bench/prepare-bench.js [--size 512M] [--small 20000] [--runs 3] [--memory 1G,3G]
+ *        [--only mixed,random,sparse-vhd,small-files] [--target DIR] [--out bench/RESULTS.md]
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { generateStaging } from '../fixtures/generate.js';
+import { generateStaging, type Shape } from '../fixtures/generate.js';
+import { openTarget, type BenchTarget } from './bench-target.js';
+import { killAndResume, median, timed, type Sample } from './bench-run.js';
+import { writeReport, type MemoryRow, type ResumeRow, type Row } from './bench-report.js';
 
 const MiB = 1024 * 1024;
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+/** Mean file size of the small-files shape, to turn a file count into a size for the generator. */
+const SMALL_FILE_MEAN_BYTES = 7700;
 
-interface Args {
-  size: number;
-  small: number;
-  runs: number;
-  target: string;
-  out: string;
+export interface Args {
+  readonly size: number;
+  readonly small: number;
+  readonly runs: number;
+  readonly memory: number[];
+  readonly only: Shape[];
+  readonly target: string | undefined;
+  readonly out: string;
 }
 
-function parseArgs(): Args {
-  const a = process.argv.slice(2);
+function parseArgs(argv: string[]): Args {
   const get = (k: string, d: string) => {
-    const i = a.indexOf(k);
-    return i >= 0 ? a[i + 1]! : d;
+    const i = argv.indexOf(k);
+    return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : d;
   };
-  const full = a.includes('--full');
-  const size = get('--size', full ? '4G' : '1G');
-  const m = /^(\d+)([MG])$/i.exec(size);
-  if (!m) throw new Error(`--size ${size}: write e.g. 512M or 4G`);
+  const full = argv.includes('--full');
+  const size = (s: string) => {
+    const m = /^(\d+)([MG])$/i.exec(s);
+    if (!m) throw new Error(`size ${s}: write e.g. 512M or 4G`);
+    return Number(m[1]) * (m[2]!.toUpperCase() === 'G' ? 1024 : 1) * MiB;
+  };
   return {
-    size: Number(m[1]) * (m[2]!.toUpperCase() === 'G' ? 1024 : 1) * MiB,
+    size: size(get('--size', full ? '2G' : '512M')),
     small: Number(get('--small', full ? '100000' : '20000')),
     runs: Number(get('--runs', full ? '5' : '3')),
-    target: get('--target', `${tmpdir()}/seedship-bench-target`),
+    memory: get('--memory', full ? '1G,8G' : '1G,3G').split(',').map(size),
+    only: get('--only', 'mixed,random,sparse-vhd,small-files').split(',') as Shape[],
+    target: argv.includes('--target') ? get('--target', '') : undefined,
     out: get('--out', 'bench/RESULTS.md'),
   };
 }
 
 /** Install what the baselines need, saying so when it cannot. */
-function ensureTools(): Record<string, boolean> {
+function ensureTools(): { zstd: boolean; restic: boolean } {
   const have = (c: string) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
   const missing = ['zstd', 'restic'].filter((c) => !have(c));
+  if (!have('/usr/bin/time')) missing.push('time');
   if (missing.length && process.getuid?.() === 0) {
     const r = spawnSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${missing.join(' ')}`], { stdio: 'ignore' });
     if (r.status !== 0) process.stderr.write(`bench: could not apt-get install ${missing.join(' ')}; those baselines are skipped\n`);
   } else if (missing.length) process.stderr.write(`bench: ${missing.join(', ')} not installed and not root; those baselines are skipped\n`);
-  return { zstd: have('zstd'), restic: have('restic'), time: have('/usr/bin/time') || spawnSync('/usr/bin/time', ['true']).status === 0 };
+  if (!have('/usr/bin/time')) throw new Error('bench needs GNU time (/usr/bin/time, Debian package "time") to measure peak memory');
+  return { zstd: have('zstd'), restic: have('restic') };
 }
 
-interface Sample {
-  secs: number;
-  rssKiB: number;
+interface Cmd {
+  readonly name: string;
+  readonly cmd: string;
+  readonly kind: Row['kind'];
+  readonly level?: number;
+  readonly threads?: number;
 }
 
-/** Run a shell command under /usr/bin/time -v; returns wall seconds and peak RSS. */
-function timed(cmd: string, env: NodeJS.ProcessEnv = {}): Sample {
-  const r = spawnSync('/usr/bin/time', ['-v', 'sh', '-c', cmd], { env: { ...process.env, CI: 'true', ...env }, encoding: 'utf8', maxBuffer: 64 * MiB });
-  if (r.status !== 0 && r.status !== 3) throw new Error(`failed (${r.status}): ${cmd}\n${r.stderr.slice(-2000)}`);
-  const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(r.stderr);
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
-  const secs = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : NaN;
-  return { secs, rssKiB: rss ? Number(rss[1]) : NaN };
+function commandsFor(shape: Shape, dir: string, bytes: number, t: string, session: string, tools: { zstd: boolean; restic: boolean }): Cmd[] {
+  const prep = (extra: string) => `rm -rf ${session} && node ${CLI} prepare --staging ${dir} --job bench --session ${session} --drive ${t} --allow-staging-volume --yes ${extra} > /dev/null`;
+  const blocks = Math.max(1, Math.ceil(bytes / (4 * MiB)));
+  const tz = (l: number) => `tar -cf - -C ${dir} . | zstd -q -T0 -${l} > ${t}/x.tar.zst && md5sum ${t}/x.tar.zst > /dev/null && sync -f ${t}`;
+  const cmds: (Cmd | false)[] = [
+    { name: 'dd, same bytes, conv=fdatasync', kind: 'dd', cmd: `dd if=/dev/zero of=${t}/dd.bin bs=4M count=${blocks} conv=fdatasync status=none` },
+    { name: 'dd, same bytes, oflag=direct', kind: 'info', cmd: `dd if=/dev/zero of=${t}/dd.bin bs=4M count=${blocks} oflag=direct conv=fdatasync status=none` },
+    { name: 'cp -r + sync', kind: 'cp', cmd: `cp -r ${dir} ${t}/cp && sync -f ${t}` },
+    tools.zstd && { name: 'tar | zstd -T0 -1 + md5sum', kind: 'tar-zstd', level: 1, cmd: tz(1) },
+    tools.zstd && { name: 'tar | zstd -T0 -3 + md5sum', kind: 'tar-zstd', level: 3, cmd: tz(3) },
+    tools.restic && { name: 'restic backup (compression auto)', kind: 'restic', cmd: `export RESTIC_PASSWORD=bench && restic init -q --repo ${t}/restic && restic backup -q --repo ${t}/restic --compression auto ${dir} && sync -f ${t}` },
+    { name: 'seedship --codec none', kind: 'seedship', level: 0, cmd: prep('--no-verify --codec none') },
+    shape === 'sparse-vhd' && { name: 'seedship --codec none --blob-type page', kind: 'seedship', level: 0, cmd: prep('--no-verify --codec none --blob-type page') },
+    { name: 'seedship zstd -1, 1 thread', kind: 'seedship', level: 1, threads: 1, cmd: prep('--no-verify --level 1 --threads 1') },
+    { name: 'seedship zstd -1', kind: 'seedship', level: 1, cmd: prep('--no-verify --level 1') },
+    { name: 'seedship zstd -3, 1 thread', kind: 'seedship', level: 3, threads: 1, cmd: prep('--no-verify --level 3 --threads 1') },
+    { name: 'seedship zstd -3 (default level)', kind: 'seedship', level: 3, cmd: prep('--no-verify --level 3') },
+    shape === 'mixed' && { name: 'seedship zstd -3 + read-back of the drive (all defaults)', kind: 'seedship-verify', level: 3, cmd: prep('') },
+  ];
+  return cmds.filter((c): c is Cmd => c !== false);
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-interface Row {
-  data: string;
-  name: string;
-  cmd: string;
-  secs: number;
-  rssMiB: number;
-  mibps: number;
-  filesPerSec: number;
+function runSet(args: Args, target: BenchTarget, shape: Shape, work: string, tools: { zstd: boolean; restic: boolean }): Row[] {
+  const dir = `${work}/${shape}`;
+  const sizeBytes = shape === 'small-files' ? args.small * SMALL_FILE_MEAN_BYTES : args.size;
+  const g = generateStaging(dir, { sizeBytes, shape, seed: 5 });
+  const set = shape === 'small-files' ? `${g.files} small files (${(g.bytes / MiB).toFixed(0)} MiB)` : `${shape} ${(g.bytes / MiB).toFixed(0)} MiB (${g.files} files)`;
+  process.stderr.write(`bench: ${set}\n`);
+  const session = `${work}/session`;
+  const rows: Row[] = [];
+  for (const c of commandsFor(shape, dir, g.bytes, target.dir, session, tools)) {
+    const samples: Sample[] = [];
+    for (let i = 0; i < args.runs; i++) {
+      target.clean();
+      rmSync(session, { recursive: true, force: true });
+      samples.push(timed(c.cmd));
+    }
+    const secs = median(samples.map((s) => s.secs));
+    const rssMiB = median(samples.map((s) => s.rssKiB)) / 1024;
+    rows.push({ set, shape, name: c.name, cmd: c.cmd, kind: c.kind, level: c.level, threads: c.threads, secs, all: samples.map((s) => s.secs), rssMiB, bytes: g.bytes, files: g.files });
+    process.stderr.write(`bench:   ${c.name}: ${secs.toFixed(2)} s (${samples.map((s) => s.secs.toFixed(2)).join(', ')}), ${(g.bytes / MiB / secs).toFixed(0)} MiB/s, ${rssMiB.toFixed(0)} MiB peak\n`);
+  }
+  target.clean();
+  return rows;
 }
 
-function main(): void {
-  const args = parseArgs();
+/** Peak memory of the default prepare at each staging size (invariant 5: flat whatever the size). */
+function runMemory(args: Args, target: BenchTarget, work: string): MemoryRow[] {
+  const out: MemoryRow[] = [];
+  for (const size of args.memory) {
+    const dir = `${work}/memory`;
+    rmSync(dir, { recursive: true, force: true });
+    const g = generateStaging(dir, { sizeBytes: size, shape: 'mixed', seed: 9 });
+    target.clean();
+    const session = `${work}/session`;
+    rmSync(session, { recursive: true, force: true });
+    const cmd = `node ${CLI} prepare --staging ${dir} --job bench --session ${session} --drive ${target.dir} --allow-staging-volume --yes --no-verify > /dev/null`;
+    const s = timed(cmd);
+    out.push({ bytes: g.bytes, files: g.files, secs: s.secs, rssMiB: s.rssKiB / 1024, cmd });
+    process.stderr.write(`bench: memory at ${(g.bytes / MiB).toFixed(0)} MiB (${g.files} files): ${(s.rssKiB / 1024).toFixed(0)} MiB peak, ${s.secs.toFixed(1)} s\n`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  target.clean();
+  return out;
+}
+
+/** Kill -9 half-way through the default prepare of the mixed set, resume, compare with uninterrupted runs. */
+async function runResume(args: Args, target: BenchTarget, work: string, rows: Row[]): Promise<ResumeRow | undefined> {
+  const base = rows.find((r) => r.shape === 'mixed' && r.name.startsWith('seedship zstd -3 (default'));
+  if (!base) return undefined;
+  const session = `${work}/session`;
+  const runs: ResumeRow['runs'] = [];
+  for (let i = 0; i < args.runs; i++) {
+    target.clean();
+    rmSync(session, { recursive: true, force: true });
+    const r = await killAndResume('node', [CLI, 'prepare', '--staging', `${work}/mixed`, '--job', 'bench', '--session', session, '--drive', target.dir, '--allow-staging-volume', '--yes', '--no-verify', '--level', '3'], 0.5);
+    runs.push(r);
+    process.stderr.write(`bench: kill -9 at ${(r.killedAt * 100).toFixed(0)} %: ${r.killedSecs.toFixed(2)} s + resume ${r.resumeSecs.toFixed(2)} s\n`);
+  }
+  target.clean();
+  return { runs, uninterruptedSecs: base.secs, set: base.set };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
   const tools = ensureTools();
   const work = `${tmpdir()}/seedship-bench-data`;
   rmSync(work, { recursive: true, force: true });
-  mkdirSync(args.target, { recursive: true });
-  const sets = [
-    { name: `mixed ${args.size / MiB} MiB`, dir: `${work}/mixed`, gen: () => generateStaging(`${work}/mixed`, { sizeBytes: args.size, shape: 'mixed', seed: 5 }) },
-    { name: `${args.small} small files`, dir: `${work}/small`, gen: () => generateStaging(`${work}/small`, { sizeBytes: args.small * 5 * 1024, shape: 'small-files', seed: 6 }) },
-  ];
-  const rows: Row[] = [];
-  const t = args.target;
-  const clean = () => spawnSync('sh', ['-c', `rm -rf ${t}/* ${t}/.seedship 2>/dev/null; sync`]);
-  for (const set of sets) {
-    const g = set.gen();
-    process.stderr.write(`bench: ${set.name}: ${g.files} files, ${(g.bytes / MiB).toFixed(0)} MiB\n`);
-    const sess = `${t}/../seedship-bench-session`;
-    const prep = (extra: string) => `rm -rf ${sess} && node ${CLI} prepare --staging ${set.dir} --job bench --session ${sess} --drive ${t} --allow-staging-volume --yes --no-verify ${extra} > /dev/null`;
-    const cmds: { name: string; cmd: string; skip?: boolean }[] = [
-      { name: 'dd (same bytes, conv=fdatasync)', cmd: `cat $(find ${set.dir} -type f | head -1000) /dev/null > /dev/null; dd if=/dev/zero of=${t}/dd.bin bs=4M count=${Math.ceil(g.bytes / (4 * MiB))} conv=fdatasync status=none` },
-      { name: 'cp -r + sync', cmd: `cp -r ${set.dir} ${t}/cp && sync -f ${t}` },
-      { name: 'tar | zstd -T0 -3 + md5sum', cmd: `tar -cf - -C ${set.dir} . | zstd -q -T0 -3 > ${t}/x.tar.zst && md5sum ${t}/x.tar.zst > /dev/null && sync -f ${t}`, skip: !tools.zstd },
-      { name: 'tar | zstd -T0 -1 + md5sum', cmd: `tar -cf - -C ${set.dir} . | zstd -q -T0 -1 > ${t}/x.tar.zst && md5sum ${t}/x.tar.zst > /dev/null && sync -f ${t}`, skip: !tools.zstd },
-      { name: 'restic backup (compression auto)', cmd: `RESTIC_PASSWORD=bench restic init -q --repo ${t}/restic && RESTIC_PASSWORD=bench restic backup -q --repo ${t}/restic --compression auto ${set.dir} && sync -f ${t}`, skip: !tools.restic },
-      { name: 'seedship --codec none', cmd: prep('--codec none') },
-      { name: 'seedship zstd -1, 1 thread', cmd: prep('--level 1 --threads 1') },
-      { name: 'seedship zstd -1', cmd: prep('--level 1') },
-      { name: 'seedship zstd -3 (default)', cmd: prep('--level 3') },
-      { name: 'seedship zstd -3, 1 thread', cmd: prep('--level 3 --threads 1') },
-    ];
-    for (const c of cmds) {
-      if (c.skip) continue;
-      const samples: Sample[] = [];
-      for (let i = 0; i < args.runs; i++) {
-        clean();
-        samples.push(timed(c.cmd));
-      }
-      const secs = median(samples.map((s) => s.secs));
-      const rssMiB = median(samples.map((s) => s.rssKiB)) / 1024;
-      rows.push({ data: set.name, name: c.name, cmd: c.cmd, secs, rssMiB, mibps: g.bytes / MiB / secs, filesPerSec: g.files / secs });
-      process.stderr.write(`bench:   ${c.name}: ${secs.toFixed(2)} s, ${(g.bytes / MiB / secs).toFixed(0)} MiB/s, ${rssMiB.toFixed(0)} MiB peak\n`);
-    }
-  }
-  clean();
-  rmSync(work, { recursive: true, force: true });
-  writeFileSync(args.out, report(args, rows, tools));
-  process.stderr.write(`bench: wrote ${args.out}\n`);
-}
-
-function report(args: Args, rows: Row[], tools: Record<string, boolean>): string {
-  const v = (c: string) => {
-    try {
-      return execFileSync('sh', ['-c', c], { encoding: 'utf8' }).split('\n')[0]!.trim();
-    } catch {
-      return 'not installed';
-    }
-  };
-  const fsType = v(`stat -f -c %T ${args.target}`);
-  const free = statfsSync(args.target);
-  const lines = [
-    '# Benchmark results',
-    '',
-    `Run ${new Date().toISOString().slice(0, 16)} UTC with \`node dist/bench/prepare-bench.js ${process.argv.slice(2).join(' ')}\` (median of ${args.runs} runs each, wall clock and peak RSS from \`/usr/bin/time -v\`).`,
-    '',
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM; target ${args.target} (${fsType}, ${(free.blocks * free.bsize / 1024 ** 3).toFixed(0)} GiB); Node ${process.version}, ${v('zstd --version')}, ${v('restic version')}, ${v('tar --version')}.`,
-    '',
-  ];
-  for (const data of [...new Set(rows.map((r) => r.data))]) {
-    const rs = rows.filter((r) => r.data === data);
-    const base = (n: string) => rs.find((r) => r.name.startsWith(n));
-    const dd = base('dd');
-    const tz3 = base('tar | zstd -T0 -3');
-    const tz1 = base('tar | zstd -T0 -1');
-    const restic = base('restic');
-    const ratio = (r: Row, b: Row | undefined) => (b ? (b.secs / r.secs).toFixed(2) : '–');
-    lines.push(`## ${data}`, '', '| command | time (s) | MiB/s | files/s | peak RSS (MiB) | × dd | × tar\\|zstd same level | × restic |', '|---|---|---|---|---|---|---|---|');
-    for (const r of rs) {
-      const sameLevel = /-1/.test(r.name) ? tz1 : /none/.test(r.name) ? undefined : tz3;
-      lines.push(`| ${r.name.replaceAll('|', '\\|')} | ${r.secs.toFixed(2)} | ${r.mibps.toFixed(0)} | ${r.filesPerSec.toFixed(0)} | ${r.rssMiB.toFixed(0)} | ${ratio(r, dd)} | ${r.name.startsWith('seedship') ? ratio(r, sameLevel) : '–'} | ${r.name.startsWith('seedship') ? ratio(r, restic) : '–'} |`);
-    }
-    lines.push('', 'Ratios are speed ratios (baseline time / seedship time): above 1 means seedship is faster.', '');
-    lines.push('<details><summary>command lines</summary>', '', ...rs.map((r) => `- ${r.name}: \`${r.cmd.replaceAll('|', '\\|')}\``), '', '</details>', '');
-  }
-  if (!tools.restic) lines.push('restic was not installed: its column is empty.', '');
-  // Hand-written analysis (what bounds each number) is kept in bench/NOTES.md and carried over.
-  const notes = readFileIfAny(new URL('../../bench/NOTES.md', import.meta.url));
-  if (notes) lines.push(notes);
-  return lines.join('\n') + '\n';
-}
-
-function readFileIfAny(u: URL): string | undefined {
+  mkdirSync(work, { recursive: true });
+  const largest = Math.max(args.size, ...args.memory);
+  const target = openTarget({ imageDir: '/var/tmp/seedship-bench', sizeGiB: Math.max(16, Math.ceil((largest * 3) / 1024 ** 3)), fallbackDir: args.target ?? `${tmpdir()}/seedship-bench-target`, useLoop: args.target === undefined });
+  process.stderr.write(`bench: target ${target.describe}\n`);
   try {
-    return readFileSync(u, 'utf8');
-  } catch {
-    return undefined;
+    const rows: Row[] = [];
+    for (const shape of args.only) rows.push(...runSet(args, target, shape, work, tools));
+    const resume = await runResume(args, target, work, rows);
+    const memory = args.memory.length > 0 ? runMemory(args, target, work) : [];
+    writeReport(args.out, { argv: process.argv.slice(2), runs: args.runs, target: target.describe, rows, memory, resume, restic: tools.restic });
+    process.stderr.write(`bench: wrote ${args.out}\n`);
+  } finally {
+    target.close();
+    rmSync(work, { recursive: true, force: true });
   }
 }
 
-main();
+await main();
