@@ -26,3 +26,7 @@ export { readDriveJson as readDriveJsonOf } from './drives/drive-identity.js';
 export { runSync, type SyncResult } from './datacenter/sync.js';
 export { driveBlobs, type DriveBlob } from './manifest/drive-blobs.js';
 export { blobTweakSeed } from './restore/chunk-task.js';
+export { runHardwareBench, BENCH_LEVELS, type HardwareBenchResult } from './bench/hardware-bench.js';
+export { detectWriteCliff, CLIFF_SHARE, type WriteWindow, type WriteCliff } from './bench/write-cliff.js';
+export { BENCH_MIN_SIZE_BYTES } from './bench/drive-write.js';
+export { mbps, threadsText, TYPICAL_DRIVES } from './bench/recommend.js';
