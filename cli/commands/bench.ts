@@ -27,6 +27,16 @@ export function registerBench(program: Command, ctx: CliContext, setExit: SetExi
     .option('--size <size>', 'bytes written per drive, e.g. 8G (default 2GiB, or less if less is free; at least 32MiB)', sizeOption('--size'))
     .option('--threads <n>', 'most worker threads to time (default: the number of cores)', intOption('--threads', 1, 256))
     .option('--json', 'the result as one JSON object on stdout')
+    .addHelpText(
+      'after',
+      `
+Writes only a new temporary file .seedship-bench-*.tmp in each --drive directory (fdatasync every
+256 MiB at most; removed afterwards, also on error or Ctrl-C) and, without --staging, 32 MiB of
+built-in samples in a new directory under $TMPDIR (removed too). Existing files are never touched.
+
+Example: seedship bench --drive /mnt/d1 --staging /backup/staging --size 8G
+Exit codes: 0 done, 2 usage error (a missing drive, --size larger than its free space), 130 interrupted.`,
+    )
     .action(async (flags: BenchFlags) => setExit(await benchAction(ctx, flags)));
 }
 
