@@ -27,6 +27,5 @@ export { runSync, type SyncResult } from './datacenter/sync.js';
 export { driveBlobs, type DriveBlob } from './manifest/drive-blobs.js';
 export { blobTweakSeed } from './restore/chunk-task.js';
 export { runHardwareBench, BENCH_LEVELS, type HardwareBenchResult } from './bench/hardware-bench.js';
-export { detectWriteCliff, CLIFF_SHARE, type WriteWindow, type WriteCliff } from './bench/write-cliff.js';
-export { BENCH_MIN_SIZE_BYTES } from './bench/drive-write.js';
-export { mbps, threadsText, TYPICAL_DRIVES } from './bench/recommend.js';
+export { detectWriteCliff, type WriteWindow, type WriteCliff } from './bench/write-cliff.js';
+export { mbps, threadsText } from './bench/recommend.js';

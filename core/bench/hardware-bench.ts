@@ -1,11 +1,11 @@
 import type { NativeDeps } from '../../native/interfaces.js';
 import { SeedshipError } from '../errors.js';
+import { sampleEncodeTask } from '../plan/samples.js';
 import { formatBytes } from '../util/size.js';
 import { BENCH_CHUNK_BYTES, stagingDataset, syntheticDatasets, type BenchDataset } from './bench-data.js';
 import { measurePerCore, measurePipeline, type PerCoreRate, type PipelineRate } from './codec-bench.js';
 import { checkBenchDrive, measureDriveWrite, type DriveWriteResult } from './drive-write.js';
 import { estimateJob, mbps, recommendSettings, threadsText, type JobEstimate, type Recommendation } from './recommend.js';
-import { sampleEncodeTask } from '../plan/samples.js';
 
 /** zstd levels timed: the default (3), the fastest, and one step up for fast machines. */
 export const BENCH_LEVELS = [1, 3, 6] as const;
@@ -60,7 +60,7 @@ export async function runHardwareBench(deps: BenchDeps, opts: HardwareBenchOptio
   const sizes: number[] = [];
   for (const d of opts.drives) sizes.push(await checkBenchDrive(deps.fs, d, opts.sizeBytes));
   const step = opts.onStep ?? (() => undefined);
-  let cleanup = async () => undefined as void;
+  let cleanup: () => Promise<void> = async () => undefined;
   try {
     let datasets: BenchDataset[];
     let staging: { path: string; files: number; bytes: number } | undefined;
