@@ -12,6 +12,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerJob } from './commands/job.js';
 import { registerImport } from './commands/import.js';
 import { registerSync } from './commands/sync.js';
+import { registerBench } from './commands/bench.js';
 
 /** Sets the exit code of the command that ran. */
 export type SetExit = (code: number) => void;
@@ -19,7 +20,7 @@ export type SetExit = (code: number) => void;
 /** One command module: adds its subcommand and its action. */
 export type Register = (program: Command, ctx: CliContext, setExit: SetExit) => void;
 
-const COMMANDS: Register[] = [registerPrepare, registerVerify, registerPlan, registerRestore, registerDrives, registerDemo, registerJob, registerImport, registerSync];
+const COMMANDS: Register[] = [registerPrepare, registerVerify, registerPlan, registerRestore, registerDrives, registerDemo, registerJob, registerImport, registerSync, registerBench];
 
 /**
  * AzureOfflineBackupDiskPrep's spelling: `s:<staging>` and `p:<publishsettings>` mean `prepare`,

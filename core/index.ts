@@ -26,3 +26,6 @@ export { readDriveJson as readDriveJsonOf } from './drives/drive-identity.js';
 export { runSync, type SyncResult } from './datacenter/sync.js';
 export { driveBlobs, type DriveBlob } from './manifest/drive-blobs.js';
 export { blobTweakSeed } from './restore/chunk-task.js';
+export { runHardwareBench, BENCH_LEVELS, type HardwareBenchResult } from './bench/hardware-bench.js';
+export { detectWriteCliff, type WriteWindow, type WriteCliff } from './bench/write-cliff.js';
+export { mbps, threadsText } from './bench/recommend.js';

@@ -3,6 +3,7 @@ import { segmentAllocBytes, DRIVE_FIXED_RESERVE_BYTES } from '../journal/journal
 import { RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
 import { SESSION_ROOT_NAME } from '../session/session-layout.js';
 import { chunkCount, rawChunkBytes } from './chunking.js';
+import { pickSamples, sampleEncodeTask } from './samples.js';
 import { walkStaging, type SkippedEntry } from './scan.js';
 
 /** Samples read and compressed to estimate the ratio and the rate. */
@@ -54,27 +55,11 @@ export async function runPlan(
     bytes += f.size;
     overhead += segmentAllocBytes(0) + 2048 + MANIFEST_BYTES_PER_BLOB + chunkCount(f.size, cb) * RANGE_ELEMENT_MAX_BYTES;
   }
-  // Samples spread evenly over the bytes, so large files weigh as they should.
-  const sampleCount = Math.min(SAMPLE_COUNT, Math.ceil(bytes / SAMPLE_BYTES));
-  const step = bytes / Math.max(1, sampleCount);
-  const tasks: Promise<{ raw: number; stored: number }>[] = [];
-  let pos = 0;
-  let next = step / 2;
+  const ranges = await pickSamples(fs, opts.staging, { totalBytes: bytes, count: SAMPLE_COUNT, sampleBytes: SAMPLE_BYTES, exclude });
   const started = clock.monotonic();
-  for await (const f of walkStaging(fs, opts.staging, { exclude, onSkip: () => undefined })) {
-    while (bytes > 0 && next < pos + f.size && tasks.length < sampleCount) {
-      const offset = Math.max(0, Math.min(f.size - SAMPLE_BYTES, Math.floor(next - pos)));
-      const length = Math.min(SAMPLE_BYTES, f.size);
-      tasks.push(
-        pool
-          .encode({ kind: 'encode', path: f.abs, offset, length, expect: { size: f.size, mtimeMs: f.mtimeMs, ino: f.ino }, codec: opts.codec, level: opts.level, pages: false, cipher: undefined, tweakSeed: undefined, unitOffset: offset }, opts.signal)
-          .then((r) => (r.ok ? { raw: r.rawLength, stored: r.stored.length } : { raw: 0, stored: 0 })),
-      );
-      next += step;
-    }
-    pos += f.size;
-    if (tasks.length >= sampleCount) break;
-  }
+  const tasks = ranges.map((s) =>
+    pool.encode(sampleEncodeTask(s, opts.codec, opts.level), opts.signal).then((r) => (r.ok ? { raw: r.rawLength, stored: r.stored.length } : { raw: 0, stored: 0 })),
+  );
   const samples = await Promise.all(tasks);
   const seconds = (clock.monotonic() - started) / 1000;
   const sampledBytes = samples.reduce((a, s) => a + s.raw, 0);

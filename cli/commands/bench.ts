@@ -1,0 +1,98 @@
+import { tmpdir } from 'node:os';
+import type { Command } from 'commander';
+import { threadsText, BENCH_LEVELS, formatBytes, formatDuration, mbps, resolveStaging, runHardwareBench, type HardwareBenchResult } from '../../core/index.js';
+import type { CliContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { collect, intOption, sizeOption } from '../options.js';
+import { printNotice, printResult } from '../output.js';
+import type { SetExit } from '../program.js';
+
+interface BenchFlags {
+  drive?: string[];
+  staging?: string;
+  size?: number;
+  threads?: number;
+  json?: boolean;
+}
+
+export function registerBench(program: Command, ctx: CliContext, setExit: SetExit): void {
+  program
+    .command('bench')
+    .description(
+      `measure this machine: zstd (levels ${BENCH_LEVELS.join(', ')}), XXH64 and MD5 per core, the worker pool with 1 and N threads, ` +
+        'and each drive\'s sustained write rate; recommend a zstd level and thread count (see docs/bench.md)',
+    )
+    .option('--drive <path>', 'time writing a temporary file in this directory (repeat for more); the file is removed afterwards', collect)
+    .option('--staging <dir>', 'sample this staging tree instead of built-in data, and estimate the job\'s duration')
+    .option('--size <size>', 'bytes written per drive, e.g. 8G (default 2GiB, or less if less is free; at least 32MiB)', sizeOption('--size'))
+    .option('--threads <n>', 'most worker threads to time (default: the number of cores)', intOption('--threads', 1, 256))
+    .option('--json', 'the result as one JSON object on stdout')
+    .addHelpText(
+      'after',
+      `
+Writes only a new temporary file .seedship-bench-*.tmp in each --drive directory (fdatasync every
+256 MiB at most; removed afterwards, also on error or Ctrl-C) and, without --staging, 32 MiB of
+built-in samples in a new directory under $TMPDIR (removed too). Existing files are never touched.
+
+Example: seedship bench --drive /mnt/d1 --staging /backup/staging --size 8G
+Exit codes: 0 done, 2 usage error (a missing drive, --size larger than its free space), 130 interrupted.`,
+    )
+    .action(async (flags: BenchFlags) => setExit(await benchAction(ctx, flags)));
+}
+
+async function benchAction(ctx: CliContext, flags: BenchFlags): Promise<number> {
+  const json = flags.json === true;
+  const staging = flags.staging === undefined ? undefined : await resolveStaging(ctx.deps, flags.staging);
+  const r = await runHardwareBench(ctx.deps, {
+    staging,
+    drives: flags.drive ?? [],
+    sizeBytes: flags.size,
+    threads: flags.threads ?? ctx.deps.cores,
+    scratchDir: tmpdir(),
+    signal: ctx.signal,
+    ...(json ? {} : { onStep: (m: string) => printNotice(ctx, false, 'info', `${m}…`) }),
+  });
+  for (const w of r.warnings) printNotice(ctx, json, 'warning', w);
+  printResult(ctx, json, r, () => humanReport(r));
+  return EXIT.OK;
+}
+
+const rate = (n: number) => mbps(n).padStart(10);
+
+function humanReport(r: HardwareBenchResult): string {
+  const names = r.data.datasets.map((d) => d.name);
+  const out: string[] = [];
+  const src = r.data.staging
+    ? `${r.data.datasets[0]!.chunks} samples of ${r.data.staging.path} (${r.data.staging.files} files, ${formatBytes(r.data.staging.bytes)})`
+    : 'built-in data: log-like text and random bytes';
+  out.push(`machine: ${r.cores} cores; data: ${src}; chunks of ${formatBytes(r.chunkBytes)}`, '');
+  out.push(`per core (one thread, in memory)${names.map((n) => n.padStart(12)).join('')}`);
+  const algos = [...new Set(r.perCore.map((p) => p.algorithm))];
+  for (const a of algos) out.push(`  ${a.replace('zstd-', 'zstd level ').padEnd(31)}${names.map((n) => rate(r.perCore.find((p) => p.algorithm === a && p.dataset === n)?.rate ?? 0).padStart(12)).join('')}`);
+  const threads = [...new Set(r.pipeline.map((p) => p.threads))];
+  out.push('', 'worker pool (read + XXH64 + zstd + MD5 per chunk, as prepare does), raw MB/s');
+  out.push(`  ${'data'.padEnd(9)}${'level'.padEnd(7)}${'ratio'.padEnd(7)}${threads.map((t) => threadsText(t).padStart(12)).join('')}`);
+  for (const n of names) {
+    for (const l of r.levels) {
+      const row = r.pipeline.filter((p) => p.dataset === n && p.level === l);
+      out.push(`  ${n.padEnd(9)}${String(l).padEnd(7)}${(row[0]?.ratio ?? 1).toFixed(2).padEnd(7)}${threads.map((t) => rate(row.find((p) => p.threads === t)?.rate ?? 0).padStart(12)).join('')}`);
+    }
+  }
+  for (const d of r.drives) {
+    out.push('', `drive ${d.drive}: ${formatBytes(d.bytes)} in ${d.windows.length} windows of ${formatBytes(d.windowBytes)}, each ending in fdatasync`);
+    out.push(`  mean ${mbps(d.meanRate)}; first third ${mbps(d.firstRate)}, last third ${mbps(d.lastRate)}; plan with ${mbps(d.sustainedRate)}`);
+    if (d.cliff) out.push(`  CLIFF: fell from ${mbps(d.cliff.fromRate)} to ${mbps(d.cliff.toRate)} after ${formatBytes(d.cliff.afterBytes)} (an SMR drive or an SSD whose cache filled)`);
+  }
+  const rec = r.recommendation;
+  out.push('', `recommended: --level ${rec.level} --threads ${rec.threads}`);
+  for (const why of rec.reasons) out.push(`  ${why}`);
+  out.push(`  keeps up with: ${rec.typical.map((t) => `a ${mbps(t.rate)} ${t.name}: ${t.level === null ? 'no level' : `level ${t.level}`}`).join('; ')}`);
+  if (r.estimate) {
+    const e = r.estimate;
+    out.push('', `estimate: about ${formatDuration(e.seconds)} for ${formatBytes(e.bytes)} (about ${formatBytes(e.storedBytes)} stored at ratio ${e.ratio.toFixed(2)}), at ${mbps(e.rate)} of staged data, bound by the ${e.bottleneck === 'cpu' ? 'CPU (compression)' : 'drive'}`);
+    out.push('  assumes:', ...e.assumptions.map((a) => `  - ${a}`));
+  }
+  if (r.data.source === 'synthetic') out.push('', 'built-in data is not yours: run with --staging DIR for your compression ratio, rates and a job estimate');
+  out.push('');
+  return out.join('\n');
+}

@@ -1,0 +1,153 @@
+import type { NativeDeps } from '../../native/interfaces.js';
+import { SeedshipError } from '../errors.js';
+import { sampleEncodeTask } from '../plan/samples.js';
+import { formatBytes } from '../util/size.js';
+import { BENCH_CHUNK_BYTES, stagingDataset, syntheticDatasets, type BenchDataset } from './bench-data.js';
+import { measurePerCore, measurePipeline, type PerCoreRate, type PipelineRate } from './codec-bench.js';
+import { checkBenchDrive, measureDriveWrite, type DriveWriteResult } from './drive-write.js';
+import { estimateJob, mbps, recommendSettings, threadsText, type JobEstimate, type Recommendation } from './recommend.js';
+
+/** zstd levels timed: the default (3), the fastest, and one step up for fast machines. */
+export const BENCH_LEVELS = [1, 3, 6] as const;
+
+export interface HardwareBenchOptions {
+  /** Sample this staging tree instead of the built-in data, and estimate its job duration. */
+  readonly staging: string | undefined;
+  readonly drives: readonly string[];
+  /** Bytes of each drive's write test (--size); undefined: 2 GiB, or less where less is free. */
+  readonly sizeBytes: number | undefined;
+  /** The most pool threads to time (also timed with 1). */
+  readonly threads: number;
+  /** Where the built-in data is written for the pool workers to read (a new dir, removed after). */
+  readonly scratchDir: string;
+  readonly signal: AbortSignal;
+  /** What is being measured now, for people waiting. */
+  readonly onStep?: (message: string) => void;
+}
+
+export interface HardwareBenchResult {
+  readonly cores: number;
+  readonly threads: number;
+  readonly levels: readonly number[];
+  readonly chunkBytes: number;
+  readonly data: {
+    readonly source: 'synthetic' | 'staging';
+    readonly datasets: readonly { readonly name: string; readonly chunks: number; readonly bytes: number }[];
+    /** The staging tree sampled; null with the built-in data. */
+    readonly staging: { readonly path: string; readonly files: number; readonly bytes: number } | null;
+  };
+  readonly perCore: readonly PerCoreRate[];
+  readonly pipeline: readonly PipelineRate[];
+  readonly drives: readonly DriveWriteResult[];
+  readonly recommendation: Recommendation;
+  /** With --staging only; null otherwise. */
+  readonly estimate: JobEstimate | null;
+  readonly warnings: readonly string[];
+}
+
+type BenchDeps = Pick<NativeDeps, 'fs' | 'clock' | 'createChunkProcessor' | 'createCodecKit' | 'cores' | 'randomBytes'>;
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/**
+ * `seedship bench`: time zstd, XXH64 and MD5 on one core, the worker pool's encode work with 1 and
+ * `threads` threads, and each drive's sustained write rate; recommend a level and thread count,
+ * and with a staging tree estimate the job's duration. Every drive is checked before anything
+ * runs; every file it writes (test files, built-in samples) is removed on every path out. On abort
+ * it throws E_INTERRUPTED after cleaning up.
+ */
+export async function runHardwareBench(deps: BenchDeps, opts: HardwareBenchOptions): Promise<HardwareBenchResult> {
+  const sizes: number[] = [];
+  for (const d of opts.drives) sizes.push(await checkBenchDrive(deps.fs, d, opts.sizeBytes));
+  const step = opts.onStep ?? (() => undefined);
+  let cleanup: () => Promise<void> = async () => undefined;
+  try {
+    let datasets: BenchDataset[];
+    let staging: { path: string; files: number; bytes: number } | undefined;
+    if (opts.staging !== undefined) {
+      step(`sampling ${opts.staging}`);
+      const s = await stagingDataset(deps.fs, opts.staging, opts.signal);
+      if (s.dataset.ranges.length === 0) throw new SeedshipError('E_STAGING', `staging ${opts.staging} holds no data to sample`, { path: opts.staging });
+      datasets = [s.dataset];
+      staging = { path: opts.staging, files: s.files, bytes: s.bytes };
+    } else {
+      const made = await syntheticDatasets(deps.fs, `${opts.scratchDir.replace(/\/+$/, '')}/seedship-bench-${hex(deps.randomBytes(6))}`);
+      cleanup = made.cleanup;
+      datasets = made.datasets;
+    }
+    const perCore = await timePerCore(deps, datasets, opts, step);
+    const pipeline = await timePipeline(deps, datasets, opts, step);
+    await cleanup();
+    cleanup = async () => undefined;
+    const drives: DriveWriteResult[] = [];
+    const warnings: string[] = [];
+    for (const [i, drive] of opts.drives.entries()) {
+      step(`writing ${formatBytes(sizes[i]!)} to ${drive}`);
+      const r = await measureDriveWrite(deps.fs, deps.clock, { drive, sizeBytes: sizes[i]!, tempName: `.seedship-bench-${hex(deps.randomBytes(6))}.tmp`, signal: opts.signal });
+      drives.push(r);
+      if (r.cliff) {
+        warnings.push(`${drive}: write rate fell from ${mbps(r.cliff.fromRate)} to ${mbps(r.cliff.toRate)} after ${formatBytes(r.cliff.afterBytes)}: an SMR drive or an SSD whose cache filled; plan with the lower rate`);
+      }
+    }
+    const driveRate = drives.length ? Math.min(...drives.map((d) => d.sustainedRate)) : undefined;
+    const threadCounts = threadsToTime(opts.threads);
+    const recommendation = recommendSettings(pipeline, BENCH_LEVELS, threadCounts[threadCounts.length - 1]!, driveRate);
+    let estimate: JobEstimate | undefined;
+    if (staging) {
+      const at = pipeline.find((p) => p.level === recommendation.level && p.threads === recommendation.threads);
+      const sampled = datasets[0]!.chunks.reduce((a, c) => a + c.length, 0);
+      estimate = estimateJob(staging.bytes, at?.ratio ?? 1, recommendation.pipelineRate, driveRate, { count: datasets[0]!.chunks.length, bytes: sampled });
+    }
+    return {
+      cores: deps.cores,
+      threads: opts.threads,
+      levels: BENCH_LEVELS,
+      chunkBytes: BENCH_CHUNK_BYTES,
+      data: {
+        source: staging ? 'staging' : 'synthetic',
+        datasets: datasets.map((d) => ({ name: d.name, chunks: d.chunks.length, bytes: d.chunks.reduce((a, c) => a + c.length, 0) })),
+        staging: staging ?? null,
+      },
+      perCore,
+      pipeline,
+      drives,
+      recommendation,
+      estimate: estimate ?? null,
+      warnings,
+    };
+  } catch (err) {
+    if (opts.signal.aborted) throw new SeedshipError('E_INTERRUPTED', 'bench interrupted; its temporary files were removed', { cause: err });
+    throw err;
+  } finally {
+    await cleanup();
+  }
+}
+
+/** 1 and the most threads asked for (just 1 when that is all). */
+function threadsToTime(threads: number): number[] {
+  return threads > 1 ? [1, threads] : [1];
+}
+
+async function timePerCore(deps: BenchDeps, datasets: readonly BenchDataset[], opts: HardwareBenchOptions, step: (m: string) => void): Promise<PerCoreRate[]> {
+  step('timing zstd, XXH64 and MD5 on one core');
+  const kit = await deps.createCodecKit();
+  return datasets.flatMap((d) => measurePerCore(kit, deps.clock, d.name, d.chunks, BENCH_LEVELS, opts.signal));
+}
+
+async function timePipeline(deps: BenchDeps, datasets: readonly BenchDataset[], opts: HardwareBenchOptions, step: (m: string) => void): Promise<PipelineRate[]> {
+  const out: PipelineRate[] = [];
+  for (const threads of threadsToTime(opts.threads)) {
+    step(`timing the worker pool with ${threadsText(threads)}`);
+    const pool = deps.createChunkProcessor(threads);
+    try {
+      for (const d of datasets) {
+        for (const level of BENCH_LEVELS) {
+          out.push(await measurePipeline(pool, deps.clock, { dataset: d.name, level, samples: d.ranges.length, taskFor: (i, l) => sampleEncodeTask(d.ranges[i]!, 'zstd', l), signal: opts.signal }));
+        }
+      }
+    } finally {
+      await pool.close();
+    }
+  }
+  return out;
+}
