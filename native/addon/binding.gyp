@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "seedship_native",
+      "sources": ["seedship_native.cc"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_cc": ["-Wall", "-Wextra"]
+    }
+  ]
+}

@@ -1,0 +1,476 @@
+// seedship_native: the Linux file calls Node has no binding for (syncfs, fallocate, posix_fadvise,
+// O_DIRECT writes from buffers of any alignment). Plain N-API (C API), so one build works for every
+// Node version with N-API 8. Every call runs on libuv's thread pool through napi_async_work and
+// returns a Promise; failures reject with an Error carrying `code` (errno name), `errno` (negative,
+// like Node's fs errors) and `syscall`. The typed face is native/os-extras.ts.
+
+#include <node_api.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace {
+
+// 4096 covers every logical block size seen on disks (512 and 4Kn) and the page size, so one
+// constant is right for every device without asking the kernel (statx STATX_DIOALIGN is 6.1+).
+constexpr size_t kAlign = 4096;
+constexpr size_t kPoolIdleMax = 4;
+constexpr size_t kPoolKeepMaxBytes = 16u << 20;
+constexpr double kMaxSafeInteger = 9007199254740991.0;
+
+const char* ErrnoName(int e) {
+  switch (e) {
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case EINTR: return "EINTR";
+    case EIO: return "EIO";
+    case ENXIO: return "ENXIO";
+    case EBADF: return "EBADF";
+    case EAGAIN: return "EAGAIN";
+    case ENOMEM: return "ENOMEM";
+    case EACCES: return "EACCES";
+    case EFAULT: return "EFAULT";
+    case EBUSY: return "EBUSY";
+    case EEXIST: return "EEXIST";
+    case EXDEV: return "EXDEV";
+    case ENODEV: return "ENODEV";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
+    case EINVAL: return "EINVAL";
+    case ENFILE: return "ENFILE";
+    case EMFILE: return "EMFILE";
+    case ETXTBSY: return "ETXTBSY";
+    case EFBIG: return "EFBIG";
+    case ENOSPC: return "ENOSPC";
+    case ESPIPE: return "ESPIPE";
+    case EROFS: return "EROFS";
+    case EPIPE: return "EPIPE";
+    case ENOSYS: return "ENOSYS";
+    // Same value as ENOTSUP on Linux; fallocate documents it under this name.
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EOVERFLOW: return "EOVERFLOW";
+    case EDQUOT: return "EDQUOT";
+    case ESTALE: return "ESTALE";
+    case ENOTCONN: return "ENOTCONN";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case ECANCELED: return "ECANCELED";
+    case ENOLINK: return "ENOLINK";
+    default: return nullptr;
+  }
+}
+
+// ---- errors ---------------------------------------------------------------------------------
+
+napi_value ErrnoError(napi_env env, int err, const char* syscall) {
+  const char* name = ErrnoName(err);
+  std::string code = name ? name : "ERRNO_" + std::to_string(err);
+  // Same shape as Node's fs errors: "ENOSPC: No space left on device, fallocate".
+  std::string message = code + ": " + strerror(err) + ", " + syscall;
+  napi_value code_v, message_v, error, errno_v, syscall_v;
+  napi_create_string_utf8(env, code.c_str(), NAPI_AUTO_LENGTH, &code_v);
+  napi_create_string_utf8(env, message.c_str(), NAPI_AUTO_LENGTH, &message_v);
+  napi_create_error(env, code_v, message_v, &error);
+  napi_create_int32(env, -err, &errno_v);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_v);
+  napi_set_named_property(env, error, "errno", errno_v);
+  napi_set_named_property(env, error, "syscall", syscall_v);
+  return error;
+}
+
+// Throws unless an exception is already pending (N-API calls fail with one pending).
+void ThrowIfNotPending(napi_env env, const char* what) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) return;
+  const napi_extended_error_info* info = nullptr;
+  napi_get_last_error_info(env, &info);
+  std::string message = std::string(what) + " failed: " +
+                        (info && info->error_message ? info->error_message : "unknown N-API error");
+  napi_throw_error(env, "ERR_SEEDSHIP_NATIVE", message.c_str());
+}
+
+#define NAPI_CALL(env, call)                 \
+  do {                                       \
+    if ((call) != napi_ok) {                 \
+      ThrowIfNotPending((env), #call);       \
+      return nullptr;                        \
+    }                                        \
+  } while (0)
+
+// ---- argument checks (Node's ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE conventions) --------------
+
+bool GetInteger(napi_env env, napi_value v, const char* name, double min, double max, int64_t* out) {
+  napi_valuetype type;
+  napi_typeof(env, v, &type);
+  if (type != napi_number) {
+    std::string m = std::string("The \"") + name + "\" argument must be of type number";
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", m.c_str());
+    return false;
+  }
+  double d = 0;
+  napi_get_value_double(env, v, &d);
+  if (!(d >= min && d <= max) || std::trunc(d) != d) {
+    std::string m = std::string("The value of \"") + name + "\" is out of range. It must be an integer >= " +
+                    std::to_string(static_cast<int64_t>(min)) + " and <= " + std::to_string(static_cast<int64_t>(max));
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", m.c_str());
+    return false;
+  }
+  *out = static_cast<int64_t>(d);
+  return true;
+}
+
+bool GetFd(napi_env env, napi_value v, const char* name, int* out) {
+  int64_t fd = 0;
+  if (!GetInteger(env, v, name, 0, 2147483647.0, &fd)) return false;
+  *out = static_cast<int>(fd);
+  return true;
+}
+
+bool GetArgs(napi_env env, napi_callback_info info, size_t want, napi_value* argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) {
+    ThrowIfNotPending(env, "napi_get_cb_info");
+    return false;
+  }
+  // Missing arguments arrive as undefined and fail the type checks with a clear message.
+  return true;
+}
+
+// ---- bounce buffers for O_DIRECT ------------------------------------------------------------
+
+struct Bounce {
+  void* ptr = nullptr;
+  size_t cap = 0;
+};
+
+// A few aligned buffers kept between writes, so a steady stream of 4 MiB chunks allocates none.
+// Shared by all threads of the pool (and all Node environments, workers included) under a mutex;
+// deliberately never freed, because async work may still be running while an environment exits.
+class BouncePool {
+ public:
+  BouncePool() { idle_.reserve(kPoolIdleMax); }
+
+  int Acquire(size_t size, Bounce* out) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (size_t i = 0; i < idle_.size(); ++i) {
+        if (idle_[i].cap >= size) {
+          *out = idle_[i];
+          idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(i));
+          return 0;
+        }
+      }
+    }
+    void* p = nullptr;
+    int r = posix_memalign(&p, kAlign, size);
+    if (r != 0) return r;
+    out->ptr = p;
+    out->cap = size;
+    return 0;
+  }
+
+  void Release(Bounce b) {
+    if (b.cap <= kPoolKeepMaxBytes) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (idle_.size() < kPoolIdleMax) {
+        idle_.push_back(b);
+        return;
+      }
+      // Full: keep the larger buffer, so a pool of small ones cannot shut out big chunks.
+      size_t smallest = 0;
+      for (size_t i = 1; i < idle_.size(); ++i)
+        if (idle_[i].cap < idle_[smallest].cap) smallest = i;
+      if (idle_[smallest].cap < b.cap) std::swap(idle_[smallest], b);
+    }
+    free(b.ptr);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Bounce> idle_;
+};
+
+BouncePool& Pool() {
+  static BouncePool* pool = new BouncePool();
+  return *pool;
+}
+
+// ---- the calls ------------------------------------------------------------------------------
+
+enum class Op { kSyncfs, kFallocate, kFadvise, kPwriteDirect };
+
+struct Call {
+  Op op;
+  const char* syscall;
+  napi_deferred deferred = nullptr;
+  napi_async_work work = nullptr;
+  napi_ref buffer_ref = nullptr;
+  int fd = -1;
+  int tail_fd = -1;
+  int64_t offset = 0;  // fallocate/fadvise offset, pwrite position
+  int64_t length = 0;
+  int mode = 0;  // fallocate mode or fadvise advice
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  int err = 0;
+  int64_t done = 0;
+};
+
+int WriteAll(int fd, const uint8_t* p, size_t n, int64_t pos, int64_t* done) {
+  size_t off = 0;
+  while (off < n) {
+    ssize_t r = pwrite(fd, p + off, n - off, static_cast<off_t>(pos + static_cast<int64_t>(off)));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (r == 0) return EIO;
+    off += static_cast<size_t>(r);
+    *done += r;
+  }
+  return 0;
+}
+
+int WriteDirect(Call* c) {
+  size_t aligned = c->size & ~(kAlign - 1);
+  if (aligned > 0) {
+    Bounce b;
+    int r = Pool().Acquire(aligned, &b);
+    if (r != 0) return r;
+    // Copied here, on the pool thread, so the main thread never pays for the memcpy.
+    memcpy(b.ptr, c->data, aligned);
+    const uint8_t* p = static_cast<const uint8_t*>(b.ptr);
+    size_t off = 0;
+    while (off < aligned && off % kAlign == 0) {
+      ssize_t n = pwrite(c->fd, p + off, aligned - off, static_cast<off_t>(c->offset + static_cast<int64_t>(off)));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        r = errno;
+        break;
+      }
+      if (n == 0) {
+        r = EIO;
+        break;
+      }
+      off += static_cast<size_t>(n);
+      c->done += n;
+    }
+    // A short direct write that stopped mid-block (not seen on ext4, which stops at block
+    // boundaries) cannot continue with O_DIRECT: finish through the buffered fd, or fail.
+    if (r == 0 && off < aligned) {
+      r = c->tail_fd >= 0 ? WriteAll(c->tail_fd, p + off, aligned - off, c->offset + static_cast<int64_t>(off), &c->done) : EIO;
+    }
+    Pool().Release(b);
+    if (r != 0) return r;
+  }
+  if (aligned < c->size) return WriteAll(c->tail_fd, c->data + aligned, c->size - aligned, c->offset + static_cast<int64_t>(aligned), &c->done);
+  return 0;
+}
+
+void Execute(napi_env /*env*/, void* data) {
+  Call* c = static_cast<Call*>(data);
+  switch (c->op) {
+    case Op::kSyncfs:
+      if (syncfs(c->fd) != 0) c->err = errno;
+      break;
+    case Op::kFallocate:
+      while (fallocate(c->fd, c->mode, c->offset, c->length) != 0) {
+        if (errno != EINTR) {
+          c->err = errno;
+          break;
+        }
+      }
+      break;
+    case Op::kFadvise:
+      // posix_fadvise returns the error number instead of setting errno.
+      c->err = posix_fadvise(c->fd, c->offset, c->length, c->mode);
+      break;
+    case Op::kPwriteDirect:
+      c->err = WriteDirect(c);
+      break;
+  }
+}
+
+void Complete(napi_env env, napi_status status, void* data) {
+  Call* c = static_cast<Call*>(data);
+  if (status == napi_cancelled) c->err = ECANCELED;
+  if (c->err == 0) {
+    napi_value result;
+    if (c->op == Op::kPwriteDirect)
+      napi_create_int64(env, c->done, &result);
+    else
+      napi_get_undefined(env, &result);
+    napi_resolve_deferred(env, c->deferred, result);
+  } else {
+    napi_value error = ErrnoError(env, c->err, c->syscall);
+    if (c->op == Op::kPwriteDirect) {
+      napi_value done;
+      napi_create_int64(env, c->done, &done);
+      napi_set_named_property(env, error, "bytesWritten", done);
+    }
+    napi_reject_deferred(env, c->deferred, error);
+  }
+  if (c->buffer_ref) napi_delete_reference(env, c->buffer_ref);
+  napi_delete_async_work(env, c->work);
+  delete c;
+}
+
+// Takes ownership of `c`: queues it, or frees it and leaves an exception pending.
+napi_value Queue(napi_env env, Call* c) {
+  napi_value promise, name;
+  if (napi_create_promise(env, &c->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, c->syscall, NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, nullptr, name, Execute, Complete, c, &c->work) != napi_ok ||
+      napi_queue_async_work(env, c->work) != napi_ok) {
+    ThrowIfNotPending(env, "queueing async work");
+    if (c->work) napi_delete_async_work(env, c->work);
+    if (c->buffer_ref) napi_delete_reference(env, c->buffer_ref);
+    delete c;
+    return nullptr;
+  }
+  return promise;
+}
+
+// A rejected promise for an error the kernel would give anyway (EINVAL for misaligned O_DIRECT).
+napi_value RejectNow(napi_env env, int err, const char* syscall) {
+  napi_deferred deferred;
+  napi_value promise;
+  NAPI_CALL(env, napi_create_promise(env, &deferred, &promise));
+  NAPI_CALL(env, napi_reject_deferred(env, deferred, ErrnoError(env, err, syscall)));
+  return promise;
+}
+
+// syncfs(fd)
+napi_value Syncfs(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int fd;
+  if (!GetArgs(env, info, 1, argv) || !GetFd(env, argv[0], "fd", &fd)) return nullptr;
+  Call* c = new Call{Op::kSyncfs, "syncfs"};
+  c->fd = fd;
+  return Queue(env, c);
+}
+
+// fallocate(fd, offset, length, keepSize)
+napi_value Fallocate(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int fd;
+  int64_t offset, length;
+  if (!GetArgs(env, info, 4, argv) || !GetFd(env, argv[0], "fd", &fd) ||
+      !GetInteger(env, argv[1], "offset", 0, kMaxSafeInteger, &offset) ||
+      !GetInteger(env, argv[2], "length", 0, kMaxSafeInteger, &length))
+    return nullptr;
+  bool keep = false;
+  if (napi_get_value_bool(env, argv[3], &keep) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "The \"keepSize\" argument must be of type boolean");
+    return nullptr;
+  }
+  Call* c = new Call{Op::kFallocate, "fallocate"};
+  c->fd = fd;
+  c->offset = offset;
+  c->length = length;
+  c->mode = keep ? FALLOC_FL_KEEP_SIZE : 0;
+  return Queue(env, c);
+}
+
+// fadvise(fd, offset, length, advice)
+napi_value Fadvise(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int fd;
+  int64_t offset, length;
+  if (!GetArgs(env, info, 4, argv) || !GetFd(env, argv[0], "fd", &fd) ||
+      !GetInteger(env, argv[1], "offset", 0, kMaxSafeInteger, &offset) ||
+      !GetInteger(env, argv[2], "length", 0, kMaxSafeInteger, &length))
+    return nullptr;
+  char advice[16] = {0};
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, argv[3], advice, sizeof advice, &len) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "The \"advice\" argument must be of type string");
+    return nullptr;
+  }
+  int mode;
+  if (strcmp(advice, "dontneed") == 0)
+    mode = POSIX_FADV_DONTNEED;
+  else if (strcmp(advice, "sequential") == 0)
+    mode = POSIX_FADV_SEQUENTIAL;
+  else if (strcmp(advice, "noreuse") == 0)
+    mode = POSIX_FADV_NOREUSE;
+  else {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "The \"advice\" argument must be 'dontneed', 'sequential' or 'noreuse'");
+    return nullptr;
+  }
+  Call* c = new Call{Op::kFadvise, "posix_fadvise"};
+  c->fd = fd;
+  c->offset = offset;
+  c->length = length;
+  c->mode = mode;
+  return Queue(env, c);
+}
+
+// pwriteDirect(fd, buffer, position, tailFd) -> bytes written. `fd` is opened with O_DIRECT; the
+// unaligned tail (only allowed at the end of the file) goes through `tailFd`, a second, buffered
+// fd on the same file (-1/undefined when there is none). A second fd instead of toggling O_DIRECT
+// with fcntl(F_SETFL): file status flags belong to the shared open file description, so a toggle
+// would race with any other write in flight on the same fd.
+napi_value PwriteDirect(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int fd;
+  int64_t position;
+  if (!GetArgs(env, info, 4, argv) || !GetFd(env, argv[0], "fd", &fd)) return nullptr;
+  bool is_typedarray = false;
+  napi_is_typedarray(env, argv[1], &is_typedarray);
+  napi_typedarray_type type = napi_int8_array;
+  size_t size = 0;
+  void* data = nullptr;
+  if (is_typedarray) NAPI_CALL(env, napi_get_typedarray_info(env, argv[1], &type, &size, &data, nullptr, nullptr));
+  if (!is_typedarray || type != napi_uint8_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "The \"buffer\" argument must be a Buffer or Uint8Array");
+    return nullptr;
+  }
+  if (!GetInteger(env, argv[2], "position", 0, kMaxSafeInteger, &position)) return nullptr;
+  int tail_fd = -1;
+  napi_valuetype tail_type;
+  napi_typeof(env, argv[3], &tail_type);
+  if (tail_type != napi_undefined && tail_type != napi_null && !GetFd(env, argv[3], "tailFd", &tail_fd)) return nullptr;
+
+  if (position % static_cast<int64_t>(kAlign) != 0) return RejectNow(env, EINVAL, "pwrite");
+  if (size % kAlign != 0 && tail_fd < 0) return RejectNow(env, EINVAL, "pwrite");
+
+  Call* c = new Call{Op::kPwriteDirect, "pwrite"};
+  c->fd = fd;
+  c->tail_fd = tail_fd;
+  c->offset = position;
+  c->data = static_cast<const uint8_t*>(data);
+  c->size = size;
+  // Keeps the caller's buffer (and so `data`) alive until the pool thread has copied it.
+  if (napi_create_reference(env, argv[1], 1, &c->buffer_ref) != napi_ok) {
+    delete c;
+    ThrowIfNotPending(env, "napi_create_reference");
+    return nullptr;
+  }
+  return Queue(env, c);
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  napi_value alignment;
+  NAPI_CALL(env, napi_create_uint32(env, static_cast<uint32_t>(kAlign), &alignment));
+  napi_property_descriptor props[] = {
+      {"syncfs", nullptr, Syncfs, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"fallocate", nullptr, Fallocate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"fadvise", nullptr, Fadvise, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"pwriteDirect", nullptr, PwriteDirect, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"alignment", nullptr, nullptr, nullptr, nullptr, alignment, napi_enumerable, nullptr},
+  };
+  NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
