@@ -1,6 +1,6 @@
 /**
  * The disk every command of a benchmark writes to. As root: a fresh ext4 file system on a loop
- * device over a sparse image (direct I/O to the image, mounted without online discard), so that
+ * device over an image file (direct I/O to the image, mounted without online discard), so that
  * every run starts on the same empty file system and no other file system's writeback or discards
  * land in the middle of a timing. Otherwise: a directory the user names (`--target`).
  */
@@ -48,8 +48,10 @@ export function openTarget(opts: { imageDir: string; sizeGiB: number; fallbackDi
     mkdirSync(mnt, { recursive: true });
     sh(`umount ${mnt} 2>/dev/null; losetup -j ${img} | cut -d: -f1 | xargs -r losetup -d; rm -f ${img}`);
     const steps = [
-      `truncate -s ${opts.sizeGiB}G ${img}`,
-      `mkfs.ext4 -q -F -E nodiscard ${img}`,
+      // Written in full once, not sparse: a real drive has no first-touch cost, while a sparse
+      // image makes the host allocate blocks during the timed runs (dd measured 0.5 s vs 2.7 s).
+      `dd if=/dev/zero of=${img} bs=16M count=${opts.sizeGiB * 64} oflag=direct status=none`,
+      `mkfs.ext4 -q -F -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 ${img}`, // no background init during the runs
       `LOOP=$(losetup --direct-io=on -f --show ${img}) && mount -o nodiscard $LOOP ${mnt}`,
     ];
     for (const s of steps) {
@@ -62,7 +64,7 @@ export function openTarget(opts: { imageDir: string; sizeGiB: number; fallbackDi
     const dev = sh(`findmnt -n -o SOURCE ${mnt}`).out;
     return {
       dir: mnt,
-      describe: `ext4 on ${dev} (a ${opts.sizeGiB} GiB sparse image in ${opts.imageDir}, loop device with direct I/O, mounted nodiscard), made fresh for this run`,
+      describe: `ext4 on ${dev} (a ${opts.sizeGiB} GiB image file on the VM disk, written in full beforehand, loop device with direct I/O, mounted nodiscard), made fresh for this run`,
       clean: cleaner(mnt),
       close: () => {
         sh(`umount ${mnt}; losetup -d ${dev}; rm -f ${img}`);

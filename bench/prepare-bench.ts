@@ -167,7 +167,7 @@ async function main(): Promise<void> {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   const largest = Math.max(args.size, ...args.memory);
-  const target = openTarget({ imageDir: '/var/tmp/seedship-bench', sizeGiB: Math.max(16, Math.ceil((largest * 3) / 1024 ** 3)), fallbackDir: args.target ?? `${tmpdir()}/seedship-bench-target`, useLoop: args.target === undefined });
+  const target = openTarget({ imageDir: '/var/tmp/seedship-bench', sizeGiB: Math.max(4, Math.ceil((largest * 2) / 1024 ** 3) + 1), fallbackDir: args.target ?? `${tmpdir()}/seedship-bench-target`, useLoop: args.target === undefined });
   process.stderr.write(`bench: target ${target.describe}\n`);
   try {
     const rows: Row[] = [];

@@ -35,6 +35,12 @@ export interface FileHandle {
   read(into: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   datasync(): Promise<void>;
   sync(): Promise<void>;
+  /**
+   * What was written is durable and will not be read again soon: let the OS drop it from the page
+   * cache (posix_fadvise DONTNEED), so a TB-scale copy does not evict everything else. A hint: a
+   * no-op where the platform cannot.
+   */
+  dropCache(): Promise<void>;
   truncate(length: number): Promise<void>;
   stat(): Promise<FileStat>;
   close(): Promise<void>;

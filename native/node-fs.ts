@@ -1,8 +1,11 @@
 import { closeSync, constants as fsc, openSync, promises as fsp, unlinkSync, writeSync, type Stats } from 'node:fs';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import type { DirEntry, FileHandle, FileStat, FileSystem, FsSpace, OpenFlags } from './interfaces.js';
+import { osExtras } from './os-extras.js';
+
+/** statfs f_type of every FUSE file system (fuse, fuseblk: ntfs-3g). */
+const FUSE_SUPER_MAGIC = 0x65735546;
 
 function kindOf(s: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): FileStat['kind'] {
   if (s.isFile()) return 'file';
@@ -49,6 +52,9 @@ class NodeFileHandle implements FileHandle {
   }
   sync(): Promise<void> {
     return this.#h.sync();
+  }
+  async dropCache(): Promise<void> {
+    await osExtras().fadvise(this.#h.fd, 0, 0, 'dontneed');
   }
   truncate(length: number): Promise<void> {
     return this.#h.truncate(length);
@@ -184,17 +190,21 @@ export class NodeFileSystem implements FileSystem {
       closeSync(fd);
     }
   }
-  syncFileSystem(path: string): Promise<boolean> {
-    if (process.platform !== 'linux') return Promise.resolve(false);
-    // coreutils `sync -f` is syncfs(2): one call for every dirty page and inode of the file
-    // system; since Linux 5.8 it reports write-back errors. Node has no binding for it.
-    return new Promise((resolve, reject) => {
-      execFile('sync', ['-f', path], (err, _out, stderr) => {
-        if (!err) return resolve(true);
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || /invalid option|unrecognized option/.test(stderr)) return resolve(false);
-        reject(Object.assign(new Error(`syncfs of ${path} failed: ${stderr.trim() || err.message}`), { code: 'EIO' }));
-      });
-    });
+  async syncFileSystem(path: string): Promise<boolean> {
+    if (process.platform !== 'linux') return false;
+    // FUSE (ntfs-3g): syncfs writes the kernel's pages out to the daemon but never asks it to
+    // flush (only virtiofs forwards syncfs), while fsync of each file does reach it. So there the
+    // caller syncs file by file.
+    if ((await fsp.statfs(path)).type === FUSE_SUPER_MAGIC) return false;
+    try {
+      // syncfs(2) through the addon, or coreutils `sync -f` without it: one call for every dirty
+      // page and inode of the file system; since Linux 5.8 it reports write-back errors.
+      await osExtras().syncfs(path);
+      return true;
+    } catch (err) {
+      if (isCode(err, 'ENOSYS')) return false;
+      throw err;
+    }
   }
   async fsyncDir(path: string): Promise<void> {
     if (process.platform === 'win32') return;

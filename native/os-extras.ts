@@ -261,6 +261,9 @@ class DirectFileHandle implements DirectFile {
   datasync(): Promise<void> {
     return this.#buffered.datasync();
   }
+  async dropCache(): Promise<void> {
+    await osExtras().fadvise(this.#buffered.fd, 0, 0, 'dontneed');
+  }
   sync(): Promise<void> {
     return this.#buffered.sync();
   }

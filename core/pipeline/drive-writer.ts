@@ -180,6 +180,9 @@ export class DriveWriter {
       this.#failed = err;
       throw err;
     }
+    // Durable now and never read again by this run (the read-back reads the drive, not the
+    // cache): keep a TB-scale copy from evicting the rest of the page cache.
+    await Promise.all(dirty.map((h) => h.dropCache().catch(() => undefined)));
     for (const f of finished) {
       const h = this.#open.get(f);
       this.#open.delete(f);

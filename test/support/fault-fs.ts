@@ -42,6 +42,7 @@ export class FaultFs implements FileSystem {
         hit('sync');
         return h.sync();
       },
+      dropCache: () => h.dropCache(),
       truncate: (l) => h.truncate(l),
       stat: () => h.stat(),
       close: () => h.close(),
