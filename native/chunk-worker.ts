@@ -120,7 +120,9 @@ function encode(t: EncodeTask): EncodeResult | Moved<EncodeResult> {
   let stored: Buffer = t.codec === 'zstd' ? compressInto(t.level, raw, t.into) : raw;
   const ranges = t.pages ? nonZeroPageRanges(stored) : stored.length === 0 ? [] : [{ at: 0, length: stored.length }];
   const extents: StoredExtent[] = ranges.map((r) => ({ at: r.at, length: r.length, md5: md5Hex(stored.subarray(r.at, r.at + r.length)) }));
-  if (t.cipher && t.tweakSeed) {
+  if (t.cipher) {
+    // Never store plain bytes where encryption was asked for.
+    if (!t.tweakSeed) throw new Error('encode task with a cipher but no tweak seed');
     for (const e of extents) {
       const unit = stored.subarray(e.at, e.at + e.length);
       encryptUnit(t.cipher.key, unitTweak(t.tweakSeed, t.unitOffset + e.at), unit).copy(unit);

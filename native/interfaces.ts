@@ -52,6 +52,12 @@ export interface FileSystem {
   open(path: string, flags: OpenFlags, mode?: number): Promise<FileHandle>;
   readdir(path: string): Promise<DirEntry[]>;
   lstat(path: string): Promise<FileStat>;
+  /**
+   * lstat several paths at once; each answer is a FileStat or the Error for that path. Where
+   * metadata is local (a disk file system, tmpfs) the calls may be made synchronously: a
+   * thread-pool round trip per file cost a walk of many small files 4× its syscalls.
+   */
+  lstatMany(paths: readonly string[]): Promise<(FileStat | Error)[]>;
   stat(path: string): Promise<FileStat>;
   statfs(path: string): Promise<FsSpace>;
   realpath(path: string): Promise<string>;

@@ -1,8 +1,11 @@
-import { closeSync, constants as fsc, openSync, promises as fsp, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants as fsc, lstatSync, openSync, promises as fsp, statfsSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import type { DirEntry, FileHandle, FileStat, FileSystem, FsSpace, OpenFlags } from './interfaces.js';
 import { osExtras } from './os-extras.js';
+
+/** statfs f_type of file systems whose metadata is local: ext2/3/4, xfs, btrfs, tmpfs, f2fs, overlay, zfs, ntfs3. */
+const LOCAL_FS_TYPES = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0xf2f52010, 0x794c7630, 0x2fc12fc1, 0x7366746e]);
 
 /** statfs f_type of every FUSE file system (fuse, fuseblk: ntfs-3g). */
 const FUSE_SUPER_MAGIC = 0x65735546;
@@ -78,6 +81,33 @@ export class NodeFileSystem implements FileSystem {
   }
   async lstat(path: string): Promise<FileStat> {
     return toStat(await fsp.lstat(path));
+  }
+  async lstatMany(paths: readonly string[]): Promise<(FileStat | Error)[]> {
+    const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
+    const first = paths[0];
+    if (first !== undefined && this.#localMetadata(first.slice(0, first.lastIndexOf('/')) || '/')) {
+      return paths.map((p) => {
+        try {
+          return toStat(lstatSync(p));
+        } catch (e) {
+          return asError(e);
+        }
+      });
+    }
+    return Promise.all(paths.map((p) => fsp.lstat(p).then(toStat, asError)));
+  }
+
+  /**
+   * True when the directory's file system keeps metadata on this machine (a lstat costs a few
+   * microseconds from the inode cache, or one local read), so a synchronous lstat beats a thread
+   * pool round trip. Not for network or FUSE file systems, where each one may wait on a server.
+   */
+  #localMetadata(dir: string): boolean {
+    try {
+      return LOCAL_FS_TYPES.has(statfsSync(dir).type);
+    } catch {
+      return false;
+    }
   }
   async stat(path: string): Promise<FileStat> {
     return toStat(await fsp.stat(path));

@@ -46,7 +46,8 @@ interface LiveFile {
   ino: number;
   readonly mode: number;
   attempts: number;
-  readonly tweakSeed: Uint8Array;
+  /** Encryption tweak seed of the blob; only computed (SHA-256) when the session encrypts. */
+  readonly tweakSeed: Uint8Array | undefined;
 }
 
 interface ChunkJob {
@@ -242,7 +243,8 @@ export class CopyLoop {
     }
   }
 
-  #tweakSeed(path: string): Uint8Array {
+  #tweakSeed(path: string): Uint8Array | undefined {
+    if (!this.#s.settings.encrypt) return undefined;
     return blobTweakSeed(this.#s.settings.jobId, path);
   }
 
@@ -422,8 +424,9 @@ export class CopyLoop {
     for (const e of res.extents) {
       let unit: Uint8Array = out.subarray(e.at, e.at + e.length);
       const off = job.rawOffset + e.at;
-      if (from) unit = this.#kit.decryptUnit(from, job.f.tweakSeed, off, unit);
-      if (cur.key) unit = this.#kit.encryptUnit(cur.key, job.f.tweakSeed, off, unit);
+      const seed = job.f.tweakSeed!; // a key exists, so the session encrypts
+      if (from) unit = this.#kit.decryptUnit(from, seed, off, unit);
+      if (cur.key) unit = this.#kit.encryptUnit(cur.key, seed, off, unit);
       out.set(unit, e.at);
     }
     return out;

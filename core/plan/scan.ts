@@ -74,18 +74,19 @@ async function* walkDir(fs: FileSystem, root: string, rel: string, opts: WalkOpt
   const names = entries.map((e) => e.name).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   opts.onDirectory?.(rel, names);
   const kinds = new Map(entries.map((e) => [e.name, e.kind]));
-  // lstat a directory's files in parallel batches: one thread-pool round trip per file in series
-  // would dominate the walk of many small files.
+  // lstat a directory's files in batches (FileSystem.lstatMany): one thread-pool round trip per
+  // file in series would dominate the walk of many small files.
   const stats = new Map<string, Promise<FileStat | Error>>();
   const statBatch = (from: number) => {
+    const batch: string[] = [];
     for (let i = from; i < Math.min(names.length, from + STAT_BATCH); i++) {
       const name = names[i]!;
       const childRel = rel === '' ? name : `${rel}/${name}`;
-      if (kinds.get(name) === 'file' && !opts.exclude(childRel) && !isBeforeStart(childRel, opts.after, false)) {
-        const p = fs.lstat(`${root}/${childRel}`).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
-        stats.set(name, p);
-      }
+      if (kinds.get(name) === 'file' && !opts.exclude(childRel) && !isBeforeStart(childRel, opts.after, false)) batch.push(name);
     }
+    if (batch.length === 0) return;
+    const all = fs.lstatMany(batch.map((name) => `${abs}/${name}`));
+    batch.forEach((name, i) => stats.set(name, all.then((r) => r[i]!)));
   };
   for (let idx = 0; idx < names.length; idx++) {
     if (idx % STAT_BATCH === 0) statBatch(idx);

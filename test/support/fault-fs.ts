@@ -50,6 +50,7 @@ export class FaultFs implements FileSystem {
   }
   readdir = (p: string) => this.#inner.readdir(p);
   lstat = (p: string) => this.#inner.lstat(p);
+  lstatMany = (ps: readonly string[]) => this.#inner.lstatMany(ps);
   stat = (p: string) => this.#inner.stat(p);
   statfs = (p: string) => this.#inner.statfs(p);
   realpath = (p: string) => this.#inner.realpath(p);
