@@ -3,7 +3,7 @@
  * or reads stored bytes back from a drive and checks them (decode). Buffers go back to the main
  * thread by transfer, not copy. Each call owns the file descriptor it opens and closes it.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import xxhash from 'xxhash-wasm';
 import { Compressor, Decompressor, decompress } from 'zstd-napi';
@@ -99,6 +99,37 @@ function readAt(path: string, offset: number, length: number, reuse = false, int
   return { buf, n, fd };
 }
 
+/** Create `path` exclusively with `data` (a leftover of a crashed run is removed first); true, or the errno code with nothing left behind. */
+function writeNewFile(path: string, data: Uint8Array): true | string {
+  let fd: number | undefined;
+  try {
+    try {
+      fd = openSync(path, 'wx', 0o644);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      unlinkSync(path);
+      fd = openSync(path, 'wx', 0o644);
+    }
+    for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, done);
+    closeSync(fd);
+    return true;
+  } catch (err) {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already failing; the unlink below is what matters
+      }
+      try {
+        unlinkSync(path);
+      } catch {
+        // nothing to remove
+      }
+    }
+    return (err as NodeJS.ErrnoException).code ?? 'EIO';
+  }
+}
+
 function encode(t: EncodeTask): EncodeResult | Moved<EncodeResult> {
   let read: ReturnType<typeof readAt>;
   try {
@@ -128,7 +159,8 @@ function encode(t: EncodeTask): EncodeResult | Moved<EncodeResult> {
       encryptUnit(t.cipher.key, unitTweak(t.tweakSeed, t.unitOffset + e.at), unit).copy(unit);
     }
   }
-  const result: EncodeResult = { ok: true, stored, rawLength: n, xxh64, extents };
+  const written = t.writeTo === undefined ? undefined : writeNewFile(t.writeTo, stored);
+  const result: EncodeResult = { ok: true, stored, rawLength: n, xxh64, extents, ...(written !== undefined ? { written } : {}) };
   return new Moved(result, [stored.buffer as ArrayBuffer]);
 }
 

@@ -161,6 +161,12 @@ export interface EncodeTask {
    * a view of it, so the caller can use it again (a buffer pool). Ignored when too small.
    */
   readonly into?: ArrayBuffer;
+  /**
+   * Also create this drive file (exclusively, removing a leftover first) holding exactly the
+   * stored bytes: small whole files are written by the workers, in parallel, instead of one by one
+   * on the main thread. Not yet durable: the caller's next sync covers it.
+   */
+  readonly writeTo?: string;
 }
 
 /** A stored range inside an encoded chunk (page blobs may have several, block blobs exactly one). */
@@ -181,6 +187,8 @@ export type EncodeResult =
       /** XXH64 of the raw bytes, 16 lower-case hex digits. */
       readonly xxh64: string;
       readonly extents: readonly StoredExtent[];
+      /** With `writeTo`: the file was written (true), or it could not be and nothing is left there (its errno code). */
+      readonly written?: true | string;
     }
   | { readonly ok: false; readonly reason: 'changed' | 'unreadable'; readonly message: string; readonly errno?: string };
 

@@ -30,6 +30,12 @@ export const COMMIT_EVERY_MS = 1000;
 export const COMMIT_MAX_OPEN_FILES = 512;
 /** Chunks in flight per worker thread: one being encoded, the next queued, one waiting to be written. */
 export const WINDOW_CHUNKS_PER_THREAD = 3;
+/**
+ * Workers write small whole files themselves only while the drive has at least this much room
+ * beyond its accounting: far more than a window of chunks can take, so a file written ahead is
+ * never placed on a drive that then turns out to be full.
+ */
+const PREWRITE_MIN_ROOM_BYTES = 256 * 1024 * 1024;
 /** Chunks at least this large get a pooled buffer (see BufferPool). */
 const POOLED_CHUNK_MIN_BYTES = 1024 * 1024;
 /** A file that keeps changing while being read is copied again at most this many times. */
@@ -59,6 +65,8 @@ interface ChunkJob {
   readonly last: boolean;
   /** Drive whose key encrypted the chunk in the worker, if any. */
   keySeq: number | undefined;
+  /** A small whole file the worker was asked to write itself: on which drive, where. */
+  prewrite?: { readonly drive: number; readonly path: string };
 }
 
 export interface CopyLoopOptions {
@@ -94,6 +102,8 @@ export class CopyLoop {
   #lastCommit = 0;
   #bytesSinceCommit = 0;
   #groupCommit: Promise<void> | undefined;
+  /** Files written by workers whose results were not handled yet (removed if never handled). */
+  readonly #prewritten = new Set<string>();
 
   constructor(deps: NativeDeps, s: OpenSession, drives: DriveCoordinator, pool: ChunkProcessor, kit: CodecKit, io: PrepareIO, o: CopyLoopOptions) {
     this.#deps = deps;
@@ -194,17 +204,24 @@ export class CopyLoop {
       { maxItems: Math.max(16, maxInFlight * 8), maxWeight: maxInFlight * this.#s.settings.chunkBytes, weight: (b) => b.reduce((a, j) => a + weight(j), 0), signal: this.#o.signal },
       (batch) => this.#encode(batch),
     );
-    for await (const { item: batch, result } of window) {
-      for (let i = 0; i < batch.length && !this.needsDrive; i++) {
-        const r = result[i]!;
-        try {
-          await this.#handle(batch[i]!, r);
-        } finally {
-          // Every write of the chunk has completed (they are awaited): its buffer can go again.
-          if (r.ok) this.#buffers.give(r.stored.buffer);
+    try {
+      for await (const { item: batch, result } of window) {
+        for (let i = 0; i < batch.length && !this.needsDrive; i++) {
+          const r = result[i]!;
+          try {
+            await this.#handle(batch[i]!, r);
+          } finally {
+            // Every write of the chunk has completed (they are awaited): its buffer can go again.
+            if (r.ok) this.#buffers.give(r.stored.buffer);
+          }
         }
+        if (this.needsDrive) break;
       }
-      if (this.needsDrive) break;
+    } finally {
+      // Files written ahead whose results were never handled (drives ran out, or an error):
+      // nothing records them, so they must not stay on the drive.
+      for (const path of this.#prewritten) await this.#deps.fs.unlink(path).catch(() => undefined);
+      this.#prewritten.clear();
     }
   }
 
@@ -265,14 +282,23 @@ export class CopyLoop {
     return ok ? { f, from: 0 } : undefined;
   }
 
-  /** Encode a batch: one chunk (a pooled buffer for a large one), or many small ones in one task. */
-  #encode(batch: ChunkJob[]): Promise<EncodeResult[]> {
+  /**
+   * Encode a batch: one chunk (a pooled buffer for a large one), or many small ones in one task,
+   * whose whole files the worker also writes to the drive while there is room to spare.
+   */
+  async #encode(batch: ChunkJob[]): Promise<EncodeResult[]> {
     const cur = this.#drives.current;
     const s = this.#s.settings;
-    const tasks = batch.map((job): EncodeTask => {
+    const prewrite = batch.length > 1 && cur !== undefined && cur.writer.canWriteWhole && s.blobType === 'block' && this.#room(cur.state) >= PREWRITE_MIN_ROOM_BYTES;
+    const tasks: EncodeTask[] = [];
+    for (const job of batch) {
       job.keySeq = cur?.key ? cur.state.seq : undefined;
       const f = job.f;
-      return {
+      // New whole files only: a file restarted or continued keeps the main thread's path.
+      if (prewrite && job.index === 0 && job.last && f.attempts === 0 && !this.#s.state.active.has(f.id)) {
+        job.prewrite = { drive: cur.state.seq, path: await cur.writer.prepareWhole(drivePathOf(this.#o.naming, f.path)) };
+      }
+      tasks.push({
         kind: 'encode',
         path: f.abs,
         offset: job.rawOffset,
@@ -286,14 +312,32 @@ export class CopyLoop {
         unitOffset: job.rawOffset,
         // Small chunks allocate their own few bytes; pooling 4 MiB for each would waste memory.
         ...(job.rawLength >= POOLED_CHUNK_MIN_BYTES ? { into: this.#buffers.take() } : {}),
-      };
+        ...(job.prewrite ? { writeTo: job.prewrite.path } : {}),
+      });
+    }
+    const results = tasks.length === 1 ? [await this.#pool.encode(tasks[0]!)] : await this.#pool.encodeMany(tasks);
+    results.forEach((r, i) => {
+      const pre = batch[i]!.prewrite;
+      if (pre && r.ok && r.written === true) this.#prewritten.add(pre.path);
     });
-    return tasks.length === 1 ? this.#pool.encode(tasks[0]!).then((r) => [r]) : this.#pool.encodeMany(tasks);
+    return results;
+  }
+
+  /** Room left for data on a drive, after its manifest's reserve. */
+  #room(d: DriveState): number {
+    return d.budget - d.usedBytes - reserveBytesFor(d.manifestBytes);
   }
 
   async #handle(job: ChunkJob, res: EncodeResult): Promise<void> {
     const f = job.f;
-    if (this.#live.get(f.id) !== f || f.gen !== job.gen) return; // superseded by a restart or skip
+    // A file the worker wrote is this loop's to record or to remove from here on.
+    let pre = job.prewrite && res.ok && res.written === true ? job.prewrite : undefined;
+    if (pre) this.#prewritten.delete(pre.path);
+    const dropPre = async () => {
+      if (pre) await this.#deps.fs.unlink(pre.path);
+      pre = undefined;
+    };
+    if (this.#live.get(f.id) !== f || f.gen !== job.gen) return dropPre(); // superseded by a restart or skip
     if (!res.ok) {
       if (res.reason === 'unreadable') await this.#skip(f, `unreadable (${res.errno ?? res.message})`);
       else await this.#restart(f, res.message);
@@ -309,13 +353,18 @@ export class CopyLoop {
         if (cur.state.segments === 0) {
           throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${cur.state.driveId} (${cur.writer.root}) is too small to hold one ${formatBytes(res.stored.length)} block of ${f.path} with its manifest; use a larger drive (or a larger --drive-limit)`, { path: cur.writer.root });
         }
+        await dropPre(); // it would stay on the drive being sealed
         await this.closeCurrent();
         continue;
       }
+      // Written ahead on this drive as the whole file it is: nothing left to write.
+      const written = pre !== undefined && pre.drive === cur.state.seq && !seg;
+      if (!written) await dropPre();
       try {
-        await this.#write(cur, job, res, seg, active);
+        await this.#write(cur, job, res, seg, active, written);
         break;
       } catch (err) {
+        pre = undefined; // the rollback removes the drive file, written ahead or not
         if (errnoCode(err) !== 'ENOSPC') throw err;
         // A drive fuller than its accounting (someone else wrote to it): roll back this chunk and
         // go on to the next drive; the reserve file keeps room for this drive's manifest.
@@ -354,15 +403,15 @@ export class CopyLoop {
     return used + reserveBytesFor(manifest) <= d.budget;
   }
 
-  async #write(cur: CurrentDrive, job: ChunkJob, res: Extract<EncodeResult, { ok: true }>, seg: SegmentState | undefined, active: ActiveFile | undefined): Promise<void> {
+  async #write(cur: CurrentDrive, job: ChunkJob, res: Extract<EncodeResult, { ok: true }>, seg: SegmentState | undefined, active: ActiveFile | undefined, written: boolean): Promise<void> {
     const f = job.f;
     const st = this.#s.state;
     const pages = this.#s.settings.blobType === 'page';
     const rel = drivePathOf(this.#o.naming, f.path);
     const w = cur.writer;
-    const stored = await this.#recrypt(job, res, cur);
+    const stored = written ? res.stored : await this.#recrypt(job, res, cur);
     // A file that is one chunk is written whole and closed at once (the common small-file case).
-    const whole = !seg && !pages && job.index === 0 && job.last && w.canWriteWhole;
+    const whole = written || (!seg && !pages && job.index === 0 && job.last && w.canWriteWhole);
     const h = whole
       ? undefined
       : seg
@@ -376,6 +425,7 @@ export class CopyLoop {
     const manifestAfter = cur.state.manifestBytes + res.extents.length * RANGE_ELEMENT_MAX_BYTES + (seg ? 0 : st.blobManifestBytes(f.path));
     await w.ensureReserve(manifestAfter);
     if (h) for (const e of res.extents) await w.write(h, stored.subarray(e.at, e.at + e.length), base + e.at);
+    else if (written) w.noteWritten();
     else await w.writeWhole(rel, stored);
     if (!seg) {
       this.#record({

@@ -60,6 +60,18 @@ export class DriveWriter {
     await this.#fs.writeNewFile(path, data);
   }
 
+  /** Make the directory of a whole file a worker will write; returns its absolute path. */
+  async prepareWhole(rel: string): Promise<string> {
+    const path = `${this.root}/${rel}`;
+    await this.#ensureDir(path.slice(0, path.lastIndexOf('/')));
+    return path;
+  }
+
+  /** A whole file was written to this drive by a worker (see `prepareWhole`): durable at the next flush. */
+  noteWritten(): void {
+    this.#unsynced = true;
+  }
+
   async #ensureDir(dir: string): Promise<void> {
     if (this.#knownDirs.has(dir)) return;
     await this.#fs.mkdir(dir);

@@ -220,3 +220,39 @@ test('--service-strict never splits a block blob: a file that does not fit goes 
     t.cleanup();
   }
 });
+
+test('small files written by the workers: the drive holds exactly the files its manifest lists, and they restore', async () => {
+  const t = tempDir();
+  try {
+    const staging = `${t.dir}/staging`;
+    const spec: TreeSpec = {};
+    // Enough small files for many worker batches, in several directories, and one large file
+    // between them (the main thread writes it), on a drive with room to spare.
+    for (let i = 0; i < 700; i++) spec[`d${i % 7}/sub${i % 3}/f${i}.txt`] = i % 5 === 0 ? '' : `file ${i} `.repeat(1 + (i % 40));
+    spec['d3/large.bin'] = { size: 5 * MiB, seed: 9 };
+    writeTree(staging, spec);
+    const drive = `${t.dir}/drive`;
+    mkdirSync(drive);
+    const r = await runSeedship(prepareArgs(staging, [drive], ['--json', '--level', '1']));
+    assert.equal(r.code, 0, r.stderr);
+    const manifest = readFileSync(`${drive}/DriveManifest.xml`, 'utf8');
+    const listed = [...manifest.matchAll(/<FilePath>([^<]*)<\/FilePath>/g)].map((m) => m[1]!.replaceAll('\\', '/').replace(/^\//, '')).sort();
+    const onDrive: string[] = [];
+    const walk = (dir: string, rel: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const r2 = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) walk(`${dir}/${e.name}`, r2);
+        else onDrive.push(r2);
+      }
+    };
+    walk(`${drive}/itest`, 'itest');
+    assert.equal(listed.length, 701);
+    assert.deepEqual(onDrive.sort(), listed, 'no file on the drive that the manifest does not list, none missing');
+    const out = `${t.dir}/out`;
+    const rr = await runSeedship(['restore', '--drive', drive, '--session', `${staging}/.seedship/itest`, '--to', out]);
+    assert.equal(rr.code, 0, rr.stderr);
+    assert.deepEqual(hashTree(out), hashTree(staging));
+  } finally {
+    t.cleanup();
+  }
+});
