@@ -169,7 +169,8 @@ export function writeReport(out: string, rep: Report): void {
   ];
   if (!rep.restic) lines.push('restic was not installed: its column is empty.', '');
   const micro = readIfAny(new URL('../../bench/MICRO.md', import.meta.url));
-  if (micro) lines.push(micro.replace(/^# /m, '## '));
+  // Its headings one level down, under this report's title.
+  if (micro) lines.push(micro.replace(/^(#+) /gm, '#$1 '));
   const notes = readIfAny(new URL('../../bench/NOTES.md', import.meta.url));
   if (notes) lines.push(notes);
   writeFileSync(out, lines.join('\n') + '\n');
