@@ -6,6 +6,12 @@ export const DRIVE_DIR = 'seedship';
 export const DRIVE_JSON = 'seedship/drive.json';
 /** Placeholder that keeps room for the manifest; deleted just before the manifest is written. */
 export const MANIFEST_RESERVE = 'seedship/manifest.reserve';
+/**
+ * An empty placeholder that keeps one inode for sealing: the manifest takes the reserve file's
+ * inode, and the atomic rewrite of drive.json needs one more, on a drive whose small files used
+ * up every inode (ENOSPC with bytes to spare). Deleted with the reserve file.
+ */
+export const INODE_RESERVE = 'seedship/inode.reserve';
 
 /** `seedship/drive.json`: a drive's identity and state. Never holds a secret. */
 export interface DriveJson {

@@ -296,7 +296,10 @@ export class CopyLoop {
       const f = job.f;
       // New whole files only: a file restarted or continued keeps the main thread's path.
       if (prewrite && job.index === 0 && job.last && f.attempts === 0 && !this.#s.state.active.has(f.id)) {
-        job.prewrite = { drive: cur.state.seq, path: await cur.writer.prepareWhole(drivePathOf(this.#o.naming, f.path)) };
+        // A directory that cannot be made (out of inodes: ENOSPC) is the main thread's to meet,
+        // where a full drive is sealed and the next one taken.
+        const path = await cur.writer.prepareWhole(drivePathOf(this.#o.naming, f.path)).catch(() => undefined);
+        if (path !== undefined) job.prewrite = { drive: cur.state.seq, path };
       }
       tasks.push({
         kind: 'encode',

@@ -1,5 +1,5 @@
 import type { FileHandle, FileSystem } from '../../native/interfaces.js';
-import { DRIVE_DIR, MANIFEST_RESERVE } from '../drives/drive-identity.js';
+import { DRIVE_DIR, INODE_RESERVE, MANIFEST_RESERVE } from '../drives/drive-identity.js';
 import { reserveBytesFor, type DriveState } from '../journal/journal-state.js';
 
 const ZEROS = new Uint8Array(1024 * 1024);
@@ -40,6 +40,7 @@ export class DriveWriter {
   static async open(fs: FileSystem, drive: DriveState, root: string): Promise<DriveWriter> {
     const w = new DriveWriter(fs, drive, root);
     await fs.mkdir(`${root}/${DRIVE_DIR}`);
+    if (!(await fs.exists(`${root}/${INODE_RESERVE}`))) await fs.writeNewFile(`${root}/${INODE_RESERVE}`, new Uint8Array(0));
     const path = `${root}/${MANIFEST_RESERVE}`;
     w.#reserve = await fs.open(path, (await fs.exists(path)) ? 'r+' : 'w');
     w.#reserveSize = (await w.#reserve.stat()).size;
@@ -209,6 +210,9 @@ export class DriveWriter {
     this.#open.clear();
     await this.#reserve?.close();
     this.#reserve = undefined;
-    if (dropReserve) await this.#fs.unlink(`${this.root}/${MANIFEST_RESERVE}`);
+    if (dropReserve) {
+      await this.#fs.unlink(`${this.root}/${MANIFEST_RESERVE}`);
+      await this.#fs.unlink(`${this.root}/${INODE_RESERVE}`);
+    }
   }
 }

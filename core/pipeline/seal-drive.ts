@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FileSystem } from '../../native/interfaces.js';
-import { DRIVE_DIR, readDriveJson, writeDriveJson, MANIFEST_RESERVE } from '../drives/drive-identity.js';
+import { DRIVE_DIR, INODE_RESERVE, readDriveJson, writeDriveJson, MANIFEST_RESERVE } from '../drives/drive-identity.js';
 import type { DriveState } from '../journal/journal-state.js';
 import { formatDriveInfo } from '../manifest/drive-info.js';
 import { driveBlobs, type BlobNaming } from '../manifest/drive-blobs.js';
@@ -39,6 +39,7 @@ export interface SealResult {
 export async function sealDrive(ctx: SealContext, drive: DriveState, root: string): Promise<SealResult> {
   const { fs } = ctx;
   await fs.unlink(`${root}/${MANIFEST_RESERVE}`);
+  await fs.unlink(`${root}/${INODE_RESERVE}`);
   const tmp = `${root}/${DRIVE_DIR}/.${MANIFEST_NAME}.tmp`;
   const h = await fs.open(tmp, 'w');
   const md5 = createHash('md5');

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { hashTree, tempDir, writeTree, bytesOf } from '../support/tree.js';
 import { runSeedship, startSeedship } from '../support/cli.js';
 import { canMount, have, mountLoopImage, mountTmpfs, NEEDS_ROOT, remountReadOnly } from '../support/mounts.js';
@@ -169,6 +170,42 @@ test('loop-mounted NTFS and ext4 drives: unicode and deep names, spanning, verif
     const rr = await runSeedship(['restore', '--drive', d1, '--drive', d2, '--session', session, '--to', `${t.dir}/out`]);
     assert.equal(rr.code, 0, rr.stderr);
     assert.deepEqual(hashTree(`${t.dir}/out`), hashTree(staging));
+  } finally {
+    for (const u of mounts.reverse()) u();
+    t.cleanup();
+  }
+});
+
+test('a drive out of inodes while workers write small files: sealed with its manifest, no stray files, the rest on the next drive', async (ctx) => {
+  if (!canMount()) return ctx.skip(NEEDS_ROOT);
+  const t = tempDir();
+  const mounts: (() => void)[] = [];
+  try {
+    const staging = `${t.dir}/staging`;
+    const spec: Record<string, string> = {};
+    for (let i = 0; i < 400; i++) spec[`dir${i % 4}/f${String(i).padStart(3, '0')}.txt`] = `small file ${i}\n`.repeat(1 + (i % 30));
+    writeTree(staging, spec);
+    // Room to spare in bytes (workers write the small files) but only 150 inodes.
+    const d1 = `${t.dir}/d1`;
+    mkdirSync(d1);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=600m,nr_inodes=150', 'tmpfs', d1]);
+    mounts.push(() => execFileSync('umount', ['-l', d1]));
+    const d2 = `${t.dir}/d2`;
+    mounts.push(mountTmpfs(d2, 64));
+    const r = await runSeedship(['prepare', '--staging', staging, '--job', 'inodes', '--drive', d1, '--drive', d2, '--json']);
+    assert.equal(r.code, 0, r.stderr.slice(-1500));
+    const res = JSON.parse(r.stdout) as { drives: { status: string; verified: boolean; blobs: number }[] };
+    assert.equal(res.drives.length, 2);
+    for (const d of res.drives) assert.equal(d.verified, true);
+    assert.equal(res.drives[0]!.blobs + res.drives[1]!.blobs, 400);
+    // Drive 1 holds exactly the blobs its manifest lists.
+    const listed = [...readFileSync(`${d1}/DriveManifest.xml`, 'utf8').matchAll(/<FilePath>([^<]*)<\/FilePath>/g)].map((m) => m[1]!.replaceAll('\\', '/').replace(/^\//, '')).sort();
+    const onDrive = execFileSync('find', ['inodes', '-type', 'f'], { cwd: d1, encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    assert.deepEqual(onDrive, listed);
+    const out = `${t.dir}/out`;
+    const rr = await runSeedship(['restore', '--drive', d1, '--drive', d2, '--session', `${staging}/.seedship/inodes`, '--to', out]);
+    assert.equal(rr.code, 0, rr.stderr);
+    assert.deepEqual(hashTree(out), hashTree(staging));
   } finally {
     for (const u of mounts.reverse()) u();
     t.cleanup();
