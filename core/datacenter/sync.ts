@@ -31,7 +31,7 @@ const STATE_FILE = 'sync-state.json';
 /** The copy the drives seeded: every finished file of the journal with its chunk hashes. */
 async function seededState(fs: FileSystem, v: SessionView): Promise<Map<string, Known>> {
   const finalGen = new Map<number, number>();
-  for await (const r of new JournalReader(fs, v.journalPath).records()) if (r.type === RecordType.FileRestarted) finalGen.set(r.file, r.gen);
+  for await (const r of new JournalReader(fs, v.journalPath).records(new Set([RecordType.FileRestarted]))) if (r.type === RecordType.FileRestarted) finalGen.set(r.file, r.gen);
   const open = new Map<number, { path: string; size: number; mtimeMs: number; gen: number; hashes: string[] }>();
   const out = new Map<string, Known>();
   for await (const r of new JournalReader(fs, v.journalPath).records()) {

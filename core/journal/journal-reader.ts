@@ -1,6 +1,6 @@
 import type { FileSystem } from '../../native/interfaces.js';
 import { SeedshipError } from '../errors.js';
-import { decodeHeader, decodeRecord, HEADER_BYTES, type JournalRecord } from './record-codec.js';
+import { decodeHeader, decodeRecord, HEADER_BYTES, type JournalRecord, type RecordType } from './record-codec.js';
 
 const READ_BLOCK_BYTES = 1 << 20;
 
@@ -22,6 +22,8 @@ export interface JournalTail {
 export class JournalReader {
   readonly tail: JournalTail = { validEnd: HEADER_BYTES, fileSize: 0, tornReason: undefined };
   jobId: Buffer | undefined;
+  /** The journal's format version (from its header), once reading began. */
+  version: number | undefined;
   readonly #fs: FileSystem;
   readonly #path: string;
 
@@ -30,7 +32,12 @@ export class JournalReader {
     this.#path = path;
   }
 
-  async *records(): AsyncGenerator<JournalRecord> {
+  /**
+   * The records, in order. With `types`, only records of those types are parsed and yielded
+   * (the others are still checked, so a torn tail ends the stream the same way).
+   */
+  async *records(types?: ReadonlySet<RecordType>): AsyncGenerator<JournalRecord> {
+    const want = types ? (t: RecordType) => types.has(t) : undefined;
     const h = await this.#fs.open(this.#path, 'r');
     try {
       const size = (await h.stat()).size;
@@ -42,16 +49,18 @@ export class JournalReader {
         throw new SeedshipError('E_JOURNAL_CORRUPT', `journal ${this.#path} is unreadable: ${dh.reason}; restore it from a backup or start a new session dir`, { path: this.#path });
       }
       this.jobId = dh.jobId;
+      this.version = dh.version;
       let pos = HEADER_BYTES;
       let buf: Buffer = Buffer.alloc(0);
       let readPos = HEADER_BYTES;
       for (;;) {
-        const step = decodeRecord(buf);
-        if (step.kind === 'record') {
+        const step = decodeRecord(buf, want);
+        if (step.kind === 'record' || step.kind === 'records' || step.kind === 'skip') {
           buf = buf.subarray(step.bytes);
           pos += step.bytes;
           this.tail.validEnd = pos;
-          yield step.record;
+          if (step.kind === 'record') yield step.record;
+          else if (step.kind === 'records') for (const r of step.records) if (!want || want(r.type)) yield r;
           continue;
         }
         if (step.kind === 'torn') {
@@ -62,10 +71,10 @@ export class JournalReader {
           if (buf.length > 0) this.tail.tornReason = 'journal ends inside a record';
           return;
         }
-        const want = Math.min(Math.max(READ_BLOCK_BYTES, buf.length), size - readPos);
-        const next = Buffer.allocUnsafe(buf.length + want);
+        const more = Math.min(Math.max(READ_BLOCK_BYTES, buf.length), size - readPos);
+        const next = Buffer.allocUnsafe(buf.length + more);
         buf.copy(next, 0);
-        const got = await h.read(next, buf.length, want, readPos);
+        const got = await h.read(next, buf.length, more, readPos);
         readPos += got;
         buf = next.subarray(0, buf.length + got);
         if (got === 0) readPos = size;
@@ -77,9 +86,9 @@ export class JournalReader {
 }
 
 /** Convenience: read every record of a journal (tests and small journals). */
-export async function readAllRecords(fs: FileSystem, path: string): Promise<{ records: JournalRecord[]; tail: JournalTail; jobId: Buffer | undefined }> {
+export async function readAllRecords(fs: FileSystem, path: string): Promise<{ records: JournalRecord[]; tail: JournalTail; jobId: Buffer | undefined; version: number | undefined }> {
   const r = new JournalReader(fs, path);
   const records: JournalRecord[] = [];
   for await (const rec of r.records()) records.push(rec);
-  return { records, tail: r.tail, jobId: r.jobId };
+  return { records, tail: r.tail, jobId: r.jobId, version: r.version };
 }

@@ -1,5 +1,5 @@
 import type { FileHandle, FileSystem } from '../../native/interfaces.js';
-import { encodeHeader, encodeRecord, HEADER_BYTES, type JournalRecord } from './record-codec.js';
+import { encodeHeader, encodeRecord, encodeWholeFile, HEADER_BYTES, JOURNAL_VERSION, type JournalRecord, type WholeFileRecs } from './record-codec.js';
 
 /**
  * Appends records to the journal with group commit: `append` only buffers; `commit` writes the
@@ -12,35 +12,54 @@ export class JournalWriter {
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #pendingRecords = 0;
+  /** Format version of this journal: records are appended in its format (version 1 has no WholeFile). */
+  readonly version: number;
 
-  private constructor(h: FileHandle, pos: number) {
+  private constructor(h: FileHandle, pos: number, version: number) {
     this.#h = h;
     this.#pos = pos;
+    this.version = version;
   }
 
   /**
    * Create a new journal (fails if one exists) with its header made durable. Published atomically,
    * so a crash leaves either no journal or one with a whole header.
    */
-  static async create(fs: FileSystem, path: string, jobId: Uint8Array): Promise<JournalWriter> {
+  static async create(fs: FileSystem, path: string, jobId: Uint8Array, version = JOURNAL_VERSION): Promise<JournalWriter> {
     if (await fs.exists(path)) throw Object.assign(new Error(`EEXIST: journal ${path} already exists`), { code: 'EEXIST' });
-    await fs.writeFileAtomic(path, encodeHeader(jobId), 0o600);
+    await fs.writeFileAtomic(path, encodeHeader(jobId, version), 0o600);
     const h = await fs.open(path, 'r+', 0o600);
-    return new JournalWriter(h, HEADER_BYTES);
+    return new JournalWriter(h, HEADER_BYTES, version);
   }
 
-  /** Open an existing journal for appending after `validEnd`, cutting off any torn tail. */
-  static async openAt(fs: FileSystem, path: string, validEnd: number, fileSize: number): Promise<JournalWriter> {
+  /**
+   * Open an existing journal of format `version` (its reader's) for appending after `validEnd`,
+   * cutting off any torn tail.
+   */
+  static async openAt(fs: FileSystem, path: string, validEnd: number, fileSize: number, version: number): Promise<JournalWriter> {
     const h = await fs.open(path, 'r+', 0o600);
     if (fileSize > validEnd) {
       await h.truncate(validEnd);
       await h.datasync();
     }
-    return new JournalWriter(h, validEnd);
+    return new JournalWriter(h, validEnd, version);
   }
 
   append(r: JournalRecord): void {
-    const b = encodeRecord(r);
+    this.#push(encodeRecord(r));
+  }
+
+  /**
+   * Append the three records of a file placed whole in one chunk: as one WholeFile record where
+   * the journal's version has it and the three describe exactly that, else one by one.
+   */
+  appendWholeFile(recs: WholeFileRecs): void {
+    const b = this.version >= 2 ? encodeWholeFile(recs) : undefined;
+    if (b) this.#push(b);
+    else for (const r of recs) this.append(r);
+  }
+
+  #push(b: Buffer): void {
     this.#pending.push(b);
     this.#pendingBytes += b.length;
     this.#pendingRecords++;

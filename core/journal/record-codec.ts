@@ -3,10 +3,15 @@ import { crc32 } from 'node:zlib';
 /**
  * The binary journal format. Header: magic `SSJR` | version u16 LE | jobId (16 bytes).
  * Then records: `len u32 LE | crc32 u32 LE (over type and payload) | type u8 | payload (len bytes)`.
- * Chunk records are binary (they are most of the journal); the rare others are JSON.
+ * Chunk records are binary (they are most of the journal); the rare others are JSON. Version 2
+ * adds the binary WholeFile record: a file placed whole in one chunk (most small files) in one
+ * record instead of three, which a reader expands into the same three logical records.
  */
 export const JOURNAL_MAGIC = 'SSJR';
-export const JOURNAL_VERSION = 1;
+/** The version new journals are written in. */
+export const JOURNAL_VERSION = 2;
+/** Versions this seedship reads (and appends to, in their own format). */
+export const JOURNAL_VERSIONS_READ: readonly number[] = [1, 2];
 export const HEADER_BYTES = 4 + 2 + 16;
 export const RECORD_HEAD_BYTES = 4 + 4 + 1;
 /** Bound on a record's payload: anything longer is a torn or garbage tail (restic bounds its pack headers the same way). */
@@ -24,6 +29,11 @@ export const enum RecordType {
   DriveSealed = 9,
   SessionDone = 10,
   DriveVerified = 11,
+  /**
+   * Physical only (journal version 2): SegmentStarted + Chunk + FileDone of a file placed whole in
+   * one chunk. Readers never see it: `decodeRecord` expands it into those three records.
+   */
+  WholeFile = 12,
 }
 
 /** A run of `prepare` began (every resume writes one). */
@@ -139,27 +149,44 @@ export type JournalRecord =
   | DriveVerifiedRec;
 
 /** Encode the journal header. */
-export function encodeHeader(jobId: Uint8Array): Buffer {
+export function encodeHeader(jobId: Uint8Array, version = JOURNAL_VERSION): Buffer {
   if (jobId.length !== 16) throw new RangeError('jobId must be 16 bytes');
   const b = Buffer.alloc(HEADER_BYTES);
   b.write(JOURNAL_MAGIC, 0, 'latin1');
-  b.writeUInt16LE(JOURNAL_VERSION, 4);
+  b.writeUInt16LE(version, 4);
   b.set(jobId, 6);
   return b;
 }
 
 /** Decode the header, or say what is wrong with it. */
-export function decodeHeader(b: Uint8Array): { ok: true; jobId: Buffer } | { ok: false; reason: string } {
+export function decodeHeader(b: Uint8Array): { ok: true; jobId: Buffer; version: number } | { ok: false; reason: string } {
   if (b.length < HEADER_BYTES) return { ok: false, reason: `too short for a journal header (${b.length} bytes)` };
   const buf = Buffer.from(b.buffer, b.byteOffset, b.length);
   if (buf.toString('latin1', 0, 4) !== JOURNAL_MAGIC) return { ok: false, reason: 'not a seedship journal (bad magic)' };
   const version = buf.readUInt16LE(4);
-  if (version !== JOURNAL_VERSION) return { ok: false, reason: `journal version ${version} is not supported (this seedship reads version ${JOURNAL_VERSION})` };
-  return { ok: true, jobId: Buffer.from(buf.subarray(6, 22)) };
+  if (!JOURNAL_VERSIONS_READ.includes(version)) return { ok: false, reason: `journal version ${version} is not supported (this seedship reads versions ${JOURNAL_VERSIONS_READ.join(' and ')})` };
+  return { ok: true, jobId: Buffer.from(buf.subarray(6, 22)), version };
 }
 
 const CHUNK_FIXED_BYTES = 4 + 2 + 2 + 4 + 8 + 4 + 8 + 4 + 8 + 2;
 const EXTENT_BYTES = 8 + 4 + 16;
+
+/** Write extents at `o`; returns the offset after them. */
+function writeExtents(b: Buffer, o: number, extents: readonly ExtentRec[]): number {
+  for (const e of extents) {
+    o = b.writeDoubleLE(e.fileOffset, o);
+    o = b.writeUInt32LE(e.length, o);
+    o += b.write(e.md5, o, 16, 'hex');
+  }
+  return o;
+}
+
+/** Read `n` extents at `o`. */
+function readExtents(p: Buffer, o: number, n: number): ExtentRec[] {
+  const extents: ExtentRec[] = [];
+  for (let i = 0; i < n; i++, o += EXTENT_BYTES) extents.push({ fileOffset: p.readDoubleLE(o), length: p.readUInt32LE(o + 8), md5: p.toString('hex', o + 12, o + 28).toUpperCase() });
+  return extents;
+}
 
 function encodeChunk(r: ChunkRec): Buffer {
   const b = Buffer.alloc(CHUNK_FIXED_BYTES + EXTENT_BYTES * r.extents.length);
@@ -174,11 +201,7 @@ function encodeChunk(r: ChunkRec): Buffer {
   o = b.writeUInt32LE(r.storedLength, o);
   o += b.write(r.xxh64, o, 8, 'hex');
   o = b.writeUInt16LE(r.extents.length, o);
-  for (const e of r.extents) {
-    o = b.writeDoubleLE(e.fileOffset, o);
-    o = b.writeUInt32LE(e.length, o);
-    o += b.write(e.md5, o, 16, 'hex');
-  }
+  writeExtents(b, o, r.extents);
   return b;
 }
 
@@ -206,15 +229,87 @@ function decodeChunk(p: Buffer): ChunkRec {
   const n = p.readUInt16LE(o);
   o += 2;
   if (p.length !== CHUNK_FIXED_BYTES + n * EXTENT_BYTES) throw new RangeError('chunk record length does not match its extent count');
-  const extents: ExtentRec[] = [];
-  for (let i = 0; i < n; i++) {
-    const fileOffset = p.readDoubleLE(o);
-    const length = p.readUInt32LE(o + 8);
-    const md5 = p.toString('hex', o + 12, o + 28).toUpperCase();
-    extents.push({ fileOffset, length, md5 });
-    o += EXTENT_BYTES;
-  }
+  const extents = readExtents(p, o, n);
   return { type: RecordType.Chunk, file, gen, drive, index, rawOffset, rawLength, storedOffset, storedLength, xxh64, extents };
+}
+
+/** The three records of a file placed whole in one chunk, as a WholeFile record carries them. */
+export type WholeFileRecs = readonly [SegmentStartedRec, ChunkRec, FileDoneRec];
+
+const WHOLE_FIXED_BYTES = 4 + 2 + 2 + 2 + 8 + 8 + 8 + 4 + 8 + 8 + 4 + 4 + 4 + 8 + 2 + 2;
+const U16 = 0xffff;
+const U32 = 0xffffffff;
+
+/**
+ * Encode SegmentStarted + Chunk + FileDone as one WholeFile record (head included), or undefined
+ * when the three do not describe one whole file in one chunk exactly (the caller then appends
+ * them one by one). Binary, so a small file costs one checksum and no JSON.
+ */
+export function encodeWholeFile([seg, c, done]: WholeFileRecs): Buffer | undefined {
+  const same =
+    c.file === seg.file && c.gen === seg.gen && c.drive === seg.drive && c.index === seg.firstBlock && c.rawOffset === seg.rawOffset && c.storedOffset === seg.storedOffset &&
+    done.file === seg.file && done.gen === seg.gen && done.storedLength === c.storedOffset + c.storedLength;
+  const fits = seg.file <= U32 && seg.gen <= U16 && seg.part <= U16 && seg.drive <= U16 && seg.mode <= U32 && seg.firstBlock <= U32 && c.rawLength <= U32 && c.storedLength <= U32 && c.extents.length <= U16;
+  if (!same || !fits) return undefined;
+  const pathBytes = Buffer.byteLength(seg.path, 'utf8');
+  if (pathBytes > U16) return undefined;
+  const len = WHOLE_FIXED_BYTES + EXTENT_BYTES * c.extents.length + pathBytes;
+  const b = Buffer.allocUnsafe(RECORD_HEAD_BYTES + len);
+  b.writeUInt32LE(len, 0);
+  let o = b.writeUInt8(RecordType.WholeFile, 8);
+  o = b.writeUInt32LE(seg.file, o);
+  o = b.writeUInt16LE(seg.gen, o);
+  o = b.writeUInt16LE(seg.part, o);
+  o = b.writeUInt16LE(seg.drive, o);
+  o = b.writeDoubleLE(seg.size, o);
+  o = b.writeDoubleLE(seg.mtimeMs, o);
+  o = b.writeDoubleLE(seg.ino, o);
+  o = b.writeUInt32LE(seg.mode, o);
+  o = b.writeDoubleLE(seg.rawOffset, o);
+  o = b.writeDoubleLE(seg.storedOffset, o);
+  o = b.writeUInt32LE(seg.firstBlock, o);
+  o = b.writeUInt32LE(c.rawLength, o);
+  o = b.writeUInt32LE(c.storedLength, o);
+  o += b.write(c.xxh64, o, 8, 'hex');
+  o = b.writeUInt16LE(c.extents.length, o);
+  o = writeExtents(b, o, c.extents);
+  o = b.writeUInt16LE(pathBytes, o);
+  o += b.write(seg.path, o, pathBytes, 'utf8');
+  if (o !== b.length) throw new Error(`WholeFile record encoded ${o} of ${b.length} bytes`);
+  b.writeUInt32LE(crc32(b.subarray(8)), 4);
+  return b;
+}
+
+function decodeWholeFile(p: Buffer): WholeFileRecs {
+  if (p.length < WHOLE_FIXED_BYTES) throw new RangeError('whole-file record too short');
+  const file = p.readUInt32LE(0);
+  const gen = p.readUInt16LE(4);
+  const part = p.readUInt16LE(6);
+  const drive = p.readUInt16LE(8);
+  const size = p.readDoubleLE(10);
+  const mtimeMs = p.readDoubleLE(18);
+  const ino = p.readDoubleLE(26);
+  const mode = p.readUInt32LE(34);
+  const rawOffset = p.readDoubleLE(38);
+  const storedOffset = p.readDoubleLE(46);
+  const firstBlock = p.readUInt32LE(54);
+  const rawLength = p.readUInt32LE(58);
+  const storedLength = p.readUInt32LE(62);
+  const xxh64 = p.toString('hex', 66, 74);
+  const n = p.readUInt16LE(74);
+  let o = 76;
+  if (p.length < WHOLE_FIXED_BYTES + n * EXTENT_BYTES) throw new RangeError('whole-file record shorter than its extents');
+  const extents = readExtents(p, o, n);
+  o += n * EXTENT_BYTES;
+  const pathBytes = p.readUInt16LE(o);
+  o += 2;
+  if (p.length !== o + pathBytes) throw new RangeError('whole-file record length does not match its path');
+  const path = p.toString('utf8', o, o + pathBytes);
+  return [
+    { type: RecordType.SegmentStarted, file, gen, part, drive, path, size, mtimeMs, ino, mode, rawOffset, storedOffset, firstBlock },
+    { type: RecordType.Chunk, file, gen, drive, index: firstBlock, rawOffset, rawLength, storedOffset, storedLength, xxh64, extents },
+    { type: RecordType.FileDone, file, gen, storedLength: storedOffset + storedLength },
+  ];
 }
 
 /** Encode one record, head included. */
@@ -236,14 +331,19 @@ export function encodeRecord(r: JournalRecord): Buffer {
 
 export type DecodeStep =
   | { kind: 'record'; record: JournalRecord; bytes: number }
+  /** A WholeFile record, expanded. */
+  | { kind: 'records'; records: WholeFileRecs; bytes: number }
+  /** A good record of a type the caller does not want (not decoded). */
+  | { kind: 'skip'; bytes: number }
   | { kind: 'need-more' }
   | { kind: 'torn'; reason: string };
 
 /**
  * Decode the record at the start of `b`. `need-more` when `b` ends inside it (at end of file that
  * is a torn tail); `torn` when the record is over-long, fails its checksum or does not parse.
+ * With `want`, a record none of whose logical types it accepts is checked but not parsed (`skip`).
  */
-export function decodeRecord(b: Buffer): DecodeStep {
+export function decodeRecord(b: Buffer, want?: (type: RecordType) => boolean): DecodeStep {
   if (b.length < RECORD_HEAD_BYTES) return { kind: 'need-more' };
   const len = b.readUInt32LE(0);
   if (len > MAX_RECORD_PAYLOAD_BYTES) return { kind: 'torn', reason: `record length ${len} over the limit` };
@@ -252,11 +352,17 @@ export function decodeRecord(b: Buffer): DecodeStep {
   if (crc32(body) !== b.readUInt32LE(4)) return { kind: 'torn', reason: 'checksum mismatch' };
   const type = b.readUInt8(8) as RecordType;
   const payload = b.subarray(RECORD_HEAD_BYTES, RECORD_HEAD_BYTES + len);
+  const bytes = RECORD_HEAD_BYTES + len;
+  if (type < RecordType.SessionStarted || type > RecordType.WholeFile) return { kind: 'torn', reason: `unknown record type ${type}` };
+  if (want) {
+    const wanted = type === RecordType.WholeFile ? want(RecordType.SegmentStarted) || want(RecordType.Chunk) || want(RecordType.FileDone) : want(type);
+    if (!wanted) return { kind: 'skip', bytes };
+  }
   try {
-    if (type === RecordType.Chunk) return { kind: 'record', record: decodeChunk(payload), bytes: RECORD_HEAD_BYTES + len };
-    if (type < RecordType.SessionStarted || type > RecordType.DriveVerified) return { kind: 'torn', reason: `unknown record type ${type}` };
+    if (type === RecordType.Chunk) return { kind: 'record', record: decodeChunk(payload), bytes };
+    if (type === RecordType.WholeFile) return { kind: 'records', records: decodeWholeFile(payload), bytes };
     const obj = JSON.parse(payload.toString('utf8')) as object;
-    return { kind: 'record', record: { ...obj, type } as JournalRecord, bytes: RECORD_HEAD_BYTES + len };
+    return { kind: 'record', record: { ...obj, type } as JournalRecord, bytes };
   } catch (err) {
     return { kind: 'torn', reason: `record does not parse: ${(err as Error).message}` };
   }

@@ -40,6 +40,8 @@ export function drivePathOf(n: BlobNaming, path: string): string {
   return `${n.container}/${path}${n.suffix}`;
 }
 
+const FIRST_PASS_TYPES: ReadonlySet<RecordType> = new Set([RecordType.FileRestarted, RecordType.FileSkipped, RecordType.DriveSealed]);
+
 /**
  * Stream the blob parts that the journal places on drive `drive`, in the order they were written,
  * leaving out chunks of superseded generations (a file that changed and was copied again) and
@@ -50,7 +52,8 @@ export async function* driveBlobs(fs: FileSystem, journalPath: string, drive: nu
   const finalGen = new Map<number, number>();
   const excluded = new Set<number>();
   let sealed = false;
-  for await (const r of new JournalReader(fs, journalPath).records()) {
+  // First pass: only the rare records that decide which parts are valid are parsed.
+  for await (const r of new JournalReader(fs, journalPath).records(FIRST_PASS_TYPES)) {
     if (r.type === RecordType.FileRestarted) finalGen.set(r.file, r.gen);
     else if (r.type === RecordType.FileSkipped && !sealed) excluded.add(r.file);
     else if (r.type === RecordType.DriveSealed && r.drive === drive) sealed = true;

@@ -1,7 +1,7 @@
 import type { ChunkProcessor, CodecKit, EncodeResult, EncodeTask, NativeDeps } from '../../native/interfaces.js';
 import { errnoCode, SeedshipError } from '../errors.js';
 import { reserveBytesFor, segmentAllocBytes, type ActiveFile, type DriveState, type SegmentState } from '../journal/journal-state.js';
-import { RecordType, type JournalRecord } from '../journal/record-codec.js';
+import { RecordType, type ChunkRec, type FileDoneRec, type JournalRecord, type SegmentStartedRec } from '../journal/record-codec.js';
 import { drivePathOf, type BlobNaming } from '../manifest/drive-blobs.js';
 import { RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
 import { chunkCount, MAX_BLOCK_BYTES, worstStoredBytes } from '../plan/chunking.js';
@@ -430,24 +430,24 @@ export class CopyLoop {
     if (h) for (const e of res.extents) await w.write(h, stored.subarray(e.at, e.at + e.length), base + e.at);
     else if (written) w.noteWritten();
     else await w.writeWhole(rel, stored);
-    if (!seg) {
-      this.#record({
-        type: RecordType.SegmentStarted,
-        file: f.id,
-        gen: f.gen,
-        part: (active?.segments.length ?? 0) + 1,
-        drive: cur.state.seq,
-        path: f.path,
-        size: f.size,
-        mtimeMs: f.mtimeMs,
-        ino: f.ino,
-        mode: f.mode,
-        rawOffset: job.rawOffset,
-        storedOffset: chunkStoredOffset,
-        firstBlock: job.index,
-      });
-    }
-    this.#record({
+    const segRec: SegmentStartedRec | undefined = seg
+      ? undefined
+      : {
+          type: RecordType.SegmentStarted,
+          file: f.id,
+          gen: f.gen,
+          part: (active?.segments.length ?? 0) + 1,
+          drive: cur.state.seq,
+          path: f.path,
+          size: f.size,
+          mtimeMs: f.mtimeMs,
+          ino: f.ino,
+          mode: f.mode,
+          rawOffset: job.rawOffset,
+          storedOffset: chunkStoredOffset,
+          firstBlock: job.index,
+        };
+    const chunkRec: ChunkRec = {
       type: RecordType.Chunk,
       file: f.id,
       gen: f.gen,
@@ -459,10 +459,20 @@ export class CopyLoop {
       storedLength: res.stored.length,
       xxh64: res.xxh64,
       extents: res.extents.map((e) => ({ fileOffset: base + e.at, length: e.length, md5: e.md5 })),
-    });
+    };
+    const doneRec: FileDoneRec | undefined = job.last ? { type: RecordType.FileDone, file: f.id, gen: f.gen, storedLength: chunkStoredOffset + res.stored.length } : undefined;
+    if (segRec && doneRec) {
+      // A file placed whole (most small files): one journal record instead of three.
+      const recs = [segRec, chunkRec, doneRec] as const;
+      this.#s.journal.appendWholeFile(recs);
+      for (const r of recs) this.#s.state.apply(r);
+    } else {
+      if (segRec) this.#record(segRec);
+      this.#record(chunkRec);
+      if (doneRec) this.#record(doneRec);
+    }
     this.#bytesSinceCommit += data;
     if (job.last) {
-      this.#record({ type: RecordType.FileDone, file: f.id, gen: f.gen, storedLength: chunkStoredOffset + res.stored.length });
       w.finish(f.id);
       this.#live.delete(f.id);
     }

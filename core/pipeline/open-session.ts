@@ -94,7 +94,7 @@ export async function openSession(
         throw new SeedshipError('E_JOURNAL_CORRUPT', `journal ${journalPath} belongs to another job (id ${reader.jobId?.toString('hex')}); start a new --session dir`, { path: journalPath });
       }
       tornTail = reader.tail.tornReason;
-      journal = await JournalWriter.openAt(fs, journalPath, reader.tail.validEnd, reader.tail.fileSize);
+      journal = await JournalWriter.openAt(fs, journalPath, reader.tail.validEnd, reader.tail.fileSize, reader.version ?? 1);
     } else {
       journal = await JournalWriter.create(fs, journalPath, Buffer.from(settings.jobId, 'hex'));
     }

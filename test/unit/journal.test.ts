@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { NodeFileSystem } from '../../native/node-fs.js';
 import { JournalWriter } from '../../core/journal/journal-writer.js';
 import { readAllRecords, JournalReader } from '../../core/journal/journal-reader.js';
-import { decodeRecord, encodeRecord, HEADER_BYTES, RecordType, type JournalRecord } from '../../core/journal/record-codec.js';
+import { decodeRecord, encodeRecord, encodeWholeFile, HEADER_BYTES, RecordType, type JournalRecord, type WholeFileRecs } from '../../core/journal/record-codec.js';
 import { SeedshipError } from '../../core/errors.js';
 import { tempDir } from '../support/tree.js';
 
@@ -13,6 +13,16 @@ const fs = new NodeFileSystem();
 const hex = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map((b) => Buffer.from(b).toString('hex'));
 
 const NP = { noNullPrototype: true } as const;
+/** A staged file's identity and where its part starts, as SegmentStarted records carry them. */
+const placedFileArbs = {
+  size: fc.nat(),
+  mtimeMs: fc.double({ min: 0, max: 2e12, noNaN: true }),
+  ino: fc.nat(),
+  mode: fc.nat(0o777),
+  rawOffset: fc.nat(),
+  storedOffset: fc.nat(),
+};
+const extentsArb = fc.array(fc.record({ fileOffset: fc.nat(), length: fc.nat(4 * 1024 * 1024), md5: hex(16).map((h) => h.toUpperCase()) }, NP), { maxLength: 4 });
 
 /** Arbitrary valid journal records of every type. */
 const recordArb: fc.Arbitrary<JournalRecord> = fc.oneof(
@@ -25,12 +35,7 @@ const recordArb: fc.Arbitrary<JournalRecord> = fc.oneof(
     part: fc.integer({ min: 1, max: 5 }),
     drive: fc.nat(9),
     path: fc.string({ minLength: 1 }),
-    size: fc.nat(),
-    mtimeMs: fc.double({ min: 0, max: 2e12, noNaN: true }),
-    ino: fc.nat(),
-    mode: fc.nat(0o777),
-    rawOffset: fc.nat(),
-    storedOffset: fc.nat(),
+    ...placedFileArbs,
     firstBlock: fc.nat(),
   }, NP),
   fc.record({
@@ -44,13 +49,99 @@ const recordArb: fc.Arbitrary<JournalRecord> = fc.oneof(
     storedOffset: fc.nat(),
     storedLength: fc.nat(4 * 1024 * 1024),
     xxh64: hex(8),
-    extents: fc.array(fc.record({ fileOffset: fc.nat(), length: fc.nat(4 * 1024 * 1024), md5: hex(16).map((h) => h.toUpperCase()) }, NP), { maxLength: 4 }),
+    extents: extentsArb,
   }, NP),
   fc.record({ type: fc.constant(RecordType.FileDone as const), file: fc.nat(), gen: fc.nat(3), storedLength: fc.nat() }, NP),
   fc.record({ type: fc.constant(RecordType.FileSkipped as const), file: fc.nat(), path: fc.string(), reason: fc.string() }, NP),
   fc.record({ type: fc.constant(RecordType.DriveSealed as const), drive: fc.nat(9), manifestHash: hex(16), manifestBytes: fc.nat() }, NP),
   fc.record({ type: fc.constant(RecordType.DriveVerified as const), drive: fc.nat(9) }, NP),
 );
+
+/** The three records of a file placed whole in one chunk, consistent as the copy loop writes them. */
+const wholeArb: fc.Arbitrary<WholeFileRecs> = fc
+  .record({
+    file: fc.nat(2 ** 32 - 1),
+    gen: fc.nat(65535),
+    part: fc.integer({ min: 1, max: 5 }),
+    drive: fc.nat(65535),
+    path: fc.string({ minLength: 1, unit: 'binary' }),
+    ...placedFileArbs,
+    index: fc.nat(2 ** 32 - 1),
+    rawLength: fc.nat(4 * 1024 * 1024),
+    storedLength: fc.nat(4 * 1024 * 1024),
+    xxh64: hex(8),
+    extents: extentsArb,
+  }, NP)
+  .map((w): WholeFileRecs => [
+    { type: RecordType.SegmentStarted, file: w.file, gen: w.gen, part: w.part, drive: w.drive, path: w.path, size: w.size, mtimeMs: w.mtimeMs, ino: w.ino, mode: w.mode, rawOffset: w.rawOffset, storedOffset: w.storedOffset, firstBlock: w.index },
+    { type: RecordType.Chunk, file: w.file, gen: w.gen, drive: w.drive, index: w.index, rawOffset: w.rawOffset, rawLength: w.rawLength, storedOffset: w.storedOffset, storedLength: w.storedLength, xxh64: w.xxh64, extents: w.extents },
+    { type: RecordType.FileDone, file: w.file, gen: w.gen, storedLength: w.storedOffset + w.storedLength },
+  ]);
+
+/** What the copy appends: single records, or a whole file's three through appendWholeFile. */
+type Entry = { rec: JournalRecord } | { whole: WholeFileRecs };
+const entryArb: fc.Arbitrary<Entry> = fc.oneof(recordArb.map((rec) => ({ rec })), wholeArb.map((whole) => ({ whole })));
+const appendEntry = (w: JournalWriter, e: Entry) => ('rec' in e ? w.append(e.rec) : w.appendWholeFile(e.whole));
+const flatten = (es: Entry[]): JournalRecord[] => es.flatMap((e) => ('rec' in e ? [e.rec] : [...e.whole]));
+
+test('a whole file in one chunk is one record that decodes to its three; a cut or flipped byte never decodes to others', () => {
+  fc.assert(
+    fc.property(wholeArb, fc.nat(), (whole, at) => {
+      const b = encodeWholeFile(whole);
+      assert.ok(b, 'a consistent triple is encodable');
+      const step = decodeRecord(b);
+      assert.equal(step.kind, 'records');
+      if (step.kind === 'records') assert.deepEqual(step.records, whole);
+      assert.equal(decodeRecord(b.subarray(0, at % b.length)).kind, 'need-more');
+      const flipped = Buffer.from(b);
+      flipped[at % b.length] = flipped[at % b.length]! ^ 0x5a;
+      const f = decodeRecord(flipped);
+      assert.ok(f.kind === 'torn' || f.kind === 'need-more' || (f.kind === 'records' && JSON.stringify(f.records) === JSON.stringify(whole)), `flipped byte ${at % b.length} decoded as ${f.kind}`);
+    }),
+  );
+});
+
+test('three records that are not one whole file stay three records; a version 1 journal never gets a WholeFile record', async () => {
+  const t = tempDir();
+  try {
+    const [seg, chunk, done] = fc.sample(wholeArb, { numRuns: 1, seed: 42 })[0]!;
+    const odd: WholeFileRecs = [seg, chunk, { ...done, storedLength: done.storedLength + 1 }];
+    assert.equal(encodeWholeFile(odd), undefined);
+    const physical = (path: string) => {
+      const b = readFileSync(path).subarray(HEADER_BYTES);
+      const kinds: string[] = [];
+      for (let o = 0; o < b.length; ) {
+        const step = decodeRecord(b.subarray(o));
+        assert.ok(step.kind === 'record' || step.kind === 'records', step.kind);
+        kinds.push(step.kind);
+        o += step.bytes;
+      }
+      return kinds;
+    };
+    for (const [version, recs, kinds] of [
+      [2, [seg, chunk, done], ['records']],
+      [2, odd, ['record', 'record', 'record']],
+      [1, [seg, chunk, done], ['record', 'record', 'record']],
+    ] as const) {
+      const path = `${t.dir}/v${version}-${kinds.length}.sjr`;
+      const w = await JournalWriter.create(fs, path, Buffer.alloc(16, 9), version);
+      w.appendWholeFile(recs);
+      assert.equal(w.pendingRecords, kinds.length);
+      await w.commit();
+      await w.close();
+      assert.deepEqual(physical(path), kinds, `version ${version}`);
+      const got = await readAllRecords(fs, path);
+      assert.equal(got.version, version);
+      assert.deepEqual(got.records, recs);
+      // Reading only some types parses only those, from whole-file records too.
+      const only: JournalRecord[] = [];
+      for await (const r of new JournalReader(fs, path).records(new Set([RecordType.FileDone]))) only.push(r);
+      assert.deepEqual(only, [recs[2]]);
+    }
+  } finally {
+    t.cleanup();
+  }
+});
 
 test('every record type round-trips through the codec', () => {
   fc.assert(
@@ -79,12 +170,13 @@ test('property: every truncation of a valid journal replays to a prefix of its r
   const t = tempDir();
   try {
     await fc.assert(
-      fc.asyncProperty(fc.array(recordArb, { maxLength: 12 }), async (records) => {
+      fc.asyncProperty(fc.array(entryArb, { maxLength: 12 }), async (entries) => {
+        const records = flatten(entries);
         const path = `${t.dir}/j.sjr`;
         const cut = `${t.dir}/cut.sjr`;
         await fs.unlink(path);
         const w = await JournalWriter.create(fs, path, Buffer.alloc(16, 7));
-        for (const r of records) w.append(r);
+        for (const e of entries) appendEntry(w, e);
         await w.commit();
         await w.close();
         const full = readFileSync(path);
@@ -108,11 +200,12 @@ test('property: a journal with one flipped byte after the header replays to a pr
   const t = tempDir();
   try {
     await fc.assert(
-      fc.asyncProperty(fc.array(recordArb, { minLength: 1, maxLength: 10 }), fc.nat(), async (records, pos) => {
+      fc.asyncProperty(fc.array(entryArb, { minLength: 1, maxLength: 10 }), fc.nat(), async (entries, pos) => {
+        const records = flatten(entries);
         const path = `${t.dir}/j.sjr`;
         await fs.unlink(path);
         const w = await JournalWriter.create(fs, path, Buffer.alloc(16, 1));
-        for (const r of records) w.append(r);
+        for (const e of entries) appendEntry(w, e);
         await w.commit();
         await w.close();
         const b = readFileSync(path);
@@ -144,7 +237,7 @@ test('appending after a torn tail cuts it off; a bad header is E_JOURNAL_CORRUPT
     const r1 = new JournalReader(fs, path);
     for await (const _ of r1.records());
     assert.ok(r1.tail.fileSize > r1.tail.validEnd);
-    const w2 = await JournalWriter.openAt(fs, path, r1.tail.validEnd, r1.tail.fileSize);
+    const w2 = await JournalWriter.openAt(fs, path, r1.tail.validEnd, r1.tail.fileSize, r1.version!);
     w2.append(b);
     await w2.commit();
     await w2.close();
