@@ -36,7 +36,9 @@ export interface MemoryRow {
 
 export interface ResumeRow {
   readonly set: string;
+  /** Median of the uninterrupted runs of the same command on the same set. */
   readonly uninterruptedSecs: number;
+  readonly uninterruptedRuns: number[];
   readonly runs: { killedSecs: number; resumeSecs: number; killedAt: number }[];
 }
 
@@ -46,7 +48,7 @@ interface Report {
   readonly target: string;
   readonly rows: Row[];
   readonly memory: MemoryRow[];
-  readonly resume: ResumeRow | undefined;
+  readonly resume: ResumeRow[];
   readonly restic: boolean;
 }
 
@@ -92,9 +94,12 @@ function targets(rep: Report): Target[] {
   }
   const peak = Math.max(...rep.rows.filter((r) => r.kind.startsWith('seedship')).map((r) => r.rssMiB), ...rep.memory.map((m) => m.rssMiB));
   out.push({ what: 'peak memory of any seedship run, MiB', goal: 300, lowerIsBetter: true, values: [{ label: 'all runs', value: peak }] });
-  if (rep.resume) {
-    const totals = rep.resume.runs.map((r) => (r.killedSecs + r.resumeSecs) / rep.resume!.uninterruptedSecs);
-    out.push({ what: 'kill -9 at half-way + resume vs uninterrupted', goal: 1.1, lowerIsBetter: true, values: [{ label: rep.resume.set, value: [...totals].sort((a, b) => a - b)[Math.floor(totals.length / 2)]! }] });
+  if (rep.resume.length > 0) {
+    const values = rep.resume.map((res) => {
+      const totals = res.runs.map((r) => (r.killedSecs + r.resumeSecs) / res.uninterruptedSecs).sort((a, b) => a - b);
+      return { label: res.set, value: totals[Math.floor(totals.length / 2)]! };
+    });
+    out.push({ what: 'kill -9 at half-way + resume vs uninterrupted', goal: 1.1, lowerIsBetter: true, values });
   }
   return out;
 }
@@ -135,9 +140,9 @@ function extraLines(rep: Report): string[] {
     for (const m of rep.memory) lines.push(`| ${(m.bytes / MiB).toFixed(0)} MiB | ${m.files} | ${f2(m.secs)} | ${m.rssMiB.toFixed(0)} |`);
     lines.push('', `Command: \`${esc(rep.memory[0]!.cmd)}\``, '');
   }
-  if (rep.resume) {
-    lines.push(`## kill -9 half-way, then resume (${rep.resume.set}, zstd -3)`, '', `Uninterrupted median: ${f2(rep.resume.uninterruptedSecs)} s.`, '', '| killed at | killed run s | resume s | total / uninterrupted |', '|---|---|---|---|');
-    for (const r of rep.resume.runs) lines.push(`| ${(r.killedAt * 100).toFixed(0)} % | ${f2(r.killedSecs)} | ${f2(r.resumeSecs)} | ${f2((r.killedSecs + r.resumeSecs) / rep.resume.uninterruptedSecs)} |`);
+  for (const res of rep.resume) {
+    lines.push(`## kill -9 half-way, then resume (${res.set}, zstd -3)`, '', `Uninterrupted: median ${f2(res.uninterruptedSecs)} s (${res.uninterruptedRuns.map(f2).join(', ')}).`, '', '| killed at | killed run s | resume s | total / uninterrupted |', '|---|---|---|---|');
+    for (const r of res.runs) lines.push(`| ${(r.killedAt * 100).toFixed(0)} % | ${f2(r.killedSecs)} | ${f2(r.resumeSecs)} | ${f2((r.killedSecs + r.resumeSecs) / res.uninterruptedSecs)} |`);
     lines.push('');
   }
   return lines;

@@ -126,9 +126,14 @@ function runSet(args: Args, target: BenchTarget, shape: Shape, work: string, too
   return rows;
 }
 
-/** Peak memory of the default prepare at each staging size (invariant 5: flat whatever the size). */
-function runMemory(args: Args, target: BenchTarget, work: string): MemoryRow[] {
+/**
+ * Peak memory of the default prepare at each staging size (invariant 5: flat whatever the size);
+ * on the largest, also kill -9 half-way and resume, where the fixed cost of a restart weighs less.
+ */
+async function runMemory(args: Args, target: BenchTarget, work: string): Promise<{ memory: MemoryRow[]; resume: ResumeRow | undefined }> {
   const out: MemoryRow[] = [];
+  let resume: ResumeRow | undefined;
+  const largest = Math.max(...args.memory);
   for (const size of args.memory) {
     const dir = `${work}/memory`;
     rmSync(dir, { recursive: true, force: true });
@@ -137,14 +142,25 @@ function runMemory(args: Args, target: BenchTarget, work: string): MemoryRow[] {
     target.clean();
     const session = `${work}/session`;
     rmSync(session, { recursive: true, force: true });
-    const cmd = `node ${CLI} prepare --staging ${dir} --job bench --session ${session} --drive ${target.dir} --allow-staging-volume --yes --no-verify > /dev/null`;
+    const prepArgs = ['prepare', '--staging', dir, '--job', 'bench', '--session', session, '--drive', target.dir, '--allow-staging-volume', '--yes', '--no-verify'];
+    const cmd = `node ${CLI} ${prepArgs.join(' ')} > /dev/null`;
     const s = timed(cmd);
     out.push({ bytes: g.bytes, files: g.files, secs: s.secs, rssMiB: s.rssKiB / 1024, cmd });
     process.stderr.write(`bench: memory at ${(g.bytes / MiB).toFixed(0)} MiB (${g.files} files): ${(s.rssKiB / 1024).toFixed(0)} MiB peak, ${s.secs.toFixed(1)} s\n`);
+    if (size === largest && args.memory.length > 1) {
+      const uninterrupted = [s.secs];
+      for (let i = 1; i < args.runs; i++) {
+        target.clean();
+        rmSync(session, { recursive: true, force: true });
+        uninterrupted.push(timed(cmd).secs);
+      }
+      const set = `mixed ${(g.bytes / MiB).toFixed(0)} MiB (${g.files} files)`;
+      resume = { set, uninterruptedSecs: median(uninterrupted), uninterruptedRuns: uninterrupted, runs: await killResumeRuns(args, target, session, [CLI, ...prepArgs]) };
+    }
     rmSync(dir, { recursive: true, force: true });
   }
   target.clean();
-  return out;
+  return { memory: out, resume };
 }
 
 /** Kill -9 half-way through the default prepare of the mixed set, resume, compare with uninterrupted runs. */
@@ -152,16 +168,21 @@ async function runResume(args: Args, target: BenchTarget, work: string, rows: Ro
   const base = rows.find((r) => r.shape === 'mixed' && r.name.startsWith('seedship zstd -3 (default'));
   if (!base) return undefined;
   const session = `${work}/session`;
+  const runs = await killResumeRuns(args, target, session, [CLI, 'prepare', '--staging', `${work}/mixed`, '--job', 'bench', '--session', session, '--drive', target.dir, '--allow-staging-volume', '--yes', '--no-verify', '--level', '3']);
+  target.clean();
+  return { runs, uninterruptedSecs: base.secs, uninterruptedRuns: base.all, set: base.set };
+}
+
+async function killResumeRuns(args: Args, target: BenchTarget, session: string, argv: string[]): Promise<ResumeRow['runs']> {
   const runs: ResumeRow['runs'] = [];
   for (let i = 0; i < args.runs; i++) {
     target.clean();
     rmSync(session, { recursive: true, force: true });
-    const r = await killAndResume('node', [CLI, 'prepare', '--staging', `${work}/mixed`, '--job', 'bench', '--session', session, '--drive', target.dir, '--allow-staging-volume', '--yes', '--no-verify', '--level', '3'], 0.5);
+    const r = await killAndResume('node', argv, 0.5);
     runs.push(r);
     process.stderr.write(`bench: kill -9 at ${(r.killedAt * 100).toFixed(0)} %: ${r.killedSecs.toFixed(2)} s + resume ${r.resumeSecs.toFixed(2)} s\n`);
   }
-  target.clean();
-  return { runs, uninterruptedSecs: base.secs, set: base.set };
+  return runs;
 }
 
 async function main(): Promise<void> {
@@ -177,8 +198,8 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     for (const shape of args.only) rows.push(...runSet(args, target, shape, work, tools));
     const resume = await runResume(args, target, work, rows);
-    const memory = args.memory.length > 0 ? runMemory(args, target, work) : [];
-    writeReport(args.out, { argv: process.argv.slice(2), runs: args.runs, target: target.describe, rows, memory, resume, restic: tools.restic });
+    const mem = args.memory.length > 0 ? await runMemory(args, target, work) : { memory: [], resume: undefined };
+    writeReport(args.out, { argv: process.argv.slice(2), runs: args.runs, target: target.describe, rows, memory: mem.memory, resume: [resume, mem.resume].filter((r): r is ResumeRow => r !== undefined), restic: tools.restic });
     process.stderr.write(`bench: wrote ${args.out}\n`);
   } finally {
     target.close();
