@@ -5,7 +5,7 @@
  * memory, ratios against each baseline of the same run, and the issue's targets met or missed.
  * Never part of the tests.
  *
- *   npm run bench            # quick: 512 MiB sets + 20,000 small files, 3 runs each
+ *   npm run bench            # 512 MiB sets + 20,000 small files, 3 runs each (~7 min on 2 cores)
  *   npm run bench:full       # 2 GiB sets + 100,000 small files, 5 runs, memory at 1 vs 8 GiB
  *   node dist/bench/prepare-bench.js [--size 512M] [--small 20000] [--runs 3] [--memory 1G,3G]
  *        [--only mixed,random,sparse-vhd,small-files] [--target DIR] [--out bench/RESULTS.md]

@@ -17,6 +17,15 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+// A reader that went away (`seedship … | head`) is not a crash: a running command stops cleanly,
+// as on Ctrl-C (the journal is committed on the way out), and nothing more is printed there.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    if (!controller.signal.aborted) controller.abort(new Error('output closed (EPIPE)'));
+  });
+}
+
 const ctx = makeProcessContext(controller.signal);
 const code = await runCli(process.argv.slice(2), ctx);
 process.exitCode = code;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync, symlinkSync, truncateSync } from 'node:fs';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { tempDir, writeTree } from '../support/tree.js';
 import { runSeedship, CLI } from '../support/cli.js';
 
@@ -10,6 +10,15 @@ const MiB = 1024 * 1024;
 function args(staging: string, drives: string[], extra: string[] = []): string[] {
   return ['prepare', '--staging', staging, '--job', 'bad-input', ...drives.flatMap((d) => ['--drive', d]), '--allow-staging-volume', ...extra];
 }
+
+test('output piped into a reader that closes early (| head) ends quietly, without a stack', () => {
+  // `true` exits before node has started, so every write of the help text meets a closed pipe.
+  const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" verify --help | true`], { encoding: 'utf8' });
+  assert.equal(r.stderr, '');
+  assert.equal(r.status, 0);
+  const head = execFileSync('sh', ['-c', `"${process.execPath}" "${CLI}" verify --help | head -c 20`], { encoding: 'utf8' });
+  assert.equal(head, 'Usage: seedship veri');
+});
 
 test('staging that does not exist: exit 2 naming it', async () => {
   const t = tempDir();
