@@ -6,7 +6,7 @@
  * Never part of the tests.
  *
  *   npm run bench            # 512 MiB sets + 20,000 small files, 3 runs each (~7 min on 2 cores)
- *   npm run bench:full       # 2 GiB sets + 100,000 small files, 5 runs, memory at 1 vs 8 GiB
+ *   npm run bench:full       # 2 GiB sets + 100,000 small files, 5 runs, memory at 1 vs 8 GiB (~35 min)
  *   node dist/bench/prepare-bench.js [--size 512M] [--small 20000] [--runs 3] [--memory 1G,3G]
  *        [--only mixed,random,sparse-vhd,small-files] [--target DIR] [--out bench/RESULTS.md]
  */
