@@ -349,6 +349,13 @@ napi_value RejectNow(napi_env env, int err, const char* syscall) {
   return promise;
 }
 
+// The (fd, offset, length, …) arguments of fallocate and fadvise: four read into argv.
+bool GetFdRange(napi_env env, napi_callback_info info, napi_value* argv, int* fd, int64_t* offset, int64_t* length) {
+  return GetArgs(env, info, 4, argv) && GetFd(env, argv[0], "fd", fd) &&
+         GetInteger(env, argv[1], "offset", 0, kMaxSafeInteger, offset) &&
+         GetInteger(env, argv[2], "length", 0, kMaxSafeInteger, length);
+}
+
 // syncfs(fd)
 napi_value Syncfs(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -364,10 +371,7 @@ napi_value Fallocate(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   int fd;
   int64_t offset, length;
-  if (!GetArgs(env, info, 4, argv) || !GetFd(env, argv[0], "fd", &fd) ||
-      !GetInteger(env, argv[1], "offset", 0, kMaxSafeInteger, &offset) ||
-      !GetInteger(env, argv[2], "length", 0, kMaxSafeInteger, &length))
-    return nullptr;
+  if (!GetFdRange(env, info, argv, &fd, &offset, &length)) return nullptr;
   bool keep = false;
   if (napi_get_value_bool(env, argv[3], &keep) != napi_ok) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "The \"keepSize\" argument must be of type boolean");
@@ -386,10 +390,7 @@ napi_value Fadvise(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   int fd;
   int64_t offset, length;
-  if (!GetArgs(env, info, 4, argv) || !GetFd(env, argv[0], "fd", &fd) ||
-      !GetInteger(env, argv[1], "offset", 0, kMaxSafeInteger, &offset) ||
-      !GetInteger(env, argv[2], "length", 0, kMaxSafeInteger, &length))
-    return nullptr;
+  if (!GetFdRange(env, info, argv, &fd, &offset, &length)) return nullptr;
   char advice[16] = {0};
   size_t len = 0;
   if (napi_get_value_string_utf8(env, argv[3], advice, sizeof advice, &len) != napi_ok) {
