@@ -4,20 +4,45 @@
  * with faults (test/support/fault-fs.ts).
  */
 
-/** What `stat`/`lstat` tell, reduced to what seedship uses. */
+/**
+ * The type of a file system entry. `fifo`, `socket`, `char` and `block` are special files (named
+ * pipes, sockets, character and block devices): recorded and restored, never read.
+ */
+export type EntryKind = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block';
+
+/**
+ * What `stat`/`lstat` tell, reduced to what seedship uses. Times are also given in nanoseconds
+ * (exact, as the kernel keeps them): a backup restores them to the nanosecond.
+ */
 export interface FileStat {
-  readonly kind: 'file' | 'dir' | 'symlink' | 'other';
+  readonly kind: EntryKind;
   readonly size: number;
   readonly mtimeMs: number;
   readonly ctimeMs: number;
   readonly ino: number;
   readonly dev: number;
+  /** Full st_mode: type bits and permission bits (setuid, setgid, sticky included). */
   readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly nlink: number;
+  /** Device number of a char or block device (0 otherwise). */
+  readonly rdev: number;
+  /** 512-byte blocks allocated (less than size / 512 for a sparse file). */
+  readonly blocks: number;
+  readonly atimeNs: bigint;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
 }
 
+/**
+ * A name in a directory. Names are JavaScript strings; a byte sequence that is not valid UTF-8 is
+ * carried as lone surrogates U+DC80..U+DCFF, one per byte (Python's surrogateescape), so every
+ * name a Linux file system can hold round-trips through every FileSystem method exactly.
+ */
 export interface DirEntry {
   readonly name: string;
-  readonly kind: 'file' | 'dir' | 'symlink' | 'other';
+  readonly kind: EntryKind;
 }
 
 /** Sizes of the file system holding a path, in bytes. */
@@ -66,6 +91,18 @@ export interface FileSystem {
   unlink(path: string): Promise<void>; // no error if missing
   rmdir(path: string): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
+  /** The target of a symbolic link, exactly (non-UTF-8 bytes as in DirEntry names). */
+  readlink(path: string): Promise<string>;
+  /** Create a symbolic link at `path` pointing to `target` (which need not exist). */
+  symlink(target: string, path: string): Promise<void>;
+  /** Create a hard link `path` to the existing file `existing`. */
+  link(existing: string, path: string): Promise<void>;
+  /** Create a special file: a FIFO, a socket inode, or a char/block device `rdev` (mknod). */
+  mknod(path: string, kind: 'fifo' | 'socket' | 'char' | 'block', mode: number, rdev: number): Promise<void>;
+  /** Change owner and group without following a symbolic link. */
+  lchown(path: string, uid: number, gid: number): Promise<void>;
+  /** Set access and modification times to the nanosecond, without following a symbolic link. */
+  lutimes(path: string, atimeNs: bigint, mtimeNs: bigint): Promise<void>;
   readFile(path: string): Promise<Buffer>;
   /** Undefined if the file does not exist. */
   readFileIfExists(path: string): Promise<Buffer | undefined>;
