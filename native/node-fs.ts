@@ -1,4 +1,4 @@
-import { closeSync, constants as fsc, lstatSync, openSync, promises as fsp, statfsSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants as fsc, lstatSync, openSync, promises as fsp, statfsSync, unlinkSync, writeSync, type BigIntStats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import type { DirEntry, FileHandle, FileStat, FileSystem, FsSpace, OpenFlags } from './interfaces.js';
@@ -10,15 +10,39 @@ const LOCAL_FS_TYPES = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0xf2
 /** statfs f_type of every FUSE file system (fuse, fuseblk: ntfs-3g). */
 const FUSE_SUPER_MAGIC = 0x65735546;
 
-function kindOf(s: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): FileStat['kind'] {
+type Typed = { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean };
+
+function kindOf(s: Typed): FileStat['kind'] {
   if (s.isFile()) return 'file';
   if (s.isDirectory()) return 'dir';
   if (s.isSymbolicLink()) return 'symlink';
-  return 'other';
+  if (s.isFIFO()) return 'fifo';
+  if (s.isSocket()) return 'socket';
+  if (s.isCharacterDevice()) return 'char';
+  return 'block';
 }
 
-function toStat(s: Stats): FileStat {
-  return { kind: kindOf(s), size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, dev: s.dev, mode: s.mode };
+const NS_PER_MS = 1_000_000n;
+
+/** A FileStat from a bigint stat (exact nanosecond times). */
+export function toStat(s: BigIntStats): FileStat {
+  return {
+    kind: kindOf(s),
+    size: Number(s.size),
+    mtimeMs: Number(s.mtimeNs / NS_PER_MS) + Number(s.mtimeNs % NS_PER_MS) / 1e6,
+    ctimeMs: Number(s.ctimeNs / NS_PER_MS) + Number(s.ctimeNs % NS_PER_MS) / 1e6,
+    ino: Number(s.ino),
+    dev: Number(s.dev),
+    mode: Number(s.mode),
+    uid: Number(s.uid),
+    gid: Number(s.gid),
+    nlink: Number(s.nlink),
+    rdev: Number(s.rdev),
+    blocks: Number(s.blocks),
+    atimeNs: s.atimeNs,
+    mtimeNs: s.mtimeNs,
+    ctimeNs: s.ctimeNs,
+  };
 }
 
 function isCode(err: unknown, ...codes: string[]): boolean {
@@ -63,7 +87,7 @@ class NodeFileHandle implements FileHandle {
     return this.#h.truncate(length);
   }
   async stat(): Promise<FileStat> {
-    return toStat(await this.#h.stat());
+    return toStat(await this.#h.stat({ bigint: true }));
   }
   close(): Promise<void> {
     return this.#h.close();
@@ -80,7 +104,7 @@ export class NodeFileSystem implements FileSystem {
     return ents.map((e) => ({ name: e.name, kind: kindOf(e) }));
   }
   async lstat(path: string): Promise<FileStat> {
-    return toStat(await fsp.lstat(path));
+    return toStat(await fsp.lstat(path, { bigint: true }));
   }
   async lstatMany(paths: readonly string[]): Promise<(FileStat | Error)[]> {
     const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
@@ -88,13 +112,13 @@ export class NodeFileSystem implements FileSystem {
     if (first !== undefined && this.#localMetadata(first.slice(0, first.lastIndexOf('/')) || '/')) {
       return paths.map((p) => {
         try {
-          return toStat(lstatSync(p));
+          return toStat(lstatSync(p, { bigint: true }));
         } catch (e) {
           return asError(e);
         }
       });
     }
-    return Promise.all(paths.map((p) => fsp.lstat(p).then(toStat, asError)));
+    return Promise.all(paths.map((p) => fsp.lstat(p, { bigint: true }).then(toStat, asError)));
   }
 
   /**
@@ -110,7 +134,7 @@ export class NodeFileSystem implements FileSystem {
     }
   }
   async stat(path: string): Promise<FileStat> {
-    return toStat(await fsp.stat(path));
+    return toStat(await fsp.stat(path, { bigint: true }));
   }
   async statfs(path: string): Promise<FsSpace> {
     const s = await fsp.statfs(path);
@@ -141,6 +165,24 @@ export class NodeFileSystem implements FileSystem {
   }
   chmod(path: string, mode: number): Promise<void> {
     return fsp.chmod(path, mode);
+  }
+  readlink(path: string): Promise<string> {
+    return fsp.readlink(path);
+  }
+  symlink(target: string, path: string): Promise<void> {
+    return fsp.symlink(target, path);
+  }
+  link(existing: string, path: string): Promise<void> {
+    return fsp.link(existing, path);
+  }
+  async mknod(path: string, kind: 'fifo' | 'socket' | 'char' | 'block', mode: number, rdev: number): Promise<void> {
+    await osExtras().mknod(path, kind, mode, rdev);
+  }
+  lchown(path: string, uid: number, gid: number): Promise<void> {
+    return fsp.lchown(path, uid, gid);
+  }
+  async lutimes(path: string, atimeNs: bigint, mtimeNs: bigint): Promise<void> {
+    await osExtras().lutimesNs(path, atimeNs, mtimeNs);
   }
   readFile(path: string): Promise<Buffer> {
     return fsp.readFile(path);

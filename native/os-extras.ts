@@ -10,6 +10,7 @@ import { constants as osc } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorMap } from 'node:util';
 import type { FileHandle, FileStat, OpenFlags } from './interfaces.js';
+import { toStat } from './node-fs.js';
 
 /** Position and (except at the end of a file) length alignment that `pwriteDirect` requires. */
 export const DIRECT_IO_ALIGNMENT_BYTES = 4096;
@@ -79,6 +80,10 @@ export interface OsExtras {
    * buffered writing; `direct` on the result says which. Never fails because of O_DIRECT alone.
    */
   openDirect(path: string, flags: DirectOpenFlags, mode?: number): Promise<DirectFile>;
+  /** Create a FIFO, socket inode or device node at `path` with permission bits `mode` (mknod(2)). */
+  mknod(path: string, kind: 'fifo' | 'socket' | 'char' | 'block', mode: number, rdev: number): Promise<void>;
+  /** utimensat(2) with AT_SYMLINK_NOFOLLOW: access and modification times to the nanosecond. */
+  lutimesNs(path: string, atimeNs: bigint, mtimeNs: bigint): Promise<void>;
 }
 
 /**
@@ -133,6 +138,40 @@ function noAddon(syscall: string): Promise<never> {
   return Promise.reject(errnoError('ENOSYS', 'needs the native addon (not loaded)', syscall));
 }
 
+function run(cmd: string, args: readonly string[], syscall: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, [...args], (err, _out, stderr) => {
+      if (!err) return resolve();
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(errnoError('ENOSYS', `${cmd} is not available`, syscall));
+      const detail = stderr.trim() || err.message;
+      reject(errnoError(codeOfMessage(detail), detail, syscall));
+    });
+  });
+}
+
+const NS_PER_S = 1_000_000_000n;
+
+/** `@seconds.nanoseconds` as touch(1) reads it, exactly (also before 1970). */
+function touchStamp(ns: bigint): string {
+  const s = ns >= 0n ? ns / NS_PER_S : -((-ns + NS_PER_S - 1n) / NS_PER_S);
+  return `@${s}.${String(ns - s * NS_PER_S).padStart(9, '0')}`;
+}
+
+/** mknod and utimensat through coreutils, for when the addon is not loaded. */
+function commandMknod(path: string, kind: 'fifo' | 'socket' | 'char' | 'block', mode: number, rdev: number): Promise<void> {
+  const m = (mode & 0o7777).toString(8);
+  if (kind === 'fifo') return run('mkfifo', ['-m', m, '--', path], 'mknod');
+  if (kind === 'socket') return run('python3', ['-c', 'import os,stat,sys; os.mknod(sys.argv[1], stat.S_IFSOCK | int(sys.argv[2], 8))', path, m], 'mknod');
+  const major = Math.floor(rdev / 256) & 0xfff | (Math.floor(rdev / 2 ** 32) & ~0xfff);
+  const minor = (rdev & 0xff) | ((rdev >>> 12) & ~0xff);
+  return run('mknod', ['-m', m, '--', path, kind === 'char' ? 'c' : 'b', String(major), String(minor)], 'mknod');
+}
+
+async function commandLutimes(path: string, atimeNs: bigint, mtimeNs: bigint): Promise<void> {
+  await run('touch', ['-h', '-a', '-d', touchStamp(atimeNs), '--', path], 'utimensat');
+  await run('touch', ['-h', '-m', '-d', touchStamp(mtimeNs), '--', path], 'utimensat');
+}
+
 /** Calls used when the addon is not loaded. */
 class FallbackExtras implements OsExtras {
   readonly capabilities: OsExtrasCapabilities;
@@ -161,6 +200,12 @@ class FallbackExtras implements OsExtras {
   }
   pwriteDirect(): Promise<number> {
     return noAddon('pwrite');
+  }
+  mknod(path: string, kind: 'fifo' | 'socket' | 'char' | 'block', mode: number, rdev: number): Promise<void> {
+    return commandMknod(path, kind, mode, rdev);
+  }
+  lutimesNs(path: string, atimeNs: bigint, mtimeNs: bigint): Promise<void> {
+    return commandLutimes(path, atimeNs, mtimeNs);
   }
   async openDirect(path: string, flags: DirectOpenFlags, mode = 0o644): Promise<DirectFile> {
     return new DirectFileHandle(path, await fsp.open(path, flags === 'r+' ? 'r+' : `${flags}+`, mode), undefined, undefined);
@@ -201,6 +246,12 @@ class NativeExtras implements OsExtras {
   }
   async pwriteDirect(fd: number, data: Uint8Array, position: number, tailFd?: number): Promise<number> {
     return this.#b.pwriteDirect(fd, data, position, tailFd);
+  }
+  mknod(path: string, kind: 'fifo' | 'socket' | 'char' | 'block', mode: number, rdev: number): Promise<void> {
+    return commandMknod(path, kind, mode, rdev);
+  }
+  lutimesNs(path: string, atimeNs: bigint, mtimeNs: bigint): Promise<void> {
+    return commandLutimes(path, atimeNs, mtimeNs);
   }
   async openDirect(path: string, flags: DirectOpenFlags, mode = 0o644): Promise<DirectFile> {
     // The buffered handle is opened first, with the caller's flags: it creates the file, so a
@@ -271,8 +322,7 @@ class DirectFileHandle implements DirectFile {
     return this.#buffered.truncate(length);
   }
   async stat(): Promise<FileStat> {
-    const s = await this.#buffered.stat();
-    return { kind: 'file', size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, dev: s.dev, mode: s.mode };
+    return toStat(await this.#buffered.stat({ bigint: true }));
   }
   async close(): Promise<void> {
     await Promise.all([this.#buffered.close(), this.#direct?.close()]);

@@ -62,6 +62,12 @@ export class FaultFs implements FileSystem {
   unlink = (p: string) => this.#inner.unlink(p);
   rmdir = (p: string) => this.#inner.rmdir(p);
   chmod = (p: string, m: number) => this.#inner.chmod(p, m);
+  readlink = (p: string) => this.#inner.readlink(p);
+  symlink = (t: string, p: string) => this.#inner.symlink(t, p);
+  link = (a: string, p: string) => this.#inner.link(a, p);
+  mknod = (p: string, k: 'fifo' | 'socket' | 'char' | 'block', m: number, r: number) => this.#inner.mknod(p, k, m, r);
+  lchown = (p: string, u: number, g: number) => this.#inner.lchown(p, u, g);
+  lutimes = (p: string, a: bigint, m: bigint) => this.#inner.lutimes(p, a, m);
   readFile = (p: string) => this.#inner.readFile(p);
   readFileIfExists = (p: string) => this.#inner.readFileIfExists(p);
   exists = (p: string) => this.#inner.exists(p);
