@@ -27,7 +27,7 @@ export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case 'E_USAGE':
     case 'E_STAGING':
-    case 'E_NAMING':
+    case 'E_UNSTORABLE':
     case 'E_DRIVE_UNSUITABLE':
     case 'E_DRIVE_FOREIGN':
       return EXIT.USAGE;

@@ -6,7 +6,7 @@
 export type ErrorCode =
   | 'E_USAGE' // bad flags or option values
   | 'E_STAGING' // staging missing, not a directory, unreadable
-  | 'E_NAMING' // staged paths that break the service's naming rules
+  | 'E_UNSTORABLE' // staged files the session's settings cannot store (page-blob length, block count)
   | 'E_SOURCE_UNREADABLE' // one staged file could not be read (per item)
   | 'E_SOURCE_CHANGED' // one staged file kept changing while being copied (per item)
   | 'E_DRIVE_UNSUITABLE' // drive path missing, read-only, the staging volume, too small

@@ -33,6 +33,8 @@ export interface FileStat {
   readonly atimeNs: bigint;
   readonly mtimeNs: bigint;
   readonly ctimeNs: bigint;
+  /** Birth time where the file system keeps one (statx), else 0. */
+  readonly birthtimeNs: bigint;
 }
 
 /**

@@ -42,6 +42,7 @@ export function toStat(s: BigIntStats): FileStat {
     atimeNs: s.atimeNs,
     mtimeNs: s.mtimeNs,
     ctimeNs: s.ctimeNs,
+    birthtimeNs: s.birthtimeNs,
   };
 }
 

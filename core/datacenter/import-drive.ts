@@ -5,9 +5,10 @@ import { readDriveJson } from '../drives/drive-identity.js';
 import type { DriveBlob } from '../manifest/drive-blobs.js';
 import { blockId, MANIFEST_NAME, parseClientData } from '../manifest/drive-manifest.js';
 import { ManifestFormatError, parseDriveManifest, type ManifestHeader, type ParsedBlob } from '../manifest/manifest-parser.js';
-import { checkContainerName, checkStagedPath } from '../plan/naming.js';
+import { blobNameProblem, checkContainerName } from '../plan/naming.js';
 import { MAX_BLOCK_BYTES } from '../plan/chunking.js';
 import { mapBounded } from '../util/bounded-map.js';
+import { parseFlatXml } from '../util/xml.js';
 import { driveFilePath } from '../verify/verify-drive.js';
 import { formatDriveLog, logTimestamp, renamedBlobName, type BlobStatus, type DriveStatus, type LogBlob, type LogRange } from './drive-log.js';
 
@@ -54,9 +55,49 @@ class DriveIdMismatch extends Error {
   }
 }
 
+/** Azure metadata names are C# identifiers; values travel in HTTP headers. */
+const METADATA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
+/** The service's limit on a blob's metadata: 8 KiB of names and values. */
+const METADATA_MAX_BYTES = 8 * 1024;
+
+/**
+ * The blob metadata a manifest entry's `MetadataPath` names, read as the service does (spec §1.6):
+ * the file's MD5 must match the manifest's `Hash`, its root is `<Metadata>`, each child a name and
+ * its value. A string says why it cannot be used; no `MetadataPath` gives no metadata.
+ */
+async function readMetadataFile(fs: FileSystem, root: string, b: ParsedBlob): Promise<Record<string, string> | string> {
+  if (!b.metadata) return {};
+  const path = driveFilePath(root, b.metadata.path);
+  if (!path) return `MetadataPath ${b.metadata.path} leaves the drive`;
+  const data = await fs.readFileIfExists(path).catch(() => undefined);
+  if (!data) return `metadata file ${b.metadata.path} is not on the drive`;
+  if (data.length > 2 * METADATA_MAX_BYTES) return `metadata file ${b.metadata.path} is larger than blob metadata can be`;
+  const md5 = createHash('md5').update(data).digest('hex').toUpperCase();
+  if (md5 !== b.metadata.md5) return `metadata file ${b.metadata.path} has MD5 ${md5}, the manifest says ${b.metadata.md5}`;
+  let parsed;
+  try {
+    parsed = parseFlatXml(new TextDecoder('utf-8', { fatal: true }).decode(data));
+  } catch (err) {
+    return `metadata file ${b.metadata.path} is not valid XML (${(err as Error).message})`;
+  }
+  if (parsed.root !== 'Metadata') return `metadata file ${b.metadata.path} has root <${parsed.root}>, not <Metadata>`;
+  const md: Record<string, string> = {};
+  let bytes = 0;
+  for (const [k, v] of parsed.fields) {
+    if (!METADATA_NAME.test(k) || k.toLowerCase().startsWith(SOURCE_KEY)) return `metadata file ${b.metadata.path}: ${JSON.stringify(k)} is not a metadata name a blob can have`;
+    // eslint-disable-next-line no-control-regex
+    if (/[^\x20-\x7e]/.test(v)) return `metadata file ${b.metadata.path}: the value of ${k} holds characters an HTTP header cannot carry`;
+    md[k] = v;
+    bytes += k.length + v.length;
+  }
+  if (bytes > METADATA_MAX_BYTES) return `metadata file ${b.metadata.path} holds more than the 8 KiB a blob's metadata can`;
+  return md;
+}
+
 function fingerprint(driveId: string, b: ParsedBlob): string {
   const h = createHash('sha256').update(driveId).update('\0').update(b.blobPath).update('\0').update(String(b.length));
   for (const r of b.ranges) h.update(`${r.offset}:${r.length}:${r.md5}`);
+  if (b.metadata) h.update(`meta:${b.metadata.md5}`);
   return h.digest('hex').slice(0, 32);
 }
 
@@ -67,8 +108,8 @@ function checkEntry(b: ParsedBlob, root: string, seen: Set<string>): { status: B
   const name = slash > 0 ? b.blobPath.slice(slash + 1) : '';
   const cp = checkContainerName(container);
   if (cp) return { status: 'FileNameInvalid', reason: `BlobPath ${b.blobPath}: ${cp}` };
-  const np = checkStagedPath(name, { container, suffix: '' }).filter((p) => p.severity === 'error' && p.rule !== 'trailing-space-or-dot' && p.rule !== 'reserved-device-name');
-  if (!name || np.length) return { status: 'FileNameInvalid', reason: `BlobPath ${b.blobPath}: ${np[0]?.message ?? 'no blob name'}` };
+  const np = blobNameProblem(name);
+  if (np !== undefined) return { status: 'FileNameInvalid', reason: `BlobPath ${b.blobPath}: ${np}` };
   if (!driveFilePath(root, b.filePath)) return { status: 'FileNameInvalid', reason: `FilePath ${b.filePath} leaves the drive` };
   const key = `${b.blobPath}\0${b.clientData ?? ''}`;
   if (seen.has(key)) return { status: 'Failed', reason: `BlobPath ${b.blobPath} is listed twice on this drive` };
@@ -186,6 +227,8 @@ async function importBlob(
   const path = driveFilePath(root, b.filePath)!;
   const st = await fs.stat(path).catch(() => undefined);
   if (!st || st.kind !== 'file') return { entry: { ...base, status: 'FileNotFound', reason: `${b.filePath} is not on the drive`, ranges: [] }, blocks: 0, bytes: 0, uploaded: false };
+  const md = await readMetadataFile(fs, root, b);
+  if (typeof md === 'string') return { entry: { ...base, status: 'Failed', reason: md, ranges: [] }, blocks: 0, bytes: 0, uploaded: false };
   const container = b.blobPath.slice(0, b.blobPath.indexOf('/'));
   let name = b.blobPath.slice(container.length + 1);
   if (!containers.has(container)) {
@@ -233,7 +276,7 @@ async function importBlob(
   let blocks = 0;
   let bytes = 0;
   let failedRange = false;
-  if (b.kind === 'page' && !(await store.getBlob(container, name))) await store.createPageBlob(container, name, b.length, { [`${SOURCE_KEY}part`]: '1' });
+  if (b.kind === 'page' && !(await store.getBlob(container, name))) await store.createPageBlob(container, name, b.length, { ...md, [`${SOURCE_KEY}part`]: '1' });
   const window = mapBounded(
     b.ranges,
     { maxItems: pool.threads * 3, maxWeight: pool.threads * 3 * MAX_BLOCK_BYTES, weight: (r) => r.length, signal: opts.signal },
@@ -272,10 +315,10 @@ async function importBlob(
       const missing = all.filter((id) => !staged.has(id) && !ownIds.has(id));
       if (missing.length) return { entry: { ...base, status: 'CompletedWithErrors', reason: `part ${seg.part} staged, but ${missing.length} block(s) of the earlier parts are not: import their drives, then this one again`, ranges }, blocks, bytes, uploaded: true };
     }
-    await store.commitBlocks(container, name, b.ranges.length || seg.part > 1 ? all : [], { [SOURCE_KEY]: fp, [`${SOURCE_KEY}part`]: String(seg.part) });
+    await store.commitBlocks(container, name, b.ranges.length || seg.part > 1 ? all : [], { ...md, [SOURCE_KEY]: fp, [`${SOURCE_KEY}part`]: String(seg.part) });
     for (let i = 0; i < ranges.length; i++) ranges[i] = { ...ranges[i]!, status: 'Committed' };
   } else if (b.kind === 'page' && seg.final) {
-    await store.setMetadata(container, name, { [SOURCE_KEY]: fp, [`${SOURCE_KEY}part`]: String(seg.part) });
+    await store.setMetadata(container, name, { ...md, [SOURCE_KEY]: fp, [`${SOURCE_KEY}part`]: String(seg.part) });
   }
   return { entry: { ...base, status: 'Completed', disposition: { value: disposition, status: dispStatus }, ranges, ...(name !== b.blobPath.slice(container.length + 1) ? { reason: `imported as ${container}/${name}` } : {}) }, blocks, bytes, uploaded: true };
 }

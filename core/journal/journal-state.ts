@@ -1,3 +1,5 @@
+import type { EntryKind } from '../../native/interfaces.js';
+import type { PosixMetaJson } from '../manifest/blob-metadata.js';
 import { blobOverheadBytes, RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
 import { compareStagedPaths } from '../plan/scan.js';
 import { RecordType, type JournalRecord } from './record-codec.js';
@@ -50,6 +52,9 @@ export interface ActiveFile {
   readonly file: number;
   gen: number;
   readonly path: string;
+  readonly kind: EntryKind;
+  readonly dpath: string | undefined;
+  meta: PosixMetaJson | undefined;
   size: number;
   mtimeMs: number;
   ino: number;
@@ -64,6 +69,9 @@ export interface ActiveFile {
 export function segmentAllocBytes(dataBytes: number): number {
   return Math.ceil(dataBytes / ALLOC_UNIT_BYTES) * ALLOC_UNIT_BYTES + PER_FILE_OVERHEAD_BYTES;
 }
+
+/** What a new segment takes before its data: its (empty) data file and its metadata file. */
+export const SEGMENT_START_BYTES = segmentAllocBytes(0) + ALLOC_UNIT_BYTES + PER_FILE_OVERHEAD_BYTES;
 
 /** Size the reserve file must have to keep room for a manifest of `manifestBytes`. */
 export function reserveBytesFor(manifestBytes: number): number {
@@ -108,10 +116,13 @@ export class JournalState {
     return d;
   }
 
-  /** Manifest bytes a new blob element for `path` adds. */
+  /**
+   * Manifest bytes a new blob element for `path` adds: an escaped blob name can be three times
+   * the path's bytes, a mapped drive path adds a hash to some of its components.
+   */
   blobManifestBytes(path: string): number {
     const p = Buffer.byteLength(path) + this.#blobPrefixBytes + this.#suffixBytes;
-    return blobOverheadBytes(p, p + 1);
+    return blobOverheadBytes(3 * p, 2 * p + 64);
   }
 
   apply(r: JournalRecord): void {
@@ -193,15 +204,16 @@ export class JournalState {
   #segmentStarted(r: Extract<JournalRecord, { type: RecordType.SegmentStarted }>): void {
     let f = this.active.get(r.file);
     if (!f) {
-      f = { file: r.file, gen: r.gen, path: r.path, size: r.size, mtimeMs: r.mtimeMs, ino: r.ino, mode: r.mode, nextIndex: 0, rawDone: 0, storedDone: 0, segments: [] };
+      f = { file: r.file, gen: r.gen, path: r.path, kind: r.kind ?? 'file', dpath: r.dpath, meta: r.meta, size: r.size, mtimeMs: r.mtimeMs, ino: r.ino, mode: r.mode, nextIndex: 0, rawDone: 0, storedDone: 0, segments: [] };
       this.active.set(r.file, f);
       this.nextFile = Math.max(this.nextFile, r.file + 1);
       if (this.frontier === undefined || compareStagedPaths(r.path, this.frontier) > 0) this.frontier = r.path;
     }
     f.segments.push({ part: r.part, drive: r.drive, rawOffset: r.rawOffset, storedOffset: r.storedOffset, firstBlock: r.firstBlock, storedLength: 0, rawLength: 0, dataBytes: 0, chunks: 0, ranges: 0 });
     const d = this.drive(r.drive);
+    if (r.meta) f.meta = r.meta;
     d.segments++;
-    d.usedBytes += segmentAllocBytes(0);
+    d.usedBytes += SEGMENT_START_BYTES;
     d.manifestBytes += this.blobManifestBytes(r.path);
   }
 
@@ -234,7 +246,7 @@ export class JournalState {
       const d = this.drive(seg.drive);
       if (keepSealed && d.status === 'sealed') continue;
       d.segments--;
-      d.usedBytes -= segmentAllocBytes(seg.dataBytes);
+      d.usedBytes -= segmentAllocBytes(seg.dataBytes) - segmentAllocBytes(0) + SEGMENT_START_BYTES;
       d.manifestBytes -= this.blobManifestBytes(f.path) + seg.ranges * RANGE_ELEMENT_MAX_BYTES;
       d.storedBytes -= seg.storedLength;
       d.rawBytes -= seg.rawLength;

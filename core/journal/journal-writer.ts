@@ -54,7 +54,7 @@ export class JournalWriter {
    * the journal's version has it and the three describe exactly that, else one by one.
    */
   appendWholeFile(recs: WholeFileRecs): void {
-    const b = this.version >= 2 ? encodeWholeFile(recs) : undefined;
+    const b = this.version >= 2 ? encodeWholeFile(recs, this.version >= 3) : undefined;
     if (b) this.#push(b);
     else for (const r of recs) this.append(r);
   }

@@ -1,17 +1,22 @@
 import { crc32 } from 'node:zlib';
+import type { EntryKind } from '../../native/interfaces.js';
+import type { PosixMetaJson } from '../manifest/blob-metadata.js';
+import { decodeRawName, encodeRawName } from '../util/raw-name.js';
 
 /**
  * The binary journal format. Header: magic `SSJR` | version u16 LE | jobId (16 bytes).
  * Then records: `len u32 LE | crc32 u32 LE (over type and payload) | type u8 | payload (len bytes)`.
  * Chunk records are binary (they are most of the journal); the rare others are JSON. Version 2
  * adds the binary WholeFile record: a file placed whole in one chunk (most small files) in one
- * record instead of three, which a reader expands into the same three logical records.
+ * record instead of three, which a reader expands into the same three logical records. Version 3
+ * journals every staged entry (directories, symbolic links and special files too) with its POSIX
+ * metadata and drive name: SegmentStarted's optional fields and the WholeFileMeta record.
  */
 export const JOURNAL_MAGIC = 'SSJR';
 /** The version new journals are written in. */
-export const JOURNAL_VERSION = 2;
+export const JOURNAL_VERSION = 3;
 /** Versions this seedship reads (and appends to, in their own format). */
-export const JOURNAL_VERSIONS_READ: readonly number[] = [1, 2];
+export const JOURNAL_VERSIONS_READ: readonly number[] = [1, 2, 3];
 export const HEADER_BYTES = 4 + 2 + 16;
 export const RECORD_HEAD_BYTES = 4 + 4 + 1;
 /** Bound on a record's payload: anything longer is a torn or garbage tail (restic bounds its pack headers the same way). */
@@ -34,6 +39,8 @@ export const enum RecordType {
    * one chunk. Readers never see it: `decodeRecord` expands it into those three records.
    */
   WholeFile = 12,
+  /** Physical only (journal version 3): WholeFile with the entry's kind, POSIX metadata and drive name. */
+  WholeFileMeta = 13,
 }
 
 /** A run of `prepare` began (every resume writes one). */
@@ -70,6 +77,12 @@ export interface SegmentStartedRec {
   readonly storedOffset: number;
   /** Index of this part's first block within the blob. */
   readonly firstBlock: number;
+  /** What the entry is; absent: a regular file (journals before version 3). */
+  readonly kind?: EntryKind;
+  /** Path of the data file on the drive below the container, suffix included; absent: `path` + suffix. */
+  readonly dpath?: string;
+  /** The entry's POSIX metadata when staged (version 3). */
+  readonly meta?: PosixMetaJson;
 }
 /** One stored range of a chunk; block blobs have exactly one per chunk. */
 export interface ExtentRec {
@@ -245,18 +258,22 @@ const U32 = 0xffffffff;
  * when the three do not describe one whole file in one chunk exactly (the caller then appends
  * them one by one). Binary, so a small file costs one checksum and no JSON.
  */
-export function encodeWholeFile([seg, c, done]: WholeFileRecs): Buffer | undefined {
+export function encodeWholeFile([seg, c, done]: WholeFileRecs, metaRecords = true): Buffer | undefined {
   const same =
     c.file === seg.file && c.gen === seg.gen && c.drive === seg.drive && c.index === seg.firstBlock && c.rawOffset === seg.rawOffset && c.storedOffset === seg.storedOffset &&
     done.file === seg.file && done.gen === seg.gen && done.storedLength === c.storedOffset + c.storedLength;
   const fits = seg.file <= U32 && seg.gen <= U16 && seg.part <= U16 && seg.drive <= U16 && seg.mode <= U32 && seg.firstBlock <= U32 && c.rawLength <= U32 && c.storedLength <= U32 && c.extents.length <= U16;
   if (!same || !fits) return undefined;
-  const pathBytes = Buffer.byteLength(seg.path, 'utf8');
-  if (pathBytes > U16) return undefined;
-  const len = WHOLE_FIXED_BYTES + EXTENT_BYTES * c.extents.length + pathBytes;
+  const withMeta = seg.meta !== undefined;
+  if (withMeta && !metaRecords) return undefined;
+  const path = withMeta ? encodeRawName(seg.path) : Buffer.from(seg.path, 'utf8');
+  const dpath = withMeta ? encodeRawName(seg.dpath ?? seg.path) : undefined;
+  const pathBytes = path.length;
+  if (pathBytes > U16 || (dpath && dpath.length > U16)) return undefined;
+  const len = WHOLE_FIXED_BYTES + EXTENT_BYTES * c.extents.length + pathBytes + (dpath ? META_BYTES + dpath.length : 0);
   const b = Buffer.allocUnsafe(RECORD_HEAD_BYTES + len);
   b.writeUInt32LE(len, 0);
-  let o = b.writeUInt8(RecordType.WholeFile, 8);
+  let o = b.writeUInt8(withMeta ? RecordType.WholeFileMeta : RecordType.WholeFile, 8);
   o = b.writeUInt32LE(seg.file, o);
   o = b.writeUInt16LE(seg.gen, o);
   o = b.writeUInt16LE(seg.part, o);
@@ -274,13 +291,33 @@ export function encodeWholeFile([seg, c, done]: WholeFileRecs): Buffer | undefin
   o = b.writeUInt16LE(c.extents.length, o);
   o = writeExtents(b, o, c.extents);
   o = b.writeUInt16LE(pathBytes, o);
-  o += b.write(seg.path, o, pathBytes, 'utf8');
+  o += path.copy(b, o);
+  if (dpath) {
+    const m = seg.meta!;
+    o = b.writeUInt8(KINDS.indexOf(seg.kind ?? 'file'), o);
+    o = b.writeUInt32LE(m.u, o);
+    o = b.writeUInt32LE(m.g, o);
+    o = b.writeUInt32LE(m.n, o);
+    o = b.writeDoubleLE(m.d, o);
+    o = b.writeDoubleLE(m.r, o);
+    o = b.writeBigInt64LE(BigInt(m.a), o);
+    o = b.writeBigInt64LE(BigInt(m.t), o);
+    o = b.writeBigInt64LE(BigInt(m.c), o);
+    o = b.writeBigInt64LE(BigInt(m.b ?? '0'), o);
+    o = b.writeUInt16LE(dpath.length, o);
+    o += dpath.copy(b, o);
+  }
   if (o !== b.length) throw new Error(`WholeFile record encoded ${o} of ${b.length} bytes`);
   b.writeUInt32LE(crc32(b.subarray(8)), 4);
   return b;
 }
 
-function decodeWholeFile(p: Buffer): WholeFileRecs {
+/** Entry kinds as WholeFileMeta stores them (index). */
+const KINDS: readonly EntryKind[] = ['file', 'dir', 'symlink', 'fifo', 'socket', 'char', 'block'];
+/** WholeFileMeta's bytes beyond WholeFile's, before the drive path. */
+const META_BYTES = 1 + 4 + 4 + 4 + 8 + 8 + 8 + 8 + 8 + 8 + 2;
+
+function decodeWholeFile(p: Buffer, withMeta: boolean): WholeFileRecs {
   if (p.length < WHOLE_FIXED_BYTES) throw new RangeError('whole-file record too short');
   const file = p.readUInt32LE(0);
   const gen = p.readUInt16LE(4);
@@ -303,10 +340,36 @@ function decodeWholeFile(p: Buffer): WholeFileRecs {
   o += n * EXTENT_BYTES;
   const pathBytes = p.readUInt16LE(o);
   o += 2;
-  if (p.length !== o + pathBytes) throw new RangeError('whole-file record length does not match its path');
-  const path = p.toString('utf8', o, o + pathBytes);
+  if (!withMeta && p.length !== o + pathBytes) throw new RangeError('whole-file record length does not match its path');
+  if (withMeta && p.length < o + pathBytes + META_BYTES) throw new RangeError('whole-file record shorter than its metadata');
+  const path = withMeta ? decodeRawName(p.subarray(o, o + pathBytes)) : p.toString('utf8', o, o + pathBytes);
+  o += pathBytes;
+  let extra: Pick<SegmentStartedRec, 'kind' | 'dpath' | 'meta'> = {};
+  if (withMeta) {
+    const kind = KINDS[p.readUInt8(o)];
+    if (kind === undefined) throw new RangeError('whole-file record has an unknown entry kind');
+    const meta: PosixMetaJson = {
+      k: kind,
+      m: mode,
+      u: p.readUInt32LE(o + 1),
+      g: p.readUInt32LE(o + 5),
+      n: p.readUInt32LE(o + 9),
+      i: ino,
+      d: p.readDoubleLE(o + 13),
+      r: p.readDoubleLE(o + 21),
+      a: String(p.readBigInt64LE(o + 29)),
+      t: String(p.readBigInt64LE(o + 37)),
+      c: String(p.readBigInt64LE(o + 45)),
+    };
+    const btime = p.readBigInt64LE(o + 53);
+    if (btime !== 0n) Object.assign(meta, { b: String(btime) });
+    const dlen = p.readUInt16LE(o + 61);
+    o += META_BYTES;
+    if (p.length !== o + dlen) throw new RangeError('whole-file record length does not match its drive path');
+    extra = { kind, dpath: decodeRawName(p.subarray(o, o + dlen)), meta };
+  }
   return [
-    { type: RecordType.SegmentStarted, file, gen, part, drive, path, size, mtimeMs, ino, mode, rawOffset, storedOffset, firstBlock },
+    { type: RecordType.SegmentStarted, file, gen, part, drive, path, size, mtimeMs, ino, mode, rawOffset, storedOffset, firstBlock, ...extra },
     { type: RecordType.Chunk, file, gen, drive, index: firstBlock, rawOffset, rawLength, storedOffset, storedLength, xxh64, extents },
     { type: RecordType.FileDone, file, gen, storedLength: storedOffset + storedLength },
   ];
@@ -353,14 +416,14 @@ export function decodeRecord(b: Buffer, want?: (type: RecordType) => boolean): D
   const type = b.readUInt8(8) as RecordType;
   const payload = b.subarray(RECORD_HEAD_BYTES, RECORD_HEAD_BYTES + len);
   const bytes = RECORD_HEAD_BYTES + len;
-  if (type < RecordType.SessionStarted || type > RecordType.WholeFile) return { kind: 'torn', reason: `unknown record type ${type}` };
+  if (type < RecordType.SessionStarted || type > RecordType.WholeFileMeta) return { kind: 'torn', reason: `unknown record type ${type}` };
   if (want) {
-    const wanted = type === RecordType.WholeFile ? want(RecordType.SegmentStarted) || want(RecordType.Chunk) || want(RecordType.FileDone) : want(type);
+    const wanted = type === RecordType.WholeFile || type === RecordType.WholeFileMeta ? want(RecordType.SegmentStarted) || want(RecordType.Chunk) || want(RecordType.FileDone) : want(type);
     if (!wanted) return { kind: 'skip', bytes };
   }
   try {
     if (type === RecordType.Chunk) return { kind: 'record', record: decodeChunk(payload), bytes };
-    if (type === RecordType.WholeFile) return { kind: 'records', records: decodeWholeFile(payload), bytes };
+    if (type === RecordType.WholeFile || type === RecordType.WholeFileMeta) return { kind: 'records', records: decodeWholeFile(payload, type === RecordType.WholeFileMeta), bytes };
     const obj = JSON.parse(payload.toString('utf8')) as object;
     return { kind: 'record', record: { ...obj, type } as JournalRecord, bytes };
   } catch (err) {

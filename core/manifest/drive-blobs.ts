@@ -1,6 +1,11 @@
-import type { FileSystem } from '../../native/interfaces.js';
+import { createHash } from 'node:crypto';
+import type { EntryKind, FileSystem } from '../../native/interfaces.js';
+import { DRIVE_DIR } from '../drives/drive-identity.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { RecordType, type ChunkRec, type SegmentStartedRec } from '../journal/record-codec.js';
+import { blobNameOf } from '../plan/naming.js';
+import { encodeRawName } from '../util/raw-name.js';
+import { blobMetadataOf, formatMetadataFile, metaFromJson, type PosixMeta, type PosixMetaJson } from './blob-metadata.js';
 import { blockId, type ImportDisposition, type ManifestBlob, type ManifestRange } from './drive-manifest.js';
 
 /** How the session maps staged paths to blobs. */
@@ -17,6 +22,9 @@ export interface BlobNaming {
 export interface DriveBlob {
   readonly file: number;
   readonly path: string;
+  readonly kind: EntryKind;
+  /** POSIX metadata when staged (journals of version 3). */
+  readonly meta: PosixMeta | undefined;
   readonly size: number;
   readonly mtimeMs: number;
   readonly mode: number;
@@ -30,14 +38,60 @@ export interface DriveBlob {
   readonly manifest: ManifestBlob;
 }
 
-export function blobPathOf(n: BlobNaming, path: string): string {
-  return `${n.container}/${path}${n.suffix}`;
+/** What the naming of one blob part needs from its SegmentStarted record. */
+export interface SegmentNaming {
+  readonly file: number;
+  readonly path: string;
+  readonly kind?: EntryKind | undefined;
+  readonly dpath?: string | undefined;
+  readonly meta?: PosixMetaJson | undefined;
 }
-export function filePathOf(n: BlobNaming, path: string): string {
-  return `\\${n.container}\\${path.replaceAll('/', '\\')}${n.suffix}`;
+
+/** Directories and special files have no content: their blobs all read this empty drive file. */
+export const EMPTY_FILE = `${DRIVE_DIR}/empty`;
+
+/** Only regular files are compressed (and named `.zst`); a symlink's blob is its target as is. */
+export function suffixOf(n: BlobNaming, kind: EntryKind | undefined): string {
+  return (kind ?? 'file') === 'file' ? n.suffix : '';
 }
-export function drivePathOf(n: BlobNaming, path: string): string {
-  return `${n.container}/${path}${n.suffix}`;
+
+export function codecOf(n: BlobNaming, kind: EntryKind | undefined): 'zstd' | 'none' {
+  return (kind ?? 'file') === 'file' ? n.codec : 'none';
+}
+
+/** Page blobs hold regular files only; other entries are (small) block blobs. */
+export function blobKindOf(n: BlobNaming, kind: EntryKind | undefined): 'block' | 'page' {
+  return (kind ?? 'file') === 'file' ? n.kind : 'block';
+}
+
+/** The entry's blob name in its container (escaped where the staged name cannot be a blob name). */
+export function blobNameOfSegment(n: BlobNaming, s: SegmentNaming): string {
+  return blobNameOf(s.path, suffixOf(n, s.kind)).name;
+}
+
+/** Relative path of the entry's data file on the drive, `/` separated. */
+export function drivePathOf(n: BlobNaming, s: SegmentNaming): string {
+  const kind = s.kind ?? 'file';
+  if (kind !== 'file' && kind !== 'symlink') return EMPTY_FILE;
+  return `${n.container}/${s.dpath ?? s.path + n.suffix}`;
+}
+
+/** Where an entry's metadata file is on a drive: by the entry's number, a thousand to a folder. */
+export function metadataPathOf(file: number): string {
+  return `${DRIVE_DIR}/meta/${Math.floor(file / 1000)}/${file}.xml`;
+}
+
+/** The metadata file of a blob part (the same bytes every time for the same record), or undefined before journal version 3. */
+export function metadataFileOf(n: BlobNaming, s: SegmentNaming): { path: string; bytes: Buffer; md5: string } | undefined {
+  if (!s.meta) return undefined;
+  const name = blobNameOf(s.path, suffixOf(n, s.kind));
+  const bytes = Buffer.from(formatMetadataFile(blobMetadataOf(metaFromJson(s.meta), { codec: codecOf(n, s.kind), rawName: name.escaped ? encodeRawName(s.path) : undefined })), 'utf8');
+  return { path: metadataPathOf(s.file), bytes, md5: createHash('md5').update(bytes).digest('hex').toUpperCase() };
+}
+
+/** A drive-relative path as the manifest writes it (`\dir\file`). */
+export function windowsPath(rel: string): string {
+  return `\\${rel.replaceAll('/', '\\')}`;
 }
 
 const FIRST_PASS_TYPES: ReadonlySet<RecordType> = new Set([RecordType.FileRestarted, RecordType.FileSkipped, RecordType.DriveSealed]);
@@ -99,26 +153,32 @@ export async function* driveBlobs(fs: FileSystem, journalPath: string, drive: nu
 
 function makeBlob(seg: SegmentStartedRec, chunks: ChunkRec[], final: boolean, n: BlobNaming): DriveBlob {
   const ranges: ManifestRange[] = [];
+  const kind = blobKindOf(n, seg.kind);
   let storedLength = 0;
   for (const c of chunks) {
     storedLength += c.storedLength;
     for (const e of c.extents) {
-      ranges.push(n.kind === 'block' ? { offset: e.fileOffset, length: e.length, md5: e.md5, id: blockId(c.index) } : { offset: e.fileOffset, length: e.length, md5: e.md5 });
+      ranges.push(kind === 'block' ? { offset: e.fileOffset, length: e.length, md5: e.md5, id: blockId(c.index) } : { offset: e.fileOffset, length: e.length, md5: e.md5 });
     }
   }
+  const drivePath = drivePathOf(n, seg);
+  const meta = metadataFileOf(n, seg);
   const manifest: ManifestBlob = {
-    blobPath: blobPathOf(n, seg.path),
-    filePath: filePathOf(n, seg.path),
+    blobPath: `${n.container}/${blobNameOfSegment(n, seg)}`,
+    filePath: windowsPath(drivePath),
     // Block blob parts are files of their own; page blob parts are sparse files of the blob's full length.
-    length: n.kind === 'block' ? storedLength : seg.size,
+    length: kind === 'block' ? storedLength : seg.size,
     disposition: n.disposition,
-    kind: n.kind,
-    segment: { codec: n.codec, part: seg.part, final, blobOffset: seg.storedOffset, rawSize: seg.size },
+    kind,
+    segment: { codec: codecOf(n, seg.kind), part: seg.part, final, blobOffset: seg.storedOffset, rawSize: seg.size },
     ranges,
+    ...(meta ? { metadata: { path: windowsPath(meta.path), md5: meta.md5 } } : {}),
   };
   return {
     file: seg.file,
     path: seg.path,
+    kind: seg.kind ?? 'file',
+    meta: seg.meta ? metaFromJson(seg.meta) : undefined,
     size: seg.size,
     mtimeMs: seg.mtimeMs,
     mode: seg.mode,
@@ -127,7 +187,7 @@ function makeBlob(seg: SegmentStartedRec, chunks: ChunkRec[], final: boolean, n:
     rawOffset: seg.rawOffset,
     storedOffset: seg.storedOffset,
     chunks,
-    drivePath: drivePathOf(n, seg.path),
+    drivePath,
     manifest,
   };
 }

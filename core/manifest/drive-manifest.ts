@@ -39,6 +39,8 @@ export interface ManifestBlob {
   readonly kind: 'block' | 'page';
   readonly segment: SegmentInfo;
   readonly ranges: readonly ManifestRange[];
+  /** The blob's metadata file on the drive (Windows style) and its MD5, upper-case hex (spec §1.6). */
+  readonly metadata?: { readonly path: string; readonly md5: string } | undefined;
 }
 
 /** The block id of block `index` of a blob: base64 of a 4-byte little-endian counter (equal length for every block). */
@@ -96,15 +98,19 @@ export function formatBlobHead(b: Omit<ManifestBlob, 'ranges'>): string {
   );
 }
 
-export function formatBlobTail(kind: 'block' | 'page'): string {
-  return (kind === 'block' ? '        </BlockList>\r\n' : '        </PageRangeList>\r\n') + '      </Blob>\r\n';
+export function formatBlobTail(kind: 'block' | 'page', metadata?: ManifestBlob['metadata']): string {
+  return (
+    (kind === 'block' ? '        </BlockList>\r\n' : '        </PageRangeList>\r\n') +
+    (metadata ? `        <MetadataPath Hash="${metadata.md5}">${xmlEscape(metadata.path)}</MetadataPath>\r\n` : '') +
+    '      </Blob>\r\n'
+  );
 }
 
 /** A whole `<Blob>` element. */
 export function formatBlob(b: ManifestBlob): string {
   let s = formatBlobHead(b);
   for (const r of b.ranges) s += formatRange(b.kind, r);
-  return s + formatBlobTail(b.kind);
+  return s + formatBlobTail(b.kind, b.metadata);
 }
 
 /**
@@ -112,8 +118,9 @@ export function formatBlob(b: ManifestBlob): string {
  * (paths, ClientData, Length digits), used to keep room for the manifest on a drive.
  */
 export function blobOverheadBytes(blobPathBytes: number, filePathBytes: number): number {
-  // Fixed markup ~330 bytes; escaping can grow a path up to 6x, but staged names rarely carry & < >.
-  return 400 + blobPathBytes + filePathBytes;
+  // Fixed markup ~330 bytes, the MetadataPath element ~110; escaping can grow a path up to 6x,
+  // but staged names rarely carry & < >.
+  return 520 + blobPathBytes + filePathBytes;
 }
 
 /** Upper bound of one range element's bytes. */

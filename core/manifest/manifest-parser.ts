@@ -12,6 +12,8 @@ export interface ParsedBlob {
   readonly disposition: ImportDisposition | undefined;
   readonly kind: 'block' | 'page';
   readonly ranges: readonly ManifestRange[];
+  /** `<MetadataPath Hash="…">`: the blob's metadata file on the drive and its MD5 (spec §1.6). */
+  readonly metadata: { readonly path: string; readonly md5: string } | undefined;
 }
 
 export interface ManifestHeader {
@@ -49,7 +51,7 @@ export async function* parseDriveManifest(fs: FileSystem, path: string, header: 
   const stack: string[] = [];
   let text = '';
   let failure: Error | undefined;
-  let blob: { blobPath?: string; filePath?: string; clientData?: string; length?: number; disposition?: ImportDisposition; kind?: 'block' | 'page'; ranges: ManifestRange[] } | undefined;
+  let blob: { blobPath?: string; filePath?: string; clientData?: string; length?: number; disposition?: ImportDisposition; kind?: 'block' | 'page'; ranges: ManifestRange[]; metadataHash?: string; metadata?: { path: string; md5: string } } | undefined;
   let count = 0;
   const fail = (m: string) => {
     failure ??= new ManifestFormatError(`${m} (line ${parser.line})`);
@@ -73,6 +75,8 @@ export async function* parseDriveManifest(fs: FileSystem, path: string, header: 
       } catch (err) {
         fail((err as Error).message);
       }
+    } else if (t.name === 'MetadataPath' && blob && parent === 'Blob') {
+      blob.metadataHash = (t.attributes as Record<string, string>).Hash ?? '';
     } else if (t.name === 'BlockList' && blob) blob.kind = 'block';
     else if (t.name === 'PageRangeList' && blob) blob.kind = 'page';
     else if (t.name === 'StorageAccountKey') header.hasAccountKey = true;
@@ -91,6 +95,7 @@ export async function* parseDriveManifest(fs: FileSystem, path: string, header: 
       if (t.name === 'BlobPath') blob.blobPath = v;
       else if (t.name === 'FilePath') blob.filePath = v;
       else if (t.name === 'ClientData') blob.clientData = v;
+      else if (t.name === 'MetadataPath') blob.metadata = { path: v, md5: blob.metadataHash ?? '' };
       else if (t.name === 'Length') {
         try {
           blob.length = num(v, 'Length');
@@ -105,7 +110,7 @@ export async function* parseDriveManifest(fs: FileSystem, path: string, header: 
       if (blob.blobPath === undefined || blob.filePath === undefined || blob.length === undefined || blob.kind === undefined) {
         fail(`Blob ${count + 1} lacks BlobPath, FilePath, Length or its block/page list`);
       } else {
-        out.push({ index: count, blobPath: blob.blobPath, filePath: blob.filePath, clientData: blob.clientData, length: blob.length, disposition: blob.disposition, kind: blob.kind, ranges: blob.ranges });
+        out.push({ index: count, blobPath: blob.blobPath, filePath: blob.filePath, clientData: blob.clientData, length: blob.length, disposition: blob.disposition, kind: blob.kind, ranges: blob.ranges, metadata: blob.metadata });
       }
       count++;
       blob = undefined;

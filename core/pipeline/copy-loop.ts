@@ -1,8 +1,10 @@
-import type { ChunkProcessor, CodecKit, EncodeResult, EncodeTask, NativeDeps } from '../../native/interfaces.js';
+import type { ChunkProcessor, CodecKit, EncodeResult, EncodeTask, EntryKind, FileStat, NativeDeps } from '../../native/interfaces.js';
 import { errnoCode, SeedshipError } from '../errors.js';
-import { reserveBytesFor, segmentAllocBytes, type ActiveFile, type DriveState, type SegmentState } from '../journal/journal-state.js';
+import { reserveBytesFor, SEGMENT_START_BYTES, segmentAllocBytes, type ActiveFile, type DriveState, type SegmentState } from '../journal/journal-state.js';
 import { RecordType, type ChunkRec, type FileDoneRec, type JournalRecord, type SegmentStartedRec } from '../journal/record-codec.js';
-import { drivePathOf, type BlobNaming } from '../manifest/drive-blobs.js';
+import { metaToJson, posixMetaOf, type PosixMetaJson } from '../manifest/blob-metadata.js';
+import { drivePathOf, EMPTY_FILE, metadataFileOf, type BlobNaming, type SegmentNaming } from '../manifest/drive-blobs.js';
+import { encodeRawName } from '../util/raw-name.js';
 import { RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
 import { chunkCount, MAX_BLOCK_BYTES, worstStoredBytes } from '../plan/chunking.js';
 import { BufferPool } from '../util/buffer-pool.js';
@@ -41,12 +43,16 @@ const POOLED_CHUNK_MIN_BYTES = 1024 * 1024;
 /** A file that keeps changing while being read is copied again at most this many times. */
 export const MAX_COPY_ATTEMPTS = 3;
 
-/** A staged file being copied in this run. */
+/** A staged entry being copied in this run (a regular file, or a directory, symlink or special file). */
 interface LiveFile {
   readonly id: number;
   gen: number;
   readonly path: string;
   readonly abs: string;
+  readonly kind: EntryKind;
+  /** Drive path below the container (undefined: journals before version 3, `path` + suffix). */
+  readonly dpath: string | undefined;
+  meta: PosixMetaJson | undefined;
   size: number;
   mtimeMs: number;
   ino: number;
@@ -104,6 +110,8 @@ export class CopyLoop {
   #groupCommit: Promise<void> | undefined;
   /** Files written by workers whose results were not handled yet (removed if never handled). */
   readonly #prewritten = new Set<string>();
+  /** Worker tasks in flight that write whole files to a drive. */
+  readonly #prewriting = new Set<Promise<unknown>>();
 
   constructor(deps: NativeDeps, s: OpenSession, drives: DriveCoordinator, pool: ChunkProcessor, kit: CodecKit, io: PrepareIO, o: CopyLoopOptions) {
     this.#deps = deps;
@@ -139,6 +147,15 @@ export class CopyLoop {
   async closeCurrent(): Promise<void> {
     const cur = this.#drives.current;
     if (!cur) return;
+    // Workers may still be writing files ahead onto this drive: let them finish and remove what
+    // they wrote (none of it is recorded here), so nothing takes the room or the inodes the seal
+    // needs, and nothing stray stays on the sealed drive.
+    await Promise.allSettled([...this.#prewriting]);
+    for (const path of this.#prewritten) {
+      if (!path.startsWith(`${cur.writer.root}/`)) continue;
+      this.#prewritten.delete(path);
+      await this.#deps.fs.unlink(path);
+    }
     await this.commit();
     this.#record({ type: RecordType.DriveFull, drive: cur.state.seq });
     await this.#s.journal.commit();
@@ -225,6 +242,16 @@ export class CopyLoop {
     }
   }
 
+  /** What naming a blob part of `f` needs. */
+  #naming(f: LiveFile): SegmentNaming {
+    return { file: f.id, path: f.path, kind: f.kind, dpath: f.dpath, meta: f.meta };
+  }
+
+  /** Drive path of `f`'s data file (the shared empty file for directories and special files). */
+  #driveRel(f: LiveFile): string {
+    return drivePathOf(this.#o.naming, this.#naming(f));
+  }
+
   async *#firstPass(): AsyncGenerator<ChunkJob> {
     const st = this.#s.state;
     for (const a of [...st.active.values()].sort((x, y) => x.file - y.file)) {
@@ -236,10 +263,26 @@ export class CopyLoop {
     const walk = walkStaging(this.#deps.fs, this.#s.staging, {
       exclude: (rel) => rel === SESSION_ROOT_NAME || `${this.#s.staging}/${rel}` === sessionDir,
       onSkip: () => undefined, // listed by the pre-scan
+      entries: true,
+      suffix: this.#o.naming.suffix,
       ...(st.frontier !== undefined ? { after: st.frontier } : {}),
     });
     for await (const sf of walk) {
-      const f: LiveFile = { id: nextId++, gen: 0, path: sf.path, abs: sf.abs, size: sf.size, mtimeMs: sf.mtimeMs, ino: sf.ino, mode: sf.mode, attempts: 0, tweakSeed: this.#tweakSeed(sf.path) };
+      const f: LiveFile = {
+        id: nextId++,
+        gen: 0,
+        path: sf.path,
+        abs: sf.abs,
+        kind: sf.kind,
+        dpath: sf.dpath,
+        meta: metaToJson(posixMetaOf(sf.stat)),
+        size: sf.size,
+        mtimeMs: sf.mtimeMs,
+        ino: sf.ino,
+        mode: sf.mode,
+        attempts: 0,
+        tweakSeed: this.#tweakSeed(sf.path),
+      };
       this.#live.set(f.id, f);
       yield* this.#chunksOf(f, 0);
     }
@@ -268,7 +311,7 @@ export class CopyLoop {
   /** A file a crash left unfinished: continue it where its journal ends, unless it changed. */
   async #resumeFile(a: ActiveFile): Promise<{ f: LiveFile; from: number } | undefined> {
     const abs = `${this.#s.staging}/${a.path}`;
-    const f: LiveFile = { id: a.file, gen: a.gen, path: a.path, abs, size: a.size, mtimeMs: a.mtimeMs, ino: a.ino, mode: a.mode, attempts: 0, tweakSeed: this.#tweakSeed(a.path) };
+    const f: LiveFile = { id: a.file, gen: a.gen, path: a.path, abs, kind: a.kind, dpath: a.dpath, meta: a.meta, size: a.size, mtimeMs: a.mtimeMs, ino: a.ino, mode: a.mode, attempts: 0, tweakSeed: this.#tweakSeed(a.path) };
     this.#live.set(f.id, f);
     let st;
     try {
@@ -277,7 +320,7 @@ export class CopyLoop {
       await this.#skip(f, `vanished before the copy resumed (${errnoCode(err) ?? 'error'})`);
       return undefined;
     }
-    if (st.size === a.size && st.mtimeMs === a.mtimeMs && st.ino === a.ino) return { f, from: a.nextIndex };
+    if (entrySize(st) === a.size && st.mtimeMs === a.mtimeMs && st.ino === a.ino && st.kind === a.kind) return { f, from: a.nextIndex };
     const ok = await this.#restart(f, 'changed between runs');
     return ok ? { f, from: 0 } : undefined;
   }
@@ -287,6 +330,36 @@ export class CopyLoop {
    * whose whole files the worker also writes to the drive while there is room to spare.
    */
   async #encode(batch: ChunkJob[]): Promise<EncodeResult[]> {
+    if (batch.every((j) => j.f.kind === 'file')) return this.#encodeFiles(batch);
+    // Directories, symlinks and special files are encoded here: their content is nothing, or the
+    // link's target, a few bytes that need no worker.
+    const files = batch.filter((j) => j.f.kind === 'file');
+    const encoded = files.length > 0 ? await this.#encodeFiles(files) : [];
+    let next = 0;
+    const out: EncodeResult[] = [];
+    for (const j of batch) out.push(j.f.kind === 'file' ? encoded[next++]! : await this.#encodeEntry(j));
+    return out;
+  }
+
+  /** The stored bytes of a non-regular entry: a symlink's target (encrypted with the drive's key), else nothing. */
+  async #encodeEntry(job: ChunkJob): Promise<EncodeResult> {
+    const f = job.f;
+    let raw: Uint8Array = new Uint8Array(0);
+    if (f.kind === 'symlink') {
+      try {
+        raw = encodeRawName(await this.#deps.fs.readlink(f.abs));
+      } catch (err) {
+        return { ok: false, reason: 'unreadable', message: (err as Error).message, errno: errnoCode(err) ?? 'EIO' };
+      }
+      if (raw.length !== f.size) return { ok: false, reason: 'changed', message: 'the link was changed' };
+    }
+    const cur = this.#drives.current;
+    job.keySeq = cur?.key ? cur.state.seq : undefined;
+    const stored = cur?.key && raw.length > 0 ? this.#kit.encryptUnit(cur.key, f.tweakSeed!, 0, raw) : raw;
+    return { ok: true, stored, rawLength: raw.length, xxh64: this.#kit.xxh64(raw), extents: raw.length > 0 ? [{ at: 0, length: stored.length, md5: this.#kit.md5(stored) }] : [] };
+  }
+
+  async #encodeFiles(batch: ChunkJob[]): Promise<EncodeResult[]> {
     const cur = this.#drives.current;
     const s = this.#s.settings;
     const prewrite = batch.length > 1 && cur !== undefined && cur.writer.canWriteWhole && s.blobType === 'block' && this.#room(cur.state) >= PREWRITE_MIN_ROOM_BYTES;
@@ -298,7 +371,7 @@ export class CopyLoop {
       if (prewrite && job.index === 0 && job.last && f.attempts === 0 && !this.#s.state.active.has(f.id)) {
         // A directory that cannot be made (out of inodes: ENOSPC) is the main thread's to meet,
         // where a full drive is sealed and the next one taken.
-        const path = await cur.writer.prepareWhole(drivePathOf(this.#o.naming, f.path)).catch(() => undefined);
+        const path = await cur.writer.prepareWhole(this.#driveRel(f)).catch(() => undefined);
         if (path !== undefined) job.prewrite = { drive: cur.state.seq, path };
       }
       tasks.push({
@@ -318,7 +391,13 @@ export class CopyLoop {
         ...(job.prewrite ? { writeTo: job.prewrite.path } : {}),
       });
     }
-    const results = tasks.length === 1 ? [await this.#pool.encode(tasks[0]!)] : await this.#pool.encodeMany(tasks);
+    const pending = tasks.length === 1 ? this.#pool.encode(tasks[0]!).then((r) => [r]) : this.#pool.encodeMany(tasks);
+    const writes = tasks.some((t) => t.writeTo !== undefined);
+    if (writes) {
+      this.#prewriting.add(pending);
+      void pending.finally(() => this.#prewriting.delete(pending)).catch(() => undefined);
+    }
+    const results = await pending;
     results.forEach((r, i) => {
       const pre = batch[i]!.prewrite;
       if (pre && r.ok && r.written === true) this.#prewritten.add(pre.path);
@@ -389,12 +468,12 @@ export class CopyLoop {
     let manifest = d.manifestBytes + res.extents.length * RANGE_ELEMENT_MAX_BYTES;
     const prev = seg?.dataBytes ?? 0;
     if (!seg) {
-      used += segmentAllocBytes(0);
+      used += SEGMENT_START_BYTES;
       manifest += st.blobManifestBytes(f.path);
     }
     used += segmentAllocBytes(prev + data) - segmentAllocBytes(prev);
     const s = this.#s.settings;
-    if (s.serviceStrict && s.blobType === 'block' && job.index === 0 && !active) {
+    if (s.serviceStrict && s.blobType === 'block' && f.kind === 'file' && job.index === 0 && !active) {
       // The documented format cannot split a block blob: place the whole file or move on.
       const whole = worstStoredBytes(f.size, s.codec, s.chunkBytes);
       const fitsWhole = used - data + whole + reserveBytesFor(manifest + chunkCount(f.size, s.chunkBytes) * RANGE_ELEMENT_MAX_BYTES) <= d.budget;
@@ -409,12 +488,14 @@ export class CopyLoop {
   async #write(cur: CurrentDrive, job: ChunkJob, res: Extract<EncodeResult, { ok: true }>, seg: SegmentState | undefined, active: ActiveFile | undefined, written: boolean): Promise<void> {
     const f = job.f;
     const st = this.#s.state;
-    const pages = this.#s.settings.blobType === 'page';
-    const rel = drivePathOf(this.#o.naming, f.path);
+    const pages = this.#s.settings.blobType === 'page' && f.kind === 'file';
+    const rel = this.#driveRel(f);
     const w = cur.writer;
     const stored = written ? res.stored : await this.#recrypt(job, res, cur);
+    // Directories and special files have no data file of their own (their blobs are empty).
+    const noData = rel === EMPTY_FILE;
     // A file that is one chunk is written whole and closed at once (the common small-file case).
-    const whole = written || (!seg && !pages && job.index === 0 && job.last && w.canWriteWhole);
+    const whole = noData || written || (!seg && !pages && job.index === 0 && job.last && w.canWriteWhole);
     const h = whole
       ? undefined
       : seg
@@ -429,7 +510,7 @@ export class CopyLoop {
     await w.ensureReserve(manifestAfter);
     if (h) for (const e of res.extents) await w.write(h, stored.subarray(e.at, e.at + e.length), base + e.at);
     else if (written) w.noteWritten();
-    else await w.writeWhole(rel, stored);
+    else if (!noData) await w.writeWhole(rel, stored);
     const segRec: SegmentStartedRec | undefined = seg
       ? undefined
       : {
@@ -446,7 +527,13 @@ export class CopyLoop {
           rawOffset: job.rawOffset,
           storedOffset: chunkStoredOffset,
           firstBlock: job.index,
+          kind: f.kind,
+          dpath: f.dpath ?? `${f.path}${this.#o.naming.suffix}`,
+          ...(f.meta ? { meta: f.meta } : {}),
         };
+    // Each part's metadata file goes beside its data, before the record that names it (invariant 1).
+    const metaFile = segRec ? metadataFileOf(this.#o.naming, segRec) : undefined;
+    if (metaFile) await w.writeSmall(metaFile.path, metaFile.bytes);
     const chunkRec: ChunkRec = {
       type: RecordType.Chunk,
       file: f.id,
@@ -496,9 +583,16 @@ export class CopyLoop {
   }
 
   async #rollback(cur: CurrentDrive, f: LiveFile, seg: SegmentState | undefined): Promise<void> {
-    const rel = drivePathOf(this.#o.naming, f.path);
-    if (!seg) await cur.writer.discard(f.id, rel);
-    else if (this.#s.settings.blobType === 'block') await cur.writer.truncate(f.id, seg.storedLength);
+    if (!seg) await this.#discard(cur, f);
+    else if (this.#s.settings.blobType === 'block' || f.kind !== 'file') await cur.writer.truncate(f.id, seg.storedLength);
+  }
+
+  /** Remove `f`'s part from the drive being filled: its data file (never the shared empty one) and its metadata file. */
+  async #discard(cur: CurrentDrive, f: LiveFile): Promise<void> {
+    const rel = this.#driveRel(f);
+    if (rel !== EMPTY_FILE) await cur.writer.discard(f.id, rel);
+    const meta = metadataFileOf(this.#o.naming, this.#naming(f));
+    if (meta) await cur.writer.discardSmall(meta.path);
   }
 
   async #nextDrive(): Promise<CurrentDrive | undefined> {
@@ -545,11 +639,12 @@ export class CopyLoop {
     }
     f.attempts++;
     f.gen++;
-    f.size = s.size;
+    f.size = entrySize(s);
     f.mtimeMs = s.mtimeMs;
     f.ino = s.ino;
+    f.meta = metaToJson(posixMetaOf(s));
     if (active) {
-      if (cur && active.segments.length > 0) await cur.writer.discard(f.id, drivePathOf(this.#o.naming, f.path));
+      if (cur && active.segments.length > 0) await this.#discard(cur, f);
       this.#record({ type: RecordType.FileRestarted, file: f.id, gen: f.gen, reason: why, size: f.size, mtimeMs: f.mtimeMs, ino: f.ino });
     }
     this.#io.notice('warning', `${f.path} changed while being copied; copying it again`);
@@ -560,7 +655,7 @@ export class CopyLoop {
   async #skip(f: LiveFile, reason: string): Promise<void> {
     const active = this.#s.state.active.get(f.id);
     const cur = this.#drives.current;
-    if (active && cur && active.segments.some((g) => g.drive === cur.state.seq)) await cur.writer.discard(f.id, drivePathOf(this.#o.naming, f.path));
+    if (active && cur && active.segments.some((g) => g.drive === cur.state.seq)) await this.#discard(cur, f);
     this.#record({ type: RecordType.FileSkipped, file: f.id, path: f.path, reason });
     this.#live.delete(f.id);
     this.skipped.push({ path: f.path, reason });
@@ -596,4 +691,9 @@ export class CopyLoop {
   #progress(): void {
     this.#emit('copy');
   }
+}
+
+/** The size an entry's blob holds: a file's bytes, a symlink's target, nothing for the others. */
+function entrySize(st: FileStat): number {
+  return st.kind === 'file' || st.kind === 'symlink' ? st.size : 0;
 }

@@ -1,5 +1,6 @@
 import type { FileHandle, FileSystem } from '../../native/interfaces.js';
 import { DRIVE_DIR, INODE_RESERVE, MANIFEST_RESERVE } from '../drives/drive-identity.js';
+import { EMPTY_FILE } from '../manifest/drive-blobs.js';
 import { reserveBytesFor, type DriveState } from '../journal/journal-state.js';
 
 const ZEROS = new Uint8Array(1024 * 1024);
@@ -18,6 +19,8 @@ export class DriveWriter {
   readonly #open = new Map<number, FileHandle>();
   readonly #dirty = new Set<FileHandle>();
   readonly #closeAfterFlush = new Set<number>();
+  /** Handles of small files (`writeSmall`) on drives without syncfs, closed after the flush that syncs them. */
+  readonly #smallToClose = new Set<FileHandle>();
   readonly #knownDirs = new Set<string>();
   readonly #dirsToSync = new Set<string>();
   #reserve: FileHandle | undefined;
@@ -41,6 +44,12 @@ export class DriveWriter {
     const w = new DriveWriter(fs, drive, root);
     await fs.mkdir(`${root}/${DRIVE_DIR}`);
     if (!(await fs.exists(`${root}/${INODE_RESERVE}`))) await fs.writeNewFile(`${root}/${INODE_RESERVE}`, new Uint8Array(0));
+    // The data file of every directory's and special file's (empty) blob.
+    if (!(await fs.exists(`${root}/${EMPTY_FILE}`))) {
+      await fs.writeNewFile(`${root}/${EMPTY_FILE}`, new Uint8Array(0));
+      w.#dirsToSync.add(`${root}/${DRIVE_DIR}`);
+      w.#unsynced = true;
+    }
     const path = `${root}/${MANIFEST_RESERVE}`;
     w.#reserve = await fs.open(path, (await fs.exists(path)) ? 'r+' : 'w');
     w.#reserveSize = (await w.#reserve.stat()).size;
@@ -59,6 +68,41 @@ export class DriveWriter {
     await this.#ensureDir(path.slice(0, path.lastIndexOf('/')));
     this.#unsynced = true;
     await this.#fs.writeNewFile(path, data);
+  }
+
+  /**
+   * Write a small file that is no blob part (a blob's metadata file), replacing a leftover;
+   * durable at the next flush, like the data it describes.
+   */
+  async writeSmall(rel: string, data: Uint8Array): Promise<void> {
+    const path = `${this.root}/${rel}`;
+    await this.#ensureDir(path.slice(0, path.lastIndexOf('/')));
+    if (this.#syncfs) {
+      this.#unsynced = true;
+      await this.#fs.writeNewFile(path, data);
+      return;
+    }
+    // Without syncfs every file is synced by its handle (FUSE, ntfs-3g): keep it until the flush.
+    await this.#fs.unlink(path);
+    const h = await this.#fs.open(path, 'wx');
+    await h.write(data, 0);
+    this.#dirty.add(h);
+    this.#smallToClose.add(h);
+    this.#dirsToSync.add(path.slice(0, path.lastIndexOf('/')));
+  }
+
+  /** Remove a small file written by `writeSmall` (its blob part was rolled back or superseded). */
+  async discardSmall(rel: string): Promise<void> {
+    await this.#flushing;
+    const path = `${this.root}/${rel}`;
+    for (const h of this.#smallToClose) {
+      if (h.path !== path) continue;
+      this.#smallToClose.delete(h);
+      this.#dirty.delete(h);
+      await h.close();
+    }
+    await this.#fs.unlink(path);
+    this.#dirsToSync.add(path.slice(0, path.lastIndexOf('/')));
   }
 
   /** Make the directory of a whole file a worker will write; returns its absolute path. */
@@ -172,6 +216,8 @@ export class DriveWriter {
     const reserveDirty = this.#reserveDirty;
     const dirs = [...this.#dirsToSync];
     const finished = [...this.#closeAfterFlush];
+    const small = [...this.#smallToClose].filter((h) => dirty.includes(h));
+    for (const h of small) this.#smallToClose.delete(h);
     this.#unsynced = false;
     this.#dirty.clear();
     this.#reserveDirty = false;
@@ -201,6 +247,7 @@ export class DriveWriter {
       this.#open.delete(f);
       await h?.close();
     }
+    for (const h of small) await h.close();
   }
 
   /** Flush, close everything and delete the reserve file (the manifest takes its place). */
@@ -208,6 +255,8 @@ export class DriveWriter {
     await this.flush();
     for (const h of this.#open.values()) await h.close();
     this.#open.clear();
+    for (const h of this.#smallToClose) await h.close();
+    this.#smallToClose.clear();
     await this.#reserve?.close();
     this.#reserve = undefined;
     if (dropReserve) {

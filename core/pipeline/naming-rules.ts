@@ -1,7 +1,5 @@
-import type { PathRules } from './prescan.js';
-
-/** Every naming rule the engine checks, injected (core/plan/naming.ts provides the real ones). */
-export interface NamingRules extends PathRules {
+/** The naming rules the engine checks of what the user types, injected (core/plan/naming.ts provides the real ones). */
+export interface NamingRules {
   /** Why a job name is refused, or undefined. */
   jobName(name: string): string | undefined;
   /** Why a container name is refused, or undefined. */

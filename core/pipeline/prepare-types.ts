@@ -1,4 +1,4 @@
-import type { Codec } from '../../native/interfaces.js';
+import type { Codec, EntryKind } from '../../native/interfaces.js';
 import type { ImportDisposition } from '../manifest/drive-manifest.js';
 import type { SkippedEntry } from '../plan/scan.js';
 
@@ -73,7 +73,12 @@ export interface PrepareResult {
   readonly sessionDir: string;
   readonly container: string;
   readonly drives: readonly DriveSummary[];
+  /** Staged entries of every kind (regular files, directories, symlinks, special files). */
   readonly files: { readonly total: number; readonly done: number; readonly skipped: number };
+  /** Staged entries by kind. */
+  readonly entries: Readonly<Record<EntryKind, number>>;
+  /** Names NTFS would not keep (mapped on the drive) and names no blob can carry (escaped in the account), listed in `file`. */
+  readonly names: { readonly mapped: number; readonly escaped: number; readonly file: string | undefined };
   readonly bytes: { readonly raw: number; readonly stored: number; readonly rawTotal: number };
   readonly skipped: readonly SkippedEntry[];
   readonly skippedFile: string | undefined;

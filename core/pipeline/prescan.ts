@@ -1,9 +1,10 @@
-import type { FileSystem } from '../../native/interfaces.js';
+import type { EntryKind, FileSystem } from '../../native/interfaces.js';
 import { chunkCount, MAX_BLOCKS_PER_BLOB } from '../plan/chunking.js';
+import { blobNameOf } from '../plan/naming.js';
 import { compareStagedPaths, walkStaging, type SkippedEntry } from '../plan/scan.js';
 import { SESSION_ROOT_NAME } from '../session/session-layout.js';
 
-/** A staged path the service or NTFS would refuse, found before copying starts. */
+/** A staged file this session cannot store as asked (a page-blob length, too many blocks), found before copying starts. */
 export interface PathProblem {
   readonly path: string;
   readonly rule: string;
@@ -11,54 +12,76 @@ export interface PathProblem {
   readonly severity: 'error' | 'warning';
 }
 
-/** The naming rules, injected so the pre-scan does not know their details. */
-export interface PathRules {
-  /** Problems of one staged file's path. */
-  check(rel: string, blob: { container: string; suffix: string }): readonly { rule: string; message: string; severity?: 'error' | 'warning' }[];
-  /** Problems among the names of one directory (case-insensitive collisions on NTFS). */
-  directory(rel: string, names: readonly string[]): readonly { path: string; rule: string; message: string }[];
+/** A staged name that is not kept as it is: on the drive (mapped), in the account (escaped), or both. */
+export interface RenamedEntry {
+  readonly path: string;
+  /** The drive path below the container, when it was mapped. */
+  readonly drivePath: string | undefined;
+  /** The blob name, when it was escaped. */
+  readonly blobName: string | undefined;
 }
 
 export interface PrescanResult {
+  /** Every staged entry: regular files, directories, symlinks and special files. */
   files: number;
   bytes: number;
+  /** Entries by kind. */
+  kinds: Record<EntryKind, number>;
   problems: PathProblem[];
   problemCount: number;
   skipped: SkippedEntry[];
-  /** Files at or before `frontier` in walk order (what a resumed session has already visited). */
+  /** Entries at or before `frontier` in walk order (what a resumed session has already visited). */
   filesUpToFrontier: number;
+  /** Names given another drive name (NTFS would not keep them) and blob names escaped. */
+  mappedNames: number;
+  escapedNames: number;
+  /** The renamed entries (at most MAX_RENAMED_KEPT; the counts cover all). */
+  renamed: RenamedEntry[];
 }
 
 /** Keep at most this many problems in memory; the count covers all of them. */
 const MAX_PROBLEMS_KEPT = 1000;
+/** Keep at most this many renamed entries for the session's list; the counts cover all of them. */
+const MAX_RENAMED_KEPT = 100_000;
 
 /**
- * Walk staging once before copying: totals for honest progress, and every path the service would
- * refuse, so nothing is copied before the user has fixed them. Reads metadata only.
+ * Walk staging once before copying: totals for honest progress, every name that is mapped on
+ * the drive or escaped in the account (listed, never refused), and the files this session's
+ * settings cannot store, so nothing is copied before the user has decided. Reads metadata only.
  */
 export async function prescan(
   fs: FileSystem,
   staging: string,
-  opts: { rules: PathRules; chunkBytes: number; pages: boolean; container: string; suffix: string; frontier: string | undefined; signal: AbortSignal },
+  opts: { chunkBytes: number; pages: boolean; suffix: string; frontier: string | undefined; signal: AbortSignal },
 ): Promise<PrescanResult> {
-  const r: PrescanResult = { files: 0, bytes: 0, problems: [], problemCount: 0, skipped: [], filesUpToFrontier: 0 };
+  const r: PrescanResult = {
+    files: 0,
+    bytes: 0,
+    kinds: { file: 0, dir: 0, symlink: 0, fifo: 0, socket: 0, char: 0, block: 0 },
+    problems: [],
+    problemCount: 0,
+    skipped: [],
+    filesUpToFrontier: 0,
+    mappedNames: 0,
+    escapedNames: 0,
+    renamed: [],
+  };
   const add = (p: PathProblem) => {
     r.problemCount++;
     if (r.problems.length < MAX_PROBLEMS_KEPT) r.problems.push(p);
   };
-  const walk = walkStaging(fs, staging, {
-    exclude: (rel) => rel === SESSION_ROOT_NAME,
-    onSkip: (e) => r.skipped.push(e),
-    onDirectory: (rel, names) => {
-      for (const c of opts.rules.directory(rel, names.filter((n) => !(rel === '' && n === SESSION_ROOT_NAME)))) add({ ...c, severity: 'error' });
-    },
-  });
+  const walk = walkStaging(fs, staging, { exclude: (rel) => rel === SESSION_ROOT_NAME, onSkip: (e) => r.skipped.push(e), entries: true, suffix: opts.suffix });
   for await (const f of walk) {
     opts.signal.throwIfAborted();
     r.files++;
+    r.kinds[f.kind]++;
     r.bytes += f.size;
     if (opts.frontier !== undefined && compareStagedPaths(f.path, opts.frontier) <= 0) r.filesUpToFrontier++;
-    for (const p of opts.rules.check(f.path, { container: opts.container, suffix: opts.suffix })) add({ path: f.path, rule: p.rule, message: p.message, severity: p.severity ?? 'error' });
+    const blob = blobNameOf(f.path, f.kind === 'file' ? opts.suffix : '');
+    if (f.mapped) r.mappedNames++;
+    if (blob.escaped) r.escapedNames++;
+    if ((f.mapped || blob.escaped) && r.renamed.length < MAX_RENAMED_KEPT) r.renamed.push({ path: f.path, drivePath: f.mapped ? f.dpath : undefined, blobName: blob.escaped ? blob.name : undefined });
+    if (f.kind !== 'file') continue;
     if (opts.pages && f.size % 512 !== 0) {
       add({ path: f.path, rule: 'page-blob-length', message: `page blobs need a length that is a multiple of 512 bytes; this file has ${f.size}`, severity: 'error' });
     }

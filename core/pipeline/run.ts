@@ -80,10 +80,11 @@ async function prepareInSession(
 
   // Every check before the first byte is written.
   io.progress({ phase: 'scan', filesDone: 0, filesTotal: 0, rawDone: 0, rawTotal: 0, storedDone: 0, rate: 0, etaSeconds: undefined, message: 'scanning staging' });
-  const scan = await prescan(fs, session.staging, { rules, chunkBytes: s.chunkBytes, pages: s.blobType === 'page', container: s.container, suffix: s.codec === 'zstd' ? '.zst' : '', frontier: session.state.frontier, signal });
+  const scan = await prescan(fs, session.staging, { chunkBytes: s.chunkBytes, pages: s.blobType === 'page', suffix: s.codec === 'zstd' ? '.zst' : '', frontier: session.state.frontier, signal });
   const errors = scan.problems.filter((p) => p.severity === 'error');
   for (const w of scan.problems.filter((p) => p.severity === 'warning').slice(0, SHOWN_PROBLEMS)) io.notice('warning', `${w.path}: ${w.message}`);
-  if (errors.length > 0) await refuseNames(deps, session, scan.problems, scan.problemCount);
+  if (errors.length > 0) await refuseFiles(deps, session, scan.problems, scan.problemCount);
+  const namesFile = await writeRenamed(deps, session, scan);
   const visited = session.state.filesDone + session.state.filesSkipped + session.state.active.size;
   if (session.state.frontier !== undefined && scan.filesUpToFrontier > visited) {
     // The walk order lets a resume skip what was visited without a file list; files added since,
@@ -187,6 +188,8 @@ async function prepareInSession(
     container: s.container,
     drives,
     files: { total: scan.files, done: st.filesDone, skipped: st.filesSkipped },
+    entries: scan.kinds,
+    names: { mapped: scan.mappedNames, escaped: scan.escapedNames, file: namesFile },
     bytes: { raw: st.rawDone, stored: st.storedDone, rawTotal: scan.bytes },
     skipped,
     skippedFile,
@@ -196,14 +199,34 @@ async function prepareInSession(
   };
 }
 
-async function refuseNames(deps: NativeDeps, session: OpenSession, problems: PathProblem[], count: number): Promise<never> {
-  const path = `${session.dir}/naming-problems.txt`;
+/**
+ * List the entries whose drive name was mapped or whose blob name was escaped, one per line:
+ * `mapped|escaped|mapped,escaped <TAB> staged path <TAB> drive path <TAB> blob name` (paths as
+ * JSON strings, so any byte is shown). Undefined when there are none.
+ */
+async function writeRenamed(deps: NativeDeps, session: OpenSession, scan: Awaited<ReturnType<typeof prescan>>): Promise<string | undefined> {
+  const path = sessionFiles.names(session.dir);
+  if (scan.renamed.length === 0) {
+    await deps.fs.unlink(path);
+    return undefined;
+  }
+  const lines = scan.renamed.map((r) => {
+    const what = [r.drivePath !== undefined ? 'mapped' : '', r.blobName !== undefined ? 'escaped' : ''].filter(Boolean).join(',');
+    return `${what}\t${JSON.stringify(r.path)}\t${JSON.stringify(r.drivePath ?? '')}\t${JSON.stringify(r.blobName ?? '')}`;
+  });
+  const more = scan.mappedNames + scan.escapedNames > scan.renamed.length ? [`# … and more: ${scan.mappedNames} mapped and ${scan.escapedNames} escaped in all`] : [];
+  await deps.fs.writeFileAtomic(path, ['# what\tstaged path\tdrive path (below the container)\tblob name', ...lines, ...more].join('\n') + '\n');
+  return path;
+}
+
+async function refuseFiles(deps: NativeDeps, session: OpenSession, problems: PathProblem[], count: number): Promise<never> {
+  const path = sessionFiles.problems(session.dir);
   await deps.fs.writeFileAtomic(path, problems.map((p) => `${p.severity}\t${p.rule}\t${p.path}\t${p.message}`).join('\n') + '\n');
   const errors = problems.filter((p) => p.severity === 'error');
   const shown = errors.slice(0, SHOWN_PROBLEMS).map((p) => `  ${JSON.stringify(p.path)}: ${p.message} [${p.rule}]`);
   throw new SeedshipError(
-    'E_NAMING',
-    `${count} staged path(s) would be refused by the service or NTFS; nothing was copied. Rename them and run again:\n${shown.join('\n')}${errors.length > SHOWN_PROBLEMS ? `\n  … full list in ${path}` : ''}`,
+    'E_UNSTORABLE',
+    `${count} staged file(s) cannot be stored with this session's settings; nothing was copied. Change the settings (as each line says) or move the files out of staging, and run again:\n${shown.join('\n')}${errors.length > SHOWN_PROBLEMS ? `\n  … full list in ${path}` : ''}`,
     { path },
   );
 }

@@ -1,15 +1,13 @@
-/**
- * The naming rules of the Import/Export service, Azure Blob storage and NTFS/Windows, checked on
- * every staged path before the first byte is copied (USERS.md: rules found only at import hurt).
- * Pure functions: no I/O.
- */
+import { createHash } from 'node:crypto';
+import { encodeRawName, hasEscapedBytes } from '../util/raw-name.js';
 
-/** One rule a staged path breaks; `rule` is a stable id (docs/errors.md, naming-problems.txt). */
-export interface NamingProblem {
-  readonly rule: string;
-  readonly message: string;
-  readonly severity: 'error' | 'warning';
-}
+/**
+ * Names, three ways. The blob name is the user's: every staged name that is a valid blob name
+ * lands in the account exactly, and one that is not gets a deterministic escaped name (the
+ * original bytes travel in the blob's metadata). The drive name is seedship's: a name NTFS and
+ * Windows keep apart, picked deterministically from the directory's listing. Container and job
+ * names are checked. Pure functions: no I/O.
+ */
 
 /** Blob names: 1–1,024 characters (the service counts characters of the name). */
 export const MAX_BLOB_NAME_CHARS = 1024;
@@ -19,8 +17,6 @@ export const MAX_BLOB_SEGMENTS = 254;
 export const MAX_NTFS_COMPONENT_UNITS = 255;
 /** Windows: a path is at most 32,767 UTF-16 code units (with the \\?\ prefix). */
 export const MAX_WINDOWS_PATH_UNITS = 32_767;
-/** Legacy MAX_PATH: tools that do not use long paths fail beyond 259 characters. */
-export const LEGACY_MAX_PATH_UNITS = 259;
 
 const RESERVED_DEVICE = /^(CON|PRN|AUX|NUL|COM[1-9¹²³]|LPT[1-9¹²³])(\..*)?$/i;
 // eslint-disable-next-line no-control-regex
@@ -51,75 +47,141 @@ export function checkJobName(name: string): string | undefined {
   return undefined;
 }
 
-/** The blob path (`container/path+suffix`) of a staged file. */
-export function blobPathFor(container: string, relPath: string, suffix: string): string {
-  return `${container}/${relPath}${suffix}`;
+/** A staged path's blob name (without container), and whether it had to be escaped. */
+export interface BlobName {
+  readonly name: string;
+  readonly escaped: boolean;
 }
 
-/** The manifest's FilePath (`\container\dir\name+suffix`) of a staged file. */
-export function filePathFor(container: string, relPath: string, suffix: string): string {
-  return `\\${container}\\${relPath.replaceAll('/', '\\')}${suffix}`;
+/** Why `name` (container-relative, suffix included) cannot be a blob name as it stands, or undefined. */
+export function blobNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'the name is empty';
+  if (hasEscapedBytes(name)) return 'the name is not valid UTF-8';
+  if (CONTROL.test(name)) return 'the name holds a control character';
+  if ([...name].length > MAX_BLOB_NAME_CHARS) return `blob names are at most ${MAX_BLOB_NAME_CHARS} characters`;
+  const segments = name.split('/');
+  if (segments.length > MAX_BLOB_SEGMENTS) return `blob names have at most ${MAX_BLOB_SEGMENTS} path segments`;
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) return 'the name has an empty, "." or ".." segment';
+  return undefined;
 }
 
-function err(rule: string, message: string): NamingProblem {
-  return { rule, message, severity: 'error' };
+/** Short stable hash of raw name bytes, for escaped and mapped names. */
+function nameHash(bytes: Uint8Array, hexChars: number): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, hexChars);
 }
+
+/** Prefix of the blob names of staged paths too long or too deep to keep their shape. */
+export const ESCAPED_BLOB_PREFIX = 'seedship-escaped/';
 
 /**
- * Every rule the staged path `relPath` (`/`-separated, relative to staging) breaks as blob
- * `<container>/<relPath><suffix>` and as NTFS file `\<container>\<relPath><suffix>`.
+ * The blob name of staged path `rel` with `suffix` (`.zst` for compressed files). A valid name is
+ * kept exactly. Otherwise each segment holding a byte that is not UTF-8 or a control character
+ * becomes readable (`%XX` for such bytes and for `%`) and ends in `~` and a hash of the path's
+ * bytes, so it cannot meet a real name; a path still too long or deep becomes
+ * `seedship-escaped/<hash>`. Deterministic: a resumed run, `sync` and restore agree.
  */
-export function checkStagedPath(relPath: string, opts: { container: string; suffix: string }): NamingProblem[] {
-  const out: NamingProblem[] = [];
-  const segments = relPath.split('/');
-  const name = relPath + opts.suffix;
-  if (relPath.length === 0) return [err('empty-name', 'the name is empty')];
-  if (segments.some((s) => s === '')) out.push(err('empty-segment', 'the path has an empty segment'));
-  if (opts.container === '$root' && segments.length > 1) out.push(err('root-container-dir', 'blobs in the $root container cannot have a / in their name'));
-  if ([...name].length > MAX_BLOB_NAME_CHARS) out.push(err('blob-name-too-long', `blob names are at most ${MAX_BLOB_NAME_CHARS} characters; this one has ${[...name].length}`));
-  if (segments.length > MAX_BLOB_SEGMENTS) out.push(err('too-many-segments', `blob names have at most ${MAX_BLOB_SEGMENTS} path segments; this one has ${segments.length}`));
-  if (name.endsWith('.') || name.endsWith('/')) out.push(err('name-trailing-dot', 'blob names must not end with a dot or a slash'));
-  if (relPath.includes('\uFFFD')) out.push(err('not-utf8', 'the name is not valid UTF-8 on this system (shown with �)'));
-  if (LONE_SURROGATE.test(relPath)) out.push(err('lone-surrogate', 'the name holds an unpaired UTF-16 surrogate'));
-  if (CONTROL.test(relPath)) out.push(err('control-character', 'the name holds a control character (such as a newline or tab), which XML manifests and Windows cannot carry'));
-  const full = filePathFor(opts.container, relPath, opts.suffix);
-  if (full.length > MAX_WINDOWS_PATH_UNITS) out.push(err('path-too-long', `the drive path is ${full.length} UTF-16 units; Windows allows ${MAX_WINDOWS_PATH_UNITS}`));
-  else if (full.length > LEGACY_MAX_PATH_UNITS) out.push({ rule: 'path-over-max-path', message: `the drive path is ${full.length} characters; tools limited to MAX_PATH (259) cannot open it`, severity: 'warning' });
-  segments.forEach((seg, i) => {
-    const comp = i === segments.length - 1 ? seg + opts.suffix : seg;
-    if (seg === '') return;
-    if (WINDOWS_FORBIDDEN.test(seg)) out.push(err('windows-forbidden-char', `"${seg}" holds a character Windows forbids in names (< > : " | ? * \\)`));
-    if (/[ .]$/.test(comp)) out.push(err('trailing-space-or-dot', `"${comp}" ends with a space or a dot, which NTFS drops`));
-    if (RESERVED_DEVICE.test(comp)) out.push(err('reserved-device-name', `"${comp}" is a reserved Windows device name`));
-    if (comp.length > MAX_NTFS_COMPONENT_UNITS) out.push(err('component-too-long', `"${comp.slice(0, 40)}…" is ${comp.length} UTF-16 units; NTFS allows ${MAX_NTFS_COMPONENT_UNITS} per name`));
+export function blobNameOf(rel: string, suffix: string): BlobName {
+  const plain = rel + suffix;
+  if (blobNameProblem(plain) === undefined) return { name: plain, escaped: false };
+  const raw = encodeRawName(rel);
+  const hash = nameHash(raw, 12);
+  const segments = rel.split('/').map((seg) => {
+    if (!hasEscapedBytes(seg) && !CONTROL.test(seg)) return seg;
+    let out = '';
+    for (const ch of seg) {
+      const c = ch.charCodeAt(0);
+      if (c >= 0xdc80 && c <= 0xdcff) out += `%${(c - 0xdc00).toString(16).toUpperCase()}`; // an escaped byte
+      else if (c < 0x20 || c === 0x7f || c === 0x25) out += `%${c.toString(16).toUpperCase().padStart(2, '0')}`;
+      else out += ch;
+    }
+    return `${out}~${hash}`;
   });
-  return dedupe(out);
-}
-
-function dedupe(ps: NamingProblem[]): NamingProblem[] {
-  const seen = new Set<string>();
-  return ps.filter((p) => (seen.has(p.rule) ? false : (seen.add(p.rule), true)));
+  const shaped = segments.join('/') + suffix;
+  if (blobNameProblem(shaped) === undefined) return { name: shaped, escaped: true };
+  return { name: `${ESCAPED_BLOB_PREFIX}${nameHash(raw, 40)}${suffix}`, escaped: true };
 }
 
 /** The key under which NTFS (case-insensitive on Windows) sees a name: NFC, upper-cased. */
 export function caseFoldKey(name: string): string {
-  // toUpperCase approximates NTFS's upcase table; NFC because Windows does not normalise but
-  // Linux staging may hold both forms of one name.
+  // toUpperCase approximates NTFS's upcase table; NFC because one tool on the way (a Mac, an
+  // archive tool) may normalise, and mapping one of two NFC/NFD twins costs nothing.
   return name.normalize('NFC').toUpperCase();
 }
 
-/** Finds names of one directory that would be the same file on NTFS (`A.txt` and `a.txt`). */
-export class SiblingCollisionChecker {
-  /** Pairs `{ name, other }` where `name` collides with an earlier `other`. */
-  check(names: readonly string[], suffix = ''): { name: string; other: string }[] {
-    const seen = new Map<string, string>();
-    const out: { name: string; other: string }[] = [];
-    for (const n of names) {
-      const k = caseFoldKey(n + suffix);
-      const prev = seen.get(k);
-      if (prev !== undefined) out.push({ name: n, other: prev });
-      else seen.set(k, n);
+/** True when NTFS and Windows keep `component` exactly as it is (case aside). */
+export function isNtfsSafe(component: string): boolean {
+  return (
+    component.length > 0 &&
+    component.length <= MAX_NTFS_COMPONENT_UNITS &&
+    !WINDOWS_FORBIDDEN.test(component) &&
+    !CONTROL.test(component) &&
+    !LONE_SURROGATE.test(component) &&
+    !/[ .]$/.test(component) &&
+    !RESERVED_DEVICE.test(component)
+  );
+}
+
+/** A drive name for `name` that NTFS keeps: forbidden characters replaced, a hash of its bytes added. */
+function mappedComponent(name: string, suffix: string, hashChars: number): string {
+  const hash = nameHash(encodeRawName(name), hashChars);
+  const clean = (s: string) => s.replace(LONE_SURROGATE_G, '_').replace(FORBIDDEN_OR_CONTROL_G, '_');
+  const dot = name.lastIndexOf('.');
+  // Keep a short extension readable after the hash (`README~1a2b3c4d.md`), so `CON.txt` becomes
+  // `CON~….txt`, which is no device name.
+  const hasExt = dot > 0 && name.length - dot <= 16 && dot < name.length - 1;
+  let stem = clean(hasExt ? name.slice(0, dot) : name);
+  const ext = hasExt ? clean(name.slice(dot)).replace(/[ .]+$/, '') : '';
+  const room = MAX_NTFS_COMPONENT_UNITS - suffix.length - ext.length - hashChars - 1;
+  if (stem.length > room) stem = stem.slice(0, room);
+  // Never cut a surrogate pair in two.
+  if (/[\ud800-\udbff]$/.test(stem)) stem = stem.slice(0, -1);
+  return `${stem}~${hash}${ext}${suffix}`;
+}
+
+const LONE_SURROGATE_G = new RegExp(LONE_SURROGATE.source, 'g');
+// eslint-disable-next-line no-control-regex
+const FORBIDDEN_OR_CONTROL_G = /[<>:"|?*\\\u0000-\u001f\u007f]/g;
+
+/** One name of a directory listing, as the drive-name mapping sees it. */
+export interface ListedName {
+  readonly name: string;
+  /** A regular file: its drive name takes the session's suffix (`.zst`). */
+  readonly file: boolean;
+}
+
+/**
+ * The drive names of one directory's entries (same order as `names`, which must be the walk's
+ * sorted order). A name NTFS keeps is kept, unless an earlier name of the directory is the same
+ * file to Windows (case, NFC); every other name gets a mapped name with a hash of its bytes.
+ * Deterministic from the listing, so a resumed run picks the same names.
+ */
+export function mapDirectoryNames(names: readonly ListedName[], suffix: string): string[] {
+  const taken = new Set<string>();
+  const out: (string | undefined)[] = names.map((n) => {
+    const full = n.file ? n.name + suffix : n.name;
+    if (!isNtfsSafe(full)) return undefined;
+    const k = caseFoldKey(full);
+    if (taken.has(k)) return undefined;
+    taken.add(k);
+    return full;
+  });
+  return names.map((n, i) => {
+    const kept = out[i];
+    if (kept !== undefined) return kept;
+    for (let chars = 8; ; chars += 8) {
+      const m = mappedComponent(n.name, n.file ? suffix : '', chars);
+      const k = caseFoldKey(m);
+      if (!taken.has(k) || chars >= 64) {
+        taken.add(k);
+        return m;
+      }
     }
-    return out;
-  }
+  });
+}
+
+/** The drive path of a long path: where Windows' path limit would be passed, a flat hashed name. */
+export function fitDrivePath(driveRel: string): string {
+  // `\\?\X:\` + container (at most 63) + separators.
+  if (driveRel.length + 72 <= MAX_WINDOWS_PATH_UNITS) return driveRel;
+  return `seedship-long/${nameHash(encodeRawName(driveRel), 40)}`;
 }

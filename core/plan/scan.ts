@@ -1,17 +1,26 @@
-import type { FileStat, FileSystem } from '../../native/interfaces.js';
-
-/** Files of one directory stat'ed at once. */
-const STAT_BATCH = 64;
+import type { EntryKind, FileStat, FileSystem } from '../../native/interfaces.js';
 import { errnoCode } from '../errors.js';
+import { fitDrivePath, mapDirectoryNames } from './naming.js';
 
-/** A regular file under staging. `path` is relative, with `/` separators. */
+/** Entries of one directory stat'ed at once. */
+const STAT_BATCH = 64;
+
+/** An entry under staging: a regular file, or (with `entries`) a directory, symlink or special file. */
 export interface StagedFile {
+  /** Relative to staging, `/`-separated; bytes that are not UTF-8 as in native/interfaces DirEntry. */
   readonly path: string;
   readonly abs: string;
+  readonly kind: EntryKind;
   readonly size: number;
   readonly mtimeMs: number;
   readonly ino: number;
   readonly mode: number;
+  /** The entry's lstat when the walk met it. */
+  readonly stat: FileStat;
+  /** Its name on a drive below the container (mapped where NTFS would not keep it; files with the suffix). */
+  readonly dpath: string;
+  /** Its own drive name differs from its staged name (beyond the suffix): NTFS would not keep it. */
+  readonly mapped: boolean;
 }
 
 /** Something under staging that is not copied, and why. */
@@ -36,21 +45,25 @@ export function compareStagedPaths(a: string, b: string): number {
 export interface WalkOptions {
   /** Relative paths (files or dirs) left out entirely, e.g. the session root `.seedship`. */
   readonly exclude: (rel: string) => boolean;
-  /** Called for symlinks, special files and unreadable directories. */
+  /** Called for unreadable directories and entries that vanish; without `entries`, also for symlinks and special files. */
   readonly onSkip: (e: SkippedEntry) => void;
   /** Called with the names of each directory, in order, before its entries are yielded. */
   readonly onDirectory?: (rel: string, names: readonly string[]) => void;
   /** Start after this path (walk order): directories wholly before it are not listed. */
   readonly after?: string;
+  /** Yield directories (before their contents), symlinks and special files too. */
+  readonly entries?: boolean;
+  /** Suffix of regular files' drive names (`.zst`), for the drive-name mapping. */
+  readonly suffix?: string;
 }
 
 /**
- * Walk `root` depth-first in a stable sorted order and yield its regular files. Symlinks are
- * listed (never followed); special files and unreadable directories are listed and skipped.
- * Memory: one directory listing per level of depth.
+ * Walk `root` depth-first in a stable sorted order and yield its regular files (with `entries`,
+ * every entry but the root). Symlinks are never followed. Each entry carries its drive name,
+ * mapped per directory (core/plan/naming.ts). Memory: one directory listing per level of depth.
  */
 export async function* walkStaging(fs: FileSystem, root: string, opts: WalkOptions): AsyncGenerator<StagedFile> {
-  yield* walkDir(fs, root, '', opts);
+  yield* walkDir(fs, root, '', '', opts);
 }
 
 function isBeforeStart(rel: string, after: string | undefined, isDir: boolean): boolean {
@@ -62,7 +75,7 @@ function isBeforeStart(rel: string, after: string | undefined, isDir: boolean): 
   return compareStagedPaths(rel, after) <= 0;
 }
 
-async function* walkDir(fs: FileSystem, root: string, rel: string, opts: WalkOptions): AsyncGenerator<StagedFile> {
+async function* walkDir(fs: FileSystem, root: string, rel: string, drel: string, opts: WalkOptions): AsyncGenerator<StagedFile> {
   const abs = rel === '' ? root : `${root}/${rel}`;
   let entries;
   try {
@@ -71,41 +84,54 @@ async function* walkDir(fs: FileSystem, root: string, rel: string, opts: WalkOpt
     opts.onSkip({ path: rel || '.', reason: `directory unreadable (${errnoCode(err) ?? (err as Error).message})` });
     return;
   }
-  const names = entries.map((e) => e.name).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  opts.onDirectory?.(rel, names);
+  const all = entries.map((e) => e.name).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  opts.onDirectory?.(rel, all);
+  const child = (name: string) => (rel === '' ? name : `${rel}/${name}`);
+  const names = all.filter((n) => !opts.exclude(child(n)));
   const kinds = new Map(entries.map((e) => [e.name, e.kind]));
-  // lstat a directory's files in batches (FileSystem.lstatMany): one thread-pool round trip per
+  const suffix = opts.suffix ?? '';
+  const driveNames = mapDirectoryNames(names.map((name) => ({ name, file: kinds.get(name) === 'file' })), suffix);
+  const wantStat = (kind: EntryKind | undefined) => kind === 'file' || (opts.entries === true && kind !== undefined);
+  // lstat a directory's entries in batches (FileSystem.lstatMany): one thread-pool round trip per
   // file in series would dominate the walk of many small files.
   const stats = new Map<string, Promise<FileStat | Error>>();
   const statBatch = (from: number) => {
     const batch: string[] = [];
     for (let i = from; i < Math.min(names.length, from + STAT_BATCH); i++) {
       const name = names[i]!;
-      const childRel = rel === '' ? name : `${rel}/${name}`;
-      if (kinds.get(name) === 'file' && !opts.exclude(childRel) && !isBeforeStart(childRel, opts.after, false)) batch.push(name);
+      const kind = kinds.get(name);
+      if (wantStat(kind) && !isBeforeStart(child(name), opts.after, false)) batch.push(name);
     }
     if (batch.length === 0) return;
-    const all = fs.lstatMany(batch.map((name) => `${abs}/${name}`));
-    batch.forEach((name, i) => stats.set(name, all.then((r) => r[i]!)));
+    const res = fs.lstatMany(batch.map((name) => `${abs}/${name}`));
+    batch.forEach((name, i) => stats.set(name, res.then((r) => r[i]!)));
   };
   for (let idx = 0; idx < names.length; idx++) {
     if (idx % STAT_BATCH === 0) statBatch(idx);
     const name = names[idx]!;
-    const childRel = rel === '' ? name : `${rel}/${name}`;
-    if (opts.exclude(childRel)) continue;
+    const childRel = child(name);
+    const dname = driveNames[idx]!;
+    const childDrel = drel === '' ? dname : `${drel}/${dname}`;
     const kind = kinds.get(name);
+    const mapped = dname !== (kind === 'file' ? name + suffix : name);
     if (kind === 'dir') {
       if (isBeforeStart(childRel, opts.after, true)) continue;
-      yield* walkDir(fs, root, childRel, opts);
+      const st = stats.get(name);
+      stats.delete(name);
+      if (st !== undefined) {
+        const s = await st;
+        if (s instanceof Error) {
+          opts.onSkip({ path: childRel, reason: `vanished or unreadable during the scan (${errnoCode(s) ?? s.message})` });
+          continue;
+        }
+        yield entry(root, childRel, childDrel, mapped, s);
+      }
+      yield* walkDir(fs, root, childRel, childDrel, opts);
       continue;
     }
     if (isBeforeStart(childRel, opts.after, false)) continue;
-    if (kind === 'symlink') {
-      opts.onSkip({ path: childRel, reason: 'symbolic link (not followed)' });
-      continue;
-    }
-    if (kind !== 'file') {
-      opts.onSkip({ path: childRel, reason: 'special file (device, socket or FIFO)' });
+    if (kind !== 'file' && !opts.entries) {
+      opts.onSkip({ path: childRel, reason: kind === 'symlink' ? 'symbolic link (not followed)' : 'special file (device, socket or FIFO)' });
       continue;
     }
     const st = await stats.get(name)!;
@@ -114,10 +140,15 @@ async function* walkDir(fs: FileSystem, root: string, rel: string, opts: WalkOpt
       opts.onSkip({ path: childRel, reason: `vanished or unreadable during the scan (${errnoCode(st) ?? st.message})` });
       continue;
     }
-    if (st.kind !== 'file') {
+    if (st.kind !== kind) {
       opts.onSkip({ path: childRel, reason: 'changed type during the scan' });
       continue;
     }
-    yield { path: childRel, abs: `${root}/${childRel}`, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, mode: st.mode };
+    yield entry(root, childRel, childDrel, mapped, st);
   }
+}
+
+function entry(root: string, rel: string, drel: string, mapped: boolean, st: FileStat): StagedFile {
+  const dpath = fitDrivePath(drel);
+  return { path: rel, abs: `${root}/${rel}`, kind: st.kind, size: st.kind === 'file' || st.kind === 'symlink' ? st.size : 0, mtimeMs: st.mtimeMs, ino: st.ino, mode: st.mode, stat: st, dpath, mapped: mapped || dpath !== drel };
 }

@@ -5,6 +5,8 @@ import { driveBlobs, type DriveBlob } from '../manifest/drive-blobs.js';
 import { matchDrives, openSessionView } from '../session/session-view.js';
 import { mapBounded } from '../util/bounded-map.js';
 import { blobTweakSeed, chunkDecodeTask } from './chunk-task.js';
+import { decodeRawName } from '../util/raw-name.js';
+import { EntryRestorer, writeSparse, writeWholeSparse, type RestoreMeta } from './restore-entry.js';
 
 export interface RestoreResult {
   readonly files: number;
@@ -34,7 +36,7 @@ export async function restoreFromDrives(
     throw new SeedshipError('E_USAGE', `--to ${opts.to} is not empty; restore into a new or empty directory`, { path: opts.to });
   }
   await fs.mkdir(opts.to);
-  const pages = view.settings.blobType === 'page';
+  const entries = new EntryRestorer(fs);
   let files = 0;
   let bytes = 0;
   const seqs = [...roots.keys()].sort((a, b) => a - b);
@@ -54,7 +56,7 @@ export async function restoreFromDrives(
     const key = await view.keyOf(view.state.drive(seq).driveId);
     async function* items(): AsyncGenerator<Item> {
       for await (const blob of driveBlobs(fs, view.journalPath, seq, view.naming)) {
-        const p = { path: `${root}/${blob.drivePath}`, pages, codec: view.settings.codec, key, tweakSeed: blobTweakSeed(view.settings.jobId, blob.path), returnRaw: true };
+        const p = { path: `${root}/${blob.drivePath}`, pages: blob.manifest.kind === 'page', codec: blob.manifest.segment.codec, key, tweakSeed: blobTweakSeed(view.settings.jobId, blob.path), returnRaw: true };
         const n = blob.chunks.length;
         for (let i = 0; i < n; i++) yield { blob, chunk: blob.chunks[i]!, first: i === 0, last: i === n - 1, task: chunkDecodeTask(blob.chunks[i]!, p), seq };
       }
@@ -73,33 +75,59 @@ export async function restoreFromDrives(
           await fs.mkdir(dir);
           dirs.add(dir);
         }
-        if (item.first && item.last && blob.part === 1 && blob.final) {
-          // A whole file in one chunk: written in one step, as most small files are.
-          await fs.writeNewFile(out, result.raw ?? new Uint8Array(0));
-          bytes += chunk.rawLength;
-          opts.onBytes?.(chunk.rawLength);
+        const meta = restoreMetaOf(blob);
+        if (blob.kind !== 'file') {
+          // Directories, symlinks and special files are one chunk: nothing, or the link's target.
+          await entries.create(out, meta, decodeRawName(result.raw ?? new Uint8Array(0)));
+          if (blob.kind === 'dir') dirs.add(out);
           files++;
           continue;
         }
+        if (item.first && item.last && blob.part === 1 && blob.final) {
+          // A whole file in one chunk: written in one step, as most small files are.
+          await writeWholeSparse(fs, out, result.raw ?? new Uint8Array(0));
+          bytes += chunk.rawLength;
+          opts.onBytes?.(chunk.rawLength);
+          files++;
+          await finishFile(entries, out, meta);
+          continue;
+        }
         if (item.first) h = await fs.open(out, blob.part === 1 ? 'w' : 'r+');
-        if (result.raw && result.raw.length > 0) await h!.write(result.raw, chunk.rawOffset);
+        if (result.raw && result.raw.length > 0) await writeSparse(h!, result.raw, chunk.rawOffset);
         bytes += chunk.rawLength;
         opts.onBytes?.(chunk.rawLength);
         if (item.last) {
-          if (blob.final) {
-            await h!.truncate(blob.size);
-            files++;
-          }
+          if (blob.final) await h!.truncate(blob.size);
           await h!.close();
           h = undefined;
+          if (blob.final) {
+            files++;
+            await finishFile(entries, out, meta);
+          }
         }
       }
     } finally {
       await h?.close();
     }
   }
+  await entries.finish();
   if (files !== view.state.filesDone) {
     throw new SeedshipError('E_INTEGRITY', `restored ${files} files, but the journal records ${view.state.filesDone} as copied; some drives are missing or incomplete`, { path: opts.to });
   }
   return { files, bytes, skippedInPrepare: view.state.filesSkipped, to: opts.to };
+}
+
+/** What the journal says of a blob's entry, for restore (old journals: mode and mtime only, to the ms). */
+export function restoreMetaOf(b: DriveBlob): RestoreMeta {
+  const m = b.meta;
+  if (m) return { kind: b.kind, mode: m.mode, uid: m.uid, gid: m.gid, nlink: m.nlink, ino: m.ino, dev: m.dev, rdev: m.rdev, atimeNs: m.atimeNs, mtimeNs: m.mtimeNs };
+  const mtimeNs = BigInt(Math.round(b.mtimeMs * 1e6));
+  return { kind: b.kind, mode: b.mode, uid: undefined, gid: undefined, nlink: undefined, ino: undefined, dev: undefined, rdev: undefined, atimeNs: mtimeNs, mtimeNs };
+}
+
+/** A regular file's content is in place: make it a hard link to an earlier name of its inode, or give it its metadata. */
+export async function finishFile(entries: EntryRestorer, out: string, meta: RestoreMeta): Promise<void> {
+  const first = entries.linkTarget(out, meta);
+  if (first !== undefined) await entries.link(first, out);
+  else await entries.apply(out, meta);
 }

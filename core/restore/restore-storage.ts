@@ -3,7 +3,9 @@ import type { BlobStore } from '../../native/blob-store-types.js';
 import { SeedshipError } from '../errors.js';
 import { driveBlobs } from '../manifest/drive-blobs.js';
 import type { SessionView } from '../session/session-view.js';
-import type { RestoreResult } from './restore-drives.js';
+import { finishFile, restoreMetaOf, type RestoreResult } from './restore-drives.js';
+import { decodeRawName } from '../util/raw-name.js';
+import { EntryRestorer, writeSparse } from './restore-entry.js';
 
 const PIECE_BYTES = 4 * 1024 * 1024;
 
@@ -24,6 +26,7 @@ export async function restoreFromStorage(
   let files = 0;
   let bytes = 0;
   const v = opts.session;
+  const entries = new EntryRestorer(fs);
   if (v) {
     if (v.settings.container !== opts.container) throw new SeedshipError('E_USAGE', `the session copied into container ${v.settings.container}, not ${opts.container}`);
     for (const d of v.state.drives) {
@@ -33,27 +36,41 @@ export async function restoreFromStorage(
         const name = blob.manifest.blobPath.slice(opts.container.length + 1);
         const out = `${opts.to}/${blob.path}`;
         await fs.mkdir(out.slice(0, out.lastIndexOf('/')));
+        const pages = blob.manifest.kind === 'page';
+        const zstd = blob.manifest.segment.codec === 'zstd';
+        const fetch = async (c: (typeof blob.chunks)[number]) => {
+          const stored = await store.download(opts.container, name, pages ? c.rawOffset : c.storedOffset, pages ? c.rawLength : c.storedLength).catch((err: unknown) => {
+            throw new SeedshipError('E_INTEGRITY', `blob ${opts.container}/${name} cannot be read at ${c.storedOffset} (${(err as Error).message}); was the import complete?`, { cause: err });
+          });
+          const raw = zstd && !pages ? kit.decompress(stored) : stored;
+          if (raw.length !== c.rawLength || kit.xxh64(raw) !== c.xxh64) throw new SeedshipError('E_INTEGRITY', `blob ${opts.container}/${name} block ${c.index} does not match the journal's XXH64`);
+          bytes += raw.length;
+          return raw;
+        };
+        const meta = restoreMetaOf(blob);
+        if (blob.kind !== 'file') {
+          const raw = blob.chunks[0] ? await fetch(blob.chunks[0]) : new Uint8Array(0);
+          await entries.create(out, meta, decodeRawName(raw));
+          files++;
+          continue;
+        }
         const h = await fs.open(out, blob.part === 1 ? 'w' : 'r+');
         try {
           for (const c of blob.chunks) {
-            const pages = v.settings.blobType === 'page';
-            const stored = await store.download(opts.container, name, pages ? c.rawOffset : c.storedOffset, pages ? c.rawLength : c.storedLength).catch((err: unknown) => {
-              throw new SeedshipError('E_INTEGRITY', `blob ${opts.container}/${name} cannot be read at ${c.storedOffset} (${(err as Error).message}); was the import complete?`, { cause: err });
-            });
-            const raw = v.settings.codec === 'zstd' && !pages ? kit.decompress(stored) : stored;
-            if (raw.length !== c.rawLength || kit.xxh64(raw) !== c.xxh64) throw new SeedshipError('E_INTEGRITY', `blob ${opts.container}/${name} block ${c.index} does not match the journal's XXH64`);
-            if (raw.length) await h.write(raw, c.rawOffset);
-            bytes += raw.length;
+            const raw = await fetch(c);
+            if (raw.length) await writeSparse(h, raw, c.rawOffset);
           }
-          if (blob.final) {
-            await h.truncate(blob.size);
-            files++;
-          }
+          if (blob.final) await h.truncate(blob.size);
         } finally {
           await h.close();
         }
+        if (blob.final) {
+          files++;
+          await finishFile(entries, out, meta);
+        }
       }
     }
+    await entries.finish();
     return { files, bytes, skippedInPrepare: v.state.filesSkipped, to: opts.to, checked: true };
   }
   for await (const b of store.listBlobs(opts.container)) {

@@ -28,4 +28,8 @@ export const sessionFiles = {
   lock: (dir: string) => join(dir, 'lock'),
   /** Skipped-entries report of the last run. */
   skipped: (dir: string) => join(dir, 'skipped.txt'),
+  /** Entries whose drive name was mapped or blob name escaped. */
+  names: (dir: string) => join(dir, 'names.txt'),
+  /** Staged files this session's settings cannot store, when a run stopped for them. */
+  problems: (dir: string) => join(dir, 'problems.txt'),
 };

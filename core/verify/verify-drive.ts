@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ChunkProcessor, DecodeResult, DecodeTask, FileSystem } from '../../native/interfaces.js';
 import { SeedshipError } from '../errors.js';
 import { readDriveJson, type DriveJson } from '../drives/drive-identity.js';
@@ -78,7 +79,7 @@ export async function verifyDrive(
   let bytes = 0;
   const jobs = pairBlobs(parseDriveManifest(fs, manifestPath, header), opts.session ? driveBlobs(fs, opts.session.journalPath, opts.session.seq, opts.session.naming) : undefined, problem);
   try {
-    const tasks = decodeTasks(jobs, root, opts.session, problem, () => {
+    const tasks = decodeTasks(fs, jobs, root, opts.session, problem, () => {
       blobs++;
       if (header.driveId) driveId = header.driveId;
     });
@@ -131,7 +132,25 @@ interface Tagged {
   readonly task: DecodeTask;
 }
 
-async function* decodeTasks(pairs: AsyncIterable<Pair>, root: string, s: VerifySessionView | undefined, problem: (p: Omit<VerifyProblem, 'driveId'>) => void, onBlob: () => void): AsyncGenerator<Tagged> {
+/**
+ * The blob's metadata file is on the drive with the MD5 its `MetadataPath` names (the service
+ * refuses it otherwise), and with a session, it is the file the journal describes.
+ */
+async function checkMetadataFile(fs: FileSystem, root: string, m: ParsedBlob, j: DriveBlob | undefined, problem: (p: Omit<VerifyProblem, 'driveId'>) => void): Promise<void> {
+  const want = j?.manifest.metadata;
+  if (!m.metadata) {
+    if (want) problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'metadata', message: `the manifest names no metadata file for ${m.blobPath}, but the journal recorded one` });
+    return;
+  }
+  const path = driveFilePath(root, m.metadata.path);
+  const data = path ? await fs.readFileIfExists(path).catch(() => undefined) : undefined;
+  const md5 = data ? createHash('md5').update(data).digest('hex').toUpperCase() : undefined;
+  if (md5 === undefined) problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'metadata', message: `metadata file ${m.metadata.path} is missing or unreadable` });
+  else if (md5 !== m.metadata.md5) problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'metadata', message: `metadata file ${m.metadata.path} has MD5 ${md5}, the manifest says ${m.metadata.md5}` });
+  else if (want && (want.md5 !== md5 || want.path !== m.metadata.path)) problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'metadata', message: `metadata file ${m.metadata.path} is not the one the journal describes` });
+}
+
+async function* decodeTasks(fs: FileSystem, pairs: AsyncIterable<Pair>, root: string, s: VerifySessionView | undefined, problem: (p: Omit<VerifyProblem, 'driveId'>) => void, onBlob: () => void): AsyncGenerator<Tagged> {
   for await (const { m, j } of pairs) {
     onBlob();
     const path = driveFilePath(root, m.filePath);
@@ -139,6 +158,7 @@ async function* decodeTasks(pairs: AsyncIterable<Pair>, root: string, s: VerifyS
       problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'path', message: `FilePath ${m.filePath} escapes the drive` });
       continue;
     }
+    await checkMetadataFile(fs, root, m, j, problem);
     if (j && s && sameRanges(m, j)) {
       yield* deepTasks(m, j, path, s);
       continue;
@@ -158,7 +178,7 @@ function sameRanges(m: ParsedBlob, j: DriveBlob): boolean {
 }
 
 function* deepTasks(m: ParsedBlob, j: DriveBlob, path: string, s: VerifySessionView): Generator<Tagged> {
-  const p = { path, pages: j.manifest.kind === 'page', codec: s.naming.codec, key: s.key, tweakSeed: s.tweakSeed(j.path), returnRaw: false };
+  const p = { path, pages: j.manifest.kind === 'page', codec: j.manifest.segment.codec, key: s.key, tweakSeed: s.tweakSeed(j.path), returnRaw: false };
   let block = 0;
   for (const c of j.chunks) {
     yield { blobPath: m.blobPath, block, task: chunkDecodeTask(c, p) };

@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { checkContainerName, checkJobName, checkStagedPath, filePathFor, blobPathFor, SiblingCollisionChecker } from '../../core/plan/naming.js';
+import { blobNameOf, blobNameProblem, caseFoldKey, checkContainerName, checkJobName, isNtfsSafe, mapDirectoryNames } from '../../core/plan/naming.js';
+import { decodeRawName } from '../../core/util/raw-name.js';
 import { checkBitLockerRecoveryPassword, normalizeBitLockerKey } from '../../core/manifest/bitlocker-key.js';
 
-const opts = { container: 'backup', suffix: '.zst' };
-const rules = (p: string) => checkStagedPath(p, opts).map((x) => x.rule);
 
 test('container names follow the storage rules', () => {
   for (const ok of ['abc', 'my-container-1', '$root', 'a'.repeat(63)]) assert.equal(checkContainerName(ok), undefined, ok);
@@ -17,53 +16,60 @@ test('job names: lowercase, digits, hyphen, underscore, starting with a letter',
   for (const bad of ['jb', '1job', 'Job', 'job name', 'j'.repeat(65)]) assert.ok(checkJobName(bad), bad);
 });
 
-test('each rule is caught with its stable id', () => {
-  assert.deepEqual(rules('dir/file.txt'), []);
-  assert.ok(rules('bad\nname').includes('control-character'));
-  assert.ok(rules('tab\there').includes('control-character'));
-  assert.ok(rules('a/b:c').includes('windows-forbidden-char'));
-  assert.ok(rules('a/b?c').includes('windows-forbidden-char'));
-  assert.ok(rules('back\\slash').includes('windows-forbidden-char'));
-  assert.ok(rules('dir./x').includes('trailing-space-or-dot'));
-  assert.ok(rules('dir /x').includes('trailing-space-or-dot'));
-  assert.ok(rules('CON').includes('reserved-device-name'));
-  assert.ok(rules('x/nul.txt').includes('reserved-device-name'));
-  assert.ok(rules('x/Lpt9.log').includes('reserved-device-name'));
-  assert.ok(!rules('x/console.txt').includes('reserved-device-name'));
-  assert.ok(rules('n'.repeat(256)).includes('component-too-long'));
-  assert.ok(rules(Array.from({ length: 255 }, () => 'd').join('/')).includes('too-many-segments'));
-  assert.ok(rules(Array.from({ length: 120 }, () => 'abcdefghi').join('/')).includes('blob-name-too-long'));
-  assert.ok(rules('bad\uFFFDname').includes('not-utf8'));
-  assert.ok(rules('x\ud800y').includes('lone-surrogate'));
-  assert.deepEqual(checkStagedPath('a/b', { container: '$root', suffix: '' }).map((p) => p.rule), ['root-container-dir']);
-  const long = checkStagedPath(Array.from({ length: 30 }, () => 'abcdefghi').join('/'), opts);
-  assert.deepEqual(long.map((p) => [p.rule, p.severity]), [['path-over-max-path', 'warning']]);
+const isFileName = (n: string) => ({ name: n, file: true });
+
+test('blob names: a valid name is kept exactly, others get a deterministic escaped name', () => {
+  for (const ok of ['dir/file.txt', 'a:b.txt', 'aux.txt', 'notes.', 'memo ', 'CON', 'Index.html', 'e\u0301', 'back\\slash', 'q?*<>|"']) {
+    assert.deepEqual(blobNameOf(ok, '.zst'), { name: `${ok}.zst`, escaped: false }, ok);
+  }
+  const nl = blobNameOf('dir/bad\nname', '');
+  assert.equal(nl.escaped, true);
+  assert.match(nl.name, /^dir\/bad%0Aname~[0-9a-f]{12}$/);
+  assert.deepEqual(blobNameOf('dir/bad\nname', ''), nl, 'deterministic');
+  const raw = blobNameOf(`x/${decodeRawName(Buffer.from([0x61, 0xff, 0xfe]))}`, '.zst');
+  assert.match(raw.name, /^x\/a%FF%FE~[0-9a-f]{12}\.zst$/);
+  assert.equal(blobNameOf('a%b\t', '').name.startsWith('a%25b%09~'), true, 'a % in an escaped segment is escaped too');
+  const deep = blobNameOf(Array.from({ length: 255 }, () => 'd').join('/'), '');
+  assert.match(deep.name, /^seedship-escaped\/[0-9a-f]{40}$/);
+  const long = blobNameOf(Array.from({ length: 120 }, () => 'abcdefghi').join('/'), '.zst');
+  assert.match(long.name, /^seedship-escaped\/[0-9a-f]{40}\.zst$/);
+  assert.notEqual(blobNameOf('a\n', '').name, blobNameOf('a\r', '').name);
+  for (const bad of ['', 'a//b', 'a/./b', 'x\u0001', '\udcff']) assert.ok(blobNameProblem(bad), JSON.stringify(bad));
 });
 
-test('blob and file paths', () => {
-  assert.equal(blobPathFor('c', 'a/b.txt', '.zst'), 'c/a/b.txt.zst');
-  assert.equal(filePathFor('c', 'a/b.txt', ''), '\\c\\a\\b.txt');
+test('drive names: what NTFS keeps is kept; case twins, forbidden characters, reserved and trailing names are mapped', () => {
+  const names = ['A.txt', 'CON', 'Index.html', 'a.TXT', 'a:b.txt', 'aux.txt', 'b', 'index.html', 'memo ', 'notes.', 'q?'].map(isFileName);
+  const out = mapDirectoryNames(names, '');
+  assert.equal(out[0], 'A.txt');
+  assert.equal(out[2], 'Index.html');
+  assert.equal(out[6], 'b');
+  assert.match(out[3]!, /^a~[0-9a-f]{8}\.TXT$/, 'the later case twin is mapped');
+  assert.match(out[7]!, /^index~[0-9a-f]{8}\.html$/);
+  assert.match(out[1]!, /^CON~[0-9a-f]{8}$/);
+  assert.match(out[5]!, /^aux~[0-9a-f]{8}\.txt$/, 'the hash goes before the extension, so the name is no device name');
+  assert.match(out[4]!, /^a_b~[0-9a-f]{8}\.txt$/);
+  assert.match(out[8]!, /^memo _?~[0-9a-f]{8}$/);
+  for (const n of out) assert.ok(isNtfsSafe(n!), n);
+  assert.equal(new Set(out.map((n) => caseFoldKey(n!))).size, out.length, 'no two names are one file to Windows');
+  assert.deepEqual(mapDirectoryNames(names, ''), out, 'deterministic');
+  // With zstd, files take .zst: a directory named like a file's drive name is mapped.
+  const z = mapDirectoryNames([{ name: 'a', file: true }, { name: 'a.zst', file: false }], '.zst');
+  assert.equal(z[0], 'a.zst');
+  assert.notEqual(caseFoldKey(z[1]!), caseFoldKey('a.zst'));
+  // NFC/NFD twins, a 255-unit name that grows with the suffix, bytes that are not UTF-8.
+  const t = mapDirectoryNames([isFileName('é'), isFileName('e\u0301'), isFileName('n'.repeat(255)), isFileName(decodeRawName(Buffer.from([0xff])))], '.zst');
+  assert.equal(t[0], 'é.zst');
+  for (const n of t) assert.ok(isNtfsSafe(n!) && n!.length <= 255, n);
 });
 
-test('names that differ only in case collide on NTFS', () => {
-  const c = new SiblingCollisionChecker();
-  assert.deepEqual(c.check(['A.txt', 'b', 'a.TXT']), [{ name: 'a.TXT', other: 'A.txt' }]);
-  assert.deepEqual(c.check(['é', 'e\u0301']), [{ name: 'e\u0301', other: 'é' }], 'NFC and NFD forms of one name');
-  assert.deepEqual(c.check(['x', 'y']), []);
-});
-
-test('property: an accepted path gives a blob name within limits and a FilePath without forbidden characters', () => {
-  const seg = fc.string({ minLength: 1, maxLength: 40, unit: fc.constantFrom(...'abcXYZ019 .-_éé日本🚢:?*<>|"\\\n\t'.split('')) });
+test('property: every directory listing maps to distinct NTFS-safe names of at most 255 units', () => {
+  const seg = fc.string({ minLength: 1, maxLength: 300, unit: fc.constantFrom(...[...'abcXYZ019 .-_éé日本🚢:?*<>|"\\\n\t']) });
   fc.assert(
-    fc.property(fc.array(seg, { minLength: 1, maxLength: 8 }), (segs) => {
-      const p = segs.join('/');
-      const problems = checkStagedPath(p, opts).filter((x) => x.severity === 'error');
-      if (problems.length === 0) {
-        assert.ok([...blobPathFor('backup', p, '.zst')].length <= 1024 + 7);
-        const fp = filePathFor('backup', p, '.zst');
-        assert.ok(!/[<>:"|?*\u0000-\u001f]/.test(fp), fp);
-        for (const comp of fp.split('\\').slice(1)) assert.ok(!/[ .]$/.test(comp), comp);
-      }
+    fc.property(fc.uniqueArray(fc.record({ name: seg, file: fc.boolean() }), { selector: (x) => x.name, maxLength: 12 }), (listing) => {
+      const names = [...listing].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const out = mapDirectoryNames(names, '.zst');
+      assert.equal(new Set(out.map((n) => caseFoldKey(n))).size, out.length);
+      for (const n of out) assert.ok(isNtfsSafe(n), JSON.stringify(n));
     }),
   );
 });

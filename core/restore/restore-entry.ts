@@ -1,0 +1,153 @@
+import type { EntryKind, FileHandle, FileSystem } from '../../native/interfaces.js';
+import { errnoCode } from '../errors.js';
+
+/** What restore knows of an entry's POSIX metadata (from the journal or from the blob's metadata). */
+export interface RestoreMeta {
+  readonly kind: EntryKind;
+  readonly mode: number | undefined;
+  readonly uid: number | undefined;
+  readonly gid: number | undefined;
+  readonly nlink: number | undefined;
+  readonly ino: number | undefined;
+  readonly dev: number | undefined;
+  readonly rdev: number | undefined;
+  readonly atimeNs: bigint | undefined;
+  readonly mtimeNs: bigint | undefined;
+}
+
+/** Holes are made of whole blocks of this size that hold only zeros (what `rsync -S` does). */
+const HOLE_BLOCK_BYTES = 4096;
+const ZERO_BLOCK = new Uint8Array(HOLE_BLOCK_BYTES);
+
+function isZero(b: Uint8Array): boolean {
+  return Buffer.from(b.buffer, b.byteOffset, b.length).equals(ZERO_BLOCK.subarray(0, b.length));
+}
+
+/**
+ * Write `data` at `offset`, leaving out every aligned 4 KiB block of zeros so it stays a hole
+ * (the caller truncates the file to its size at the end). Returns the bytes actually written.
+ */
+export async function writeSparse(h: FileHandle, data: Uint8Array, offset: number): Promise<number> {
+  let written = 0;
+  let runStart = -1;
+  const flush = async (end: number) => {
+    if (runStart < 0) return;
+    await h.write(data.subarray(runStart, end), offset + runStart);
+    written += end - runStart;
+    runStart = -1;
+  };
+  // Block boundaries are aligned to the file, not to the buffer.
+  let i = 0;
+  while (i < data.length) {
+    const next = Math.min(data.length, i + HOLE_BLOCK_BYTES - ((offset + i) % HOLE_BLOCK_BYTES));
+    const whole = next - i === HOLE_BLOCK_BYTES;
+    if (whole && isZero(data.subarray(i, next))) await flush(i);
+    else if (runStart < 0) runStart = i;
+    i = next;
+  }
+  await flush(data.length);
+  return written;
+}
+
+/** A whole small file, with holes where it has zero blocks. */
+export async function writeWholeSparse(fs: FileSystem, path: string, data: Uint8Array): Promise<void> {
+  if (data.length < HOLE_BLOCK_BYTES || !hasZeroBlock(data)) return fs.writeNewFile(path, data);
+  const h = await fs.open(path, 'w');
+  try {
+    await writeSparse(h, data, 0);
+    await h.truncate(data.length);
+  } finally {
+    await h.close();
+  }
+}
+
+function hasZeroBlock(data: Uint8Array): boolean {
+  for (let i = 0; i + HOLE_BLOCK_BYTES <= data.length; i += HOLE_BLOCK_BYTES) if (isZero(data.subarray(i, i + HOLE_BLOCK_BYTES))) return true;
+  return false;
+}
+
+/**
+ * Puts entries back as they were: creates links and special files, applies owner, mode and times
+ * (to the nanosecond), joins hard links, and sets directories' metadata last, deepest first, so
+ * writing their contents does not change their times and a read-only directory can still be
+ * filled. Memory: the directories and the hard-link groups (names of multiply linked inodes).
+ */
+export class EntryRestorer {
+  readonly #fs: FileSystem;
+  readonly #dirs: { path: string; meta: RestoreMeta }[] = [];
+  readonly #links = new Map<string, string>();
+  /** Owners could not be set (not root): said once by the caller. */
+  ownersSkipped = 0;
+
+  constructor(fs: FileSystem) {
+    this.#fs = fs;
+  }
+
+  /** The path of an earlier name of the same inode (a hard link), or undefined. Records `path` as its first name. */
+  linkTarget(path: string, m: RestoreMeta): string | undefined {
+    if (m.kind !== 'file' || (m.nlink ?? 1) < 2 || m.ino === undefined) return undefined;
+    const key = `${m.dev ?? 0}:${m.ino}`;
+    const first = this.#links.get(key);
+    if (first === undefined) this.#links.set(key, path);
+    return first;
+  }
+
+  /** Make `path` a hard link to `first` (replacing what is there). */
+  async link(first: string, path: string): Promise<void> {
+    await this.#fs.unlink(path);
+    await this.#fs.link(first, path);
+  }
+
+  /** Create a non-file entry at `path`: a directory, a symlink to `target`, or a special file. */
+  async create(path: string, m: RestoreMeta, target: string | undefined): Promise<void> {
+    switch (m.kind) {
+      case 'dir':
+        await this.#fs.mkdir(path);
+        this.#dirs.push({ path, meta: m });
+        return;
+      case 'symlink':
+        await this.#fs.symlink(target ?? '', path);
+        break;
+      case 'fifo':
+      case 'socket':
+      case 'char':
+      case 'block':
+        await this.#fs.mknod(path, m.kind, (m.mode ?? 0o644) & 0o7777, m.rdev ?? 0);
+        break;
+      case 'file':
+        return;
+    }
+    await this.apply(path, m);
+  }
+
+  /** Apply owner, permission bits and times to a restored entry (directories: see `finish`). */
+  async apply(path: string, m: RestoreMeta): Promise<void> {
+    if (m.kind === 'dir') {
+      this.#dirs.push({ path, meta: m });
+      return;
+    }
+    await this.#applyNow(path, m);
+  }
+
+  async #applyNow(path: string, m: RestoreMeta): Promise<void> {
+    // chown first: it clears setuid/setgid, which chmod then sets.
+    if (m.uid !== undefined && m.gid !== undefined) {
+      try {
+        await this.#fs.lchown(path, m.uid, m.gid);
+      } catch (err) {
+        if (errnoCode(err) !== 'EPERM') throw err;
+        this.ownersSkipped++;
+      }
+    }
+    if (m.mode !== undefined && m.kind !== 'symlink') await this.#fs.chmod(path, m.mode & 0o7777);
+    if (m.mtimeNs !== undefined) await this.#fs.lutimes(path, m.atimeNs ?? m.mtimeNs, m.mtimeNs);
+  }
+
+  /** Apply the directories' metadata, deepest first. */
+  async finish(): Promise<void> {
+    const seen = new Set<string>();
+    const dirs = this.#dirs.filter((d) => (seen.has(d.path) ? false : (seen.add(d.path), true)));
+    dirs.sort((a, b) => b.path.split('/').length - a.path.split('/').length);
+    for (const d of dirs) await this.#applyNow(d.path, d.meta);
+  }
+}
