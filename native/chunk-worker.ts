@@ -10,6 +10,7 @@ import { Compressor, Decompressor, decompress } from 'zstd-napi';
 import type { DecodeResult, DecodeTask, EncodeResult, EncodeTask, StoredExtent } from './interfaces.js';
 import { decryptUnit, encryptUnit, md5Hex, unitTweak } from './chunk-crypto.js';
 import { nonZeroPageRanges } from './page-ranges.js';
+import { encodePath } from './raw-names.js';
 
 const hasher = await xxhash();
 const compressors = new Map<number, Compressor>();
@@ -78,7 +79,8 @@ let scratch: Buffer = Buffer.alloc(0);
 
 /** Read into `into` when it is large enough, else into the worker's scratch buffer (`reuse`) or a new one. */
 function readAt(path: string, offset: number, length: number, reuse = false, into?: ArrayBuffer): { buf: Buffer; n: number; fd: number } {
-  const fd = openSync(path, 'r');
+  // encodePath costs one isWellFormed scan of the path unless it holds escaped (non-UTF-8) bytes.
+  const fd = openSync(encodePath(path), 'r');
   let buf: Buffer;
   if (into && into.byteLength >= length) buf = Buffer.from(into, 0, length);
   else if (reuse) {
@@ -102,13 +104,15 @@ function readAt(path: string, offset: number, length: number, reuse = false, int
 /** Create `path` exclusively with `data` (a leftover of a crashed run is removed first); true, or the errno code with nothing left behind. */
 function writeNewFile(path: string, data: Uint8Array): true | string {
   let fd: number | undefined;
+  let raw: string | Buffer = path;
   try {
+    raw = encodePath(path);
     try {
-      fd = openSync(path, 'wx', 0o644);
+      fd = openSync(raw, 'wx', 0o644);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      unlinkSync(path);
-      fd = openSync(path, 'wx', 0o644);
+      unlinkSync(raw);
+      fd = openSync(raw, 'wx', 0o644);
     }
     for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, done);
     closeSync(fd);
@@ -121,7 +125,7 @@ function writeNewFile(path: string, data: Uint8Array): true | string {
         // already failing; the unlink below is what matters
       }
       try {
-        unlinkSync(path);
+        unlinkSync(raw);
       } catch {
         // nothing to remove
       }

@@ -1,8 +1,9 @@
-import { closeSync, constants as fsc, lstatSync, openSync, promises as fsp, statfsSync, unlinkSync, writeSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants as fsc, lstatSync, openSync, promises as fsp, statfsSync, unlinkSync, writeSync, type BigIntStats, type Dirent } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import type { DirEntry, FileHandle, FileStat, FileSystem, FsSpace, OpenFlags } from './interfaces.js';
 import { osExtras } from './os-extras.js';
+import { decodeName, encodeBytes, encodePath } from './raw-names.js';
 
 /** statfs f_type of file systems whose metadata is local: ext2/3/4, xfs, btrfs, tmpfs, f2fs, overlay, zfs, ntfs3. */
 const LOCAL_FS_TYPES = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0xf2f52010, 0x794c7630, 0x2fc12fc1, 0x7366746e]);
@@ -95,17 +96,34 @@ class NodeFileHandle implements FileHandle {
   }
 }
 
-/** The real file system, with restic's atomic-publish sequence and tolerant directory fsync. */
+/** Longest name Linux file systems take (NAME_MAX), in bytes. */
+const NAME_MAX_BYTES = 255;
+
+/**
+ * The real file system, with restic's atomic-publish sequence and tolerant directory fsync. Every
+ * path is a string as native/raw-names.ts describes (non-UTF-8 bytes escaped), given to node:fs
+ * through `encodePath`: the string itself unless it holds an escaped byte.
+ */
 export class NodeFileSystem implements FileSystem {
   async open(path: string, flags: OpenFlags, mode = 0o644): Promise<FileHandle> {
-    return new NodeFileHandle(path, await fsp.open(path, flags, mode));
+    return new NodeFileHandle(path, await fsp.open(encodePath(path), flags, mode));
   }
   async readdir(path: string): Promise<DirEntry[]> {
-    const ents = await fsp.readdir(path, { withFileTypes: true });
-    return ents.map((e) => ({ name: e.name, kind: kindOf(e) }));
+    const raw = encodePath(path);
+    if (typeof raw === 'string') {
+      const ents = await fsp.readdir(raw, { withFileTypes: true });
+      // Node decodes each name as UTF-8 with U+FFFD for bytes that are not: only a name holding a
+      // U+FFFD (rare, and sometimes a real one) can have lost bytes, and only then is the
+      // directory read again, as bytes.
+      if (!ents.some((e) => e.name.includes('\uFFFD'))) return ents.map((e) => ({ name: e.name, kind: kindOf(e) }));
+    }
+    // Bytes also when the directory's own path has escaped bytes: Node cannot join a Buffer path
+    // with a string name to lstat an entry of unknown type (DT_UNKNOWN), but can with two Buffers.
+    const ents = (await fsp.readdir(raw, { withFileTypes: true, encoding: 'buffer' })) as unknown as Dirent<Buffer>[];
+    return ents.map((e) => ({ name: decodeName(e.name), kind: kindOf(e) }));
   }
   async lstat(path: string): Promise<FileStat> {
-    return toStat(await fsp.lstat(path, { bigint: true }));
+    return toStat(await fsp.lstat(encodePath(path), { bigint: true }));
   }
   async lstatMany(paths: readonly string[]): Promise<(FileStat | Error)[]> {
     const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
@@ -113,13 +131,21 @@ export class NodeFileSystem implements FileSystem {
     if (first !== undefined && this.#localMetadata(first.slice(0, first.lastIndexOf('/')) || '/')) {
       return paths.map((p) => {
         try {
-          return toStat(lstatSync(p, { bigint: true }));
+          return toStat(lstatSync(encodePath(p), { bigint: true }));
         } catch (e) {
           return asError(e);
         }
       });
     }
-    return Promise.all(paths.map((p) => fsp.lstat(p, { bigint: true }).then(toStat, asError)));
+    return Promise.all(
+      paths.map(async (p) => {
+        try {
+          return toStat(await fsp.lstat(encodePath(p), { bigint: true }));
+        } catch (e) {
+          return asError(e);
+        }
+      }),
+    );
   }
 
   /**
@@ -129,68 +155,70 @@ export class NodeFileSystem implements FileSystem {
    */
   #localMetadata(dir: string): boolean {
     try {
-      return LOCAL_FS_TYPES.has(statfsSync(dir).type);
+      return LOCAL_FS_TYPES.has(statfsSync(encodePath(dir)).type);
     } catch {
       return false;
     }
   }
   async stat(path: string): Promise<FileStat> {
-    return toStat(await fsp.stat(path, { bigint: true }));
+    return toStat(await fsp.stat(encodePath(path), { bigint: true }));
   }
   async statfs(path: string): Promise<FsSpace> {
-    const s = await fsp.statfs(path);
+    const s = await fsp.statfs(encodePath(path));
     return { totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize, blockSize: s.bsize };
   }
-  realpath(path: string): Promise<string> {
-    return fsp.realpath(path);
+  async realpath(path: string): Promise<string> {
+    // As bytes: a resolved component may be a name that is not UTF-8 even when `path` is text.
+    return decodeName(await fsp.realpath(encodePath(path), { encoding: 'buffer' }));
   }
   async mkdir(path: string, mode = 0o755): Promise<void> {
-    await fsp.mkdir(path, { recursive: true, mode });
+    await fsp.mkdir(encodePath(path), { recursive: true, mode });
   }
-  rename(from: string, to: string): Promise<void> {
-    return fsp.rename(from, to);
+  async rename(from: string, to: string): Promise<void> {
+    await fsp.rename(encodePath(from), encodePath(to));
   }
   async unlink(path: string): Promise<void> {
     try {
-      await fsp.unlink(path);
+      await fsp.unlink(encodePath(path));
     } catch (err) {
       if (!isCode(err, 'ENOENT')) throw err;
     }
   }
   async rmdir(path: string): Promise<void> {
     try {
-      await fsp.rmdir(path);
+      await fsp.rmdir(encodePath(path));
     } catch (err) {
       if (!isCode(err, 'ENOENT')) throw err;
     }
   }
-  chmod(path: string, mode: number): Promise<void> {
-    return fsp.chmod(path, mode);
+  async chmod(path: string, mode: number): Promise<void> {
+    await fsp.chmod(encodePath(path), mode);
   }
-  readlink(path: string): Promise<string> {
-    return fsp.readlink(path);
+  async readlink(path: string): Promise<string> {
+    // Always as bytes: one readlink(2) either way, and no second read that could see a new link.
+    return decodeName(await fsp.readlink(encodePath(path), { encoding: 'buffer' }));
   }
-  symlink(target: string, path: string): Promise<void> {
-    return fsp.symlink(target, path);
+  async symlink(target: string, path: string): Promise<void> {
+    await fsp.symlink(encodePath(target), encodePath(path));
   }
-  link(existing: string, path: string): Promise<void> {
-    return fsp.link(existing, path);
+  async link(existing: string, path: string): Promise<void> {
+    await fsp.link(encodePath(existing), encodePath(path));
   }
   async mknod(path: string, kind: 'fifo' | 'socket' | 'char' | 'block', mode: number, rdev: number): Promise<void> {
     await osExtras().mknod(path, kind, mode, rdev);
   }
-  lchown(path: string, uid: number, gid: number): Promise<void> {
-    return fsp.lchown(path, uid, gid);
+  async lchown(path: string, uid: number, gid: number): Promise<void> {
+    await fsp.lchown(encodePath(path), uid, gid);
   }
   async lutimes(path: string, atimeNs: bigint, mtimeNs: bigint): Promise<void> {
     await osExtras().lutimesNs(path, atimeNs, mtimeNs);
   }
-  readFile(path: string): Promise<Buffer> {
-    return fsp.readFile(path);
+  async readFile(path: string): Promise<Buffer> {
+    return fsp.readFile(encodePath(path));
   }
   async readFileIfExists(path: string): Promise<Buffer | undefined> {
     try {
-      return await fsp.readFile(path);
+      return await fsp.readFile(encodePath(path));
     } catch (err) {
       if (isCode(err, 'ENOENT')) return undefined;
       throw err;
@@ -198,7 +226,7 @@ export class NodeFileSystem implements FileSystem {
   }
   async exists(path: string): Promise<boolean> {
     try {
-      await fsp.lstat(path);
+      await fsp.lstat(encodePath(path));
       return true;
     } catch (err) {
       if (isCode(err, 'ENOENT', 'ENOTDIR')) return false;
@@ -207,13 +235,13 @@ export class NodeFileSystem implements FileSystem {
   }
   async canWrite(path: string): Promise<boolean> {
     try {
-      await fsp.access(path, fsc.W_OK);
+      await fsp.access(encodePath(path), fsc.W_OK);
     } catch {
       return false;
     }
     // access() ignores read-only mounts for root on some kernels; statvfs would tell, but a probe
     // file is the one answer that cannot be wrong.
-    const probe = join(path, `.seedship-probe-${randomBytes(4).toString('hex')}`);
+    const probe = encodePath(join(path, `.seedship-probe-${randomBytes(4).toString('hex')}`));
     try {
       const h = await fsp.open(probe, 'wx');
       await h.close();
@@ -226,7 +254,11 @@ export class NodeFileSystem implements FileSystem {
   }
   async writeFileAtomic(path: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
     const dir = dirname(path);
-    const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+    const tag = randomBytes(6).toString('hex');
+    let tmpName = `.${basename(path)}.${tag}.tmp`;
+    // The temp name is 18 bytes longer than the file's: for a name near NAME_MAX, a short one.
+    if (encodeBytes(tmpName).length > NAME_MAX_BYTES) tmpName = `.seedship-${tag}.tmp`;
+    const tmp = encodePath(join(dir, tmpName));
     let h: fsp.FileHandle | undefined;
     try {
       h = await fsp.open(tmp, 'wx', mode);
@@ -236,7 +268,7 @@ export class NodeFileSystem implements FileSystem {
       h = undefined;
       // open() applies the umask; chmod makes 0600 key files exactly 0600.
       await fsp.chmod(tmp, mode);
-      await fsp.rename(tmp, path);
+      await fsp.rename(tmp, encodePath(path));
     } catch (err) {
       if (h) await h.close().catch(() => undefined);
       await fsp.unlink(tmp).catch(() => undefined);
@@ -249,13 +281,14 @@ export class NodeFileSystem implements FileSystem {
     // trips through libuv's thread pool dominate the cost of a small file.
     // O_EXCL, not O_TRUNC: truncating even a just-created empty file costs ~4x on ext4 here
     // (measured: 8,500 small files 5.0 s with 'w', 1.2 s with 'wx'). A leftover is removed first.
+    const raw = encodePath(path);
     let fd: number;
     try {
-      fd = openSync(path, 'wx', 0o644);
+      fd = openSync(raw, 'wx', 0o644);
     } catch (err) {
       if (!isCode(err, 'EEXIST')) throw err;
-      unlinkSync(path);
-      fd = openSync(path, 'wx', 0o644);
+      unlinkSync(raw);
+      fd = openSync(raw, 'wx', 0o644);
     }
     try {
       for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, done);
@@ -268,7 +301,7 @@ export class NodeFileSystem implements FileSystem {
     // FUSE (ntfs-3g): syncfs writes the kernel's pages out to the daemon but never asks it to
     // flush (only virtiofs forwards syncfs), while fsync of each file does reach it. So there the
     // caller syncs file by file.
-    if ((await fsp.statfs(path)).type === FUSE_SUPER_MAGIC) return false;
+    if ((await fsp.statfs(encodePath(path))).type === FUSE_SUPER_MAGIC) return false;
     try {
       // syncfs(2) through the addon, or coreutils `sync -f` without it: one call for every dirty
       // page and inode of the file system; since Linux 5.8 it reports write-back errors.
@@ -283,7 +316,7 @@ export class NodeFileSystem implements FileSystem {
     if (process.platform === 'win32') return;
     let h: fsp.FileHandle | undefined;
     try {
-      h = await fsp.open(path, 'r');
+      h = await fsp.open(encodePath(path), 'r');
       await h.sync();
     } catch (err) {
       // Some file systems (fuse, network) refuse fsync on a directory; the data itself was synced.

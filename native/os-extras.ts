@@ -1,7 +1,8 @@
 /**
- * The Linux file calls Node has no binding for — syncfs, fallocate, posix_fadvise and O_DIRECT
- * writes — through the optional addon in native/addon, with a pure-Node fallback when it is not
- * built, does not load, or `SEEDSHIP_NO_ADDON=1` is set.
+ * The Linux file calls Node has no binding for — syncfs, fallocate, posix_fadvise, O_DIRECT
+ * writes, utimensat to the nanosecond and mknod — through the optional addon in native/addon, with
+ * a pure-Node fallback (spawning coreutils, or python3 where they cannot) when it is not built,
+ * does not load, or `SEEDSHIP_NO_ADDON=1` is set. Paths are strings as in native/raw-names.ts.
  */
 import { execFile } from 'node:child_process';
 import { constants as fsc, fstat, promises as fsp } from 'node:fs';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { getSystemErrorMap } from 'node:util';
 import type { FileHandle, FileStat, OpenFlags } from './interfaces.js';
 import { toStat } from './node-fs.js';
+import { encodeBytes, encodePath } from './raw-names.js';
 
 /** Position and (except at the end of a file) length alignment that `pwriteDirect` requires. */
 export const DIRECT_IO_ALIGNMENT_BYTES = 4096;
@@ -27,7 +29,11 @@ interface NativeBinding {
   fallocate(fd: number, offset: number, length: number, keepSize: boolean): Promise<void>;
   fadvise(fd: number, offset: number, length: number, advice: FadviseAdvice): Promise<void>;
   pwriteDirect(fd: number, buffer: Uint8Array, position: number, tailFd: number | undefined): Promise<number>;
+  utimensat(path: Uint8Array, atimeNs: bigint, mtimeNs: bigint): Promise<void>;
+  mknod(path: Uint8Array, kind: SpecialKind, mode: number, rdev: number): Promise<void>;
 }
+
+export type SpecialKind = 'fifo' | 'socket' | 'char' | 'block';
 
 /** Which path each call takes, for `seedship drives`/`--debug` to report. */
 export interface OsExtrasCapabilities {
@@ -41,6 +47,8 @@ export interface OsExtrasCapabilities {
   readonly fadvise: boolean;
   /** O_DIRECT writes from unaligned buffers (`pwriteDirect`, `openDirect`). */
   readonly directIo: boolean;
+  /** `lutimesNs` and `mknod` as syscalls, or by spawning touch/mkfifo/mknod (python3 for sockets and non-UTF-8 paths). */
+  readonly metadata: 'syscall' | 'commands';
   /** One line for the CLI. */
   readonly summary: string;
 }
@@ -80,9 +88,17 @@ export interface OsExtras {
    * buffered writing; `direct` on the result says which. Never fails because of O_DIRECT alone.
    */
   openDirect(path: string, flags: DirectOpenFlags, mode?: number): Promise<DirectFile>;
-  /** Create a FIFO, socket inode or device node at `path` with permission bits `mode` (mknod(2)). */
-  mknod(path: string, kind: 'fifo' | 'socket' | 'char' | 'block', mode: number, rdev: number): Promise<void>;
-  /** utimensat(2) with AT_SYMLINK_NOFOLLOW: access and modification times to the nanosecond. */
+  /**
+   * Create a FIFO, socket inode or device node at `path` (mknod(2)) with permission bits exactly
+   * `mode` (& 0o7777; the umask does not apply). `rdev` is a device's st_rdev as Linux encodes
+   * dev_t; ignored for a FIFO or socket.
+   */
+  mknod(path: string, kind: SpecialKind, mode: number, rdev: number): Promise<void>;
+  /**
+   * utimensat(2) with AT_SYMLINK_NOFOLLOW: access and modification times to the nanosecond (a
+   * symbolic link's own times). Negative times are before 1970. The file system may clamp a time
+   * outside its range (ext4: 1901..2446) or round it to its granularity.
+   */
   lutimesNs(path: string, atimeNs: bigint, mtimeNs: bigint): Promise<void>;
 }
 
@@ -107,13 +123,28 @@ function errnoError(code: string, message: string, syscall: string): NodeJS.Errn
   return Object.assign(new Error(`${code}: ${message}, ${syscall}`), { code, errno: n === undefined ? undefined : -n, syscall });
 }
 
-/** The errno name for a `sync -f` complaint such as "…: Input/output error", or EIO. */
+/**
+ * glibc's strerror wording where libuv's (getSystemErrorMap) differs, for the errors sync, touch,
+ * mkfifo, mknod and chmod can give.
+ */
+const GLIBC_MESSAGES: Readonly<Record<string, string>> = {
+  'input/output error': 'EIO',
+  'file exists': 'EEXIST',
+  'file name too long': 'ENAMETOOLONG',
+  'too many levels of symbolic links': 'ELOOP',
+  'is a directory': 'EISDIR',
+  'disk quota exceeded': 'EDQUOT',
+  'operation not supported': 'EOPNOTSUPP',
+  'device or resource busy': 'EBUSY',
+};
+
+/** The errno name for a coreutils complaint such as "…: Input/output error", or EIO. */
 function codeOfMessage(stderr: string): string {
   const text = /:\s*([^:]+)\s*$/.exec(stderr.trim())?.[1]?.toLowerCase();
-  if (text) for (const [name, message] of getSystemErrorMap().values()) if (message.toLowerCase() === text) return name;
-  // glibc and libuv word a few messages differently; these are the ones syncfs can give.
-  if (text === 'input/output error') return 'EIO';
-  if (text === 'no space left on device') return 'ENOSPC';
+  if (!text) return 'EIO';
+  const glibc = GLIBC_MESSAGES[text];
+  if (glibc) return glibc;
+  for (const [name, message] of getSystemErrorMap().values()) if (message.toLowerCase() === text) return name;
   return 'EIO';
 }
 
@@ -151,25 +182,95 @@ function run(cmd: string, args: readonly string[], syscall: string): Promise<voi
 
 const NS_PER_S = 1_000_000_000n;
 
-/** `@seconds.nanoseconds` as touch(1) reads it, exactly (also before 1970). */
-function touchStamp(ns: bigint): string {
-  const s = ns >= 0n ? ns / NS_PER_S : -((-ns + NS_PER_S - 1n) / NS_PER_S);
-  return `@${s}.${String(ns - s * NS_PER_S).padStart(9, '0')}`;
+/**
+ * `@seconds.nanoseconds` as touch(1) reads it, exactly. touch takes the sign for the whole
+ * number (`@-1.25` is 1.25 s before 1970), so a negative time is written as its magnitude.
+ */
+export function touchStamp(ns: bigint): string {
+  const abs = ns < 0n ? -ns : ns;
+  return `@${ns < 0n ? '-' : ''}${abs / NS_PER_S}.${String(abs % NS_PER_S).padStart(9, '0')}`;
 }
 
-/** mknod and utimensat through coreutils, for when the addon is not loaded. */
-function commandMknod(path: string, kind: 'fifo' | 'socket' | 'char' | 'block', mode: number, rdev: number): Promise<void> {
+/**
+ * Major and minor (32 bits each) of a dev_t as glibc's gnu_dev_major/minor split it: the major's
+ * low 12 bits are bits 8..19 of the number and its high 20 bits are bits 44..63; the minor's low 8
+ * bits are bits 0..7 and its high 24 bits are bits 20..43. In BigInt, so no bit above 31 is lost.
+ */
+export function splitDev(rdev: number): { major: bigint; minor: bigint } {
+  const d = BigInt(rdev);
+  return {
+    major: ((d >> 8n) & 0xfffn) | ((d >> 32n) & 0xfffff000n),
+    minor: (d & 0xffn) | ((d >> 12n) & 0xffffff00n),
+  };
+}
+
+/** S_IFxxx for a special kind (Linux values). */
+const S_IF: Record<SpecialKind, number> = { fifo: 0o010000, socket: 0o140000, char: 0o020000, block: 0o060000 };
+
+/**
+ * Run a python3 one-liner on a path given as hex (a child's argv is text: Node would turn the
+ * bytes of a non-UTF-8 name into U+FFFD). The script's errors come back as the errno name alone.
+ */
+function runPython(body: string, path: string, args: readonly string[], syscall: string): Promise<void> {
+  const script = `import errno, os, sys
+p = bytes.fromhex(sys.argv[1])
+try:
+    ${body}
+except OSError as e:
+    sys.stderr.write(errno.errorcode.get(e.errno, 'EIO'))
+    sys.exit(1)`;
+  return new Promise((resolve, reject) => {
+    execFile('python3', ['-c', script, encodeBytes(path).toString('hex'), ...args], (err, _out, stderr) => {
+      if (!err) return resolve();
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(errnoError('ENOSYS', 'python3 is not available', syscall));
+      const code = /^E[A-Z0-9]+$/.test(stderr.trim()) ? stderr.trim() : codeOfMessage(stderr.trim() || err.message);
+      reject(errnoError(code, stderr.trim() || err.message, syscall));
+    });
+  });
+}
+
+/** True when `path` can go to a child process as an argument unchanged (no escaped bytes). */
+function isText(path: string): boolean {
+  return typeof encodePath(path) === 'string';
+}
+
+/** mknod and utimensat through coreutils (python3 where they cannot), for when the addon is not loaded. */
+async function commandMknod(path: string, kind: SpecialKind, mode: number, rdev: number): Promise<void> {
   const m = (mode & 0o7777).toString(8);
-  if (kind === 'fifo') return run('mkfifo', ['-m', m, '--', path], 'mknod');
-  if (kind === 'socket') return run('python3', ['-c', 'import os,stat,sys; os.mknod(sys.argv[1], stat.S_IFSOCK | int(sys.argv[2], 8))', path, m], 'mknod');
-  const major = Math.floor(rdev / 256) & 0xfff | (Math.floor(rdev / 2 ** 32) & ~0xfff);
-  const minor = (rdev & 0xff) | ((rdev >>> 12) & ~0xff);
-  return run('mknod', ['-m', m, '--', path, kind === 'char' ? 'c' : 'b', String(major), String(minor)], 'mknod');
+  if (kind === 'socket' || !isText(path)) {
+    // No coreutils command makes a socket inode. chmod after mknod: mknod applies the umask.
+    const dev = kind === 'char' || kind === 'block' ? String(rdev) : '0';
+    return runPython('os.mknod(p, int(sys.argv[2]), int(sys.argv[3])); os.chmod(p, int(sys.argv[2]) & 0o7777)', path, [String(S_IF[kind] | (mode & 0o7777)), dev], 'mknod');
+  }
+  // mkfifo and mknod refuse setuid, setgid and sticky bits in -m: those are set by chmod after.
+  const perm = (mode & 0o777).toString(8);
+  const { major, minor } = splitDev(rdev);
+  await (kind === 'fifo'
+    ? run('mkfifo', ['-m', perm, '--', path], 'mknod')
+    : run('mknod', ['-m', perm, '--', path, kind === 'char' ? 'c' : 'b', String(major), String(minor)], 'mknod'));
+  if (mode & 0o7000) await run('chmod', [m, '--', path], 'chmod');
 }
 
 async function commandLutimes(path: string, atimeNs: bigint, mtimeNs: bigint): Promise<void> {
+  if (!isText(path)) {
+    return runPython('os.utime(p, ns=(int(sys.argv[2]), int(sys.argv[3])), follow_symlinks=False)', path, [String(atimeNs), String(mtimeNs)], 'utimensat');
+  }
   await run('touch', ['-h', '-a', '-d', touchStamp(atimeNs), '--', path], 'utimensat');
   await run('touch', ['-h', '-m', '-d', touchStamp(mtimeNs), '--', path], 'utimensat');
+}
+
+/** Node's fs errors name the path (`…, utimensat '/a/b'`); so do ours, for the same messages upstream. */
+async function naming<T>(path: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e instanceof Error && typeof e.code === 'string' && e.code.startsWith('E') && e.path === undefined) {
+      e.path = path;
+      e.message = `${e.message} '${path}'`;
+    }
+    throw e;
+  }
 }
 
 /** Calls used when the addon is not loaded. */
@@ -183,11 +284,21 @@ class FallbackExtras implements OsExtras {
       fallocate: false,
       fadvise: false,
       directIo: false,
-      summary: `native addon not in use (${reason}): syncfs via \`sync -f\`, no preallocation, no O_DIRECT`,
+      metadata: 'commands',
+      summary: `native addon not in use (${reason}): syncfs via \`sync -f\`, times and special files via touch/mknod, no preallocation, no O_DIRECT`,
     };
   }
   async syncfs(target: number | string): Promise<void> {
-    if (typeof target === 'string') return syncCommand(target);
+    if (typeof target === 'string' && isText(target)) return syncCommand(target);
+    if (typeof target === 'string') {
+      // A path with non-UTF-8 bytes cannot be an argument: hand the child our fd through /proc.
+      const h = await fsp.open(encodePath(target), 'r');
+      try {
+        return await syncCommand(`/proc/${process.pid}/fd/${h.fd}`);
+      } finally {
+        await h.close();
+      }
+    }
     // The child cannot see our fds, but it can open the same file through /proc.
     await checkFd(target);
     return syncCommand(`/proc/${process.pid}/fd/${target}`);
@@ -201,14 +312,14 @@ class FallbackExtras implements OsExtras {
   pwriteDirect(): Promise<number> {
     return noAddon('pwrite');
   }
-  mknod(path: string, kind: 'fifo' | 'socket' | 'char' | 'block', mode: number, rdev: number): Promise<void> {
-    return commandMknod(path, kind, mode, rdev);
+  mknod(path: string, kind: SpecialKind, mode: number, rdev: number): Promise<void> {
+    return naming(path, () => commandMknod(path, kind, mode, rdev));
   }
   lutimesNs(path: string, atimeNs: bigint, mtimeNs: bigint): Promise<void> {
-    return commandLutimes(path, atimeNs, mtimeNs);
+    return naming(path, () => commandLutimes(path, atimeNs, mtimeNs));
   }
   async openDirect(path: string, flags: DirectOpenFlags, mode = 0o644): Promise<DirectFile> {
-    return new DirectFileHandle(path, await fsp.open(path, flags === 'r+' ? 'r+' : `${flags}+`, mode), undefined, undefined);
+    return new DirectFileHandle(path, await fsp.open(encodePath(path), flags === 'r+' ? 'r+' : `${flags}+`, mode), undefined, undefined);
   }
 }
 
@@ -221,7 +332,8 @@ class NativeExtras implements OsExtras {
     fallocate: true,
     fadvise: true,
     directIo: true,
-    summary: 'native addon in use: syncfs, fallocate, fadvise, O_DIRECT',
+    metadata: 'syscall',
+    summary: 'native addon in use: syncfs, fallocate, fadvise, O_DIRECT, utimensat, mknod',
   };
   readonly #b: NativeBinding;
   constructor(binding: NativeBinding) {
@@ -229,7 +341,7 @@ class NativeExtras implements OsExtras {
   }
   async syncfs(target: number | string): Promise<void> {
     if (typeof target === 'number') return this.#b.syncfs(target);
-    const h = await fsp.open(target, 'r');
+    const h = await fsp.open(encodePath(target), 'r');
     try {
       await this.#b.syncfs(h.fd);
     } finally {
@@ -247,18 +359,19 @@ class NativeExtras implements OsExtras {
   async pwriteDirect(fd: number, data: Uint8Array, position: number, tailFd?: number): Promise<number> {
     return this.#b.pwriteDirect(fd, data, position, tailFd);
   }
-  mknod(path: string, kind: 'fifo' | 'socket' | 'char' | 'block', mode: number, rdev: number): Promise<void> {
-    return commandMknod(path, kind, mode, rdev);
+  mknod(path: string, kind: SpecialKind, mode: number, rdev: number): Promise<void> {
+    return naming(path, async () => this.#b.mknod(encodeBytes(path), kind, mode, rdev));
   }
   lutimesNs(path: string, atimeNs: bigint, mtimeNs: bigint): Promise<void> {
-    return commandLutimes(path, atimeNs, mtimeNs);
+    return naming(path, async () => this.#b.utimensat(encodeBytes(path), atimeNs, mtimeNs));
   }
   async openDirect(path: string, flags: DirectOpenFlags, mode = 0o644): Promise<DirectFile> {
     // The buffered handle is opened first, with the caller's flags: it creates the file, so a
     // refused O_DIRECT open below leaves exactly what a plain open would have.
-    const buffered = await fsp.open(path, flags === 'r+' ? 'r+' : `${flags}+`, mode);
+    const raw = encodePath(path);
+    const buffered = await fsp.open(raw, flags === 'r+' ? 'r+' : `${flags}+`, mode);
     try {
-      const direct = await fsp.open(path, fsc.O_WRONLY | fsc.O_DIRECT);
+      const direct = await fsp.open(raw, fsc.O_WRONLY | fsc.O_DIRECT);
       return new DirectFileHandle(path, buffered, direct, this.#b);
     } catch (err) {
       // EINVAL: the file system refuses O_DIRECT (tmpfs before Linux 6.6, procfs, some FUSE).
@@ -332,7 +445,8 @@ class DirectFileHandle implements DirectFile {
 function isBinding(x: unknown): x is NativeBinding {
   const b = x as Partial<NativeBinding> | null;
   return typeof b === 'object' && b !== null && typeof b.syncfs === 'function' && typeof b.fallocate === 'function'
-    && typeof b.fadvise === 'function' && typeof b.pwriteDirect === 'function' && b.alignment === DIRECT_IO_ALIGNMENT_BYTES;
+    && typeof b.fadvise === 'function' && typeof b.pwriteDirect === 'function' && typeof b.utimensat === 'function'
+    && typeof b.mknod === 'function' && b.alignment === DIRECT_IO_ALIGNMENT_BYTES;
 }
 
 /** Options for `loadOsExtras`; the defaults are what the CLI uses. */
@@ -358,7 +472,8 @@ export function loadOsExtras(opts: LoadOptions = {}): OsExtras {
     if (e.code === 'MODULE_NOT_FOUND') return new FallbackExtras(`not built; run \`npm run build:native\``);
     return new FallbackExtras(`failed to load ${path}: ${e.message.split('\n')[0]}`);
   }
-  if (!isBinding(loaded)) return new FallbackExtras(`${path} is not the expected addon`);
+  // An addon built from older sources lacks calls: rebuilding fixes it.
+  if (!isBinding(loaded)) return new FallbackExtras(`${path} is not the expected addon (built from older sources?); run \`npm run build:native\``);
   return new NativeExtras(loaded);
 }
 

@@ -1,5 +1,5 @@
 // seedship_native: the Linux file calls Node has no binding for (syncfs, fallocate, posix_fadvise,
-// O_DIRECT writes from buffers of any alignment). Plain N-API (C API), so one build works for every
+// O_DIRECT writes from buffers of any alignment, utimensat to the nanosecond, mknod). Plain N-API (C API), so one build works for every
 // Node version with N-API 8. Every call runs on libuv's thread pool through napi_async_work and
 // returns a Promise; failures reject with an Error carrying `code` (errno name), `errno` (negative,
 // like Node's fs errors) and `syscall`. The typed face is native/os-extras.ts.
@@ -10,10 +10,14 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -26,6 +30,7 @@ constexpr size_t kAlign = 4096;
 constexpr size_t kPoolIdleMax = 4;
 constexpr size_t kPoolKeepMaxBytes = 16u << 20;
 constexpr double kMaxSafeInteger = 9007199254740991.0;
+constexpr int64_t kNsPerS = 1000000000;
 
 const char* ErrnoName(int e) {
   switch (e) {
@@ -64,6 +69,9 @@ const char* ErrnoName(int e) {
     case ETIMEDOUT: return "ETIMEDOUT";
     case ECANCELED: return "ECANCELED";
     case ENOLINK: return "ENOLINK";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ELOOP: return "ELOOP";
+    case ENOTEMPTY: return "ENOTEMPTY";
     default: return nullptr;
   }
 }
@@ -145,6 +153,81 @@ bool GetArgs(napi_env env, napi_callback_info info, size_t want, napi_value* arg
   return true;
 }
 
+// A path as bytes (a Buffer or Uint8Array), so a name that is not UTF-8 arrives exactly; the JS side
+// turns its strings into bytes (native/raw-names.ts). Embedded NULs are refused, as Node does.
+bool GetPath(napi_env env, napi_value v, const char* name, std::string* out) {
+  bool is_typedarray = false;
+  napi_is_typedarray(env, v, &is_typedarray);
+  napi_typedarray_type type = napi_int8_array;
+  size_t size = 0;
+  void* data = nullptr;
+  if (is_typedarray && napi_get_typedarray_info(env, v, &type, &size, &data, nullptr, nullptr) != napi_ok) {
+    ThrowIfNotPending(env, "napi_get_typedarray_info");
+    return false;
+  }
+  if (!is_typedarray || type != napi_uint8_array) {
+    std::string m = std::string("The \"") + name + "\" argument must be a Buffer or Uint8Array";
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", m.c_str());
+    return false;
+  }
+  out->assign(static_cast<const char*>(data), size);
+  if (out->find('\0') != std::string::npos) {
+    std::string m = std::string("The \"") + name + "\" argument must not contain null bytes";
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", m.c_str());
+    return false;
+  }
+  return true;
+}
+
+// A time as BigInt nanoseconds since the epoch (negative before 1970) into a timespec: tv_sec is
+// the floor, tv_nsec in [0, 1e9), as the kernel wants (-1 ns is tv_sec -1, tv_nsec 999999999).
+// Up to 128 bits are read: a year past 2262 overflows int64 nanoseconds but not time_t seconds.
+bool GetTimeNs(napi_env env, napi_value v, const char* name, struct timespec* out) {
+  napi_valuetype type;
+  napi_typeof(env, v, &type);
+  if (type != napi_bigint) {
+    std::string m = std::string("The \"") + name + "\" argument must be of type bigint";
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", m.c_str());
+    return false;
+  }
+  int sign = 0;
+  size_t count = 0;
+  if (napi_get_value_bigint_words(env, v, nullptr, &count, nullptr) != napi_ok) {
+    ThrowIfNotPending(env, "napi_get_value_bigint_words");
+    return false;
+  }
+  uint64_t words[2] = {0, 0};
+  bool fits = count <= 2;
+  if (fits) {
+    count = 2;
+    if (napi_get_value_bigint_words(env, v, &sign, &count, words) != napi_ok) {
+      ThrowIfNotPending(env, "napi_get_value_bigint_words");
+      return false;
+    }
+  }
+  __int128 sec = 0;
+  int64_t nsec = 0;
+  if (fits && (words[1] >> 63) == 0) {
+    __int128 ns = (static_cast<__int128>(words[1]) << 64) | words[0];
+    if (sign) ns = -ns;
+    sec = ns / kNsPerS;
+    nsec = static_cast<int64_t>(ns % kNsPerS);
+    if (nsec < 0) {
+      sec -= 1;
+      nsec += kNsPerS;
+    }
+    fits = sec >= std::numeric_limits<time_t>::min() && sec <= std::numeric_limits<time_t>::max();
+  }
+  if (!fits) {
+    std::string m = std::string("The value of \"") + name + "\" is out of range. It must fit time_t seconds";
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", m.c_str());
+    return false;
+  }
+  out->tv_sec = static_cast<time_t>(sec);
+  out->tv_nsec = static_cast<long>(nsec);
+  return true;
+}
+
 // ---- bounce buffers for O_DIRECT ------------------------------------------------------------
 
 struct Bounce {
@@ -206,7 +289,7 @@ BouncePool& Pool() {
 
 // ---- the calls ------------------------------------------------------------------------------
 
-enum class Op { kSyncfs, kFallocate, kFadvise, kPwriteDirect };
+enum class Op { kSyncfs, kFallocate, kFadvise, kPwriteDirect, kUtimensat, kMknod };
 
 struct Call {
   Op op;
@@ -223,6 +306,10 @@ struct Call {
   size_t size = 0;
   int err = 0;
   int64_t done = 0;
+  std::string path{};            // utimensat, mknod: NUL-terminated bytes, owned by the call
+  struct timespec times[2] = {};  // utimensat: atime, mtime
+  mode_t node_mode = 0;          // mknod: type bits | permission bits
+  dev_t rdev = 0;                // mknod: device number as st_rdev gives it
 };
 
 int WriteAll(int fd, const uint8_t* p, size_t n, int64_t pos, int64_t* done) {
@@ -276,6 +363,18 @@ int WriteDirect(Call* c) {
   return 0;
 }
 
+// mknod, then chmod: mknod applies the umask, and a restore wants the permission bits exactly
+// (setuid, setgid and sticky included), as `mkfifo -m`/`mknod -m` of the fallback give them. The
+// new node is not a symbolic link, so chmod cannot follow one.
+int MakeNode(Call* c) {
+  if (mknod(c->path.c_str(), c->node_mode, c->rdev) != 0) return errno;
+  if (chmod(c->path.c_str(), c->node_mode & 07777) != 0) {
+    c->syscall = "chmod";
+    return errno;
+  }
+  return 0;
+}
+
 void Execute(napi_env /*env*/, void* data) {
   Call* c = static_cast<Call*>(data);
   switch (c->op) {
@@ -296,6 +395,12 @@ void Execute(napi_env /*env*/, void* data) {
       break;
     case Op::kPwriteDirect:
       c->err = WriteDirect(c);
+      break;
+    case Op::kUtimensat:
+      if (utimensat(AT_FDCWD, c->path.c_str(), c->times, AT_SYMLINK_NOFOLLOW) != 0) c->err = errno;
+      break;
+    case Op::kMknod:
+      c->err = MakeNode(c);
       break;
   }
 }
@@ -460,6 +565,58 @@ napi_value PwriteDirect(napi_env env, napi_callback_info info) {
   return Queue(env, c);
 }
 
+// utimensat(path, atimeNs, mtimeNs): access and modification times of `path` itself (a symbolic
+// link is not followed) to the nanosecond. `path` is a Buffer; the times are BigInt nanoseconds.
+napi_value Utimensat(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  std::string path;
+  struct timespec times[2];
+  if (!GetArgs(env, info, 3, argv) || !GetPath(env, argv[0], "path", &path) ||
+      !GetTimeNs(env, argv[1], "atimeNs", &times[0]) || !GetTimeNs(env, argv[2], "mtimeNs", &times[1]))
+    return nullptr;
+  Call* c = new Call{Op::kUtimensat, "utimensat"};
+  c->path = std::move(path);
+  c->times[0] = times[0];
+  c->times[1] = times[1];
+  return Queue(env, c);
+}
+
+// mknod(path, kind, mode, rdev): a FIFO, socket inode, or char/block device `rdev` (dev_t as
+// Linux encodes it, what st_rdev reports), with permission bits exactly `mode` (see MakeNode).
+napi_value Mknod(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  std::string path;
+  int64_t mode, rdev;
+  if (!GetArgs(env, info, 4, argv) || !GetPath(env, argv[0], "path", &path)) return nullptr;
+  char kind[8] = {0};
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, argv[1], kind, sizeof kind, &len) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "The \"kind\" argument must be of type string");
+    return nullptr;
+  }
+  mode_t type;
+  if (strcmp(kind, "fifo") == 0)
+    type = S_IFIFO;
+  else if (strcmp(kind, "socket") == 0)
+    type = S_IFSOCK;
+  else if (strcmp(kind, "char") == 0)
+    type = S_IFCHR;
+  else if (strcmp(kind, "block") == 0)
+    type = S_IFBLK;
+  else {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "The \"kind\" argument must be 'fifo', 'socket', 'char' or 'block'");
+    return nullptr;
+  }
+  if (!GetInteger(env, argv[2], "mode", 0, 07777, &mode) || !GetInteger(env, argv[3], "rdev", 0, kMaxSafeInteger, &rdev))
+    return nullptr;
+  Call* c = new Call{Op::kMknod, "mknod"};
+  c->path = std::move(path);
+  c->node_mode = type | static_cast<mode_t>(mode);
+  // Only devices have a number; the kernel ignores it for the others, but 0 is what they report.
+  c->rdev = type == S_IFCHR || type == S_IFBLK ? static_cast<dev_t>(rdev) : 0;
+  return Queue(env, c);
+}
+
 }  // namespace
 
 NAPI_MODULE_INIT() {
@@ -470,6 +627,8 @@ NAPI_MODULE_INIT() {
       {"fallocate", nullptr, Fallocate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"fadvise", nullptr, Fadvise, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"pwriteDirect", nullptr, PwriteDirect, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"utimensat", nullptr, Utimensat, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"mknod", nullptr, Mknod, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"alignment", nullptr, nullptr, nullptr, nullptr, alignment, napi_enumerable, nullptr},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
