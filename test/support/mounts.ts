@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 /** True when this process may mount file systems. */
 export function canMount(): boolean {
@@ -47,4 +48,113 @@ export function mountLoopImage(image: string, dir: string, sizeMiB: number, fs: 
     execFileSync('mount', ['-t', 'ntfs-3g', '-o', 'loop', image, dir]);
   }
   return () => execFileSync('umount', [dir]);
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+function sleepMs(ms: number): void {
+  Atomics.wait(sleepCell, 0, 0, ms);
+}
+
+/** Why NTFS drives cannot be mounted here, or undefined when they can (root, mkntfs, ntfs-3g, losetup, a usable /dev/fuse). */
+export function whyNoNtfs(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root to set up loop devices and mount ntfs-3g';
+  for (const cmd of ['mkntfs', 'ntfs-3g', 'losetup', 'umount'])
+    if (!have(cmd)) return `${cmd} is not installed (apt-get install ntfs-3g util-linux)`;
+  try {
+    closeSync(openSync('/dev/fuse', 'r+'));
+  } catch (err) {
+    return `/dev/fuse is not usable: ${(err as Error).message}`;
+  }
+  return undefined;
+}
+
+/** True when `mountNtfsDrive` can work here (see `whyNoNtfs`). */
+export function haveNtfs(): boolean {
+  return whyNoNtfs() === undefined;
+}
+
+/** Is `dir` a mount point now (per /proc/self/mountinfo)? */
+export function isMounted(dir: string): boolean {
+  const target = join(realpathSync(dirname(dir)), basename(dir)); // not stat-ing a possibly dead FUSE root
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] !== undefined && unescape(l.split(' ')[4]!) === target);
+}
+
+/**
+ * Make a `sizeMiB` NTFS drive in `image` and mount it at `dir` the way a Linux copy computer does:
+ * `losetup -f --show image`, `mkntfs -Q -F <loop>` (quick format), `ntfs-3g -o windows_names <loop> dir`
+ * (FUSE, otherwise default options). Returns the unmount function: `umount` (retried while FUSE is
+ * briefly busy), wait until the mount is gone, `losetup -d` (retried), wait until the loop device is
+ * free. On a failure part way, what was set up is undone before the error is thrown.
+ *
+ * What such a drive does (ntfs-3g 2022.10.3, checked on Linux 6.18; test/unit/posix-compare.test.ts
+ * asserts these, except the remarks in parentheses):
+ * - Refused names, EINVAL: every one of `< > : " | ? * \`, the reserved names (`CON`, `nul`,
+ *   `aux.txt`, `com1.log`: case-insensitive, with or without an extension), a trailing dot
+ *   (`notes.`) or space (`memo `), and control characters 0x01–0x1F (so a newline or tab in a
+ *   name). Names that are not valid UTF-8 (bytes 0xFF 0xFE) fail with EILSEQ, with or without
+ *   `windows_names`. Accepted: NFC and NFD twins as two names (no normalisation), 0x7F. The tool
+ *   must map all the refused names. (Without `windows_names`, `a:b`, `CON`, `memo ` and a newline
+ *   were accepted; the non-UTF-8 name still failed.)
+ * - Case-sensitive: `a` and `A`, `Readme.md`/`README.md`/`readme.md`, a dir `Docs` beside a file
+ *   `docs` all live in one directory (POSIX namespace) - though Windows would not handle them.
+ * - Linux modes and owners are NOT stored with the default options (no `permissions`, no user
+ *   mapping): everything shows as 0777 root:root (the mounting user), and chmod/chown succeed
+ *   silently without effect, so setuid/setgid/sticky, 0600 and other owners are lost. Symlinks,
+ *   FIFOs and hard links are stored: symlinks and FIFOs as ntfs-3g's own Interix-style special
+ *   files (system files, no reparse point, so Windows does not follow them); a hard link is a
+ *   second NTFS name (nlink 2). Sparse files stay sparse.
+ * - Name length: at most 255 UTF-16 code units, not bytes: a 765-byte name of 255 `あ` is accepted,
+ *   256 ASCII bytes fail with ENAMETOOLONG, and a character outside the BMP counts 2 (so 127
+ *   emoji fit, 128 do not). statfs f_namelen says 255.
+ * - Times are kept to 100 ns (NTFS units): 2020-02-29T12:34:56.123456789Z reads back as …123456700;
+ *   1970-01-01 and 2100-01-01 are kept exactly; a symlink's own mtime can be set.
+ * - statfs f_type is 0x65735546 (FUSE_SUPER_MAGIC; the kernel shows the type as `fuseblk`), not
+ *   NTFS_SB_MAGIC 0x5346544e (that is the in-kernel ntfs/ntfs3 drivers').
+ */
+export function mountNtfsDrive(image: string, dir: string, sizeMiB: number): () => void {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('truncate', ['-s', `${sizeMiB}M`, image]);
+  const loop = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
+  const detach = () => {
+    for (let i = 0; ; i++) {
+      try {
+        execFileSync('losetup', ['-d', loop], { stdio: ['ignore', 'ignore', 'pipe'] });
+        break;
+      } catch (err) {
+        if (i >= 20) throw err;
+        sleepMs(100);
+      }
+    }
+    // Wait until the kernel has let go of the device (detach can be deferred while it is open).
+    const backing = `/sys/block/${loop.replace('/dev/', '')}/loop/backing_file`;
+    for (let i = 0; i < 50 && existsSync(backing); i++) sleepMs(100);
+  };
+  try {
+    execFileSync('mkntfs', ['-Q', '-F', loop], { stdio: 'ignore' });
+    execFileSync('ntfs-3g', ['-o', 'windows_names', loop, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    detach();
+    throw err;
+  }
+  let done = false;
+  return () => {
+    if (done) return;
+    for (let i = 0; ; i++) {
+      try {
+        execFileSync('umount', [dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+        break;
+      } catch (err) {
+        if (!isMounted(dir)) break; // someone else unmounted it
+        if (i >= 20) throw new Error(`umount ${dir} kept failing: ${(err as Error).message}`);
+        sleepMs(150); // FUSE is busy for a moment after the last close
+      }
+    }
+    for (let i = 0; i < 50 && isMounted(dir); i++) sleepMs(100);
+    if (isMounted(dir)) throw new Error(`${dir} is still mounted after umount`);
+    detach();
+    done = true;
+  };
 }
