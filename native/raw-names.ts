@@ -119,3 +119,8 @@ export function encodeBytes(s: string): Buffer {
 export function encodePath(s: string): string | Buffer {
   return isWellFormed(s) ? s : encodeBytes(s);
 }
+
+/** True when `s` carries a byte that is not UTF-8 (a lone surrogate): such a name is no valid blob name. */
+export function hasEscapedBytes(s: string): boolean {
+  return !isWellFormed(s);
+}

@@ -131,6 +131,9 @@ function summary(r: PrepareResult): string {
   const lines = [
     `${r.status === 'done' ? 'prepared' : 'partly prepared'} job ${r.job} (container ${r.container}): ${r.files.done}/${r.files.total} files, ${formatBytes(r.bytes.raw)} -> ${formatBytes(r.bytes.stored)} stored (ratio ${ratio}) in ${formatDuration(secs)}`,
   ];
+  if (r.names.mapped + r.names.escaped > 0) {
+    lines.push(`names: ${r.names.mapped} given another name on the drives (NTFS would not keep them), ${r.names.escaped} escaped in the account (no blob name can carry them); restore gives every original name back${r.names.file ? ` (listed in ${r.names.file})` : ''}`);
+  }
   for (const d of r.drives) {
     const v = d.verified === true ? 'verified' : d.verified === false ? 'FAILED read-back' : d.status === 'sealed' ? 'sealed, not read back here (seedship verify)' : 'not sealed';
     lines.push(`  drive ${d.driveId}  ${d.path}  ${d.status}  ${formatBytes(d.storedBytes)}  ${d.blobs} blobs  ${v}${d.driveInfoFile ? `  drive info: ${d.driveInfoFile}` : ''}`);

@@ -1,5 +1,9 @@
-import type { ChunkProcessor, EncodeResult, FileSystem } from '../../native/interfaces.js';
+import type { ChunkProcessor, EncodeResult, EntryKind, FileSystem } from '../../native/interfaces.js';
+import { encodeBytes } from '../../native/raw-names.js';
+import { blobMetadataOf, metaFromJson, metaToJson, posixMetaOf, type PosixMetaJson } from '../manifest/blob-metadata.js';
+import { blobNameOf } from '../plan/naming.js';
 import type { BlobStore } from '../../native/blob-store-types.js';
+import { createHash } from 'node:crypto';
 import { SeedshipError } from '../errors.js';
 import { RecordType } from '../journal/record-codec.js';
 import { JournalReader } from '../journal/journal-reader.js';
@@ -10,17 +14,24 @@ import { SESSION_ROOT_NAME } from '../session/session-layout.js';
 import type { SessionView } from '../session/session-view.js';
 import { mapBounded } from '../util/bounded-map.js';
 
-/** What the account holds for one staged file, as far as seedship knows. */
+/** What the account holds for one staged entry, as far as seedship knows. */
 interface Known {
+  /** Absent: a regular file (state written before entries were synced). */
+  kind?: EntryKind;
   size: number;
   mtimeMs: number;
   /** XXH64 of each raw chunk, joined with ','. */
   hashes: string;
+  /** The POSIX metadata the blob carries. */
+  meta?: PosixMetaJson;
 }
 
 export interface SyncResult {
   readonly uploaded: number;
+  /** Entries whose bytes are as in the account (some of them had their metadata updated). */
   readonly unchanged: number;
+  /** Entries whose mode, owner or times changed but not their bytes: metadata updated, nothing uploaded. */
+  readonly metadataUpdated: number;
   readonly deleted: number;
   readonly bytesUploaded: number;
   readonly statePath: string;
@@ -32,16 +43,16 @@ const STATE_FILE = 'sync-state.json';
 async function seededState(fs: FileSystem, v: SessionView): Promise<Map<string, Known>> {
   const finalGen = new Map<number, number>();
   for await (const r of new JournalReader(fs, v.journalPath).records(new Set([RecordType.FileRestarted]))) if (r.type === RecordType.FileRestarted) finalGen.set(r.file, r.gen);
-  const open = new Map<number, { path: string; size: number; mtimeMs: number; gen: number; hashes: string[] }>();
+  const open = new Map<number, { path: string; kind: EntryKind; meta: PosixMetaJson | undefined; size: number; mtimeMs: number; gen: number; hashes: string[] }>();
   const out = new Map<string, Known>();
   for await (const r of new JournalReader(fs, v.journalPath).records()) {
-    if (r.type === RecordType.SegmentStarted && (finalGen.get(r.file) ?? 0) === r.gen && !open.has(r.file)) open.set(r.file, { path: r.path, size: r.size, mtimeMs: r.mtimeMs, gen: r.gen, hashes: [] });
+    if (r.type === RecordType.SegmentStarted && (finalGen.get(r.file) ?? 0) === r.gen && !open.has(r.file)) open.set(r.file, { path: r.path, kind: r.kind ?? 'file', meta: r.meta, size: r.size, mtimeMs: r.mtimeMs, gen: r.gen, hashes: [] });
     else if (r.type === RecordType.Chunk) {
       const f = open.get(r.file);
       if (f && f.gen === r.gen) f.hashes[r.index] = r.xxh64;
     } else if (r.type === RecordType.FileDone) {
       const f = open.get(r.file);
-      if (f && f.gen === r.gen) out.set(f.path, { size: f.size, mtimeMs: f.mtimeMs, hashes: f.hashes.join(',') });
+      if (f && f.gen === r.gen) out.set(f.path, { kind: f.kind, size: f.size, mtimeMs: f.mtimeMs, hashes: f.hashes.join(','), ...(f.meta ? { meta: f.meta } : {}) });
       open.delete(r.file);
     } else if (r.type === RecordType.FileSkipped) open.delete(r.file);
   }
@@ -61,32 +72,64 @@ export async function runSync(fs: FileSystem, pool: ChunkProcessor, store: BlobS
   const saved = await fs.readFileIfExists(statePath);
   const known = saved ? new Map(Object.entries(JSON.parse(saved.toString('utf8')) as Record<string, Known>)) : await seededState(fs, v);
   const suffix = s.codec === 'zstd' ? '.zst' : '';
+  const nameOf = (path: string, kind: EntryKind | undefined) => blobNameOf(path, (kind ?? 'file') === 'file' ? suffix : '');
+  const mdOf = (path: string, kind: EntryKind, meta: PosixMetaJson) => {
+    const n = nameOf(path, kind);
+    return blobMetadataOf(metaFromJson(meta), { codec: kind === 'file' ? s.codec : 'none', rawName: n.escaped ? encodeBytes(path) : undefined });
+  };
   const seen = new Set<string>();
   let uploaded = 0;
   let unchanged = 0;
+  let metadataUpdated = 0;
   let deleted = 0;
   let bytesUploaded = 0;
   await store.ensureContainer(s.container);
-  const files = walkStaging(fs, staging, { exclude: (rel) => rel === SESSION_ROOT_NAME || `${staging}/${rel}` === v.dir, onSkip: () => undefined });
+  const files = walkStaging(fs, staging, { exclude: (rel) => rel === SESSION_ROOT_NAME || `${staging}/${rel}` === v.dir, onSkip: () => undefined, entries: true });
   for await (const f of files) {
     signal.throwIfAborted();
     seen.add(f.path);
     const k = known.get(f.path);
-    if (k && k.size === f.size && k.mtimeMs === f.mtimeMs) {
+    const meta = metaToJson(posixMetaOf(f.stat));
+    const name = nameOf(f.path, f.kind).name;
+    const sameKind = (k?.kind ?? 'file') === f.kind;
+    // A change of mode, owner or times alone is a metadata update, not an upload.
+    const metaOnly = async (hashes: string) => {
+      if (k && metaChanged(k.meta, meta)) {
+        await store.setMetadata(s.container, name, mdOf(f.path, f.kind, meta));
+        metadataUpdated++;
+      }
+      known.set(f.path, { kind: f.kind, size: f.size, mtimeMs: f.mtimeMs, hashes, meta });
       unchanged++;
+    };
+    if (k && sameKind && k.size === f.size && k.mtimeMs === f.mtimeMs && (f.kind !== 'symlink' || k.hashes !== '')) {
+      await metaOnly(k.hashes);
+      continue;
+    }
+    if (f.kind !== 'file') {
+      const content = f.kind === 'symlink' ? encodeBytes(await fs.readlink(f.abs)) : new Uint8Array(0);
+      const hashes = content.length > 0 ? createHash('sha256').update(content).digest('hex').slice(0, 16) : '';
+      if (k && sameKind && k.hashes === hashes) {
+        await metaOnly(hashes);
+        continue;
+      }
+      await store.deleteBlob(s.container, name);
+      if (content.length > 0) await store.stageBlock(s.container, name, blockId(0), content, createHash('md5').update(content).digest());
+      await store.commitBlocks(s.container, name, content.length > 0 ? [blockId(0)] : [], mdOf(f.path, f.kind, meta));
+      bytesUploaded += content.length;
+      known.set(f.path, { kind: f.kind, size: f.size, mtimeMs: f.mtimeMs, hashes, meta });
+      uploaded++;
       continue;
     }
     const encoded = await encodeFile(pool, f, s.codec, s.level, s.chunkBytes, s.blobType === 'page', signal);
     const hashes = encoded.map((e) => e.xxh64).join(',');
-    if (k && k.size === f.size && k.hashes === hashes) {
-      known.set(f.path, { ...k, mtimeMs: f.mtimeMs });
-      unchanged++;
+    if (k && sameKind && k.size === f.size && k.hashes === hashes) {
+      await metaOnly(hashes);
       continue;
     }
-    const name = `${f.path}${suffix}`;
+    const md = mdOf(f.path, f.kind, meta);
     if (s.blobType === 'page') {
       await store.deleteBlob(s.container, name);
-      await store.createPageBlob(s.container, name, f.size, {});
+      await store.createPageBlob(s.container, name, f.size, md);
       for (let i = 0; i < encoded.length; i++) {
         for (const x of encoded[i]!.extents) await store.uploadPages(s.container, name, encoded[i]!.stored.subarray(x.at, x.at + x.length), i * s.chunkBytes + x.at, Buffer.from(x.md5, 'hex'));
       }
@@ -98,20 +141,25 @@ export async function runSync(fs: FileSystem, pool: ChunkProcessor, store: BlobS
         ids.push(blockId(i));
         await store.stageBlock(s.container, name, blockId(i), e.stored, Buffer.from(e.extents[0]!.md5, 'hex'));
       }
-      await store.commitBlocks(s.container, name, ids, {});
+      await store.commitBlocks(s.container, name, ids, md);
     }
     bytesUploaded += encoded.reduce((a, e) => a + e.stored.length, 0);
-    known.set(f.path, { size: f.size, mtimeMs: f.mtimeMs, hashes });
+    known.set(f.path, { kind: f.kind, size: f.size, mtimeMs: f.mtimeMs, hashes, meta });
     uploaded++;
   }
-  for (const path of [...known.keys()]) {
+  for (const [path, k] of [...known.entries()]) {
     if (seen.has(path)) continue;
-    await store.deleteBlob(s.container, `${path}${suffix}`);
+    await store.deleteBlob(s.container, nameOf(path, k.kind).name);
     known.delete(path);
     deleted++;
   }
   await fs.writeFileAtomic(statePath, JSON.stringify(Object.fromEntries(known)) + '\n');
-  return { uploaded, unchanged, deleted, bytesUploaded, statePath };
+  return { uploaded, unchanged, metadataUpdated, deleted, bytesUploaded, statePath };
+}
+
+/** Mode, owner or modification time differ (ctime and atime follow from those and from reading). */
+function metaChanged(a: PosixMetaJson | undefined, b: PosixMetaJson): boolean {
+  return a === undefined || a.m !== b.m || a.u !== b.u || a.g !== b.g || a.t !== b.t || a.n !== b.n;
 }
 
 async function encodeFile(pool: ChunkProcessor, f: StagedFile, codec: 'zstd' | 'none', level: number, chunkBytes: number, pages: boolean, signal: AbortSignal): Promise<Extract<EncodeResult, { ok: true }>[]> {

@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib';
 import type { EntryKind } from '../../native/interfaces.js';
 import type { PosixMetaJson } from '../manifest/blob-metadata.js';
-import { decodeRawName, encodeRawName } from '../util/raw-name.js';
+import { decodeName, encodeBytes } from '../../native/raw-names.js';
 
 /**
  * The binary journal format. Header: magic `SSJR` | version u16 LE | jobId (16 bytes).
@@ -266,8 +266,8 @@ export function encodeWholeFile([seg, c, done]: WholeFileRecs, metaRecords = tru
   if (!same || !fits) return undefined;
   const withMeta = seg.meta !== undefined;
   if (withMeta && !metaRecords) return undefined;
-  const path = withMeta ? encodeRawName(seg.path) : Buffer.from(seg.path, 'utf8');
-  const dpath = withMeta ? encodeRawName(seg.dpath ?? seg.path) : undefined;
+  const path = withMeta ? encodeBytes(seg.path) : Buffer.from(seg.path, 'utf8');
+  const dpath = withMeta ? encodeBytes(seg.dpath ?? seg.path) : undefined;
   const pathBytes = path.length;
   if (pathBytes > U16 || (dpath && dpath.length > U16)) return undefined;
   const len = WHOLE_FIXED_BYTES + EXTENT_BYTES * c.extents.length + pathBytes + (dpath ? META_BYTES + dpath.length : 0);
@@ -342,7 +342,7 @@ function decodeWholeFile(p: Buffer, withMeta: boolean): WholeFileRecs {
   o += 2;
   if (!withMeta && p.length !== o + pathBytes) throw new RangeError('whole-file record length does not match its path');
   if (withMeta && p.length < o + pathBytes + META_BYTES) throw new RangeError('whole-file record shorter than its metadata');
-  const path = withMeta ? decodeRawName(p.subarray(o, o + pathBytes)) : p.toString('utf8', o, o + pathBytes);
+  const path = withMeta ? decodeName(p.subarray(o, o + pathBytes)) : p.toString('utf8', o, o + pathBytes);
   o += pathBytes;
   let extra: Pick<SegmentStartedRec, 'kind' | 'dpath' | 'meta'> = {};
   if (withMeta) {
@@ -366,7 +366,7 @@ function decodeWholeFile(p: Buffer, withMeta: boolean): WholeFileRecs {
     const dlen = p.readUInt16LE(o + 61);
     o += META_BYTES;
     if (p.length !== o + dlen) throw new RangeError('whole-file record length does not match its drive path');
-    extra = { kind, dpath: decodeRawName(p.subarray(o, o + dlen)), meta };
+    extra = { kind, dpath: decodeName(p.subarray(o, o + dlen)), meta };
   }
   return [
     { type: RecordType.SegmentStarted, file, gen, part, drive, path, size, mtimeMs, ino, mode, rawOffset, storedOffset, firstBlock, ...extra },

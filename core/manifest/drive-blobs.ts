@@ -4,7 +4,7 @@ import { DRIVE_DIR } from '../drives/drive-identity.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { RecordType, type ChunkRec, type SegmentStartedRec } from '../journal/record-codec.js';
 import { blobNameOf } from '../plan/naming.js';
-import { encodeRawName } from '../util/raw-name.js';
+import { encodeBytes } from '../../native/raw-names.js';
 import { blobMetadataOf, formatMetadataFile, metaFromJson, type PosixMeta, type PosixMetaJson } from './blob-metadata.js';
 import { blockId, type ImportDisposition, type ManifestBlob, type ManifestRange } from './drive-manifest.js';
 
@@ -85,7 +85,7 @@ export function metadataPathOf(file: number): string {
 export function metadataFileOf(n: BlobNaming, s: SegmentNaming): { path: string; bytes: Buffer; md5: string } | undefined {
   if (!s.meta) return undefined;
   const name = blobNameOf(s.path, suffixOf(n, s.kind));
-  const bytes = Buffer.from(formatMetadataFile(blobMetadataOf(metaFromJson(s.meta), { codec: codecOf(n, s.kind), rawName: name.escaped ? encodeRawName(s.path) : undefined })), 'utf8');
+  const bytes = Buffer.from(formatMetadataFile(blobMetadataOf(metaFromJson(s.meta), { codec: codecOf(n, s.kind), rawName: name.escaped ? encodeBytes(s.path) : undefined })), 'utf8');
   return { path: metadataPathOf(s.file), bytes, md5: createHash('md5').update(bytes).digest('hex').toUpperCase() };
 }
 

@@ -87,7 +87,9 @@ export async function* parseDriveManifest(fs: FileSystem, path: string, header: 
   });
   parser.on('closetag', (t: SaxesTagPlain) => {
     stack.pop();
-    const v = text.trim();
+    // Names are exact: a blob or file name may begin or end with a space.
+    const exact = t.name === 'BlobPath' || t.name === 'FilePath' || t.name === 'MetadataPath';
+    const v = exact ? text : text.trim();
     text = '';
     if (t.name === 'DriveId' && stack[stack.length - 1] === 'Drive') header.driveId = v;
     else if (t.name === 'ContainerSas') header.containerSas = v;

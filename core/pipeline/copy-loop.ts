@@ -4,7 +4,7 @@ import { reserveBytesFor, SEGMENT_START_BYTES, segmentAllocBytes, type ActiveFil
 import { RecordType, type ChunkRec, type FileDoneRec, type JournalRecord, type SegmentStartedRec } from '../journal/record-codec.js';
 import { metaToJson, posixMetaOf, type PosixMetaJson } from '../manifest/blob-metadata.js';
 import { drivePathOf, EMPTY_FILE, metadataFileOf, type BlobNaming, type SegmentNaming } from '../manifest/drive-blobs.js';
-import { encodeRawName } from '../util/raw-name.js';
+import { encodeBytes } from '../../native/raw-names.js';
 import { RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
 import { chunkCount, MAX_BLOCK_BYTES, worstStoredBytes } from '../plan/chunking.js';
 import { BufferPool } from '../util/buffer-pool.js';
@@ -347,7 +347,7 @@ export class CopyLoop {
     let raw: Uint8Array = new Uint8Array(0);
     if (f.kind === 'symlink') {
       try {
-        raw = encodeRawName(await this.#deps.fs.readlink(f.abs));
+        raw = encodeBytes(await this.#deps.fs.readlink(f.abs));
       } catch (err) {
         return { ok: false, reason: 'unreadable', message: (err as Error).message, errno: errnoCode(err) ?? 'EIO' };
       }

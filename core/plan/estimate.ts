@@ -1,5 +1,6 @@
 import type { ChunkProcessor, Codec, FileSystem } from '../../native/interfaces.js';
-import { segmentAllocBytes, DRIVE_FIXED_RESERVE_BYTES } from '../journal/journal-state.js';
+import { DRIVE_FIXED_RESERVE_BYTES, SEGMENT_START_BYTES } from '../journal/journal-state.js';
+import { blobNameOf } from './naming.js';
 import { RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
 import { SESSION_ROOT_NAME } from '../session/session-layout.js';
 import { chunkCount, rawChunkBytes } from './chunking.js';
@@ -13,7 +14,10 @@ const SAMPLE_BYTES = 1024 * 1024;
 const MANIFEST_BYTES_PER_BLOB = 500;
 
 export interface PlanResult {
+  /** Staged entries of every kind (files, directories, symlinks, special files). */
   readonly files: number;
+  /** Names given another drive name (NTFS would not keep them), and blob names escaped. */
+  readonly names: { readonly mapped: number; readonly escaped: number };
   readonly bytes: number;
   readonly skipped: readonly SkippedEntry[];
   readonly codec: Codec;
@@ -49,11 +53,16 @@ export async function runPlan(
   let files = 0;
   let bytes = 0;
   let overhead = 0;
-  for await (const f of walkStaging(fs, opts.staging, { exclude, onSkip: (e) => skipped.push(e) })) {
+  let mapped = 0;
+  let escaped = 0;
+  const suffix = opts.codec === 'zstd' ? '.zst' : '';
+  for await (const f of walkStaging(fs, opts.staging, { exclude, onSkip: (e) => skipped.push(e), entries: true, suffix })) {
     opts.signal.throwIfAborted();
     files++;
     bytes += f.size;
-    overhead += segmentAllocBytes(0) + 2048 + MANIFEST_BYTES_PER_BLOB + chunkCount(f.size, cb) * RANGE_ELEMENT_MAX_BYTES;
+    if (f.mapped) mapped++;
+    if (blobNameOf(f.path, f.kind === 'file' ? suffix : '').escaped) escaped++;
+    overhead += SEGMENT_START_BYTES + MANIFEST_BYTES_PER_BLOB + chunkCount(f.size, cb) * RANGE_ELEMENT_MAX_BYTES;
   }
   const ranges = await pickSamples(fs, opts.staging, { totalBytes: bytes, count: SAMPLE_COUNT, sampleBytes: SAMPLE_BYTES, exclude });
   const started = clock.monotonic();
@@ -71,6 +80,7 @@ export async function runPlan(
   const measuredRate = seconds > 0 ? sampledBytes / seconds : 0;
   return {
     files,
+    names: { mapped, escaped },
     bytes,
     skipped,
     codec: opts.codec,

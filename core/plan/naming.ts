@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { encodeRawName, hasEscapedBytes } from '../util/raw-name.js';
+import { encodeBytes, hasEscapedBytes } from '../../native/raw-names.js';
 
 /**
  * Names, three ways. The blob name is the user's: every staged name that is a valid blob name
@@ -83,7 +83,7 @@ export const ESCAPED_BLOB_PREFIX = 'seedship-escaped/';
 export function blobNameOf(rel: string, suffix: string): BlobName {
   const plain = rel + suffix;
   if (blobNameProblem(plain) === undefined) return { name: plain, escaped: false };
-  const raw = encodeRawName(rel);
+  const raw = encodeBytes(rel);
   const hash = nameHash(raw, 12);
   const segments = rel.split('/').map((seg) => {
     if (!hasEscapedBytes(seg) && !CONTROL.test(seg)) return seg;
@@ -123,7 +123,7 @@ export function isNtfsSafe(component: string): boolean {
 
 /** A drive name for `name` that NTFS keeps: forbidden characters replaced, a hash of its bytes added. */
 function mappedComponent(name: string, suffix: string, hashChars: number): string {
-  const hash = nameHash(encodeRawName(name), hashChars);
+  const hash = nameHash(encodeBytes(name), hashChars);
   const clean = (s: string) => s.replace(LONE_SURROGATE_G, '_').replace(FORBIDDEN_OR_CONTROL_G, '_');
   const dot = name.lastIndexOf('.');
   // Keep a short extension readable after the hash (`README~1a2b3c4d.md`), so `CON.txt` becomes
@@ -183,5 +183,5 @@ export function mapDirectoryNames(names: readonly ListedName[], suffix: string):
 export function fitDrivePath(driveRel: string): string {
   // `\\?\X:\` + container (at most 63) + separators.
   if (driveRel.length + 72 <= MAX_WINDOWS_PATH_UNITS) return driveRel;
-  return `seedship-long/${nameHash(encodeRawName(driveRel), 40)}`;
+  return `seedship-long/${nameHash(encodeBytes(driveRel), 40)}`;
 }

@@ -5,7 +5,7 @@ import { driveBlobs, type DriveBlob } from '../manifest/drive-blobs.js';
 import { matchDrives, openSessionView } from '../session/session-view.js';
 import { mapBounded } from '../util/bounded-map.js';
 import { blobTweakSeed, chunkDecodeTask } from './chunk-task.js';
-import { decodeRawName } from '../util/raw-name.js';
+import { decodeName } from '../../native/raw-names.js';
 import { EntryRestorer, writeSparse, writeWholeSparse, type RestoreMeta } from './restore-entry.js';
 
 export interface RestoreResult {
@@ -78,7 +78,7 @@ export async function restoreFromDrives(
         const meta = restoreMetaOf(blob);
         if (blob.kind !== 'file') {
           // Directories, symlinks and special files are one chunk: nothing, or the link's target.
-          await entries.create(out, meta, decodeRawName(result.raw ?? new Uint8Array(0)));
+          await entries.create(out, meta, decodeName(result.raw ?? new Uint8Array(0)));
           if (blob.kind === 'dir') dirs.add(out);
           files++;
           continue;

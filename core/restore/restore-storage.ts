@@ -4,7 +4,7 @@ import { SeedshipError } from '../errors.js';
 import { driveBlobs } from '../manifest/drive-blobs.js';
 import type { SessionView } from '../session/session-view.js';
 import { finishFile, restoreMetaOf, type RestoreResult } from './restore-drives.js';
-import { decodeRawName } from '../util/raw-name.js';
+import { decodeName } from '../../native/raw-names.js';
 import { EntryRestorer, writeSparse } from './restore-entry.js';
 
 const PIECE_BYTES = 4 * 1024 * 1024;
@@ -50,7 +50,7 @@ export async function restoreFromStorage(
         const meta = restoreMetaOf(blob);
         if (blob.kind !== 'file') {
           const raw = blob.chunks[0] ? await fetch(blob.chunks[0]) : new Uint8Array(0);
-          await entries.create(out, meta, decodeRawName(raw));
+          await entries.create(out, meta, decodeName(raw));
           files++;
           continue;
         }

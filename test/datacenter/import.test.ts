@@ -150,8 +150,8 @@ test('a manifest naming another drive is refused before any upload (ManifestDriv
   assert.equal(res.drives[0]!.bytesUploaded, 0);
 });
 
-test('sync after seeding: added, changed and deleted files reach the account; a second sync uploads nothing', async () => {
-  const p = await prepared('dc-sync', { 'keep.txt': 'unchanged', 'change.log': { size: 5 * MiB, seed: 1, kind: 'text' }, 'gone.bin': { size: 100_000, seed: 2 }, 'touched.txt': 'same bytes' }, [], 1);
+test('sync after seeding: added, changed and deleted files reach the account; chmod and touch are metadata updates; a second sync uploads nothing', async () => {
+  const p = await prepared('dc-sync', { 'keep.txt': 'unchanged', 'change.log': { size: 5 * MiB, seed: 1, kind: 'text' }, 'gone.bin': { size: 100_000, seed: 2 }, 'touched.txt': 'same bytes', 'mode.txt': 'chmod me' }, [], 1);
   const imp = await runSeedship(importArgs(p.drives));
   assert.equal(imp.code, 0, imp.stderr);
   writeFileSync(`${p.staging}/added.bin`, bytesOf(3 * MiB, 7));
@@ -159,12 +159,16 @@ test('sync after seeding: added, changed and deleted files reach the account; a 
   (await import('node:fs')).unlinkSync(`${p.staging}/gone.bin`);
   const later = new Date(Date.now() + 5000);
   (await import('node:fs')).utimesSync(`${p.staging}/touched.txt`, later, later);
+  (await import('node:fs')).chmodSync(`${p.staging}/mode.txt`, 0o600);
   const sync = ['sync', '--staging', p.staging, '--connection-string', az.connectionString, '--json'];
   const s1 = await runSeedship(sync);
   assert.equal(s1.code, 0, s1.stderr);
-  const r1 = JSON.parse(s1.stdout) as { uploaded: number; unchanged: number; deleted: number };
+  const r1 = JSON.parse(s1.stdout) as { uploaded: number; unchanged: number; metadataUpdated: number; deleted: number; bytesUploaded: number };
   assert.deepEqual([r1.uploaded, r1.deleted], [2, 1], s1.stdout);
-  assert.equal(r1.unchanged, 2, 'keep.txt by size and mtime, touched.txt by its hash');
+  assert.equal(r1.unchanged, 3, 'keep.txt by size and mtime, touched.txt by its hash, mode.txt by size and mtime');
+  assert.equal(r1.metadataUpdated, 2, 'touched.txt (mtime) and mode.txt (chmod): metadata only');
+  const props = await BlobServiceClient.fromConnectionString(az.connectionString).getContainerClient('dc-sync').getBlobClient('mode.txt.zst').getProperties();
+  assert.equal(props.metadata?.permissions, String(0o100600));
   const out = `${t.dir}/dc-sync/restored`;
   const rr = await runSeedship(['restore', '--connection-string', az.connectionString, '--container', 'dc-sync', '--to', out]);
   assert.equal(rr.code, 0, rr.stderr);

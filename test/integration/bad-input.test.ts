@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync, symlinkSync, truncateSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync, existsSync, symlinkSync, truncateSync } from 'node:fs';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { tempDir, writeTree } from '../support/tree.js';
 import { runSeedship, CLI } from '../support/cli.js';
@@ -90,22 +90,33 @@ test('a drive of another job is refused and left untouched', async () => {
   }
 });
 
-test('names the service would refuse are all reported before anything is copied', async () => {
+test('names NTFS or a blob cannot carry are mapped or escaped, never refused, listed in names.txt, and restore exactly', async () => {
   const t = tempDir();
   try {
-    writeTree(`${t.dir}/s`, { 'ok.txt': 'fine', 'bad\nname.txt': 'newline', 'dir/x': 'y' });
+    writeTree(`${t.dir}/s`, { 'ok.txt': 'fine', 'bad\nname.txt': 'newline', 'a:b.txt': 'colon', 'aux.txt': 'device', 'notes.': 'dot', 'Index.html': 'upper', 'index.html': 'lower', 'dir/x': 'y' });
     mkdirSync(`${t.dir}/d`);
-    const r = await runSeedship(args(`${t.dir}/s`, [`${t.dir}/d`]));
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /would be refused/);
-    assert.match(r.stderr, /bad\\nname\.txt/);
-    assert.ok(!existsSync(`${t.dir}/d/seedship`), 'no drive was touched');
+    const r = await runSeedship(args(`${t.dir}/s`, [`${t.dir}/d`], ['--json']));
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout) as { names: { mapped: number; escaped: number; file: string } };
+    assert.deepEqual([res.names.mapped, res.names.escaped], [4, 1], "bad\\nname, a:b, aux, index (notes. becomes notes..zst, which NTFS keeps)");
+    const listed = readFileSync(res.names.file, 'utf8');
+    assert.match(listed, /^mapped,escaped\t"bad\\nname\.txt"\t"bad_name~[0-9a-f]{8}\.txt\.zst"\t"bad%0Aname\.txt~[0-9a-f]{12}\.zst"$/m);
+    assert.match(listed, /^mapped\t"index\.html"\t"index~[0-9a-f]{8}\.html\.zst"\t""$/m);
+    const manifest = readFileSync(`${t.dir}/d/DriveManifest.xml`, 'utf8');
+    assert.match(manifest, /<BlobPath>bad-input\/a:b\.txt\.zst<\/BlobPath>\s*<FilePath>\\bad-input\\a_b~[0-9a-f]{8}\.txt\.zst<\/FilePath>/);
+    assert.match(manifest, /<BlobPath>bad-input\/notes\.\.zst<\/BlobPath>/);
+    const out = `${t.dir}/out`;
+    const rr = await runSeedship(['restore', '--drive', `${t.dir}/d`, '--session', `${t.dir}/s/.seedship/bad-input`, '--to', out]);
+    assert.equal(rr.code, 0, rr.stderr);
+    for (const n of ['ok.txt', 'bad\nname.txt', 'a:b.txt', 'aux.txt', 'notes.', 'Index.html', 'index.html', 'dir/x']) {
+      assert.equal(readFileSync(`${out}/${n}`, 'utf8'), readFileSync(`${t.dir}/s/${n}`, 'utf8'), n);
+    }
   } finally {
     t.cleanup();
   }
 });
 
-test('symlinks and FIFOs are listed, not followed; exit 3 with the list in the session dir', async () => {
+test('symlinks and FIFOs are recorded as what they are, never followed, and restored as such', async () => {
   const t = tempDir();
   try {
     writeTree(`${t.dir}/s`, { 'real.txt': 'data' });
@@ -114,12 +125,16 @@ test('symlinks and FIFOs are listed, not followed; exit 3 with the list in the s
     execFileSync('mkfifo', [`${t.dir}/s/pipe`]);
     mkdirSync(`${t.dir}/d`);
     const r = await runSeedship(args(`${t.dir}/s`, [`${t.dir}/d`]));
-    assert.equal(r.code, 3, r.stderr);
-    const listed = readFileSync(`${t.dir}/s/.seedship/bad-input/skipped.txt`, 'utf8');
-    assert.match(listed, /link-out\tsymbolic link/);
-    assert.match(listed, /pipe\tspecial file/);
-    assert.ok(!existsSync(`${t.dir}/d/bad-input/link-out`));
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!existsSync(`${t.dir}/s/.seedship/bad-input/skipped.txt`), 'nothing skipped');
+    assert.ok(!existsSync(`${t.dir}/d/bad-input/link-out/secret.txt`), 'the link was not followed');
+    assert.equal(readFileSync(`${t.dir}/d/bad-input/link-out`, 'utf8'), `${t.dir}/outside`, 'a symlink blob holds its target');
     assert.ok(existsSync(`${t.dir}/d/bad-input/real.txt.zst`));
+    const out = `${t.dir}/out`;
+    const rr = await runSeedship(['restore', '--drive', `${t.dir}/d`, '--session', `${t.dir}/s/.seedship/bad-input`, '--to', out]);
+    assert.equal(rr.code, 0, rr.stderr);
+    assert.equal(readlinkSync(`${out}/link-out`), `${t.dir}/outside`);
+    assert.ok(lstatSync(`${out}/pipe`).isFIFO());
   } finally {
     t.cleanup();
   }

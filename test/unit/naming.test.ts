@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { blobNameOf, blobNameProblem, caseFoldKey, checkContainerName, checkJobName, isNtfsSafe, mapDirectoryNames } from '../../core/plan/naming.js';
-import { decodeRawName } from '../../core/util/raw-name.js';
+import { decodeName } from '../../native/raw-names.js';
 import { checkBitLockerRecoveryPassword, normalizeBitLockerKey } from '../../core/manifest/bitlocker-key.js';
 
 
@@ -26,7 +26,7 @@ test('blob names: a valid name is kept exactly, others get a deterministic escap
   assert.equal(nl.escaped, true);
   assert.match(nl.name, /^dir\/bad%0Aname~[0-9a-f]{12}$/);
   assert.deepEqual(blobNameOf('dir/bad\nname', ''), nl, 'deterministic');
-  const raw = blobNameOf(`x/${decodeRawName(Buffer.from([0x61, 0xff, 0xfe]))}`, '.zst');
+  const raw = blobNameOf(`x/${decodeName(Buffer.from([0x61, 0xff, 0xfe]))}`, '.zst');
   assert.match(raw.name, /^x\/a%FF%FE~[0-9a-f]{12}\.zst$/);
   assert.equal(blobNameOf('a%b\t', '').name.startsWith('a%25b%09~'), true, 'a % in an escaped segment is escaped too');
   const deep = blobNameOf(Array.from({ length: 255 }, () => 'd').join('/'), '');
@@ -57,7 +57,7 @@ test('drive names: what NTFS keeps is kept; case twins, forbidden characters, re
   assert.equal(z[0], 'a.zst');
   assert.notEqual(caseFoldKey(z[1]!), caseFoldKey('a.zst'));
   // NFC/NFD twins, a 255-unit name that grows with the suffix, bytes that are not UTF-8.
-  const t = mapDirectoryNames([isFileName('é'), isFileName('e\u0301'), isFileName('n'.repeat(255)), isFileName(decodeRawName(Buffer.from([0xff])))], '.zst');
+  const t = mapDirectoryNames([isFileName('é'), isFileName('e\u0301'), isFileName('n'.repeat(255)), isFileName(decodeName(Buffer.from([0xff])))], '.zst');
   assert.equal(t[0], 'é.zst');
   for (const n of t) assert.ok(isNtfsSafe(n!) && n!.length <= 255, n);
 });
