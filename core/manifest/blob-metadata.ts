@@ -102,8 +102,10 @@ const TYPE_FLAGS: readonly (readonly [number, string])[] = [
 /**
  * The blob metadata of an entry: AzCopy's POSIX keys with its values for the same lstat, and
  * seedship's keys. (AzCopy also writes statx's `linux_statx_mask`, `linux_attribute` and
- * `linux_attribute_mask`, which Node does not report; seedship leaves them out.) Ordered, so the
- * metadata file written for it has the same bytes every time.
+ * `linux_attribute_mask`, which Node does not report, and `posix_atime`, which is the moment of
+ * the copy's own read: a resumed run would record another than an uninterrupted one, and the
+ * drives must not depend on it, invariant 2.) Ordered, so the metadata file written for it has
+ * the same bytes every time.
  */
 export function blobMetadataOf(m: PosixMeta, opts: { codec: 'zstd' | 'none'; rawName?: Uint8Array | undefined }): Record<string, string> {
   const md: Record<string, string> = {};
@@ -111,7 +113,6 @@ export function blobMetadataOf(m: PosixMeta, opts: { codec: 'zstd' | 'none'; raw
   for (const [bits, key] of TYPE_FLAGS) if ((type & bits) === bits) md[key] = 'true';
   md[POSIX_KEYS.mode] = String(m.mode);
   md[POSIX_KEYS.mtime] = String(m.mtimeNs);
-  md[POSIX_KEYS.atime] = String(m.atimeNs);
   md[POSIX_KEYS.ctime] = String(m.ctimeNs);
   if (m.btimeNs !== 0n) md[POSIX_KEYS.btime] = String(m.btimeNs);
   md[POSIX_KEYS.owner] = String(m.uid);

@@ -78,6 +78,8 @@ export class EntryRestorer {
   readonly #links = new Map<string, string>();
   /** Owners could not be set (not root): said once by the caller. */
   ownersSkipped = 0;
+  /** Device nodes that could not be made (not root). */
+  devicesSkipped = 0;
 
   constructor(fs: FileSystem) {
     this.#fs = fs;
@@ -112,7 +114,14 @@ export class EntryRestorer {
       case 'socket':
       case 'char':
       case 'block':
-        await this.#fs.mknod(path, m.kind, (m.mode ?? 0o644) & 0o7777, m.rdev ?? 0);
+        try {
+          await this.#fs.mknod(path, m.kind, (m.mode ?? 0o644) & 0o7777, m.rdev ?? 0);
+        } catch (err) {
+          // Only root makes device nodes (as with rsync -a run by a user): counted, not fatal.
+          if (errnoCode(err) !== 'EPERM' || (m.kind !== 'char' && m.kind !== 'block')) throw err;
+          this.devicesSkipped++;
+          return;
+        }
         break;
       case 'file':
         return;
