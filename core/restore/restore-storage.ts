@@ -4,13 +4,17 @@ import { SeedshipError } from '../errors.js';
 import { driveBlobs } from '../manifest/drive-blobs.js';
 import type { SessionView } from '../session/session-view.js';
 import type { RestoreResult } from './restore-drives.js';
+import { restoreBlobToFile } from './blob-stream.js';
+import { BoundedTasks } from '../util/bounded-tasks.js';
 
-const PIECE_BYTES = 4 * 1024 * 1024;
+/** Blobs restored at once without a session: each holds a few MiB (blob-stream.ts). */
+const BLOBS_IN_FLIGHT = 4;
 
 /**
  * Rebuild the staged tree from a storage account's container (after the import). With a session,
  * each chunk is fetched by its journal offsets, decompressed and checked against its XXH64;
- * without one, every blob is fetched whole, `.zst` blobs decompressed, nothing to check against.
+ * without one, every blob is streamed into its file (blob-stream.ts), `.zst` blobs decompressed,
+ * nothing to check against.
  * Refuses a non-empty target.
  */
 export async function restoreFromStorage(
@@ -56,20 +60,19 @@ export async function restoreFromStorage(
     }
     return { files, bytes, skippedInPrepare: v.state.filesSkipped, to: opts.to, checked: true };
   }
-  for await (const b of store.listBlobs(opts.container)) {
+  const tasks = new BoundedTasks(BLOBS_IN_FLIGHT, opts.signal);
+  for await (const b of tasks.each(store.listBlobs(opts.container))) {
     opts.signal.throwIfAborted();
     const zst = b.name.endsWith('.zst');
     const rel = zst ? b.name.slice(0, -4) : b.name;
     if (!rel || rel.split('/').some((p) => p === '' || p === '.' || p === '..')) throw new SeedshipError('E_INTEGRITY', `blob name ${b.name} would leave the target directory`);
-    const pieces: Buffer[] = [];
-    for (let off = 0; off < b.size; off += PIECE_BYTES) pieces.push(await store.download(opts.container, b.name, off, Math.min(PIECE_BYTES, b.size - off)));
-    const data = Buffer.concat(pieces);
-    const raw = zst ? kit.decompress(data) : data;
     const out = `${opts.to}/${rel}`;
     await fs.mkdir(out.slice(0, out.lastIndexOf('/')));
-    await fs.writeNewFile(out, raw);
-    files++;
-    bytes += raw.length;
+    await tasks.run(async (signal) => {
+      const n = await restoreBlobToFile(fs, kit, store, { container: opts.container, blob: b.name, size: b.size, zst, out, signal });
+      bytes += n; // not `bytes += await …`: that reads `bytes` before the await, losing other tasks' adds
+      files++;
+    });
   }
   return { files, bytes, skippedInPrepare: 0, to: opts.to, checked: false };
 }
