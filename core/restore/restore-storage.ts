@@ -5,6 +5,7 @@ import { driveBlobs } from '../manifest/drive-blobs.js';
 import type { SessionView } from '../session/session-view.js';
 import type { RestoreResult } from './restore-drives.js';
 import { restoreBlobToFile } from './blob-stream.js';
+import { writeNonZero } from './sparse-writer.js';
 import { BoundedTasks } from '../util/bounded-tasks.js';
 
 /** Blobs restored at once without a session: each holds a few MiB (blob-stream.ts). */
@@ -46,7 +47,7 @@ export async function restoreFromStorage(
             });
             const raw = v.settings.codec === 'zstd' && !pages ? kit.decompress(stored) : stored;
             if (raw.length !== c.rawLength || kit.xxh64(raw) !== c.xxh64) throw new SeedshipError('E_INTEGRITY', `blob ${opts.container}/${name} block ${c.index} does not match the journal's XXH64`);
-            if (raw.length) await h.write(raw, c.rawOffset);
+            await writeNonZero(h, raw, c.rawOffset);
             bytes += raw.length;
           }
           if (blob.final) {
