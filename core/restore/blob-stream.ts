@@ -4,8 +4,9 @@ import { SeedshipError, errnoCode } from '../errors.js';
 import { SparseWriter } from './sparse-writer.js';
 
 /**
- * Output piece of the zstd decoder. Peak memory of one blob in flight: this, the writer's 4 MiB,
- * the frame window (≤ 4 MiB for seedship's 4 MiB chunks) and the connection's buffers.
+ * Output piece of the zstd decoder. Peak memory of one blob in flight: this, the writer's two
+ * 4 MiB buffers, the frame window (≤ 4 MiB for seedship's 4 MiB chunks) and the connection's
+ * buffers.
  */
 const DECODE_OUT_BYTES = 1024 * 1024;
 
@@ -40,8 +41,8 @@ export async function restoreBlobToFile(fs: FileSystem, kit: CodecKit, store: Bl
     throw new SeedshipError('E_INTEGRITY', `${o.out} exists already: another blob of container ${o.container} restores to the same file as ${o.blob}`, { path: o.out, cause: err });
   });
   const dec = o.zst ? kit.createZstdDecoder(DECODE_OUT_BYTES) : undefined;
+  const w = new SparseWriter(h);
   try {
-    const w = new SparseWriter(h);
     const write = async (raw: Uint8Array) => {
       await w.append(raw);
       o.onBytes?.(raw.length);
@@ -84,6 +85,7 @@ export async function restoreBlobToFile(fs: FileSystem, kit: CodecKit, store: Bl
     return await w.finish();
   } finally {
     dec?.close();
+    await w.settle(); // no write may still be running on the handle when it closes
     await h.close();
   }
 }

@@ -43,12 +43,17 @@ export async function writeNonZero(h: FileHandle, data: Uint8Array, position: nu
 /**
  * Writes a new file front to back in pieces of any size, gathered into up to 4 MiB and written
  * with `writeNonZero`, so zero regions become holes; `finish` sets the length (a file that ends in
- * zeros ends in a hole). Owns one buffer (grown from 64 KiB to 4 MiB as the file turns out
- * larger), not the handle: the caller opens it with 'w' and closes it. One append at a time.
+ * zeros ends in a hole). Two buffers (each grown from 64 KiB to 4 MiB as the file turns out
+ * larger): one fills while the other is being written, so the caller's download goes on during a
+ * write. Owns the buffers, not the handle: the caller opens it with 'w'/'wx' and closes it, after
+ * `finish` or `settle`. One append at a time.
  */
 export class SparseWriter {
   readonly #h: FileHandle;
   #buf: Buffer = Buffer.alloc(0);
+  /** The buffer of the write in flight, free again once it settles. */
+  #spare: Buffer = Buffer.alloc(0);
+  #inFlight: Promise<number> | undefined;
   #fill = 0;
   /** File offset of #buf[0]; a multiple of the block size until `finish`. */
   #base = 0;
@@ -63,7 +68,7 @@ export class SparseWriter {
     return this.#base + this.#fill;
   }
 
-  /** Bytes that went to disk (the rest were zero blocks left as holes). */
+  /** Bytes that went to disk (the rest were zero blocks left as holes); final after `finish`. */
   get written(): number {
     return this.#written;
   }
@@ -75,6 +80,7 @@ export class SparseWriter {
       const whole = data.length - at - ((data.length - at) % SPARSE_BLOCK_BYTES);
       if (this.#fill === 0 && whole >= GATHER_BYTES) {
         // Already chunk-sized and block-aligned: write straight from the caller's buffer.
+        await this.#wait();
         this.#written += await writeNonZero(this.#h, data.subarray(at, at + whole), this.#base);
         this.#base += whole;
         at += whole;
@@ -94,8 +100,14 @@ export class SparseWriter {
   /** Write what is gathered and set the file's length; returns it. */
   async finish(): Promise<number> {
     await this.#flush();
+    await this.#wait();
     await this.#h.truncate(this.#base);
     return this.#base;
+  }
+
+  /** Wait for a write still in flight, ignoring its failure (before closing the handle after an error). */
+  async settle(): Promise<void> {
+    await this.#wait().catch(() => undefined);
   }
 
   #grow(): void {
@@ -104,10 +116,23 @@ export class SparseWriter {
     this.#buf = next;
   }
 
+  async #wait(): Promise<void> {
+    const p = this.#inFlight;
+    this.#inFlight = undefined;
+    if (p) this.#written += await p;
+  }
+
+  /** Start writing the gathered bytes and go on with the other buffer (after its write settled). */
   async #flush(): Promise<void> {
     if (this.#fill === 0) return;
-    this.#written += await writeNonZero(this.#h, this.#buf.subarray(0, this.#fill), this.#base);
+    await this.#wait();
+    const full = this.#buf;
+    const p = writeNonZero(this.#h, full.subarray(0, this.#fill), this.#base);
+    p.catch(() => undefined); // observed here; thrown by the next #wait
+    this.#inFlight = p;
     this.#base += this.#fill;
     this.#fill = 0;
+    this.#buf = this.#spare.length >= full.length ? this.#spare : Buffer.allocUnsafe(full.length);
+    this.#spare = full;
   }
 }

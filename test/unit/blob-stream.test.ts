@@ -180,6 +180,45 @@ test('restoreBlobToFile: short blob, truncated zstd, bad zstd, failed download a
   assert.ok(slow.returned);
 });
 
+test('restoreBlobToFile: a failed write (ENOSPC) while the download goes on fails the restore, and nothing writes after close', async () => {
+  const kit = await createCodecKit();
+  const data = bytesOf(24 * MiB, 7);
+  let writes = 0;
+  let inFlight = 0;
+  let closedWithWrites = -1;
+  const slowFs = Object.create(fs) as NodeFileSystem;
+  slowFs.open = async (path, flags, mode) => {
+    const h = await fs.open(path, flags, mode);
+    return {
+      ...h,
+      path: h.path,
+      write: async (d, pos) => {
+        inFlight++;
+        try {
+          await sleep(20);
+          if (++writes === 3) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+          await h.write(d, pos);
+        } finally {
+          inFlight--;
+        }
+      },
+      truncate: (l) => h.truncate(l),
+      close: async () => {
+        closedWithWrites = inFlight;
+        await h.close();
+      },
+    };
+  };
+  await assert.rejects(restoreBlobToFile(slowFs, kit, fakeStore(data, [65_536]), { container: 'c', blob: 'b', size: data.length, zst: false, out: `${t.dir}/enospc`, signal: new AbortController().signal }), { code: 'ENOSPC' });
+  assert.equal(closedWithWrites, 0);
+  assert.equal(writes, 3);
+  // The download fails while a write is in flight: the handle closes only after it.
+  writes = 100;
+  await assert.rejects(restoreBlobToFile(slowFs, kit, fakeStore(data, [65_536], { failAt: 9 * MiB }), { container: 'c', blob: 'b', size: data.length, zst: false, out: `${t.dir}/dropped`, signal: new AbortController().signal }), { code: 'E_AZURE' });
+  assert.equal(writes, 102);
+  assert.equal(closedWithWrites, 0);
+});
+
 test('BoundedTasks: at most limit at once; the first failure aborts the others, is thrown once all settled', async () => {
   let running = 0;
   let peak = 0;
