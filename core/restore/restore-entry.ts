@@ -1,5 +1,6 @@
-import type { EntryKind, FileHandle, FileSystem } from '../../native/interfaces.js';
+import type { EntryKind, FileSystem } from '../../native/interfaces.js';
 import { errnoCode } from '../errors.js';
+import { SPARSE_BLOCK_BYTES, writeNonZero } from './sparse-writer.js';
 
 /** What restore knows of an entry's POSIX metadata (from the journal or from the blob's metadata). */
 export interface RestoreMeta {
@@ -15,46 +16,12 @@ export interface RestoreMeta {
   readonly mtimeNs: bigint | undefined;
 }
 
-/** Holes are made of whole blocks of this size that hold only zeros (what `rsync -S` does). */
-const HOLE_BLOCK_BYTES = 4096;
-const ZERO_BLOCK = new Uint8Array(HOLE_BLOCK_BYTES);
-
-function isZero(b: Uint8Array): boolean {
-  return Buffer.from(b.buffer, b.byteOffset, b.length).equals(ZERO_BLOCK.subarray(0, b.length));
-}
-
-/**
- * Write `data` at `offset`, leaving out every aligned 4 KiB block of zeros so it stays a hole
- * (the caller truncates the file to its size at the end). Returns the bytes actually written.
- */
-export async function writeSparse(h: FileHandle, data: Uint8Array, offset: number): Promise<number> {
-  let written = 0;
-  let runStart = -1;
-  const flush = async (end: number) => {
-    if (runStart < 0) return;
-    await h.write(data.subarray(runStart, end), offset + runStart);
-    written += end - runStart;
-    runStart = -1;
-  };
-  // Block boundaries are aligned to the file, not to the buffer.
-  let i = 0;
-  while (i < data.length) {
-    const next = Math.min(data.length, i + HOLE_BLOCK_BYTES - ((offset + i) % HOLE_BLOCK_BYTES));
-    const whole = next - i === HOLE_BLOCK_BYTES;
-    if (whole && isZero(data.subarray(i, next))) await flush(i);
-    else if (runStart < 0) runStart = i;
-    i = next;
-  }
-  await flush(data.length);
-  return written;
-}
-
 /** A whole small file, with holes where it has zero blocks. */
 export async function writeWholeSparse(fs: FileSystem, path: string, data: Uint8Array): Promise<void> {
-  if (data.length < HOLE_BLOCK_BYTES || !hasZeroBlock(data)) return fs.writeNewFile(path, data);
+  if (!hasZeroBlock(data)) return fs.writeNewFile(path, data);
   const h = await fs.open(path, 'w');
   try {
-    await writeSparse(h, data, 0);
+    await writeNonZero(h, data, 0);
     await h.truncate(data.length);
   } finally {
     await h.close();
@@ -62,7 +29,8 @@ export async function writeWholeSparse(fs: FileSystem, path: string, data: Uint8
 }
 
 function hasZeroBlock(data: Uint8Array): boolean {
-  for (let i = 0; i + HOLE_BLOCK_BYTES <= data.length; i += HOLE_BLOCK_BYTES) if (isZero(data.subarray(i, i + HOLE_BLOCK_BYTES))) return true;
+  const zero = new Uint8Array(SPARSE_BLOCK_BYTES);
+  for (let i = 0; i + SPARSE_BLOCK_BYTES <= data.length; i += SPARSE_BLOCK_BYTES) if (Buffer.compare(data.subarray(i, i + SPARSE_BLOCK_BYTES), zero) === 0) return true;
   return false;
 }
 

@@ -5,14 +5,20 @@ import { driveBlobs } from '../manifest/drive-blobs.js';
 import type { SessionView } from '../session/session-view.js';
 import { finishFile, restoreMetaOf, type RestoreResult } from './restore-drives.js';
 import { decodeName } from '../../native/raw-names.js';
-import { EntryRestorer, writeSparse } from './restore-entry.js';
+import { EntryRestorer, type RestoreMeta } from './restore-entry.js';
+import { restoreBlobToFile } from './blob-stream.js';
+import { writeNonZero } from './sparse-writer.js';
+import { BoundedTasks } from '../util/bounded-tasks.js';
+import { blobPosixOf, POSIX_KEYS } from '../manifest/blob-metadata.js';
 
-const PIECE_BYTES = 4 * 1024 * 1024;
+/** Blobs restored at once without a session: each holds a few MiB (blob-stream.ts). */
+const BLOBS_IN_FLIGHT = 4;
 
 /**
  * Rebuild the staged tree from a storage account's container (after the import). With a session,
  * each chunk is fetched by its journal offsets, decompressed and checked against its XXH64;
- * without one, every blob is fetched whole, `.zst` blobs decompressed, nothing to check against.
+ * without one, every blob is streamed into its file (blob-stream.ts), `.zst` blobs decompressed,
+ * nothing to check against.
  * Refuses a non-empty target.
  */
 export async function restoreFromStorage(
@@ -58,7 +64,7 @@ export async function restoreFromStorage(
         try {
           for (const c of blob.chunks) {
             const raw = await fetch(c);
-            if (raw.length) await writeSparse(h, raw, c.rawOffset);
+            await writeNonZero(h, raw, c.rawOffset);
           }
           if (blob.final) await h.truncate(blob.size);
         } finally {
@@ -73,20 +79,41 @@ export async function restoreFromStorage(
     await entries.finish();
     return { files, bytes, skippedInPrepare: v.state.filesSkipped, to: opts.to, checked: true };
   }
-  for await (const b of store.listBlobs(opts.container)) {
+  // Without the session, each blob's own metadata says what it is (AzCopy's POSIX keys and
+  // seedship's): its original name, its kind, owner, mode and times.
+  const tasks = new BoundedTasks(BLOBS_IN_FLIGHT, opts.signal);
+  for await (const b of tasks.each(store.listBlobs(opts.container))) {
     opts.signal.throwIfAborted();
-    const zst = b.name.endsWith('.zst');
-    const rel = zst ? b.name.slice(0, -4) : b.name;
-    if (!rel || rel.split('/').some((p) => p === '' || p === '.' || p === '..')) throw new SeedshipError('E_INTEGRITY', `blob name ${b.name} would leave the target directory`);
-    const pieces: Buffer[] = [];
-    for (let off = 0; off < b.size; off += PIECE_BYTES) pieces.push(await store.download(opts.container, b.name, off, Math.min(PIECE_BYTES, b.size - off)));
-    const data = Buffer.concat(pieces);
-    const raw = zst ? kit.decompress(data) : data;
+    const px = blobPosixOf(b.metadata);
+    // Blobs imported before seedship wrote metadata: a `.zst` name was always zstd frames.
+    const legacy = !Object.keys(b.metadata).some((k) => k.toLowerCase() === POSIX_KEYS.mode);
+    const zst = px.codec === 'zstd' || (legacy && b.name.endsWith('.zst'));
+    const rel = px.rawName ? decodeName(px.rawName) : zst && b.name.endsWith('.zst') ? b.name.slice(0, -4) : b.name;
+    if (!rel || rel.includes('\0') || rel.split('/').some((p) => p === '' || p === '.' || p === '..')) throw new SeedshipError('E_INTEGRITY', `blob name ${b.name} would leave the target directory`);
     const out = `${opts.to}/${rel}`;
     await fs.mkdir(out.slice(0, out.lastIndexOf('/')));
-    await fs.writeNewFile(out, raw);
-    files++;
-    bytes += raw.length;
+    const meta: RestoreMeta = { kind: px.kind, mode: px.mode, uid: px.uid, gid: px.gid, nlink: px.nlink, ino: px.ino, dev: px.dev, rdev: px.rdev, atimeNs: px.atimeNs ?? px.mtimeNs, mtimeNs: px.mtimeNs };
+    if (px.kind === 'symlink') {
+      if (b.size > SYMLINK_TARGET_MAX_BYTES) throw new SeedshipError('E_INTEGRITY', `blob ${b.name} says it is a symbolic link, but holds ${b.size} bytes`);
+      await entries.create(out, meta, decodeName(await store.download(opts.container, b.name, 0, b.size)));
+      files++;
+      continue;
+    }
+    if (px.kind !== 'file') {
+      await entries.create(out, meta, undefined);
+      files++;
+      continue;
+    }
+    await tasks.run(async (signal) => {
+      const n = await restoreBlobToFile(fs, kit, store, { container: opts.container, blob: b.name, size: b.size, zst, out, signal });
+      bytes += n; // not `bytes += await …`: that reads `bytes` before the await, losing other tasks' adds
+      files++;
+      if (!legacy) await finishFile(entries, out, meta);
+    });
   }
+  await entries.finish();
   return { files, bytes, skippedInPrepare: 0, to: opts.to, checked: false };
 }
+
+/** A symlink's target is a path: Linux's PATH_MAX. */
+const SYMLINK_TARGET_MAX_BYTES = 4096;
