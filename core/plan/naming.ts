@@ -58,6 +58,8 @@ export function blobNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'the name is empty';
   if (hasEscapedBytes(name)) return 'the name is not valid UTF-8';
   if (CONTROL.test(name)) return 'the name holds a control character';
+  // The service (and AzCopy) read a backslash in a blob name as a '/'.
+  if (name.includes('\\')) return 'the name holds a backslash, which the service reads as "/"';
   if ([...name].length > MAX_BLOB_NAME_CHARS) return `blob names are at most ${MAX_BLOB_NAME_CHARS} characters`;
   const segments = name.split('/');
   if (segments.length > MAX_BLOB_SEGMENTS) return `blob names have at most ${MAX_BLOB_SEGMENTS} path segments`;
@@ -75,8 +77,8 @@ export const ESCAPED_BLOB_PREFIX = 'seedship-escaped/';
 
 /**
  * The blob name of staged path `rel` with `suffix` (`.zst` for compressed files). A valid name is
- * kept exactly. Otherwise each segment holding a byte that is not UTF-8 or a control character
- * becomes readable (`%XX` for such bytes and for `%`) and ends in `~` and a hash of the path's
+ * kept exactly. Otherwise each segment holding a byte that is not UTF-8, a control character or a
+ * backslash becomes readable (`%XX` for those and for `%`) and ends in `~` and a hash of the path's
  * bytes, so it cannot meet a real name; a path still too long or deep becomes
  * `seedship-escaped/<hash>`. Deterministic: a resumed run, `sync` and restore agree.
  */
@@ -86,12 +88,12 @@ export function blobNameOf(rel: string, suffix: string): BlobName {
   const raw = encodeBytes(rel);
   const hash = nameHash(raw, 12);
   const segments = rel.split('/').map((seg) => {
-    if (!hasEscapedBytes(seg) && !CONTROL.test(seg)) return seg;
+    if (!hasEscapedBytes(seg) && !CONTROL.test(seg) && !seg.includes('\\')) return seg;
     let out = '';
     for (const ch of seg) {
       const c = ch.charCodeAt(0);
       if (c >= 0xdc80 && c <= 0xdcff) out += `%${(c - 0xdc00).toString(16).toUpperCase()}`; // an escaped byte
-      else if (c < 0x20 || c === 0x7f || c === 0x25) out += `%${c.toString(16).toUpperCase().padStart(2, '0')}`;
+      else if (c < 0x20 || c === 0x7f || c === 0x25 || c === 0x5c) out += `%${c.toString(16).toUpperCase().padStart(2, '0')}`;
       else out += ch;
     }
     return `${out}~${hash}`;
