@@ -1,4 +1,4 @@
-import type { CodecKit, FileSystem } from '../../native/interfaces.js';
+import type { CodecKit, FileSystem, ZstdStreamDecoder } from '../../native/interfaces.js';
 import type { BlobStore } from '../../native/blob-store-types.js';
 import { SeedshipError, errnoCode } from '../errors.js';
 import { SparseWriter } from './sparse-writer.js';
@@ -61,20 +61,8 @@ export async function restoreBlobToFile(fs: FileSystem, kit: CodecKit, store: Bl
         if (next.done) break;
         o.signal.throwIfAborted();
         const piece = next.value;
-        if (!dec) await write(piece);
-        else {
-          const out = dec.decode(piece);
-          for (;;) {
-            let r: IteratorResult<Uint8Array>;
-            try {
-              r = out.next();
-            } catch (err) {
-              throw new SeedshipError('E_INTEGRITY', `blob ${name} is not valid zstd near stored offset ${received} (${(err as Error).message})`, { cause: err });
-            }
-            if (r.done) break;
-            await write(r.value);
-          }
-        }
+        if (dec) await decodeInto(dec, piece, write, () => `blob ${name} is not valid zstd near stored offset ${received}`);
+        else await write(piece);
         received += piece.length;
       }
     } finally {
@@ -87,5 +75,20 @@ export async function restoreBlobToFile(fs: FileSystem, kit: CodecKit, store: Bl
     dec?.close();
     await w.settle(); // no write may still be running on the handle when it closes
     await h.close();
+  }
+}
+
+/** Decode one stored piece and write each output piece before asking for the next (the decoder reuses its buffer). */
+async function decodeInto(dec: ZstdStreamDecoder, piece: Uint8Array, write: (raw: Uint8Array) => Promise<void>, what: () => string): Promise<void> {
+  const out = dec.decode(piece);
+  for (;;) {
+    let r: IteratorResult<Uint8Array>;
+    try {
+      r = out.next();
+    } catch (err) {
+      throw new SeedshipError('E_INTEGRITY', `${what()} (${(err as Error).message})`, { cause: err });
+    }
+    if (r.done) return;
+    await write(r.value);
   }
 }
