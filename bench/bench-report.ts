@@ -2,7 +2,8 @@
  * bench/RESULTS.md from one benchmark run: the machine, the issue's targets (met or missed, from
  * this run's numbers only), a table per data set with ratios against the baselines of the same
  * run, the command lines, peak memory by staging size, kill -9 and resume, and the hand-kept
- * analysis (bench/NOTES.md) and binding microbenchmarks (bench/MICRO.md) when present.
+ * analysis (bench/NOTES.md), binding microbenchmarks (bench/MICRO.md), and the last runs of the
+ * restore (bench/RESTORE.md) and metadata-cost (bench/METADATA.md) benchmarks when present.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -176,6 +177,11 @@ export function writeReport(out: string, rep: Report): void {
   const micro = readIfAny(new URL('../../bench/MICRO.md', import.meta.url));
   // Its headings one level down, under this report's title.
   if (micro) lines.push(micro.replace(/^(#+) /gm, '#$1 '));
+  // Benchmarks with scripts of their own (npm run bench:restore, bench:metadata), their last run.
+  for (const other of ['RESTORE.md', 'METADATA.md']) {
+    const text = readIfAny(new URL(`../../bench/${other}`, import.meta.url));
+    if (text) lines.push(text.replace(/^(#+) /gm, '#$1 '));
+  }
   const notes = readIfAny(new URL('../../bench/NOTES.md', import.meta.url));
   if (notes) lines.push(notes);
   writeFileSync(out, lines.join('\n') + '\n');
