@@ -77,7 +77,8 @@ export const ESCAPED_BLOB_PREFIX = 'seedship-escaped/';
 
 /**
  * The blob name of staged path `rel` with `suffix` (`.zst` for compressed files). A valid name is
- * kept exactly. Otherwise each segment holding a byte that is not UTF-8, a control character or a
+ * kept exactly. A backslash becomes `/`, as AzCopy names the same file, where that gives a valid
+ * name. Otherwise each segment holding a byte that is not UTF-8, a control character or a
  * backslash becomes readable (`%XX` for those and for `%`) and ends in `~` and a hash of the path's
  * bytes, so it cannot meet a real name; a path still too long or deep becomes
  * `seedship-escaped/<hash>`. Deterministic: a resumed run, `sync` and restore agree.
@@ -85,6 +86,12 @@ export const ESCAPED_BLOB_PREFIX = 'seedship-escaped/';
 export function blobNameOf(rel: string, suffix: string): BlobName {
   const plain = rel + suffix;
   if (blobNameProblem(plain) === undefined) return { name: plain, escaped: false };
+  // A backslash is a separator to the service and to AzCopy: where reading it as one gives a
+  // valid name, that is the blob name AzCopy gives the same file, and the metadata keeps the original.
+  if (rel.includes('\\')) {
+    const slashed = rel.replaceAll('\\', '/') + suffix;
+    if (blobNameProblem(slashed) === undefined) return { name: slashed, escaped: true };
+  }
   const raw = encodeBytes(rel);
   const hash = nameHash(raw, 12);
   const segments = rel.split('/').map((seg) => {

@@ -5,7 +5,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { startAzurite, type RunningAzurite } from '../../native/azurite.js';
 import { runSeedship } from '../support/cli.js';
 import { canMount, haveNtfs, mountNtfsDrive, NEEDS_ROOT, whyNoNtfs } from '../support/mounts.js';
-import { buildPosixTree, comparePosixTrees, rsyncDiff, type PosixTreeInfo } from '../support/posix-tree.js';
+import { buildPosixTree, comparePosixTrees, escapeName, rsyncDiff, type PosixTreeInfo } from '../support/posix-tree.js';
 import { tempDir } from '../support/tree.js';
 import { accountSas, AZCOPY_STATX_KEYS, AZCOPY_UNSTABLE_KEYS, azcopyBlobName, azcopyDownload, azcopyUnavailableReason, azcopyUpload, diffPosixMetadata } from '../support/azcopy.js';
 
@@ -124,10 +124,17 @@ test('AzCopy agrees: every blob it writes of the tree has the same POSIX keys an
   await azcopyDownload(accountSas(az!.connectionString, 'posix'), mineDir, { contentsOnly: true, allowFailure: true });
   // AzCopy restores no folder's mode, owner or times from either container (docs/azcopy-posix.md):
   // those are the moment and user of each download, not something either upload lost.
-  const isDir = (rel: string) => lstatSync(`${theirs}/${rel}`, { throwIfNoEntry: false })?.isDirectory() === true;
+  // Nor a symlink's owner or times. And a name with a control character is escaped in our
+  // container (the issue's rule: no manifest or Windows tool carries it), so AzCopy downloads it
+  // under the escaped name; seedship's own restore gives the original back.
+  const notKept = (rel: string) => {
+    const st = lstatSync(`${theirs}/${rel}`, { throwIfNoEntry: false });
+    return st?.isDirectory() === true || st?.isSymbolicLink() === true;
+  };
+  const escaped = escapeName(Buffer.from(tree!.paths.newline));
   const lost = comparePosixTrees(theirs, mineDir, { maxLines: 100_000 }).filter((l) => {
     const m = /^(.*): (mtime|mode|owner|uid|gid)\b/.exec(l);
-    return !/only in b/.test(l) && !(m && isDir(m[1]!));
+    return !/only in b/.test(l) && !(m && notKept(m[1]!)) && !l.startsWith(`${escaped}: only in a`);
   });
   assert.deepEqual(lost, [], 'what AzCopy restores from its own upload, it restores from ours');
 });

@@ -34,7 +34,8 @@ test('blob names: a valid name is kept exactly, others get a deterministic escap
   const long = blobNameOf(Array.from({ length: 120 }, () => 'abcdefghi').join('/'), '.zst');
   assert.match(long.name, /^seedship-escaped\/[0-9a-f]{40}\.zst$/);
   assert.notEqual(blobNameOf('a\n', '').name, blobNameOf('a\r', '').name);
-  assert.match(blobNameOf('win/back\\slash', '').name, /^win\/back%5Cslash~[0-9a-f]{12}$/, 'the service reads \\ as /');
+  assert.deepEqual(blobNameOf('win/back\\slash', '.zst'), { name: 'win/back/slash.zst', escaped: true }, 'the service reads \\ as /: the name AzCopy gives it');
+  assert.match(blobNameOf('win/back\\\\slash', '').name, /^win\/back%5C%5Cslash~[0-9a-f]{12}$/, 'no empty segment');
   for (const bad of ['', 'a//b', 'a/./b', 'x\u0001', '\udcff']) assert.ok(blobNameProblem(bad), JSON.stringify(bad));
 });
 
