@@ -164,8 +164,8 @@ function ns(v: string | undefined): bigint | undefined {
   return v !== undefined && /^-?\d+$/.test(v) ? BigInt(v) : undefined;
 }
 
-/** What a blob's metadata says of the entry, or undefined fields where it says nothing usable. */
-export interface BlobPosix {
+/** What a restore knows of an entry (from the journal or from a blob's metadata); undefined where nothing usable is known. */
+export interface RestoreMeta {
   readonly kind: EntryKind;
   readonly mode: number | undefined;
   readonly uid: number | undefined;
@@ -176,6 +176,10 @@ export interface BlobPosix {
   readonly rdev: number | undefined;
   readonly atimeNs: bigint | undefined;
   readonly mtimeNs: bigint | undefined;
+}
+
+/** What a blob's metadata says of the entry, with how it is stored. */
+export interface BlobPosix extends RestoreMeta {
   readonly codec: 'zstd' | 'none';
   /** The staged path's bytes, when the blob name is an escaped one. */
   readonly rawName: Buffer | undefined;

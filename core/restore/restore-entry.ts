@@ -1,20 +1,10 @@
-import type { EntryKind, FileSystem } from '../../native/interfaces.js';
+import type { FileSystem } from '../../native/interfaces.js';
+import type { RestoreMeta } from '../manifest/blob-metadata.js';
+
+export type { RestoreMeta };
 import { errnoCode } from '../errors.js';
 import { SPARSE_BLOCK_BYTES, writeNonZero } from './sparse-writer.js';
 
-/** What restore knows of an entry's POSIX metadata (from the journal or from the blob's metadata). */
-export interface RestoreMeta {
-  readonly kind: EntryKind;
-  readonly mode: number | undefined;
-  readonly uid: number | undefined;
-  readonly gid: number | undefined;
-  readonly nlink: number | undefined;
-  readonly ino: number | undefined;
-  readonly dev: number | undefined;
-  readonly rdev: number | undefined;
-  readonly atimeNs: bigint | undefined;
-  readonly mtimeNs: bigint | undefined;
-}
 
 /** A whole small file, with holes where it has zero blocks. */
 export async function writeWholeSparse(fs: FileSystem, path: string, data: Uint8Array): Promise<void> {

@@ -92,7 +92,7 @@ export async function restoreFromStorage(
     if (!rel || rel.includes('\0') || rel.split('/').some((p) => p === '' || p === '.' || p === '..')) throw new SeedshipError('E_INTEGRITY', `blob name ${b.name} would leave the target directory`);
     const out = `${opts.to}/${rel}`;
     await fs.mkdir(out.slice(0, out.lastIndexOf('/')));
-    const meta: RestoreMeta = { kind: px.kind, mode: px.mode, uid: px.uid, gid: px.gid, nlink: px.nlink, ino: px.ino, dev: px.dev, rdev: px.rdev, atimeNs: px.atimeNs ?? px.mtimeNs, mtimeNs: px.mtimeNs };
+    const meta: RestoreMeta = { ...px, atimeNs: px.atimeNs ?? px.mtimeNs };
     if (px.kind === 'symlink') {
       if (b.size > SYMLINK_TARGET_MAX_BYTES) throw new SeedshipError('E_INTEGRITY', `blob ${b.name} says it is a symbolic link, but holds ${b.size} bytes`);
       await entries.create(out, meta, decodeName(await store.download(opts.container, b.name, 0, b.size)));
