@@ -121,7 +121,7 @@ test('AzCopy agrees: every blob it writes of the tree has the same POSIX keys an
   mkdirSync(theirs);
   mkdirSync(mineDir);
   await azcopyDownload(ref, theirs, { contentsOnly: true, allowFailure: true });
-  await azcopyDownload(accountSas(az!.connectionString, 'posix'), mineDir, { contentsOnly: true, allowFailure: true });
+  const mineRun = await azcopyDownload(accountSas(az!.connectionString, 'posix'), mineDir, { contentsOnly: true, allowFailure: true });
   // AzCopy restores no folder's mode, owner or times from either container (docs/azcopy-posix.md):
   // those are the moment and user of each download, not something either upload lost.
   // Nor a symlink's owner or times. And a name with a control character is escaped in our
@@ -132,9 +132,20 @@ test('AzCopy agrees: every blob it writes of the tree has the same POSIX keys an
     return st?.isDirectory() === true || st?.isSymbolicLink() === true;
   };
   const escaped = escapeName(Buffer.from(tree!.paths.newline));
-  const lost = comparePosixTrees(theirs, mineDir, { maxLines: 100_000 }).filter((l) => {
-    const m = /^(.*): (mtime|mode|owner|uid|gid)\b/.exec(l);
-    return !/only in b/.test(l) && !(m && notKept(m[1]!)) && !l.startsWith(`${escaped}: only in a`);
-  });
-  assert.deepEqual(lost, [], 'what AzCopy restores from its own upload, it restores from ours');
+  const lostIn = (dir: string) =>
+    comparePosixTrees(theirs, dir, { maxLines: 100_000 }).filter((l) => {
+      const m = /^(.*): (mtime|mode|owner|uid|gid)\b/.exec(l);
+      return !/only in b/.test(l) && !(m && notKept(m[1]!)) && !l.startsWith(`${escaped}: only in a`);
+    });
+  let lost = lostIn(mineDir);
+  if (lost.length > 0) {
+    // AzCopy under load now and then fails to make a symlink whose target it is writing at the
+    // same moment (seen on both containers): what a second download gives back is not lost.
+    const again = `${t.dir}/azcopy-ours-again`;
+    mkdirSync(again);
+    await azcopyDownload(accountSas(az!.connectionString, 'posix'), again, { contentsOnly: true, allowFailure: true });
+    const second = new Set(lostIn(again));
+    lost = lost.filter((l) => second.has(l));
+  }
+  assert.deepEqual(lost, [], `what AzCopy restores from its own upload, it restores from ours (AzCopy's failed transfers: ${JSON.stringify(mineRun.summary?.FailedTransfers ?? []).slice(0, 800)})`);
 });
