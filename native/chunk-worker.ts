@@ -163,7 +163,17 @@ function encode(t: EncodeTask): EncodeResult | Moved<EncodeResult> {
       encryptUnit(t.cipher.key, unitTweak(t.tweakSeed, t.unitOffset + e.at), unit).copy(unit);
     }
   }
-  const written = t.writeTo === undefined ? undefined : writeNewFile(t.writeTo, stored);
+  let written = t.writeTo === undefined ? undefined : writeNewFile(t.writeTo, stored);
+  if (written === true && t.writeAlso) {
+    written = writeNewFile(t.writeAlso.path, t.writeAlso.data);
+    if (written !== true) {
+      try {
+        unlinkSync(encodePath(t.writeTo!));
+      } catch {
+        // the caller removes what it does not record
+      }
+    }
+  }
   const result: EncodeResult = { ok: true, stored, rawLength: n, xxh64, extents, ...(written !== undefined ? { written } : {}) };
   return new Moved(result, [stored.buffer as ArrayBuffer]);
 }

@@ -206,6 +206,11 @@ export interface EncodeTask {
    * on the main thread. Not yet durable: the caller's next sync covers it.
    */
   readonly writeTo?: string;
+  /**
+   * With `writeTo`: once that file is written, also create this one (the blob's metadata file)
+   * holding `data`; if it cannot be, the data file is removed too and `written` is the errno code.
+   */
+  readonly writeAlso?: { readonly path: string; readonly data: Uint8Array };
 }
 
 /** A stored range inside an encoded chunk (page blobs may have several, block blobs exactly one). */

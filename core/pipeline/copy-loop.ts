@@ -71,8 +71,8 @@ interface ChunkJob {
   readonly last: boolean;
   /** Drive whose key encrypted the chunk in the worker, if any. */
   keySeq: number | undefined;
-  /** A small whole file the worker was asked to write itself: on which drive, where. */
-  prewrite?: { readonly drive: number; readonly path: string };
+  /** A small whole file the worker was asked to write itself: on which drive, where, and its metadata file. */
+  prewrite?: { readonly drive: number; readonly path: string; readonly meta: string | undefined };
 }
 
 export interface CopyLoopOptions {
@@ -362,6 +362,7 @@ export class CopyLoop {
   async #encodeFiles(batch: ChunkJob[]): Promise<EncodeResult[]> {
     const cur = this.#drives.current;
     const s = this.#s.settings;
+    const also = new Map<ChunkJob, { path: string; data: Uint8Array }>();
     const prewrite = batch.length > 1 && cur !== undefined && cur.writer.canWriteWhole && s.blobType === 'block' && this.#room(cur.state) >= PREWRITE_MIN_ROOM_BYTES;
     const tasks: EncodeTask[] = [];
     for (const job of batch) {
@@ -372,7 +373,13 @@ export class CopyLoop {
         // A directory that cannot be made (out of inodes: ENOSPC) is the main thread's to meet,
         // where a full drive is sealed and the next one taken.
         const path = await cur.writer.prepareWhole(this.#driveRel(f)).catch(() => undefined);
-        if (path !== undefined) job.prewrite = { drive: cur.state.seq, path };
+        // Its metadata file too (the same bytes #write would write): off the main thread.
+        const meta = metadataFileOf(this.#o.naming, this.#naming(f));
+        const metaPath = meta ? await cur.writer.prepareWhole(meta.path).catch(() => undefined) : undefined;
+        if (path !== undefined && (!meta || metaPath !== undefined)) {
+          job.prewrite = { drive: cur.state.seq, path, meta: metaPath };
+          if (meta && metaPath) also.set(job, { path: metaPath, data: meta.bytes });
+        }
       }
       tasks.push({
         kind: 'encode',
@@ -389,6 +396,7 @@ export class CopyLoop {
         // Small chunks allocate their own few bytes; pooling 4 MiB for each would waste memory.
         ...(job.rawLength >= POOLED_CHUNK_MIN_BYTES ? { into: this.#buffers.take() } : {}),
         ...(job.prewrite ? { writeTo: job.prewrite.path } : {}),
+        ...(also.has(job) ? { writeAlso: also.get(job)! } : {}),
       });
     }
     const pending = tasks.length === 1 ? this.#pool.encode(tasks[0]!).then((r) => [r]) : this.#pool.encodeMany(tasks);
@@ -400,7 +408,10 @@ export class CopyLoop {
     const results = await pending;
     results.forEach((r, i) => {
       const pre = batch[i]!.prewrite;
-      if (pre && r.ok && r.written === true) this.#prewritten.add(pre.path);
+      if (pre && r.ok && r.written === true) {
+        this.#prewritten.add(pre.path);
+        if (pre.meta) this.#prewritten.add(pre.meta);
+      }
     });
     return results;
   }
@@ -414,9 +425,13 @@ export class CopyLoop {
     const f = job.f;
     // A file the worker wrote is this loop's to record or to remove from here on.
     let pre = job.prewrite && res.ok && res.written === true ? job.prewrite : undefined;
-    if (pre) this.#prewritten.delete(pre.path);
+    if (pre) {
+      this.#prewritten.delete(pre.path);
+      if (pre.meta) this.#prewritten.delete(pre.meta);
+    }
     const dropPre = async () => {
       if (pre) await this.#deps.fs.unlink(pre.path);
+      if (pre?.meta) await this.#deps.fs.unlink(pre.meta);
       pre = undefined;
     };
     if (this.#live.get(f.id) !== f || f.gen !== job.gen) return dropPre(); // superseded by a restart or skip
@@ -532,7 +547,8 @@ export class CopyLoop {
           ...(f.meta ? { meta: f.meta } : {}),
         };
     // Each part's metadata file goes beside its data, before the record that names it (invariant 1).
-    const metaFile = segRec ? metadataFileOf(this.#o.naming, segRec) : undefined;
+    // A worker that wrote the file ahead wrote its metadata file too (the same bytes).
+    const metaFile = segRec && !(written && job.prewrite?.meta) ? metadataFileOf(this.#o.naming, segRec) : undefined;
     if (metaFile) await w.writeSmall(metaFile.path, metaFile.bytes);
     const chunkRec: ChunkRec = {
       type: RecordType.Chunk,

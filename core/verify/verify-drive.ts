@@ -40,6 +40,8 @@ export interface VerifySessionView {
 }
 
 const MAX_PROBLEMS = 1000;
+/** Metadata files read at once during a read-back (small reads through libuv's thread pool). */
+const METADATA_CHECKS_IN_FLIGHT = 16;
 
 /** Absolute path of a manifest FilePath (`\container\dir\file`) on a drive, refusing escapes. */
 export function driveFilePath(root: string, filePath: string): string | undefined {
@@ -151,6 +153,24 @@ async function checkMetadataFile(fs: FileSystem, root: string, m: ParsedBlob, j:
 }
 
 async function* decodeTasks(fs: FileSystem, pairs: AsyncIterable<Pair>, root: string, s: VerifySessionView | undefined, problem: (p: Omit<VerifyProblem, 'driveId'>) => void, onBlob: () => void): AsyncGenerator<Tagged> {
+  const metaChecks = new Set<Promise<void>>();
+  try {
+    yield* decodeTasksOf(fs, pairs, root, s, problem, onBlob, metaChecks);
+  } finally {
+    // Every metadata check has reported before verify returns its problems.
+    await Promise.all(metaChecks);
+  }
+}
+
+async function* decodeTasksOf(
+  fs: FileSystem,
+  pairs: AsyncIterable<Pair>,
+  root: string,
+  s: VerifySessionView | undefined,
+  problem: (p: Omit<VerifyProblem, 'driveId'>) => void,
+  onBlob: () => void,
+  metaChecks: Set<Promise<void>>,
+): AsyncGenerator<Tagged> {
   for await (const { m, j } of pairs) {
     onBlob();
     const path = driveFilePath(root, m.filePath);
@@ -158,7 +178,10 @@ async function* decodeTasks(fs: FileSystem, pairs: AsyncIterable<Pair>, root: st
       problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'path', message: `FilePath ${m.filePath} escapes the drive` });
       continue;
     }
-    await checkMetadataFile(fs, root, m, j, problem);
+    // Metadata files are read beside the decode work, a few at a time (each is one small read).
+    const check = checkMetadataFile(fs, root, m, j, problem).finally(() => metaChecks.delete(check));
+    metaChecks.add(check);
+    if (metaChecks.size >= METADATA_CHECKS_IN_FLIGHT) await Promise.race(metaChecks);
     if (j && s && sameRanges(m, j)) {
       yield* deepTasks(m, j, path, s);
       continue;

@@ -198,6 +198,31 @@ test('a flipped byte on a drive: verify exits 6 naming drive, blob and block', a
   }
 });
 
+test('a metadata file changed on a drive: verify exits 6 naming the blob, with and without the session', async () => {
+  const t = tempDir();
+  try {
+    const staging = `${t.dir}/staging`;
+    writeTree(staging, { 'a.txt': 'alpha', 'dir/b.txt': 'beta' });
+    const d = `${t.dir}/d1`;
+    mkdirSync(d);
+    const r = await runSeedship(prepareArgs(staging, [d], ['--codec', 'none']));
+    assert.equal(r.code, 0, r.stderr);
+    const manifest = readFileSync(`${d}/DriveManifest.xml`, 'utf8');
+    const meta = /<BlobPath>itest\/a\.txt<\/BlobPath>[\s\S]*?<MetadataPath Hash="[0-9A-F]{32}">([^<]+)<\/MetadataPath>/.exec(manifest)?.[1];
+    assert.ok(meta, 'a.txt has a metadata file');
+    const path = `${d}/${meta.replaceAll('\\', '/').slice(1)}`;
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/<permissions>\d+<\/permissions>/, '<permissions>33279</permissions>'));
+    for (const extra of [[], ['--session', `${staging}/.seedship/itest`]]) {
+      const v = await runSeedship(['verify', '--drive', d, ...extra]);
+      assert.equal(v.code, 6, v.stderr);
+      assert.match(v.stderr, /itest\/a\.txt/);
+      assert.match(v.stderr, /metadata file/);
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('--service-strict never splits a block blob: a file that does not fit goes whole to the next drive', async () => {
   const t = tempDir();
   try {
