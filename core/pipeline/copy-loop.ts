@@ -112,6 +112,12 @@ export class CopyLoop {
   readonly #prewritten = new Set<string>();
   /** Worker tasks in flight that write whole files to a drive. */
   readonly #prewriting = new Set<Promise<unknown>>();
+  /**
+   * Small files with more than one name, recorded whole this run, by device and inode: a later
+   * name of the same inode on the same drive is a blob of its own that reads the same drive file
+   * (a hard link stored once). Bounded; an inode no longer here is simply stored again.
+   */
+  readonly #linkable = new Map<string, LinkTarget>();
 
   constructor(deps: NativeDeps, s: OpenSession, drives: DriveCoordinator, pool: ChunkProcessor, kit: CodecKit, io: PrepareIO, o: CopyLoopOptions) {
     this.#deps = deps;
@@ -454,11 +460,13 @@ export class CopyLoop {
         await this.closeCurrent();
         continue;
       }
+      const primary = this.#linkTargetOf(job, res, cur, seg, active);
       // Written ahead on this drive as the whole file it is: nothing left to write.
-      const written = pre !== undefined && pre.drive === cur.state.seq && !seg;
+      const written = !primary && pre !== undefined && pre.drive === cur.state.seq && !seg;
       if (!written) await dropPre();
       try {
-        await this.#write(cur, job, res, seg, active, written);
+        if (primary) await this.#writeLink(cur, job, res, primary);
+        else await this.#write(cur, job, res, seg, active, written);
         break;
       } catch (err) {
         pre = undefined; // the rollback removes the drive file, written ahead or not
@@ -579,6 +587,57 @@ export class CopyLoop {
       w.finish(f.id);
       this.#live.delete(f.id);
     }
+    if (segRec && doneRec && this.#linkEligible(job)) {
+      if (this.#linkable.size >= MAX_LINKABLE_INODES) this.#linkable.delete(this.#linkable.keys().next().value!);
+      this.#linkable.set(inodeKey(f.meta!), { drive: cur.state.seq, dpath: segRec.dpath!, chunk: chunkRec });
+    }
+  }
+
+  /** A whole small file with other names, in a session whose stored bytes do not depend on the name. */
+  #linkEligible(job: ChunkJob): boolean {
+    const s = this.#s.settings;
+    return job.f.kind === 'file' && job.index === 0 && job.last && (job.f.meta?.n ?? 1) > 1 && !s.encrypt && s.blobType === 'block';
+  }
+
+  /** The earlier name of `job`'s inode whose drive file it can share, if any. */
+  #linkTargetOf(job: ChunkJob, res: Extract<EncodeResult, { ok: true }>, cur: CurrentDrive, seg: SegmentState | undefined, active: ActiveFile | undefined): LinkTarget | undefined {
+    if (seg || active || !this.#linkEligible(job)) return undefined;
+    const t = this.#linkable.get(inodeKey(job.f.meta!));
+    // The same bytes as that name had (it is the same inode, unless it changed since).
+    if (!t || t.drive !== cur.state.seq || t.chunk.xxh64 !== res.xxh64 || t.chunk.rawLength !== res.rawLength || t.chunk.storedLength !== res.stored.length) return undefined;
+    return t;
+  }
+
+  /** Record another name of a file already on this drive: its own blob and metadata file, the other name's data file. */
+  async #writeLink(cur: CurrentDrive, job: ChunkJob, res: Extract<EncodeResult, { ok: true }>, t: LinkTarget): Promise<void> {
+    const f = job.f;
+    const segRec: SegmentStartedRec = {
+      type: RecordType.SegmentStarted,
+      file: f.id,
+      gen: f.gen,
+      part: 1,
+      drive: cur.state.seq,
+      path: f.path,
+      size: f.size,
+      mtimeMs: f.mtimeMs,
+      ino: f.ino,
+      mode: f.mode,
+      rawOffset: 0,
+      storedOffset: 0,
+      firstBlock: 0,
+      kind: f.kind,
+      dpath: t.dpath,
+      ...(f.meta ? { meta: f.meta } : {}),
+    };
+    const chunkRec: ChunkRec = { ...t.chunk, file: f.id, gen: f.gen };
+    const doneRec: FileDoneRec = { type: RecordType.FileDone, file: f.id, gen: f.gen, storedLength: res.stored.length };
+    const metaFile = metadataFileOf(this.#o.naming, segRec);
+    await cur.writer.ensureReserve(cur.state.manifestBytes + res.extents.length * RANGE_ELEMENT_MAX_BYTES + this.#s.state.blobManifestBytes(f.path));
+    if (metaFile) await cur.writer.writeSmall(metaFile.path, metaFile.bytes);
+    const recs = [segRec, chunkRec, doneRec] as const;
+    this.#s.journal.appendWholeFile(recs);
+    for (const r of recs) this.#s.state.apply(r);
+    this.#live.delete(f.id);
   }
 
   /** Chunks encrypted for another drive (the window ran ahead of a drive change) get this drive's key. */
@@ -707,6 +766,21 @@ export class CopyLoop {
   #progress(): void {
     this.#emit('copy');
   }
+}
+
+/** Inodes remembered for hard links (a few hundred bytes each). */
+const MAX_LINKABLE_INODES = 100_000;
+
+/** A name already on a drive that later names of its inode can share. */
+interface LinkTarget {
+  readonly drive: number;
+  /** Its drive path below the container. */
+  readonly dpath: string;
+  readonly chunk: ChunkRec;
+}
+
+function inodeKey(m: PosixMetaJson): string {
+  return `${m.d}:${m.i}`;
 }
 
 /** The size an entry's blob holds: a file's bytes, a symlink's target, nothing for the others. */

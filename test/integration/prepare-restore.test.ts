@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync, statSync, existsSync, readdirSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, writeFileSync, statSync, existsSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { hashTree, tempDir, writeTree, bytesOf, readAllFiles, type TreeSpec } from '../support/tree.js';
 import { runSeedship } from '../support/cli.js';
@@ -218,6 +218,33 @@ test('a metadata file changed on a drive: verify exits 6 naming the blob, with a
       assert.match(v.stderr, /itest\/a\.txt/);
       assert.match(v.stderr, /metadata file/);
     }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('hard links are stored once on the drive, each name its own blob, and restored as links', async () => {
+  const t = tempDir();
+  try {
+    const staging = `${t.dir}/staging`;
+    writeTree(staging, { 'a/one': 'linked content', other: 'other' });
+    mkdirSync(`${staging}/b`);
+    linkSync(`${staging}/a/one`, `${staging}/b/two`);
+    linkSync(`${staging}/a/one`, `${staging}/three`);
+    const d = `${t.dir}/d1`;
+    mkdirSync(d);
+    const r = await runSeedship(prepareArgs(staging, [d], ['--codec', 'none']));
+    assert.equal(r.code, 0, r.stderr);
+    const manifest = readFileSync(`${d}/DriveManifest.xml`, 'utf8');
+    const filePathOf = (name: string) => new RegExp(`<BlobPath>itest/${name}</BlobPath>\\s*<FilePath>([^<]+)</FilePath>`).exec(manifest)?.[1];
+    assert.deepEqual(['a/one', 'b/two', 'three'].map(filePathOf), ['\\itest\\a\\one', '\\itest\\a\\one', '\\itest\\a\\one'], 'three blobs, one drive file');
+    assert.ok(!existsSync(`${d}/itest/b/two`) && !existsSync(`${d}/itest/three`));
+    const out = `${t.dir}/out`;
+    const rr = await runSeedship(['restore', '--drive', d, '--session', `${staging}/.seedship/itest`, '--to', out]);
+    assert.equal(rr.code, 0, rr.stderr);
+    const ino = statSync(`${out}/a/one`).ino;
+    assert.deepEqual([statSync(`${out}/b/two`).ino, statSync(`${out}/three`).ino, statSync(`${out}/a/one`).nlink], [ino, ino, 3]);
+    assert.equal(readFileSync(`${out}/three`, 'utf8'), 'linked content');
   } finally {
     t.cleanup();
   }
