@@ -536,24 +536,7 @@ export class CopyLoop {
     else if (!noData) await w.writeWhole(rel, stored);
     const segRec: SegmentStartedRec | undefined = seg
       ? undefined
-      : {
-          type: RecordType.SegmentStarted,
-          file: f.id,
-          gen: f.gen,
-          part: (active?.segments.length ?? 0) + 1,
-          drive: cur.state.seq,
-          path: f.path,
-          size: f.size,
-          mtimeMs: f.mtimeMs,
-          ino: f.ino,
-          mode: f.mode,
-          rawOffset: job.rawOffset,
-          storedOffset: chunkStoredOffset,
-          firstBlock: job.index,
-          kind: f.kind,
-          dpath: f.dpath ?? `${f.path}${this.#o.naming.suffix}`,
-          ...(f.meta ? { meta: f.meta } : {}),
-        };
+      : this.#segmentRecord(f, cur, { part: (active?.segments.length ?? 0) + 1, rawOffset: job.rawOffset, storedOffset: chunkStoredOffset, firstBlock: job.index, dpath: f.dpath ?? `${f.path}${this.#o.naming.suffix}` });
     // Each part's metadata file goes beside its data, before the record that names it (invariant 1).
     // A worker that wrote the file ahead wrote its metadata file too (the same bytes).
     const metaFile = segRec && !(written && job.prewrite?.meta) ? metadataFileOf(this.#o.naming, segRec) : undefined;
@@ -593,6 +576,24 @@ export class CopyLoop {
     }
   }
 
+  /** The record of a part of `f` starting on the drive being filled. */
+  #segmentRecord(f: LiveFile, cur: CurrentDrive, p: { part: number; rawOffset: number; storedOffset: number; firstBlock: number; dpath: string }): SegmentStartedRec {
+    return {
+      type: RecordType.SegmentStarted,
+      file: f.id,
+      gen: f.gen,
+      drive: cur.state.seq,
+      path: f.path,
+      size: f.size,
+      mtimeMs: f.mtimeMs,
+      ino: f.ino,
+      mode: f.mode,
+      kind: f.kind,
+      ...p,
+      ...(f.meta ? { meta: f.meta } : {}),
+    };
+  }
+
   /** A whole small file with other names, in a session whose stored bytes do not depend on the name. */
   #linkEligible(job: ChunkJob): boolean {
     const s = this.#s.settings;
@@ -611,24 +612,7 @@ export class CopyLoop {
   /** Record another name of a file already on this drive: its own blob and metadata file, the other name's data file. */
   async #writeLink(cur: CurrentDrive, job: ChunkJob, res: Extract<EncodeResult, { ok: true }>, t: LinkTarget): Promise<void> {
     const f = job.f;
-    const segRec: SegmentStartedRec = {
-      type: RecordType.SegmentStarted,
-      file: f.id,
-      gen: f.gen,
-      part: 1,
-      drive: cur.state.seq,
-      path: f.path,
-      size: f.size,
-      mtimeMs: f.mtimeMs,
-      ino: f.ino,
-      mode: f.mode,
-      rawOffset: 0,
-      storedOffset: 0,
-      firstBlock: 0,
-      kind: f.kind,
-      dpath: t.dpath,
-      ...(f.meta ? { meta: f.meta } : {}),
-    };
+    const segRec = this.#segmentRecord(f, cur, { part: 1, rawOffset: 0, storedOffset: 0, firstBlock: 0, dpath: t.dpath });
     const chunkRec: ChunkRec = { ...t.chunk, file: f.id, gen: f.gen };
     const doneRec: FileDoneRec = { type: RecordType.FileDone, file: f.id, gen: f.gen, storedLength: res.stored.length };
     const metaFile = metadataFileOf(this.#o.naming, segRec);
