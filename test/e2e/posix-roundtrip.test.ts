@@ -90,10 +90,13 @@ test('AzCopy agrees: every blob it writes of the tree has the same POSIX keys an
   if (noAzcopy) return ctx.skip(noAzcopy);
   const svc = BlobServiceClient.fromConnectionString(az!.connectionString);
   const ours = new Map<string, Record<string, string>>();
+  const ourNames = new Map<string, string>();
   // Ours by the entry's staged path (an escaped name's original is in seedship_name), as AzCopy names it.
   for await (const b of svc.getContainerClient('posix').listBlobsFlat({ includeMetadata: true })) {
     const original = b.metadata?.seedship_name;
-    ours.set(azcopyBlobName(original !== undefined ? Buffer.from(original, 'base64').toString('utf8') : b.name), b.metadata ?? {});
+    const key = azcopyBlobName(original !== undefined ? Buffer.from(original, 'base64').toString('utf8') : b.name);
+    ours.set(key, b.metadata ?? {});
+    ourNames.set(key, b.name);
   }
   assert.ok(ours.size >= tree!.counts.entries);
   // AzCopy cannot send the name that is not UTF-8 (Azurite answers 500): it goes on without it.
@@ -137,15 +140,17 @@ test('AzCopy agrees: every blob it writes of the tree has the same POSIX keys an
       const m = /^(.*): (mtime|mode|owner|uid|gid)\b/.exec(l);
       return !/only in b/.test(l) && !(m && notKept(m[1]!)) && !l.startsWith(`${escaped}: only in a`);
     });
-  let lost = lostIn(mineDir);
-  if (lost.length > 0) {
-    // AzCopy under load now and then fails to make a symlink whose target it is writing at the
-    // same moment (seen on both containers): what a second download gives back is not lost.
-    const again = `${t.dir}/azcopy-ours-again`;
-    mkdirSync(again);
-    await azcopyDownload(accountSas(az!.connectionString, 'posix'), again, { contentsOnly: true, allowFailure: true });
-    const second = new Set(lostIn(again));
-    lost = lost.filter((l) => second.has(l));
+  // AzCopy now and then leaves out a symlink when it downloads a container of some thousand blobs,
+  // reporting no failure (seen on both containers, a different link each time). Such a link is
+  // not lost if our container holds its blob with AzCopy's content and the same POSIX keys (the
+  // keys were compared above).
+  const content = (container: string, name: string) => svc.getContainerClient(container).getBlobClient(name).downloadToBuffer();
+  const lost: string[] = [];
+  for (const l of lostIn(mineDir)) {
+    const link = /^(.*): only in a \(symlink\)$/.exec(l)?.[1];
+    const mine = link !== undefined ? ourNames.get(link) : undefined;
+    if (link !== undefined && mine !== undefined && ours.get(link)?.is_symlink === 'true' && (await content('posix', mine)).equals(await content('azcopy-ref', link))) continue;
+    lost.push(l);
   }
   assert.deepEqual(lost, [], `what AzCopy restores from its own upload, it restores from ours (AzCopy's failed transfers: ${JSON.stringify(mineRun.summary?.FailedTransfers ?? []).slice(0, 800)})`);
 });
