@@ -31,6 +31,12 @@ export interface DriveState {
   manifestHash: string | undefined;
   /** Read back without a problem after sealing. */
   verified: boolean;
+  /**
+   * 1 for the first drive of the job that took no more data, 2 for the next… (0: still open). A
+   * blob part that did not fit goes on on a drive that is closed later, so this order has every
+   * blob's parts in order (restore and import read drives in it).
+   */
+  closeOrder: number;
 }
 
 export interface SegmentState {
@@ -93,8 +99,23 @@ export class JournalState {
   runs = 0;
   readonly drives: DriveState[] = [];
   readonly active = new Map<number, ActiveFile>();
-  /** Path of the last file whose copy started, in walk order. */
+  /**
+   * The walk's safe frontier: every staged path up to it was started or skipped. A resumed walk
+   * goes on after it, leaving out `beyond`.
+   */
   frontier: string | undefined;
+  /**
+   * Paths after the frontier that were started or skipped already (drives are filled in
+   * parallel, so files start out of walk order; a few windows' worth at most).
+   */
+  readonly beyond = new Set<string>();
+  /**
+   * Whether the frontier comes from FrontierAdvanced records (every journal a parallel engine
+   * wrote to). Before the first one, the largest started path is the frontier: older engines
+   * started files in walk order.
+   */
+  #explicitFrontier = false;
+  #closed = 0;
   nextFile = 0;
   filesDone = 0;
   filesSkipped = 0;
@@ -108,6 +129,13 @@ export class JournalState {
   constructor(container: string, suffix: string) {
     this.#blobPrefixBytes = Buffer.byteLength(container) + 1;
     this.#suffixBytes = Buffer.byteLength(suffix);
+  }
+
+  /** The journal's format version, known from its header before its first record is applied. */
+  setJournalVersion(version: number): void {
+    // Version 4 journals are written by the engine that fills drives at once: their frontier
+    // only ever comes from FrontierAdvanced records.
+    if (version >= 4) this.#explicitFrontier = true;
   }
 
   drive(seq: number): DriveState {
@@ -145,6 +173,7 @@ export class JournalState {
           segments: 0,
           manifestHash: undefined,
           verified: false,
+          closeOrder: 0,
         };
         return;
       case RecordType.SegmentStarted:
@@ -178,16 +207,20 @@ export class JournalState {
           this.#dropSegments(f, true);
           this.active.delete(r.file);
         }
-        if (this.frontier === undefined || compareStagedPaths(r.path, this.frontier) > 0) this.frontier = r.path;
+        this.#visited(r.path);
         this.nextFile = Math.max(this.nextFile, r.file + 1);
         this.filesSkipped++;
         return;
       }
-      case RecordType.DriveFull:
-        if (this.drive(r.drive).status === 'open') this.drive(r.drive).status = 'full';
+      case RecordType.DriveFull: {
+        const d = this.drive(r.drive);
+        if (d.status === 'open') d.status = 'full';
+        if (d.closeOrder === 0) d.closeOrder = ++this.#closed;
         return;
+      }
       case RecordType.DriveSealed: {
         const d = this.drive(r.drive);
+        if (d.closeOrder === 0) d.closeOrder = ++this.#closed;
         d.status = 'sealed';
         d.manifestHash = r.manifestHash;
         return;
@@ -198,7 +231,23 @@ export class JournalState {
       case RecordType.DriveVerified:
         this.drive(r.drive).verified = true;
         return;
+      case RecordType.FrontierAdvanced: {
+        this.#explicitFrontier = true;
+        const p = r.path ?? undefined;
+        if (p === undefined || (this.frontier !== undefined && compareStagedPaths(p, this.frontier) <= 0)) return;
+        this.frontier = p;
+        for (const b of this.beyond) if (compareStagedPaths(b, p) <= 0) this.beyond.delete(b);
+        return;
+      }
     }
+  }
+
+  /** A staged path was started or skipped. */
+  #visited(path: string): void {
+    const after = this.frontier === undefined || compareStagedPaths(path, this.frontier) > 0;
+    if (!after) return;
+    if (this.#explicitFrontier) this.beyond.add(path);
+    else this.frontier = path;
   }
 
   #segmentStarted(r: Extract<JournalRecord, { type: RecordType.SegmentStarted }>): void {
@@ -207,7 +256,7 @@ export class JournalState {
       f = { file: r.file, gen: r.gen, path: r.path, kind: r.kind ?? 'file', dpath: r.dpath, meta: r.meta, size: r.size, mtimeMs: r.mtimeMs, ino: r.ino, mode: r.mode, nextIndex: 0, rawDone: 0, storedDone: 0, segments: [] };
       this.active.set(r.file, f);
       this.nextFile = Math.max(this.nextFile, r.file + 1);
-      if (this.frontier === undefined || compareStagedPaths(r.path, this.frontier) > 0) this.frontier = r.path;
+      this.#visited(r.path);
     }
     f.segments.push({ part: r.part, drive: r.drive, rawOffset: r.rawOffset, storedOffset: r.storedOffset, firstBlock: r.firstBlock, storedLength: 0, rawLength: 0, dataBytes: 0, chunks: 0, ranges: 0 });
     const d = this.drive(r.drive);

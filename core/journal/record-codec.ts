@@ -14,9 +14,9 @@ import { decodeName, encodeBytes } from '../../native/raw-names.js';
  */
 export const JOURNAL_MAGIC = 'SSJR';
 /** The version new journals are written in. */
-export const JOURNAL_VERSION = 3;
+export const JOURNAL_VERSION = 4;
 /** Versions this seedship reads (and appends to, in their own format). */
-export const JOURNAL_VERSIONS_READ: readonly number[] = [1, 2, 3];
+export const JOURNAL_VERSIONS_READ: readonly number[] = [1, 2, 3, 4];
 export const HEADER_BYTES = 4 + 2 + 16;
 export const RECORD_HEAD_BYTES = 4 + 4 + 1;
 /** Bound on a record's payload: anything longer is a torn or garbage tail (restic bounds its pack headers the same way). */
@@ -41,7 +41,16 @@ export const enum RecordType {
   WholeFile = 12,
   /** Physical only (journal version 3): WholeFile with the entry's kind, POSIX metadata and drive name. */
   WholeFileMeta = 13,
+  /**
+   * Every walked path up to `path` has its first record before this one (journal invariant 5).
+   * Written at the start of every run and before group commits; once a journal has one, its
+   * frontier comes only from these records.
+   */
+  FrontierAdvanced = 14,
 }
+
+/** The largest record type a reader knows. */
+const LAST_RECORD_TYPE = RecordType.FrontierAdvanced;
 
 /** A run of `prepare` began (every resume writes one). */
 export interface SessionStartedRec {
@@ -143,6 +152,11 @@ export interface DriveVerifiedRec {
   readonly type: RecordType.DriveVerified;
   readonly drive: number;
 }
+/** The safe frontier of the walk (null: nothing walked yet). */
+export interface FrontierAdvancedRec {
+  readonly type: RecordType.FrontierAdvanced;
+  readonly path: string | null;
+}
 export interface SessionDoneRec {
   readonly type: RecordType.SessionDone;
   readonly at: number;
@@ -159,7 +173,8 @@ export type JournalRecord =
   | DriveFullRec
   | DriveSealedRec
   | SessionDoneRec
-  | DriveVerifiedRec;
+  | DriveVerifiedRec
+  | FrontierAdvancedRec;
 
 /** Encode the journal header. */
 export function encodeHeader(jobId: Uint8Array, version = JOURNAL_VERSION): Buffer {
@@ -416,7 +431,7 @@ export function decodeRecord(b: Buffer, want?: (type: RecordType) => boolean): D
   const type = b.readUInt8(8) as RecordType;
   const payload = b.subarray(RECORD_HEAD_BYTES, RECORD_HEAD_BYTES + len);
   const bytes = RECORD_HEAD_BYTES + len;
-  if (type < RecordType.SessionStarted || type > RecordType.WholeFileMeta) return { kind: 'torn', reason: `unknown record type ${type}` };
+  if (type < RecordType.SessionStarted || type > LAST_RECORD_TYPE) return { kind: 'torn', reason: `unknown record type ${type}` };
   if (want) {
     const wanted = type === RecordType.WholeFile || type === RecordType.WholeFileMeta ? want(RecordType.SegmentStarted) || want(RecordType.Chunk) || want(RecordType.FileDone) : want(type);
     if (!wanted) return { kind: 'skip', bytes };

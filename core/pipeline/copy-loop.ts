@@ -18,6 +18,8 @@ import type { CurrentDrive, DriveCoordinator } from './drive-coordinator.js';
 import type { OpenSession } from './open-session.js';
 import type { PrepareIO } from './prepare-types.js';
 import { sealDrive, type SealContext } from './seal-drive.js';
+import { FileFeed } from './placement.js';
+import { readBackDrive, type ReadBackOutcome } from './read-back.js';
 import { batchChunks, SMALL_CHUNK_BATCH } from './chunk-batches.js';
 
 /** Group commit: fdatasync data and journal at least every this many bytes… */
@@ -38,6 +40,11 @@ export const WINDOW_CHUNKS_PER_THREAD = 3;
  * never placed on a drive that then turns out to be full.
  */
 const PREWRITE_MIN_ROOM_BYTES = 256 * 1024 * 1024;
+/**
+ * A drive with at least this much room goes on taking files after one that the documented format
+ * cannot split did not fit (another drive takes that one); with less it counts as full.
+ */
+const HAND_OFF_MIN_ROOM_BYTES = 64 * 1024 * 1024;
 /** Chunks at least this large get a pooled buffer (see BufferPool). */
 const POOLED_CHUNK_MIN_BYTES = 1024 * 1024;
 /** A file that keeps changing while being read is copied again at most this many times. */
@@ -60,6 +67,8 @@ interface LiveFile {
   attempts: number;
   /** Encryption tweak seed of the blob; only computed (SHA-256) when the session encrypts. */
   readonly tweakSeed: Uint8Array | undefined;
+  /** The pump copying it; chunks of it in any other pump's window are dropped. */
+  owner: Lane | undefined;
 }
 
 interface ChunkJob {
@@ -75,25 +84,40 @@ interface ChunkJob {
   prewrite?: { readonly drive: number; readonly path: string; readonly meta: string | undefined };
 }
 
+/** The pump of one drive being filled: it pulls files from the feed and writes them in its order. */
+interface Lane {
+  readonly cur: CurrentDrive;
+  /** Why it stopped pulling: its drive is full, or failed. */
+  stopped: 'full' | undefined;
+  /** Files it pulled and has not finished. */
+  readonly held: Set<LiveFile>;
+}
+
 export interface CopyLoopOptions {
   readonly threads: number;
   readonly naming: BlobNaming;
   readonly sealBase: Omit<SealContext, 'bitLockerKey' | 'now'>;
   readonly rawTotal: number;
   readonly filesTotal: number;
+  /** Read every drive back as soon as it is sealed. */
+  readonly readBack: boolean;
   readonly signal: AbortSignal;
 }
 
 /**
- * The copy: pulls chunks of staged files in walk order (files a crash left unfinished first),
- * encodes them in the worker pool with a bounded window, and writes them in order to the drive
- * being filled; on a full drive it seals it and goes on to the next. Journal records are appended
- * only after the bytes they name were written, and committed after the data is fdatasync'd.
+ * The copy: every drive being filled has a pump that pulls files from one feed (files a crash
+ * left unfinished first, then the walk), encodes their chunks in the shared worker pool with a
+ * bounded window, and writes them in order to its drive; so all drives are written at once, each
+ * at its own pace. A full drive is sealed and read back while the others go on; when every drive
+ * is full the next one is asked for. Journal records are appended only after the bytes they name
+ * were written, and committed only after the data of every drive is fdatasync'd.
  */
 export class CopyLoop {
   needsDrive = false;
   readonly skipped: SkippedEntry[] = [];
   readonly sealedNow: number[] = [];
+  /** Read-backs done this run, by drive sequence number. */
+  readonly readBacks = new Map<number, ReadBackOutcome>();
   readonly #deps: NativeDeps;
   readonly #s: OpenSession;
   readonly #drives: DriveCoordinator;
@@ -102,12 +126,15 @@ export class CopyLoop {
   readonly #io: PrepareIO;
   readonly #o: CopyLoopOptions;
   readonly #live = new Map<number, LiveFile>();
-  readonly #retry: LiveFile[] = [];
   readonly #rate = new RateMeter();
   readonly #buffers: BufferPool;
+  readonly #lanes = new Map<number, Lane>();
+  #feed: FileFeed<LiveFile> | undefined;
   #lastCommit = 0;
   #bytesSinceCommit = 0;
   #groupCommit: Promise<void> | undefined;
+  /** The last commit queued (settled): commits run one after another. */
+  #commitTail: Promise<void> = Promise.resolve();
   /** Files written by workers whose results were not handled yet (removed if never handled). */
   readonly #prewritten = new Set<string>();
   /** Worker tasks in flight that write whole files to a drive. */
@@ -128,33 +155,83 @@ export class CopyLoop {
     this.#io = io;
     this.#o = o;
     this.#lastCommit = deps.clock.monotonic();
-    // One buffer per chunk the window can hold, plus the one being written.
+    // One buffer per chunk a window can hold, plus the one being written; more are made on demand.
     this.#buffers = new BufferPool(MAX_BLOCK_BYTES, o.threads * WINDOW_CHUNKS_PER_THREAD + 2);
   }
 
-  /** Copy everything left; returns when done, when drives ran out (`needsDrive`), or throws. */
+  /**
+   * Copy everything left, then seal the drives that took data and read them back; returns when
+   * done or when drives ran out (`needsDrive`, the drives being filled stay open), or throws.
+   */
   async run(): Promise<void> {
+    const feed = new FileFeed<LiveFile>(this.#walkFiles());
+    this.#feed = feed;
     try {
-      let source: AsyncIterable<ChunkJob> = this.#firstPass();
-      for (;;) {
-        await this.#pump(source);
-        if (this.needsDrive || this.#retry.length === 0) break;
-        source = this.#retryPass(this.#retry.splice(0));
+      await this.#drives.attachGiven();
+      for (const a of [...this.#s.state.active.values()].sort((x, y) => x.file - y.file)) {
+        const r = await this.#resumeFile(a);
+        // Its open part goes on on the drive it is on; a part on a sealed drive is followed by a new one anywhere.
+        const last = a.segments[a.segments.length - 1];
+        const on = last && this.#drives.open.has(last.drive) && r?.from !== 0 ? last.drive : undefined;
+        if (r) feed.giveBack({ f: r.f, from: r.from, on });
       }
+      for (;;) {
+        const ready = [...this.#drives.open.values()].filter((c) => feed.hasWorkFor(c.state.seq));
+        if (ready.length === 0) {
+          if (!(await feed.anyWork())) break;
+          if (!(await this.#nextDrive())) break;
+          continue;
+        }
+        const results = await Promise.allSettled(ready.map((c) => this.#runLane(c)));
+        const failed = results.find((r) => r.status === 'rejected');
+        if (failed) throw (failed as PromiseRejectedResult).reason;
+      }
+      if (!this.needsDrive) await this.#closeAll();
     } catch (err) {
       // What is on the drives is still made durable and journaled, so a rerun does not redo it.
       await this.commit().catch(() => undefined);
       throw err;
+    } finally {
+      await feed.close();
     }
     await this.commit();
   }
 
-  /** Seal the drive being filled (end of the copy, or full), and forget it. */
-  async closeCurrent(): Promise<void> {
-    const cur = this.#drives.current;
-    if (!cur) return;
+  /** One drive's pump, then, when its drive is full, its seal and read-back. */
+  async #runLane(cur: CurrentDrive): Promise<void> {
+    const lane: Lane = { cur, stopped: undefined, held: new Set() };
+    this.#lanes.set(cur.state.seq, lane);
+    try {
+      await this.#pump(lane);
+    } finally {
+      this.#lanes.delete(cur.state.seq);
+      // Recorded before its unfinished files go on elsewhere: their later parts follow it in the
+      // journal, and restore and import read drives in the order they were closed.
+      if (lane.stopped === 'full') this.#record({ type: RecordType.DriveFull, drive: cur.state.seq });
+      // What it pulled and did not finish goes back to the feed, to be continued on another drive.
+      for (const f of lane.held) {
+        if (f.owner !== lane) continue;
+        f.owner = undefined;
+        if (this.#live.get(f.id) !== f) continue;
+        const active = this.#s.state.active.get(f.id);
+        this.#feed!.giveBack({ f, from: active?.nextIndex ?? 0, ...(lane.stopped ? { notOn: new Set([cur.state.seq]) } : {}) });
+      }
+    }
+    if (lane.stopped === 'full') await this.#closeDrive(cur);
+  }
+
+  /** Seal every drive still being filled that took data (the end of the copy), all at once. */
+  async #closeAll(): Promise<void> {
+    const open = [...this.#drives.open.values()];
+    const results = await Promise.allSettled(open.map((c) => this.#closeDrive(c)));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  /** Seal a drive that takes no more data, and read it back. */
+  async #closeDrive(cur: CurrentDrive): Promise<void> {
     // Workers may still be writing files ahead onto this drive: let them finish and remove what
-    // they wrote (none of it is recorded here), so nothing takes the room or the inodes the seal
+    // they wrote (none of it is recorded), so nothing takes the room or the inodes the seal
     // needs, and nothing stray stays on the sealed drive.
     await Promise.allSettled([...this.#prewriting]);
     for (const path of this.#prewritten) {
@@ -162,35 +239,51 @@ export class CopyLoop {
       this.#prewritten.delete(path);
       await this.#deps.fs.unlink(path);
     }
+    if (cur.state.status === 'open') this.#record({ type: RecordType.DriveFull, drive: cur.state.seq });
     await this.commit();
-    this.#record({ type: RecordType.DriveFull, drive: cur.state.seq });
-    await this.#s.journal.commit();
     await cur.writer.close(true);
-    this.#drives.current = undefined;
+    this.#drives.forget(cur.state.seq);
+    this.#feed?.unpin(cur.state.seq);
     if (cur.state.segments === 0) {
       this.#io.notice('info', `drive ${cur.state.driveId} (${cur.writer.root}) received no data and is not sealed; it can be used for another job`);
       return;
     }
     await this.seal(cur.state, cur.writer.root);
+    if (this.#o.readBack) await this.readBack(cur.state, cur.writer.root);
   }
 
   /** Write the manifest of a full drive and record it sealed. */
   async seal(d: DriveState, root: string): Promise<void> {
-    this.#emit('seal', `sealing drive ${d.driveId}`);
+    this.#emit('seal', `sealing drive ${d.driveId}`, d);
     const r = await sealDrive({ ...this.#o.sealBase, now: this.#deps.clock.now(), bitLockerKey: await this.#drives.bitlockerKeyOf(d) }, d, root);
     this.#record({ type: RecordType.DriveSealed, drive: d.seq, manifestHash: r.manifestHash, manifestBytes: r.manifestBytes });
-    await this.#s.journal.commit();
+    await this.commit();
     this.sealedNow.push(d.seq);
     this.#io.notice('info', `drive ${d.driveId} sealed: ${r.blobs} blobs, ${formatBytes(d.storedBytes)}; drive info in ${r.driveInfoFile}`);
   }
 
-  /** Make written data durable, then the records that name it; waits for a group commit in flight. */
+  /** Read a sealed drive back from its media (invariant 7), beside the copy onto the other drives. */
+  async readBack(d: DriveState, root: string): Promise<ReadBackOutcome> {
+    this.#emit('verify', `reading back drive ${d.driveId}`, d);
+    const out = await readBackDrive(this.#deps, this.#pool, this.#s, this.#o.naming, d, root, await this.#drives.keyOf(d), this.#o.signal);
+    this.readBacks.set(d.seq, out);
+    if (out.kind === 'ok') {
+      await this.commit();
+      this.#io.notice('info', `drive ${d.driveId} read back from its media: every block matches`);
+    } else if (out.kind === 'absent') {
+      this.#io.notice('warning', `drive ${d.driveId} is no longer at ${root} (found ${out.found ?? 'no seedship drive'}); it was not read back — attach it and run seedship verify`);
+    } else this.#io.notice('warning', out.message);
+    return out;
+  }
+
+  /**
+   * Make the data written so far on every drive durable, then the records appended before that
+   * began (records appended meanwhile by other pumps wait for the next commit: invariant 1).
+   * Surfaces the error of a group commit that failed.
+   */
   async commit(): Promise<void> {
     await this.#settleGroupCommit();
-    await this.#drives.current?.writer.flush();
-    await this.#s.journal.commit();
-    this.#lastCommit = this.#deps.clock.monotonic();
-    this.#bytesSinceCommit = 0;
+    await this.#queueCommit();
   }
 
   /**
@@ -201,16 +294,29 @@ export class CopyLoop {
    */
   async #startGroupCommit(): Promise<void> {
     await this.#settleGroupCommit();
-    const writer = this.#drives.current?.writer;
-    const upTo = this.#s.journal.pendingRecords;
     this.#lastCommit = this.#deps.clock.monotonic();
     this.#bytesSinceCommit = 0;
-    const p = (async () => {
-      await writer?.flush();
-      await this.#s.journal.commit(upTo);
-    })();
+    const p = this.#queueCommit();
     p.catch(() => undefined); // observed here; its error surfaces at the next settle
     this.#groupCommit = p;
+  }
+
+  /**
+   * Run a commit after those queued before it (the journal's commits must not overlap; several
+   * drives may be sealed at once). What it covers is decided when its turn comes.
+   */
+  #queueCommit(): Promise<void> {
+    const run = async () => {
+      this.#noteFrontier();
+      const upTo = this.#s.journal.pendingRecords;
+      this.#lastCommit = this.#deps.clock.monotonic();
+      this.#bytesSinceCommit = 0;
+      await Promise.all([...this.#drives.open.values()].map((c) => c.writer.flush()));
+      await this.#s.journal.commit(upTo);
+    };
+    const p = this.#commitTail.then(run);
+    this.#commitTail = p.catch(() => undefined);
+    return p;
   }
 
   async #settleGroupCommit(): Promise<void> {
@@ -219,32 +325,55 @@ export class CopyLoop {
     await p;
   }
 
-  async #pump(source: AsyncIterable<ChunkJob>): Promise<void> {
+  /** Journal the walk's safe frontier when it moved (before a commit, which then covers it). */
+  #noteFrontier(): void {
+    const path = this.#feed?.takeFrontier();
+    if (path !== undefined) this.#record({ type: RecordType.FrontierAdvanced, path });
+  }
+
+  async #pump(lane: Lane): Promise<void> {
     const maxInFlight = this.#o.threads * WINDOW_CHUNKS_PER_THREAD;
     const weight = (j: ChunkJob) => Math.max(j.rawLength, 64 * 1024);
     const window = mapBounded(
-      batchChunks(source, SMALL_CHUNK_BATCH),
+      batchChunks(this.#laneSource(lane), SMALL_CHUNK_BATCH),
       { maxItems: Math.max(16, maxInFlight * 8), maxWeight: maxInFlight * this.#s.settings.chunkBytes, weight: (b) => b.reduce((a, j) => a + weight(j), 0), signal: this.#o.signal },
-      (batch) => this.#encode(batch),
+      (batch) => this.#encode(batch, lane),
     );
+    const root = `${lane.cur.writer.root}/`;
     try {
       for await (const { item: batch, result } of window) {
-        for (let i = 0; i < batch.length && !this.needsDrive; i++) {
+        for (let i = 0; i < batch.length; i++) {
           const r = result[i]!;
           try {
-            await this.#handle(batch[i]!, r);
+            if (!lane.stopped) await this.#handle(lane, batch[i]!, r);
+            else await this.#dropPrewrite(batch[i]!, r);
           } finally {
             // Every write of the chunk has completed (they are awaited): its buffer can go again.
             if (r.ok) this.#buffers.give(r.stored.buffer);
           }
         }
-        if (this.needsDrive) break;
+        if (lane.stopped) break;
       }
     } finally {
-      // Files written ahead whose results were never handled (drives ran out, or an error):
-      // nothing records them, so they must not stay on the drive.
-      for (const path of this.#prewritten) await this.#deps.fs.unlink(path).catch(() => undefined);
-      this.#prewritten.clear();
+      // Files written ahead onto this drive whose results were never handled (the drive filled,
+      // or an error): nothing records them, so they must not stay on the drive.
+      for (const path of this.#prewritten) {
+        if (!path.startsWith(root)) continue;
+        this.#prewritten.delete(path);
+        await this.#deps.fs.unlink(path).catch(() => undefined);
+      }
+    }
+  }
+
+  /** The chunks a pump copies: files from the feed, each from where it is to go on. */
+  async *#laneSource(lane: Lane): AsyncGenerator<ChunkJob> {
+    while (!lane.stopped) {
+      const w = await this.#feed!.next(lane.cur.state.seq);
+      if (!w) return;
+      if (this.#live.get(w.f.id) !== w.f) continue;
+      w.f.owner = lane;
+      lane.held.add(w.f);
+      yield* this.#chunksOf(w.f, w.from, lane);
     }
   }
 
@@ -258,13 +387,9 @@ export class CopyLoop {
     return drivePathOf(this.#o.naming, this.#naming(f));
   }
 
-  async *#firstPass(): AsyncGenerator<ChunkJob> {
+  /** The staged entries not visited yet, in walk order (after the safe frontier, leaving out those started beyond it). */
+  async *#walkFiles(): AsyncGenerator<LiveFile> {
     const st = this.#s.state;
-    for (const a of [...st.active.values()].sort((x, y) => x.file - y.file)) {
-      const r = await this.#resumeFile(a);
-      if (r) yield* this.#chunksOf(r.f, r.from);
-    }
-    let nextId = st.nextFile;
     const sessionDir = this.#s.dir;
     const walk = walkStaging(this.#deps.fs, this.#s.staging, {
       exclude: (rel) => rel === SESSION_ROOT_NAME || `${this.#s.staging}/${rel}` === sessionDir,
@@ -274,8 +399,9 @@ export class CopyLoop {
       ...(st.frontier !== undefined ? { after: st.frontier } : {}),
     });
     for await (const sf of walk) {
+      if (st.beyond.has(sf.path)) continue;
       const f: LiveFile = {
-        id: nextId++,
+        id: st.nextFile++,
         gen: 0,
         path: sf.path,
         abs: sf.abs,
@@ -288,22 +414,20 @@ export class CopyLoop {
         mode: sf.mode,
         attempts: 0,
         tweakSeed: this.#tweakSeed(sf.path),
+        owner: undefined,
       };
       this.#live.set(f.id, f);
-      yield* this.#chunksOf(f, 0);
+      yield f;
     }
   }
 
-  async *#retryPass(files: LiveFile[]): AsyncGenerator<ChunkJob> {
-    for (const f of files) if (this.#live.get(f.id) === f) yield* this.#chunksOf(f, 0);
-  }
-
-  *#chunksOf(f: LiveFile, from: number): Generator<ChunkJob> {
+  /** The chunks of `f` from block `from`, while `lane` owns it and it is not restarted. */
+  *#chunksOf(f: LiveFile, from: number, lane: Lane): Generator<ChunkJob> {
     const cb = this.#s.settings.chunkBytes;
     const n = chunkCount(f.size, cb);
     const gen = f.gen;
     for (let i = from; i < n; i++) {
-      if (f.gen !== gen || this.#live.get(f.id) !== f) return;
+      if (f.gen !== gen || f.owner !== lane || this.#live.get(f.id) !== f || lane.stopped) return;
       const rawOffset = i * cb;
       yield { f, gen, index: i, rawOffset, rawLength: Math.min(cb, f.size - rawOffset), last: i === n - 1, keySeq: undefined };
     }
@@ -317,7 +441,7 @@ export class CopyLoop {
   /** A file a crash left unfinished: continue it where its journal ends, unless it changed. */
   async #resumeFile(a: ActiveFile): Promise<{ f: LiveFile; from: number } | undefined> {
     const abs = `${this.#s.staging}/${a.path}`;
-    const f: LiveFile = { id: a.file, gen: a.gen, path: a.path, abs, kind: a.kind, dpath: a.dpath, meta: a.meta, size: a.size, mtimeMs: a.mtimeMs, ino: a.ino, mode: a.mode, attempts: 0, tweakSeed: this.#tweakSeed(a.path) };
+    const f: LiveFile = { id: a.file, gen: a.gen, path: a.path, abs, kind: a.kind, dpath: a.dpath, meta: a.meta, size: a.size, mtimeMs: a.mtimeMs, ino: a.ino, mode: a.mode, attempts: 0, tweakSeed: this.#tweakSeed(a.path), owner: undefined };
     this.#live.set(f.id, f);
     let st;
     try {
@@ -335,20 +459,20 @@ export class CopyLoop {
    * Encode a batch: one chunk (a pooled buffer for a large one), or many small ones in one task,
    * whose whole files the worker also writes to the drive while there is room to spare.
    */
-  async #encode(batch: ChunkJob[]): Promise<EncodeResult[]> {
-    if (batch.every((j) => j.f.kind === 'file')) return this.#encodeFiles(batch);
+  async #encode(batch: ChunkJob[], lane: Lane): Promise<EncodeResult[]> {
+    if (batch.every((j) => j.f.kind === 'file')) return this.#encodeFiles(batch, lane);
     // Directories, symlinks and special files are encoded here: their content is nothing, or the
     // link's target, a few bytes that need no worker.
     const files = batch.filter((j) => j.f.kind === 'file');
-    const encoded = files.length > 0 ? await this.#encodeFiles(files) : [];
+    const encoded = files.length > 0 ? await this.#encodeFiles(files, lane) : [];
     let next = 0;
     const out: EncodeResult[] = [];
-    for (const j of batch) out.push(j.f.kind === 'file' ? encoded[next++]! : await this.#encodeEntry(j));
+    for (const j of batch) out.push(j.f.kind === 'file' ? encoded[next++]! : await this.#encodeEntry(j, lane));
     return out;
   }
 
   /** The stored bytes of a non-regular entry: a symlink's target (encrypted with the drive's key), else nothing. */
-  async #encodeEntry(job: ChunkJob): Promise<EncodeResult> {
+  async #encodeEntry(job: ChunkJob, lane: Lane): Promise<EncodeResult> {
     const f = job.f;
     let raw: Uint8Array = new Uint8Array(0);
     if (f.kind === 'symlink') {
@@ -359,20 +483,20 @@ export class CopyLoop {
       }
       if (raw.length !== f.size) return { ok: false, reason: 'changed', message: 'the link was changed' };
     }
-    const cur = this.#drives.current;
-    job.keySeq = cur?.key ? cur.state.seq : undefined;
-    const stored = cur?.key && raw.length > 0 ? this.#kit.encryptUnit(cur.key, f.tweakSeed!, 0, raw) : raw;
+    const cur = lane.cur;
+    job.keySeq = cur.key ? cur.state.seq : undefined;
+    const stored = cur.key && raw.length > 0 ? this.#kit.encryptUnit(cur.key, f.tweakSeed!, 0, raw) : raw;
     return { ok: true, stored, rawLength: raw.length, xxh64: this.#kit.xxh64(raw), extents: raw.length > 0 ? [{ at: 0, length: stored.length, md5: this.#kit.md5(stored) }] : [] };
   }
 
-  async #encodeFiles(batch: ChunkJob[]): Promise<EncodeResult[]> {
-    const cur = this.#drives.current;
+  async #encodeFiles(batch: ChunkJob[], lane: Lane): Promise<EncodeResult[]> {
+    const cur = lane.cur;
     const s = this.#s.settings;
     const also = new Map<ChunkJob, { path: string; data: Uint8Array }>();
-    const prewrite = batch.length > 1 && cur !== undefined && cur.writer.canWriteWhole && s.blobType === 'block' && this.#room(cur.state) >= PREWRITE_MIN_ROOM_BYTES;
+    const prewrite = batch.length > 1 && !lane.stopped && cur.writer.canWriteWhole && s.blobType === 'block' && this.#room(cur.state) >= PREWRITE_MIN_ROOM_BYTES;
     const tasks: EncodeTask[] = [];
     for (const job of batch) {
-      job.keySeq = cur?.key ? cur.state.seq : undefined;
+      job.keySeq = cur.key ? cur.state.seq : undefined;
       const f = job.f;
       // New whole files only: a file restarted or continued keeps the main thread's path.
       if (prewrite && job.index === 0 && job.last && f.attempts === 0 && !this.#s.state.active.has(f.id)) {
@@ -396,7 +520,7 @@ export class CopyLoop {
         codec: s.codec,
         level: s.level,
         pages: s.blobType === 'page',
-        cipher: cur?.key ? { key: cur.key } : undefined,
+        cipher: cur.key ? { key: cur.key } : undefined,
         tweakSeed: f.tweakSeed,
         unitOffset: job.rawOffset,
         // Small chunks allocate their own few bytes; pooling 4 MiB for each would waste memory.
@@ -427,7 +551,19 @@ export class CopyLoop {
     return d.budget - d.usedBytes - reserveBytesFor(d.manifestBytes);
   }
 
-  async #handle(job: ChunkJob, res: EncodeResult): Promise<void> {
+  /** A chunk its pump will not write (its drive stopped): remove what a worker wrote ahead for it. */
+  async #dropPrewrite(job: ChunkJob, res: EncodeResult): Promise<void> {
+    const pre = job.prewrite && res.ok && res.written === true ? job.prewrite : undefined;
+    if (!pre) return;
+    this.#prewritten.delete(pre.path);
+    await this.#deps.fs.unlink(pre.path);
+    if (pre.meta) {
+      this.#prewritten.delete(pre.meta);
+      await this.#deps.fs.unlink(pre.meta);
+    }
+  }
+
+  async #handle(lane: Lane, job: ChunkJob, res: EncodeResult): Promise<void> {
     const f = job.f;
     // A file the worker wrote is this loop's to record or to remove from here on.
     let pre = job.prewrite && res.ok && res.written === true ? job.prewrite : undefined;
@@ -440,51 +576,64 @@ export class CopyLoop {
       if (pre?.meta) await this.#deps.fs.unlink(pre.meta);
       pre = undefined;
     };
-    if (this.#live.get(f.id) !== f || f.gen !== job.gen) return dropPre(); // superseded by a restart or skip
+    // Superseded by a restart or skip, or handed to another drive's pump.
+    if (this.#live.get(f.id) !== f || f.gen !== job.gen || f.owner !== lane) return dropPre();
     if (!res.ok) {
       if (res.reason === 'unreadable') await this.#skip(f, `unreadable (${res.errno ?? res.message})`);
       else await this.#restart(f, res.message);
       return;
     }
-    for (;;) {
-      const cur = this.#drives.current ?? (await this.#nextDrive());
-      if (!cur) return;
-      const active = this.#s.state.active.get(f.id);
-      const last = active?.segments[active.segments.length - 1];
-      const seg = last && last.drive === cur.state.seq ? last : undefined;
-      if (!this.#fits(cur.state, f, job, res, seg, active)) {
-        if (cur.state.segments === 0) {
-          throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${cur.state.driveId} (${cur.writer.root}) is too small to hold one ${formatBytes(res.stored.length)} block of ${f.path} with its manifest; use a larger drive (or a larger --drive-limit)`, { path: cur.writer.root });
+    const cur = lane.cur;
+    const active = this.#s.state.active.get(f.id);
+    const last = active?.segments[active.segments.length - 1];
+    const seg = last && last.drive === cur.state.seq ? last : undefined;
+    const fit = this.#fits(cur.state, f, job, res, seg, active);
+    if (fit !== 'yes') {
+      await dropPre(); // it would stay on a drive about to be sealed
+      if (fit === 'not-whole' && this.#room(cur.state) >= HAND_OFF_MIN_ROOM_BYTES) {
+        // A block blob the documented format cannot split, larger than this drive's room: another
+        // drive takes it, this one goes on with smaller files.
+        f.owner = undefined;
+        lane.held.delete(f);
+        this.#feed!.giveBack({ f, from: job.index, notOn: new Set([cur.state.seq]) });
+        return;
+      }
+      if (cur.state.segments === 0 && this.#drives.open.size <= 1) {
+        if (fit === 'not-whole') {
+          throw new SeedshipError('E_DRIVE_UNSUITABLE', `${f.path} (${formatBytes(f.size)}) is larger than drive ${cur.state.driveId} can hold, and --service-strict does not split block blobs; use a larger drive or leave out --service-strict`, { path: f.path });
         }
-        await dropPre(); // it would stay on the drive being sealed
-        await this.closeCurrent();
-        continue;
+        throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${cur.state.driveId} (${cur.writer.root}) is too small to hold one ${formatBytes(res.stored.length)} block of ${f.path} with its manifest; use a larger drive (or a larger --drive-limit)`, { path: cur.writer.root });
       }
-      const primary = this.#linkTargetOf(job, res, cur, seg, active);
-      // Written ahead on this drive as the whole file it is: nothing left to write.
-      const written = !primary && pre !== undefined && pre.drive === cur.state.seq && !seg;
-      if (!written) await dropPre();
-      try {
-        if (primary) await this.#writeLink(cur, job, res, primary);
-        else await this.#write(cur, job, res, seg, active, written);
-        break;
-      } catch (err) {
-        pre = undefined; // the rollback removes the drive file, written ahead or not
-        if (errnoCode(err) !== 'ENOSPC') throw err;
-        // A drive fuller than its accounting (someone else wrote to it): roll back this chunk and
-        // go on to the next drive; the reserve file keeps room for this drive's manifest.
-        await this.#rollback(cur, f, seg);
-        this.#io.notice('warning', `drive ${cur.state.driveId} ran out of space before seedship expected (ENOSPC); sealing it and going on`);
-        await this.closeCurrent();
-      }
+      lane.stopped = 'full';
+      return;
     }
-    this.#progress();
-    if (this.#bytesSinceCommit >= COMMIT_EVERY_BYTES || this.#deps.clock.monotonic() - this.#lastCommit >= COMMIT_EVERY_MS || (this.#drives.current?.writer.openFiles ?? 0) >= COMMIT_MAX_OPEN_FILES) {
+    const primary = this.#linkTargetOf(job, res, cur, seg, active);
+    // Written ahead on this drive as the whole file it is: nothing left to write.
+    const written = !primary && pre !== undefined && pre.drive === cur.state.seq && !seg;
+    if (!written) await dropPre();
+    try {
+      if (primary) await this.#writeLink(cur, job, res, primary);
+      else await this.#write(cur, job, res, seg, active, written);
+    } catch (err) {
+      pre = undefined; // the rollback removes the drive file, written ahead or not
+      if (errnoCode(err) !== 'ENOSPC') throw err;
+      // A drive fuller than its accounting (someone else wrote to it): roll back this chunk and
+      // let the other drives go on; the reserve file keeps room for this drive's manifest.
+      await this.#rollback(cur, f, seg);
+      this.#io.notice('warning', `drive ${cur.state.driveId} ran out of space before seedship expected (ENOSPC); sealing it and going on`);
+      lane.stopped = 'full';
+      return;
+    }
+    if (job.last) lane.held.delete(f);
+    this.#emit('copy', undefined, cur.state);
+    const lanes = Math.max(1, this.#lanes.size);
+    if (this.#bytesSinceCommit >= COMMIT_EVERY_BYTES * lanes || this.#deps.clock.monotonic() - this.#lastCommit >= COMMIT_EVERY_MS || cur.writer.openFiles >= COMMIT_MAX_OPEN_FILES) {
       await this.#startGroupCommit();
     }
   }
 
-  #fits(d: DriveState, f: LiveFile, job: ChunkJob, res: Extract<EncodeResult, { ok: true }>, seg: SegmentState | undefined, active: ActiveFile | undefined): boolean {
+  /** Whether a chunk fits on a drive: yes, no (the drive is full), or not the whole unsplittable file. */
+  #fits(d: DriveState, f: LiveFile, job: ChunkJob, res: Extract<EncodeResult, { ok: true }>, seg: SegmentState | undefined, active: ActiveFile | undefined): 'yes' | 'no' | 'not-whole' {
     const st = this.#s.state;
     const data = res.extents.reduce((a, e) => a + e.length, 0);
     let used = d.usedBytes;
@@ -500,12 +649,9 @@ export class CopyLoop {
       // The documented format cannot split a block blob: place the whole file or move on.
       const whole = worstStoredBytes(f.size, s.codec, s.chunkBytes);
       const fitsWhole = used - data + whole + reserveBytesFor(manifest + chunkCount(f.size, s.chunkBytes) * RANGE_ELEMENT_MAX_BYTES) <= d.budget;
-      if (!fitsWhole && d.segments === 0) {
-        throw new SeedshipError('E_DRIVE_UNSUITABLE', `${f.path} (${formatBytes(f.size)}) is larger than drive ${d.driveId} can hold, and --service-strict does not split block blobs; use a larger drive or leave out --service-strict`, { path: f.path });
-      }
-      return fitsWhole;
+      return fitsWhole ? 'yes' : 'not-whole';
     }
-    return used + reserveBytesFor(manifest) <= d.budget;
+    return used + reserveBytesFor(manifest) <= d.budget ? 'yes' : 'no';
   }
 
   async #write(cur: CurrentDrive, job: ChunkJob, res: Extract<EncodeResult, { ok: true }>, seg: SegmentState | undefined, active: ActiveFile | undefined, written: boolean): Promise<void> {
@@ -565,6 +711,7 @@ export class CopyLoop {
       this.#record(chunkRec);
       if (doneRec) this.#record(doneRec);
     }
+    if (segRec) this.#feed?.settle(f);
     this.#bytesSinceCommit += data;
     if (job.last) {
       w.finish(f.id);
@@ -621,6 +768,7 @@ export class CopyLoop {
     const recs = [segRec, chunkRec, doneRec] as const;
     this.#s.journal.appendWholeFile(recs);
     for (const r of recs) this.#s.state.apply(r);
+    this.#feed?.settle(f);
     this.#live.delete(f.id);
   }
 
@@ -654,11 +802,14 @@ export class CopyLoop {
     if (meta) await cur.writer.discardSmall(meta.path);
   }
 
+  /** Attach the next drive given, or ask for one; sets `needsDrive` when there is none. */
   async #nextDrive(): Promise<CurrentDrive | undefined> {
     const st = this.#s.state;
     const ask = this.#io.askNextDrive;
     const sealed = [...this.sealedNow].pop();
-    const ok = await this.#drives.next(
+    // Attaching commits the journal: everything written before must be durable first.
+    await this.commit();
+    const cur = await this.#drives.next(
       ask
         ? () =>
             ask({
@@ -668,18 +819,21 @@ export class CopyLoop {
             })
         : undefined,
     );
-    if (!ok) {
-      this.needsDrive = true;
-      return undefined;
-    }
-    return this.#drives.current;
+    if (!cur) this.needsDrive = true;
+    return cur;
+  }
+
+  /** The drive being filled that holds the open (last) part of a file, if any. */
+  #openPartDrive(active: ActiveFile | undefined): CurrentDrive | undefined {
+    const last = active?.segments[active.segments.length - 1];
+    return last ? this.#drives.open.get(last.drive) : undefined;
   }
 
   /** Copy a changed file again from its start, or skip it when that is not possible. */
   async #restart(f: LiveFile, why: string): Promise<boolean> {
     const st = this.#s.state;
     const active = st.active.get(f.id);
-    const cur = this.#drives.current;
+    const cur = this.#openPartDrive(active);
     const elsewhere = active?.segments.some((g) => g.drive !== cur?.state.seq);
     if (elsewhere) {
       await this.#skip(f, `changed while being copied (${why}) after part of it was sealed on another drive`);
@@ -707,16 +861,20 @@ export class CopyLoop {
       this.#record({ type: RecordType.FileRestarted, file: f.id, gen: f.gen, reason: why, size: f.size, mtimeMs: f.mtimeMs, ino: f.ino });
     }
     this.#io.notice('warning', `${f.path} changed while being copied; copying it again`);
-    this.#retry.push(f);
+    for (const l of this.#lanes.values()) l.held.delete(f);
+    f.owner = undefined;
+    this.#feed?.giveBack({ f, from: 0 });
     return true;
   }
 
   async #skip(f: LiveFile, reason: string): Promise<void> {
     const active = this.#s.state.active.get(f.id);
-    const cur = this.#drives.current;
-    if (active && cur && active.segments.some((g) => g.drive === cur.state.seq)) await this.#discard(cur, f);
+    const cur = this.#openPartDrive(active);
+    if (active && cur) await this.#discard(cur, f);
     this.#record({ type: RecordType.FileSkipped, file: f.id, path: f.path, reason });
+    this.#feed?.settle(f);
     this.#live.delete(f.id);
+    for (const l of this.#lanes.values()) l.held.delete(f);
     this.skipped.push({ path: f.path, reason });
     this.#io.notice('warning', `skipped ${f.path}: ${reason}`);
   }
@@ -726,16 +884,15 @@ export class CopyLoop {
     this.#s.state.apply(r);
   }
 
-  #emit(phase: 'copy' | 'seal', message?: string): void {
+  #emit(phase: 'copy' | 'seal' | 'verify', message: string | undefined, d: DriveState): void {
     const st = this.#s.state;
     const now = this.#deps.clock.monotonic();
     this.#rate.add(now, st.rawDone);
     const rate = this.#rate.rate();
     const left = Math.max(0, this.#o.rawTotal - st.rawDone);
-    const cur = this.#drives.current;
     this.#io.progress({
       phase,
-      drive: cur ? { seq: cur.state.seq, driveId: cur.state.driveId, path: cur.writer.root, written: cur.state.storedBytes, room: Math.max(0, cur.state.budget - cur.state.usedBytes - reserveBytesFor(cur.state.manifestBytes)), budget: cur.state.budget } : undefined,
+      drive: { seq: d.seq, driveId: d.driveId, path: d.path, written: d.storedBytes, room: Math.max(0, this.#room(d)), budget: d.budget },
       filesDone: st.filesDone,
       filesTotal: this.#o.filesTotal,
       rawDone: st.rawDone,
@@ -745,10 +902,6 @@ export class CopyLoop {
       etaSeconds: rate > 0 ? left / rate : undefined,
       message,
     });
-  }
-
-  #progress(): void {
-    this.#emit('copy');
   }
 }
 

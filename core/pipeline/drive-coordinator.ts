@@ -22,7 +22,7 @@ export interface InspectedDrive {
   readonly bitlockerKey: string | undefined;
 }
 
-/** The drive being filled. */
+/** A drive being filled. */
 export interface CurrentDrive {
   readonly state: DriveState;
   readonly writer: DriveWriter;
@@ -36,12 +36,13 @@ export interface CoordinatorOptions {
 }
 
 /**
- * Decides which drive gets the next bytes: checks the drives given, re-attaches the one a crashed
- * run was filling, attaches new ones in the order given (asking for more when interactive), and
- * keeps per-drive keys in the session dir. Never writes to a sealed drive or another job's drive.
+ * Keeps the drives being filled: checks the drives given, re-attaches the ones a crashed run was
+ * filling, attaches every new one given (all are filled at once), asks for more when interactive,
+ * and keeps per-drive keys in the session dir. Never writes to a sealed drive or another job's drive.
  */
 export class DriveCoordinator {
-  current: CurrentDrive | undefined;
+  /** Drives being filled, by sequence number. */
+  readonly open = new Map<number, CurrentDrive>();
   readonly #deps: NativeDeps;
   readonly #s: OpenSession;
   readonly #opts: CoordinatorOptions;
@@ -112,20 +113,28 @@ export class DriveCoordinator {
     state.path = drive.root;
     if (!(await this.#deps.fs.canWrite(drive.root))) throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${drive.input} is read-only; remount it read-write to continue`, { path: drive.input });
     const writer = await DriveWriter.open(this.#deps.fs, state, drive.root);
-    this.current = { state, writer, key: await this.keyOf(state) };
-    return this.current;
+    const cur = { state, writer, key: await this.keyOf(state) };
+    this.open.set(state.seq, cur);
+    return cur;
   }
 
-  /** Attach the next new drive given, or ask for one. False when there is none. */
-  async next(ask: (() => Promise<string | undefined>) | undefined): Promise<boolean> {
+  /** A drive is no longer being filled (sealed, or left for a later run). */
+  forget(seq: number): void {
+    this.open.delete(seq);
+  }
+
+  /** Attach every new drive given that is not attached yet. */
+  async attachGiven(): Promise<void> {
+    for (let d = this.#queue.shift(); d; d = this.#queue.shift()) await this.#attach(d);
+  }
+
+  /** Attach the next new drive given, or ask for one. Undefined when there is none. */
+  async next(ask: (() => Promise<string | undefined>) | undefined): Promise<CurrentDrive | undefined> {
     for (;;) {
       const d = this.#queue.shift();
-      if (d) {
-        await this.#attach(d);
-        return true;
-      }
+      if (d) return this.#attach(d);
       const answer = ask ? await ask() : undefined;
-      if (answer === undefined) return false;
+      if (answer === undefined) return undefined;
       try {
         const inspected = await this.inspect(answer, undefined);
         await this.setDrives([inspected]);
@@ -155,7 +164,7 @@ export class DriveCoordinator {
     return b ? b.toString('utf8').trim() : '';
   }
 
-  async #attach(d: InspectedDrive): Promise<void> {
+  async #attach(d: InspectedDrive): Promise<CurrentDrive> {
     const { fs } = this.#deps;
     const s = this.#s;
     if (!(await fs.canWrite(d.root))) throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${d.input} is read-only; remount it read-write or use another drive`, { path: d.input });
@@ -191,8 +200,10 @@ export class DriveCoordinator {
     await s.journal.commit();
     const state = s.state.drive(seq);
     const writer = await DriveWriter.open(fs, state, d.root);
-    this.current = { state, writer, key: await this.keyOf(state) };
+    const cur = { state, writer, key: await this.keyOf(state) };
+    this.open.set(seq, cur);
     this.#opts.notice('info', `drive ${d.input} attached as ${driveId}: ${formatBytes(driveRoom(state))} for data`);
+    return cur;
   }
 
   async #newDriveId(root: string): Promise<string> {

@@ -89,7 +89,10 @@ export async function openSession(
     let tornTail: string | undefined;
     if (haveJournal) {
       const reader = new JournalReader(fs, journalPath);
-      for await (const r of reader.records()) state.apply(r);
+      for await (const r of reader.records()) {
+        if (reader.version !== undefined) state.setJournalVersion(reader.version);
+        state.apply(r);
+      }
       if (reader.jobId?.toString('hex') !== settings.jobId) {
         throw new SeedshipError('E_JOURNAL_CORRUPT', `journal ${journalPath} belongs to another job (id ${reader.jobId?.toString('hex')}); start a new --session dir`, { path: journalPath });
       }
@@ -97,6 +100,7 @@ export async function openSession(
       journal = await JournalWriter.openAt(fs, journalPath, reader.tail.validEnd, reader.tail.fileSize, reader.version ?? 1);
     } else {
       journal = await JournalWriter.create(fs, journalPath, Buffer.from(settings.jobId, 'hex'));
+      state.setJournalVersion(journal.version);
     }
     return { dir, staging: p.staging, settings, state, journal, journalPath, lock, resumed: haveJournal, tornTail, staleLock: staleTakenOver };
   } catch (err) {

@@ -5,8 +5,6 @@ import { JrnWriter } from '../manifest/jrn-writer.js';
 import { RecordType } from '../journal/record-codec.js';
 import { sessionFiles } from '../session/session-layout.js';
 import type { RequestedSettings } from '../session/session-settings.js';
-import { verifyDrive } from '../verify/verify-drive.js';
-import { blobTweakSeed } from '../restore/chunk-task.js';
 import { CopyLoop } from './copy-loop.js';
 import { DriveCoordinator, type InspectedDrive } from './drive-coordinator.js';
 import { discoverJob, openSession, resolveStaging, type OpenSession } from './open-session.js';
@@ -103,6 +101,11 @@ async function prepareInSession(
   const run = session.state.runs + 1;
   session.journal.append({ type: RecordType.SessionStarted, run, at: deps.clock.now(), version: SEEDSHIP_VERSION });
   session.state.apply({ type: RecordType.SessionStarted, run, at: deps.clock.now(), version: SEEDSHIP_VERSION });
+  // From here on the frontier comes only from these records (a journal an older engine began has
+  // its files started in walk order, so its largest started path is a safe frontier to go on from).
+  const frontier = { type: RecordType.FrontierAdvanced, path: session.state.frontier ?? null } as const;
+  session.journal.append(frontier);
+  session.state.apply(frontier);
   await session.journal.commit();
 
   const naming: BlobNaming = { container: s.container, suffix: s.codec === 'zstd' ? '.zst' : '', codec: s.codec, kind: s.blobType, disposition: s.disposition };
@@ -113,6 +116,7 @@ async function prepareInSession(
     sealBase: { fs, sessionDir: session.dir, journalPath: session.journalPath, jrn, naming, creator: `seedship ${SEEDSHIP_VERSION}`, containerSas: s.containerSas },
     rawTotal: scan.bytes,
     filesTotal: scan.files,
+    readBack: opts.verify !== false,
     signal,
   });
 
@@ -127,39 +131,36 @@ async function prepareInSession(
     const cur = await coordinator.reopen(u.state, u.drive);
     if (u.state.status === 'full') {
       await cur.writer.close(true);
-      coordinator.current = undefined;
+      coordinator.forget(u.state.seq);
       await loop.seal(u.state, u.drive.root);
     } else io.notice('info', `continuing on drive ${u.state.driveId} (${u.drive.input})`);
   }
 
+  // Every drive is written at once; each is sealed and read back as soon as it is full, and the
+  // rest at the end.
   await loop.run();
   if (!loop.needsDrive) {
-    await loop.closeCurrent();
     session.journal.append({ type: RecordType.SessionDone, at: deps.clock.now() });
     session.state.apply({ type: RecordType.SessionDone, at: deps.clock.now() });
     await session.journal.commit();
   }
 
   // Invariant 7: every sealed drive at hand is read back before it is reported ready, including
-  // one sealed by a run that was killed before it could read it back.
-  const verified = new Map<number, boolean>();
+  // one sealed by a run that was killed before it could read it back. A drive given whose
+  // identity does not match is "not read back yet", never failed.
   if (opts.verify !== false) {
     const atHand = new Map(inspected.filter((d) => d.json).map((d) => [d.json!.driveId, d.root]));
-    const toVerify = session.state.drives.filter((d) => d && d.status === 'sealed' && (loop.sealedNow.includes(d.seq) || (!d.verified && atHand.has(d.driveId))));
-    for (const d of toVerify) {
-      const root = loop.sealedNow.includes(d.seq) ? d.path : atHand.get(d.driveId)!;
-      io.progress({ phase: 'verify', filesDone: session.state.filesDone, filesTotal: scan.files, rawDone: session.state.rawDone, rawTotal: scan.bytes, storedDone: session.state.storedDone, rate: 0, etaSeconds: undefined, message: `reading back drive ${d.driveId}` });
-      const key = await coordinator.keyOf(d);
-      const res = await verifyDrive(fs, pool, root, { session: { journalPath: session.journalPath, naming, seq: d.seq, key, tweakSeed: (p) => blobTweakSeed(s.jobId, p) }, signal });
-      verified.set(d.seq, res.problems.length === 0);
-      if (res.problems.length > 0) {
-        const first = res.problems[0]!;
-        throw new SeedshipError('E_INTEGRITY', `drive ${d.driveId} failed its read-back: ${first.blobPath} block ${first.block}: ${first.message} (${res.problems.length} problem(s)); do not ship it — run seedship verify for the full list`, { path: root });
-      }
-      session.journal.append({ type: RecordType.DriveVerified, drive: d.seq });
-      session.state.apply({ type: RecordType.DriveVerified, drive: d.seq });
-      await session.journal.commit();
-    }
+    const toVerify = session.state.drives.filter((d) => d && d.status === 'sealed' && !d.verified && !loop.readBacks.has(d.seq) && (loop.sealedNow.includes(d.seq) || atHand.has(d.driveId)));
+    for (const d of toVerify) await loop.readBack(d, atHand.get(d.driveId) ?? d.path);
+    await loop.commit();
+  }
+  const verified = new Map<number, boolean>();
+  for (const [seq, out] of loop.readBacks) if (out.kind !== 'absent') verified.set(seq, out.kind === 'ok');
+  const failed = [...loop.readBacks.entries()].filter(([, out]) => out.kind === 'failed');
+  if (failed.length > 0) {
+    const [seq, out] = failed[0]!;
+    const d = session.state.drive(seq);
+    throw new SeedshipError('E_INTEGRITY', failed.length === 1 ? (out as { message: string }).message : `${failed.length} drives failed their read-back, first: ${(out as { message: string }).message}`, { path: d.path });
   }
 
   const skipped = [...scan.skipped, ...loop.skipped];

@@ -40,7 +40,9 @@ export async function restoreFromDrives(
   const entries = new EntryRestorer(fs);
   let files = 0;
   let bytes = 0;
-  const seqs = [...roots.keys()].sort((a, b) => a - b);
+  // In the order the drives were closed: a blob's later parts are on drives closed later.
+  const order = (seq: number) => view.state.drive(seq).closeOrder || Number.MAX_SAFE_INTEGER;
+  const seqs = [...roots.keys()].sort((a, b) => order(a) - order(b) || a - b);
   const dirs = new Set<string>();
   // One window over every chunk of every blob of a drive, so many small files keep the workers
   // busy; output files are opened at their part's first chunk and closed after its last.

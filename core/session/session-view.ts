@@ -24,7 +24,10 @@ export async function openSessionView(fs: FileSystem, dir: string): Promise<Sess
   if (!(await fs.exists(journalPath))) throw new SeedshipError('E_JOURNAL_CORRUPT', `session ${dir} has no journal (${journalPath})`, { path: journalPath });
   const state = new JournalState(settings.container, settings.codec === 'zstd' ? '.zst' : '');
   const reader = new JournalReader(fs, journalPath);
-  for await (const r of reader.records()) state.apply(r);
+  for await (const r of reader.records()) {
+    if (reader.version !== undefined) state.setJournalVersion(reader.version);
+    state.apply(r);
+  }
   if (reader.jobId?.toString('hex') !== settings.jobId) throw new SeedshipError('E_JOURNAL_CORRUPT', `journal ${journalPath} does not belong to this session's job`, { path: journalPath });
   const naming: BlobNaming = { container: settings.container, suffix: settings.codec === 'zstd' ? '.zst' : '', codec: settings.codec, kind: settings.blobType, disposition: settings.disposition };
   return {

@@ -1,0 +1,56 @@
+import type { ChunkProcessor, NativeDeps } from '../../native/interfaces.js';
+import { errnoCode } from '../errors.js';
+import { readDriveJson } from '../drives/drive-identity.js';
+import type { DriveState } from '../journal/journal-state.js';
+import { RecordType } from '../journal/record-codec.js';
+import type { BlobNaming } from '../manifest/drive-blobs.js';
+import { blobTweakSeed } from '../restore/chunk-task.js';
+import { verifyDrive, type VerifyProblem } from '../verify/verify-drive.js';
+import type { OpenSession } from './open-session.js';
+
+/** How a sealed drive's read-back went. */
+export type ReadBackOutcome =
+  | { readonly kind: 'ok' }
+  /** The drive at the path is not this drive (swapped, or unmounted): not read back yet, not failed. */
+  | { readonly kind: 'absent'; readonly found: string | undefined }
+  | { readonly kind: 'failed'; readonly problems: readonly VerifyProblem[]; readonly message: string };
+
+/**
+ * Read a sealed drive back (invariant 7) and journal it verified when every block and metadata
+ * file matches. The drive's identity is checked first: another disk at the same mount path (the
+ * one-bay swap) is "not at hand", never a failed drive. The reads come from the media (verify
+ * drops each file's cached pages first), so the bytes checked are the bytes that ship.
+ */
+export async function readBackDrive(
+  deps: NativeDeps,
+  pool: ChunkProcessor,
+  s: OpenSession,
+  naming: BlobNaming,
+  d: DriveState,
+  root: string,
+  key: Uint8Array | undefined,
+  signal: AbortSignal,
+): Promise<ReadBackOutcome> {
+  let found: string | undefined;
+  try {
+    found = (await readDriveJson(deps.fs, root))?.driveId;
+  } catch (err) {
+    return { kind: 'absent', found: `unreadable (${errnoCode(err) ?? 'error'})` };
+  }
+  if (found !== d.driveId) return { kind: 'absent', found };
+  const res = await verifyDrive(deps.fs, pool, root, {
+    session: { journalPath: s.journalPath, naming, seq: d.seq, key, tweakSeed: (p) => blobTweakSeed(s.settings.jobId, p) },
+    signal,
+  });
+  if (res.problems.length > 0) {
+    const first = res.problems[0]!;
+    return {
+      kind: 'failed',
+      problems: res.problems,
+      message: `drive ${d.driveId} failed its read-back: ${first.blobPath} block ${first.block}: ${first.message} (${res.problems.length} problem(s)); do not ship it — run seedship verify for the full list`,
+    };
+  }
+  s.journal.append({ type: RecordType.DriveVerified, drive: d.seq });
+  s.state.apply({ type: RecordType.DriveVerified, drive: d.seq });
+  return { kind: 'ok' };
+}
