@@ -283,7 +283,7 @@ async function* decodeTasksOf(
   for await (const { m, j } of pairs) {
     onBlob();
     // What the service would refuse is reported, and its blocks are not read: their offsets and
-    // lengths are not to be trusted (a Length of 2^50 is no buffer to allocate).
+    // lengths are not to be trusted (a block Length of 2^50 is no buffer to allocate).
     const bad = manifestEntryProblem(m, seen);
     if (bad) problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'manifest-entry', message: bad.reason });
     const path = driveFilePath(root, m.filePath);
