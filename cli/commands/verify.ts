@@ -16,12 +16,12 @@ interface VerifyFlags {
 export function registerVerify(program: Command, ctx: CliContext, setExit: SetExit): void {
   program
     .command('verify')
-    .description('read every block of each drive back and check it against the drive manifest (MD5); with --session also decrypt, decompress and check each chunk against the journal (XXH64)')
+    .description('check each drive as the Import/Export service would (every manifest entry by its rules, the manifest against its hash from sealing) and read every block back from the drive, not the page cache, against the manifest (MD5); with --session also decrypt, decompress and check each chunk against the journal (XXH64)')
     .option('--drive <path>', 'mount path of a prepared drive (repeat for more)', collect)
     .option('--session <dir>', 'the session dir of the prepare run: deeper checks, and needed for encrypted drives')
     .option('--threads <n>', 'worker threads (default: the number of cores)', intOption('--threads', 1, 256))
     .option('--json', 'the result as one JSON object on stdout')
-    .addHelpText('after', '\nExit 0 when every block matches, 6 on any mismatch (each named by drive, blob and block).\n')
+    .addHelpText('after', "\nExit 0 when every check passes, 6 on any problem (each named by drive, blob and block), 2 when a drive given with --session is not one of that session's job.\n")
     .action(async (flags: VerifyFlags) => setExit(await verifyAction(ctx, flags)));
 }
 
@@ -47,7 +47,7 @@ async function verifyAction(ctx: CliContext, flags: VerifyFlags): Promise<number
   );
   if (bad.length > 0) {
     const p = bad[0]!.problems[0]!;
-    if (!flags.json) ctx.stderr.write(`seedship: verify failed: drive ${p.driveId}, ${p.blobPath}${p.block >= 0 ? ` block ${p.block}` : ''}: ${p.message}\n`);
+    if (!flags.json) ctx.stderr.write(`seedship: verify failed: drive ${p.driveId}, ${p.blobPath || '(drive)'}${p.block >= 0 ? ` block ${p.block}` : ''}: ${p.message}\n`);
     return EXIT.INTEGRITY;
   }
   return EXIT.OK;

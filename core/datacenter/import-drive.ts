@@ -4,12 +4,11 @@ import type { BlobStore } from '../../native/blob-store-types.js';
 import { readDriveJson } from '../drives/drive-identity.js';
 import type { DriveBlob } from '../manifest/drive-blobs.js';
 import { blockId, MANIFEST_NAME, parseClientData } from '../manifest/drive-manifest.js';
+import { driveFilePath, manifestEntryProblem } from '../manifest/entry-rules.js';
 import { ManifestFormatError, parseDriveManifest, type ManifestHeader, type ParsedBlob } from '../manifest/manifest-parser.js';
-import { blobNameProblem, checkContainerName } from '../plan/naming.js';
 import { MAX_BLOCK_BYTES } from '../plan/chunking.js';
 import { mapBounded } from '../util/bounded-map.js';
 import { parseFlatXml } from '../util/xml.js';
-import { driveFilePath } from '../verify/verify-drive.js';
 import { formatDriveLog, logTimestamp, renamedBlobName, type BlobStatus, type DriveStatus, type LogBlob, type LogRange } from './drive-log.js';
 
 /** Container the service writes its copy logs to (the job's default diagnostics path). */
@@ -102,36 +101,9 @@ function fingerprint(driveId: string, b: ParsedBlob): string {
 }
 
 /** Why a manifest entry cannot be imported as it stands, with the service's status for it. */
-function checkEntry(b: ParsedBlob, root: string, seen: Set<string>): { status: BlobStatus; reason: string } | undefined {
-  const slash = b.blobPath.indexOf('/');
-  const container = slash > 0 ? b.blobPath.slice(0, slash) : '';
-  const name = slash > 0 ? b.blobPath.slice(slash + 1) : '';
-  const cp = checkContainerName(container);
-  if (cp) return { status: 'FileNameInvalid', reason: `BlobPath ${b.blobPath}: ${cp}` };
-  const np = blobNameProblem(name);
-  if (np !== undefined) return { status: 'FileNameInvalid', reason: `BlobPath ${b.blobPath}: ${np}` };
-  if (!driveFilePath(root, b.filePath)) return { status: 'FileNameInvalid', reason: `FilePath ${b.filePath} leaves the drive` };
-  const key = `${b.blobPath}\0${b.clientData ?? ''}`;
-  if (seen.has(key)) return { status: 'Failed', reason: `BlobPath ${b.blobPath} is listed twice on this drive` };
-  seen.add(key);
-  if (b.kind === 'block') {
-    let at = 0;
-    const idLen = b.ranges[0]?.id?.length;
-    for (const r of b.ranges) {
-      if (r.offset !== at || r.length > MAX_BLOCK_BYTES || !/^[0-9A-F]{32}$/.test(r.md5)) return { status: 'Failed', reason: `block at ${r.offset} is not contiguous, too long or has no MD5` };
-      if (r.id === undefined || r.id.length !== idLen) return { status: 'Failed', reason: 'block ids missing or of different lengths' };
-      at += r.length;
-    }
-    if (at !== b.length) return { status: 'Failed', reason: `blocks cover ${at} bytes but Length says ${b.length}` };
-  } else {
-    if (b.length % 512) return { status: 'Failed', reason: `page blob Length ${b.length} is not a multiple of 512` };
-    let end = 0;
-    for (const r of b.ranges) {
-      if (r.offset % 512 || r.length % 512 || r.offset < end || r.offset + r.length > b.length || r.length > MAX_BLOCK_BYTES) return { status: 'Failed', reason: `page range ${r.offset}+${r.length} is not aligned, ordered and inside the blob` };
-      end = r.offset + r.length;
-    }
-  }
-  return undefined;
+function checkEntry(b: ParsedBlob, seen: Set<string>): { status: BlobStatus; reason: string } | undefined {
+  const p = manifestEntryProblem(b, seen);
+  return p && { status: p.kind === 'name' ? 'FileNameInvalid' : 'Failed', reason: p.reason };
 }
 
 /**
@@ -222,7 +194,7 @@ async function importBlob(
   opts: ImportOptions,
 ): Promise<{ entry: LogBlob; blocks: number; bytes: number; uploaded: boolean }> {
   const base = { blobPath: b.blobPath, filePath: b.filePath, length: b.length, kind: b.kind };
-  const bad = checkEntry(b, root, seen);
+  const bad = checkEntry(b, seen);
   if (bad) return { entry: { ...base, status: bad.status, reason: bad.reason, ranges: [] }, blocks: 0, bytes: 0, uploaded: false };
   const path = driveFilePath(root, b.filePath)!;
   const st = await fs.stat(path).catch(() => undefined);

@@ -43,9 +43,16 @@ function num(v: string | undefined, what: string): number {
 /**
  * Stream the blobs of a drive manifest. Refuses DOCTYPE (no entity can expand), caps text sizes,
  * and yields each `<Blob>` as it closes, so memory is one blob's ranges. `header` is filled in as
- * the parse passes `<DriveId>` and the credential elements.
+ * the parse passes `<DriveId>` and the credential elements. `fromMedia` first drops the file's
+ * cached pages (a hint, see FileHandle.dropCache), so the bytes parsed are read from the drive;
+ * `onBytes` sees every byte of the file once, in order (to hash it as it is parsed).
  */
-export async function* parseDriveManifest(fs: FileSystem, path: string, header: ManifestHeader): AsyncGenerator<ParsedBlob> {
+export async function* parseDriveManifest(
+  fs: FileSystem,
+  path: string,
+  header: ManifestHeader,
+  opts: { fromMedia?: boolean; onBytes?: (data: Uint8Array) => void } = {},
+): AsyncGenerator<ParsedBlob> {
   const parser = new SaxesParser({ xmlns: false, position: true });
   const out: ParsedBlob[] = [];
   const stack: string[] = [];
@@ -120,12 +127,14 @@ export async function* parseDriveManifest(fs: FileSystem, path: string, header: 
   });
   const h = await fs.open(path, 'r');
   try {
+    if (opts.fromMedia) await h.dropCache();
     const buf = Buffer.alloc(READ_BYTES);
     let pos = 0;
     const decoder = new TextDecoder('utf-8', { fatal: true });
     for (;;) {
       const n = await h.read(buf, 0, READ_BYTES, pos);
       pos += n;
+      if (n > 0) opts.onBytes?.(buf.subarray(0, n));
       let chunk: string;
       try {
         chunk = decoder.decode(buf.subarray(0, n), { stream: n > 0 });

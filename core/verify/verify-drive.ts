@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { ChunkProcessor, DecodeResult, DecodeTask, FileSystem } from '../../native/interfaces.js';
-import { SeedshipError } from '../errors.js';
+import { errnoCode, SeedshipError } from '../errors.js';
 import { readDriveJson, type DriveJson } from '../drives/drive-identity.js';
 import { driveBlobs, type BlobNaming, type DriveBlob } from '../manifest/drive-blobs.js';
 import { MANIFEST_NAME } from '../manifest/drive-manifest.js';
+import { driveFilePath, manifestEntryProblem } from '../manifest/entry-rules.js';
 import { ManifestFormatError, parseDriveManifest, type ManifestHeader, type ParsedBlob } from '../manifest/manifest-parser.js';
 import { mapBounded } from '../util/bounded-map.js';
 import { chunkDecodeTask } from '../restore/chunk-task.js';
+import { driveAbsence, type DriveAbsence } from './drive-at-hand.js';
+import { dropCachedPages, readFileFromMedia } from './media-read.js';
 
 /** One block that does not match, named so the user can find it. */
 export interface VerifyProblem {
@@ -28,6 +31,12 @@ export interface DriveVerifyResult {
   /** Whether chunks were also decrypted, decompressed and checked against the journal's XXH64. */
   readonly deep: boolean;
   readonly problems: readonly VerifyProblem[];
+  /**
+   * Set only when `expectDriveId` was given and that drive is not at `root` (another drive,
+   * another job's drive, or none): nothing was read back, so `problems` is empty, and this is not
+   * a read-back that passed. Check it before `problems`. Undefined whenever the drive was read.
+   */
+  readonly absent: DriveAbsence | undefined;
 }
 
 /** What a session gives verify: the journal's view of this drive and its key. */
@@ -37,72 +46,169 @@ export interface VerifySessionView {
   readonly seq: number;
   readonly key: Uint8Array | undefined;
   readonly tweakSeed: (path: string) => Uint8Array;
+  /**
+   * MD5 of the manifest as the journal recorded it when the drive was sealed (DriveSealed). The
+   * service refuses a drive whose manifest does not match the job's hash; without this, the hash
+   * in the drive's own drive.json is checked.
+   */
+  readonly manifestHash?: string | undefined;
+}
+
+export interface VerifyDriveOptions {
+  readonly session: VerifySessionView | undefined;
+  readonly signal: AbortSignal;
+  readonly onBytes?: (n: number) => void;
+  /** The DriveId the caller believes is at `root`: see `DriveVerifyResult.absent`. */
+  readonly expectDriveId?: string | undefined;
+  /** With `expectDriveId`: that drive's job id; a drive.json of another job means the drive is absent. */
+  readonly expectJobId?: string | undefined;
 }
 
 const MAX_PROBLEMS = 1000;
 /** Metadata files read at once during a read-back (small reads through libuv's thread pool). */
 const METADATA_CHECKS_IN_FLIGHT = 16;
 
-/** Absolute path of a manifest FilePath (`\container\dir\file`) on a drive, refusing escapes. */
-export function driveFilePath(root: string, filePath: string): string | undefined {
-  const parts = filePath.split(/[\\/]/).filter((p) => p !== '');
-  if (parts.length === 0 || parts.some((p) => p === '.' || p === '..' || p.includes('\0'))) return undefined;
-  return `${root}/${parts.join('/')}`;
-}
+/** Re-exported for callers that imported it from here; it lives with the manifest rules. */
+export { driveFilePath };
+
+type Problem = (p: Omit<VerifyProblem, 'driveId'>) => void;
 
 /**
- * Read every block of a drive back and check it against its manifest (MD5 of the stored bytes).
- * With a session view, also check that the manifest lists exactly what the journal recorded, and
- * decrypt, decompress and check each chunk's XXH64. Work runs in the pool, a bounded window at a
- * time; problems are collected (up to 1000), not thrown.
+ * Read every block of a drive back and check it against its manifest (MD5 of the stored bytes),
+ * after checking each blob's entry by the rules the Import/Export service applies
+ * (`manifestEntryProblem`; a blob that breaks one is reported and not read) and the manifest's MD5
+ * against the one recorded at sealing (the session's journal, else drive.json). With a session
+ * view, also check that the manifest lists exactly what the journal recorded, and decrypt,
+ * decompress and check each chunk's XXH64. Each file's cached pages are dropped before it is read
+ * (`dropCachedPages`), so the bytes checked come from the drive, not from memory. Work runs in the
+ * pool, a bounded window at a time; problems are collected (up to 1000), not thrown.
+ *
+ * With `expectDriveId`, the drive's identity is settled before any block is read: only
+ * `seedship/drive.json` and the manifest up to its first blob are read, and a drive that is not
+ * the expected one (`driveAbsence`) gives `{ absent: { found, reason }, problems: [] }`. A caller
+ * tells the outcomes apart as: `absent` set → that drive is not at hand (nothing was checked);
+ * `problems` non-empty → do not ship it; else → read back whole. Throws SeedshipError E_INTEGRITY
+ * for a drive that is there but has no valid manifest, E_USAGE for an encrypted drive without
+ * its key.
  */
-export async function verifyDrive(
-  fs: FileSystem,
-  pool: ChunkProcessor,
-  root: string,
-  opts: { session: VerifySessionView | undefined; signal: AbortSignal; onBytes?: (n: number) => void },
-): Promise<DriveVerifyResult> {
-  const dj: DriveJson | undefined = await readDriveJson(fs, root);
+export async function verifyDrive(fs: FileSystem, pool: ChunkProcessor, root: string, opts: VerifyDriveOptions): Promise<DriveVerifyResult> {
+  const expect = opts.expectDriveId === undefined ? undefined : { driveId: opts.expectDriveId, jobId: opts.expectJobId };
+  const dj = await readIdentity(fs, root, expect !== undefined);
   const manifestPath = `${root}/${MANIFEST_NAME}`;
-  if (!(await fs.exists(manifestPath))) {
-    throw new SeedshipError('E_INTEGRITY', `drive ${root} has no ${MANIFEST_NAME}; it was never sealed — run prepare again with this drive to finish it`, { path: root });
-  }
-  if (dj?.encrypted && !opts.session?.key) {
+  const header: ManifestHeader = { version: undefined, driveId: undefined, hasAccountKey: false, containerSas: undefined };
+  const manifestMd5 = createHash('md5');
+  const parsed = (await fs.exists(manifestPath)) ? parseDriveManifest(fs, manifestPath, header, { fromMedia: true, onBytes: (b) => manifestMd5.update(b) }) : undefined;
+  // The manifest names its drive before its first blob: parse that far before deciding.
+  const blobs = parsed && (await resumeAfterFirst(parsed));
+  const absent = expect && driveAbsence(root, dj, header.driveId, expect);
+  const json = dj === 'damaged' ? undefined : dj;
+  if (absent || !blobs || (json?.encrypted && !opts.session?.key)) {
+    await parsed?.return(undefined);
+    if (absent) return { root, driveId: absent.found ?? '?', blobs: 0, blocks: 0, bytes: 0, deep: false, problems: [], absent };
+    if (!blobs) throw new SeedshipError('E_INTEGRITY', `drive ${root} has no ${MANIFEST_NAME}; it was never sealed — run prepare again with this drive to finish it`, { path: root });
     throw new SeedshipError('E_USAGE', `drive ${root} is encrypted by seedship; pass --session DIR so verify can use its key`, { path: root });
   }
-  const header: ManifestHeader = { version: undefined, driveId: undefined, hasAccountKey: false, containerSas: undefined };
   const problems: VerifyProblem[] = [];
-  let driveId = dj?.driveId ?? '?';
-  const problem = (p: Omit<VerifyProblem, 'driveId'>) => {
+  let driveId = json?.driveId ?? header.driveId ?? '?';
+  const problem: Problem = (p) => {
     if (problems.length < MAX_PROBLEMS) problems.push({ driveId, ...p });
   };
-  let blobs = 0;
-  let blocks = 0;
-  let bytes = 0;
-  const jobs = pairBlobs(parseDriveManifest(fs, manifestPath, header), opts.session ? driveBlobs(fs, opts.session.journalPath, opts.session.seq, opts.session.naming) : undefined, problem);
+  if (dj === 'damaged') problem({ blobPath: '', block: -1, offset: 0, reason: 'drive-id', message: `seedship/drive.json is damaged; the manifest names drive ${header.driveId ?? '?'}` });
+  if (json && header.driveId !== undefined && header.driveId !== json.driveId) {
+    problem({ blobPath: '', block: -1, offset: 0, reason: 'drive-id', message: `manifest names drive ${header.driveId}, but the drive is ${json.driveId}` });
+  }
+  const counts = { blobs: 0, blocks: 0, bytes: 0 };
+  const session = opts.session;
+  const pairs = pairBlobs(blobs, session ? driveBlobs(fs, session.journalPath, session.seq, session.naming) : undefined, problem);
   try {
-    const tasks = decodeTasks(fs, jobs, root, opts.session, problem, () => {
-      blobs++;
-      if (header.driveId) driveId = header.driveId;
+    await readBack(fs, pool, root, pairs, opts, problem, counts, () => {
+      // A manifest without <DriveId> before its first blob names it later, if at all.
+      if (!json && header.driveId) driveId = header.driveId;
     });
-    const window = mapBounded(tasks, { maxItems: pool.threads * 3, maxWeight: pool.threads * 3 * 4 * 1024 * 1024, weight: (t) => t.task.length, signal: opts.signal }, (t) => pool.decode(t.task, opts.signal));
-    for await (const { item, result } of window) {
-      blocks += item.task.units.length;
-      bytes += item.task.length;
-      opts.onBytes?.(item.task.length);
-      if (!result.ok) reportDecode(item, result, problem);
-    }
   } catch (err) {
     if (err instanceof ManifestFormatError) {
       throw new SeedshipError('E_INTEGRITY', `drive ${root}: ${MANIFEST_NAME} is not a valid manifest: ${err.message}`, { path: manifestPath, cause: err });
     }
     throw err;
   }
-  if (dj && header.driveId !== undefined && header.driveId !== dj.driveId) {
-    problem({ blobPath: '', block: -1, offset: 0, reason: 'drive-id', message: `manifest names drive ${header.driveId}, but the drive is ${dj.driveId}` });
-  }
+  checkManifestHash(manifestMd5.digest('hex').toUpperCase(), session?.manifestHash, json?.manifestHash, problem);
   if (header.hasAccountKey) problem({ blobPath: '', block: -1, offset: 0, reason: 'secret', message: 'manifest holds a storage account key; seedship never writes one — this drive was altered' });
-  return { root, driveId, blobs, blocks, bytes, deep: opts.session !== undefined, problems };
+  return { root, driveId, ...counts, deep: session !== undefined, problems, absent: undefined };
+}
+
+/** The manifest read is the one sealed: the service refuses a drive whose manifest hash differs from the job's (ManifestCorrupted). */
+function checkManifestHash(md5: string, journal: string | undefined, driveJson: string | undefined, problem: Problem): void {
+  const want = journal ?? driveJson;
+  if (want === undefined || md5 === want) return;
+  const source = journal !== undefined ? "the session's journal" : 'seedship/drive.json';
+  problem({ blobPath: '', block: -1, offset: 0, reason: 'manifest-hash', message: `${MANIFEST_NAME} has MD5 ${md5}, but ${source} recorded ${want} when it was sealed: it was changed since, and the service refuses it` });
+}
+
+/**
+ * The drive's drive.json. While identity is being checked, one that does not parse is `'damaged'`
+ * (the manifest may still name the drive) and a root that is gone holds none; otherwise the
+ * E_INTEGRITY error is thrown as it is.
+ */
+async function readIdentity(fs: FileSystem, root: string, checking: boolean): Promise<DriveJson | 'damaged' | undefined> {
+  try {
+    return await readDriveJson(fs, root);
+  } catch (err) {
+    if (!checking) throw err;
+    if (err instanceof SeedshipError) return 'damaged';
+    if (errnoCode(err) === 'ENOTDIR' || errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Pull the first blob of `it` now (so the manifest's header before it is parsed) and yield the
+ * blobs from there. A format error met on the way is thrown when the blobs are read, where the
+ * caller reports it. Closing the result closes `it`.
+ */
+async function resumeAfterFirst(it: AsyncGenerator<ParsedBlob>): Promise<AsyncGenerator<ParsedBlob>> {
+  let first: IteratorResult<ParsedBlob>;
+  try {
+    first = await it.next();
+  } catch (err) {
+    return (async function* () {
+      throw err;
+    })();
+  }
+  return (async function* () {
+    try {
+      for (let r = first; !r.done; r = await it.next()) yield r.value;
+    } finally {
+      await it.return(undefined);
+    }
+  })();
+}
+
+/** Read every block of every pair back through the pool, counting into `counts`. */
+async function readBack(
+  fs: FileSystem,
+  pool: ChunkProcessor,
+  root: string,
+  pairs: AsyncIterable<Pair>,
+  opts: VerifyDriveOptions,
+  problem: Problem,
+  counts: { blobs: number; blocks: number; bytes: number },
+  onBlob: () => void,
+): Promise<void> {
+  const tasks = decodeTasks(fs, pairs, root, opts.session, problem, () => {
+    counts.blobs++;
+    onBlob();
+  });
+  const limits = { maxItems: pool.threads * 3, maxWeight: pool.threads * 3 * 4 * 1024 * 1024, weight: (t: Tagged) => t.task.length, signal: opts.signal };
+  const window = mapBounded(tasks, limits, async (t) => {
+    await t.dropped;
+    return pool.decode(t.task, opts.signal);
+  });
+  for await (const { item, result } of window) {
+    counts.blocks += item.task.units.length;
+    counts.bytes += item.task.length;
+    opts.onBytes?.(item.task.length);
+    if (!result.ok) reportDecode(item, result, problem);
+  }
 }
 
 interface Pair {
@@ -111,7 +217,7 @@ interface Pair {
 }
 
 /** Walk the manifest and (with a session) the journal's blobs for the drive side by side. */
-async function* pairBlobs(manifest: AsyncIterable<ParsedBlob>, journal: AsyncIterable<DriveBlob> | undefined, problem: (p: Omit<VerifyProblem, 'driveId'>) => void): AsyncGenerator<Pair> {
+async function* pairBlobs(manifest: AsyncIterable<ParsedBlob>, journal: AsyncIterable<DriveBlob> | undefined, problem: Problem): AsyncGenerator<Pair> {
   const jit = journal?.[Symbol.asyncIterator]();
   for await (const m of manifest) {
     const j = jit ? await jit.next() : undefined;
@@ -132,27 +238,29 @@ interface Tagged {
   readonly blobPath: string;
   readonly block: number;
   readonly task: DecodeTask;
+  /** Settles once the file's cached pages are dropped: the task reads only after it. */
+  readonly dropped: Promise<void>;
 }
 
 /**
  * The blob's metadata file is on the drive with the MD5 its `MetadataPath` names (the service
  * refuses it otherwise), and with a session, it is the file the journal describes.
  */
-async function checkMetadataFile(fs: FileSystem, root: string, m: ParsedBlob, j: DriveBlob | undefined, problem: (p: Omit<VerifyProblem, 'driveId'>) => void): Promise<void> {
+async function checkMetadataFile(fs: FileSystem, root: string, m: ParsedBlob, j: DriveBlob | undefined, problem: Problem): Promise<void> {
   const want = j?.manifest.metadata;
   if (!m.metadata) {
     if (want) problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'metadata', message: `the manifest names no metadata file for ${m.blobPath}, but the journal recorded one` });
     return;
   }
   const path = driveFilePath(root, m.metadata.path);
-  const data = path ? await fs.readFileIfExists(path).catch(() => undefined) : undefined;
+  const data = path ? await readFileFromMedia(fs, path).catch(() => undefined) : undefined;
   const md5 = data ? createHash('md5').update(data).digest('hex').toUpperCase() : undefined;
   if (md5 === undefined) problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'metadata', message: `metadata file ${m.metadata.path} is missing or unreadable` });
   else if (md5 !== m.metadata.md5) problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'metadata', message: `metadata file ${m.metadata.path} has MD5 ${md5}, the manifest says ${m.metadata.md5}` });
   else if (want && (want.md5 !== md5 || want.path !== m.metadata.path)) problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'metadata', message: `metadata file ${m.metadata.path} is not the one the journal describes` });
 }
 
-async function* decodeTasks(fs: FileSystem, pairs: AsyncIterable<Pair>, root: string, s: VerifySessionView | undefined, problem: (p: Omit<VerifyProblem, 'driveId'>) => void, onBlob: () => void): AsyncGenerator<Tagged> {
+async function* decodeTasks(fs: FileSystem, pairs: AsyncIterable<Pair>, root: string, s: VerifySessionView | undefined, problem: Problem, onBlob: () => void): AsyncGenerator<Tagged> {
   const metaChecks = new Set<Promise<void>>();
   try {
     yield* decodeTasksOf(fs, pairs, root, s, problem, onBlob, metaChecks);
@@ -167,29 +275,33 @@ async function* decodeTasksOf(
   pairs: AsyncIterable<Pair>,
   root: string,
   s: VerifySessionView | undefined,
-  problem: (p: Omit<VerifyProblem, 'driveId'>) => void,
+  problem: Problem,
   onBlob: () => void,
   metaChecks: Set<Promise<void>>,
 ): AsyncGenerator<Tagged> {
+  const seen = new Set<string>();
   for await (const { m, j } of pairs) {
     onBlob();
+    // What the service would refuse is reported, and its blocks are not read: their offsets and
+    // lengths are not to be trusted (a block Length of 2^50 is no buffer to allocate).
+    const bad = manifestEntryProblem(m, seen);
+    if (bad) problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'manifest-entry', message: bad.reason });
     const path = driveFilePath(root, m.filePath);
-    if (!path) {
-      problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'path', message: `FilePath ${m.filePath} escapes the drive` });
-      continue;
-    }
+    if (!path) continue;
     // Metadata files are read beside the decode work, a few at a time (each is one small read).
     const check = checkMetadataFile(fs, root, m, j, problem).finally(() => metaChecks.delete(check));
     metaChecks.add(check);
     if (metaChecks.size >= METADATA_CHECKS_IN_FLIGHT) await Promise.race(metaChecks);
+    if (bad) continue;
+    const dropped = dropCachedPages(fs, path);
     if (j && s && sameRanges(m, j)) {
-      yield* deepTasks(m, j, path, s);
+      yield* deepTasks(m, j, path, s, dropped);
       continue;
     }
     if (j) problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'manifest-journal', message: `block list of ${m.blobPath} differs from what the journal recorded` });
     for (let i = 0; i < m.ranges.length; i++) {
       const r = m.ranges[i]!;
-      yield { blobPath: m.blobPath, block: i, task: { kind: 'decode', path, offset: r.offset, length: r.length, units: [{ at: 0, length: r.length, md5: r.md5 }], cipher: undefined, tweakSeed: undefined, unitOffset: 0, raw: undefined, returnRaw: false } };
+      yield { blobPath: m.blobPath, block: i, dropped, task: { kind: 'decode', path, offset: r.offset, length: r.length, units: [{ at: 0, length: r.length, md5: r.md5 }], cipher: undefined, tweakSeed: undefined, unitOffset: 0, raw: undefined, returnRaw: false } };
     }
   }
 }
@@ -200,15 +312,15 @@ function sameRanges(m: ParsedBlob, j: DriveBlob): boolean {
   return a.length === b.length && a.every((r, i) => r.offset === b[i]!.offset && r.length === b[i]!.length && r.md5 === b[i]!.md5 && r.id === b[i]!.id) && m.length === j.manifest.length;
 }
 
-function* deepTasks(m: ParsedBlob, j: DriveBlob, path: string, s: VerifySessionView): Generator<Tagged> {
+function* deepTasks(m: ParsedBlob, j: DriveBlob, path: string, s: VerifySessionView, dropped: Promise<void>): Generator<Tagged> {
   const p = { path, pages: j.manifest.kind === 'page', codec: j.manifest.segment.codec, key: s.key, tweakSeed: s.tweakSeed(j.path), returnRaw: false };
   let block = 0;
   for (const c of j.chunks) {
-    yield { blobPath: m.blobPath, block, task: chunkDecodeTask(c, p) };
+    yield { blobPath: m.blobPath, block, dropped, task: chunkDecodeTask(c, p) };
     block += c.extents.length;
   }
 }
 
-function reportDecode(t: Tagged, r: Extract<DecodeResult, { ok: false }>, problem: (p: Omit<VerifyProblem, 'driveId'>) => void): void {
+function reportDecode(t: Tagged, r: Extract<DecodeResult, { ok: false }>, problem: Problem): void {
   problem({ blobPath: t.blobPath, block: t.block + (r.unit ?? 0), offset: t.task.offset + (t.task.units[r.unit ?? 0]?.at ?? 0), reason: r.reason, message: r.message });
 }

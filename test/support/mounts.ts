@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** True when this process may mount file systems. */
@@ -157,4 +157,89 @@ export function mountNtfsDrive(image: string, dir: string, sizeMiB: number): () 
     detach();
     done = true;
   };
+}
+
+/** An ext4 drive on a loop device of our own, so its block I/O can be counted (blkio). */
+export interface Ext4LoopDrive {
+  /** `/dev/loopN`. */
+  readonly device: string;
+  /** `MAJ:MIN` of the loop device, as the blkio files name it. */
+  readonly majMin: string;
+  /** Unmount, detach the loop device and wait until the kernel has let go of it. */
+  readonly unmount: () => void;
+}
+
+/**
+ * Make a `sizeMiB` ext4 file system in `image` on a loop device of its own (`losetup -f --show`)
+ * and mount it at `dir`. Unlike `mount -o loop`, this names the device, whose I/O the kernel
+ * counts. On a failure part way, what was set up is undone before the error is thrown.
+ */
+export function mountExt4LoopDrive(image: string, dir: string, sizeMiB: number): Ext4LoopDrive {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('truncate', ['-s', `${sizeMiB}M`, image]);
+  const device = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
+  const name = device.replace('/dev/', '');
+  const detach = () => {
+    execFileSync('losetup', ['-d', device]);
+    for (let i = 0; i < 50 && existsSync(`/sys/block/${name}/loop/backing_file`); i++) sleepMs(100);
+  };
+  try {
+    execFileSync('mkfs.ext4', ['-q', '-F', device], { stdio: 'ignore' });
+    execFileSync('mount', [device, dir]);
+  } catch (err) {
+    detach();
+    throw err;
+  }
+  const majMin = readFileSync(`/sys/block/${name}/dev`, 'utf8').trim();
+  let done = false;
+  return {
+    device,
+    majMin,
+    unmount: () => {
+      if (done) return;
+      execFileSync('umount', [dir]);
+      detach();
+      done = true;
+    },
+  };
+}
+
+/** This process's blkio cgroup directory (cgroup v1); child processes start in it too. */
+function blkioDir(): string {
+  const line = readFileSync('/proc/self/cgroup', 'utf8')
+    .split('\n')
+    .find((l) => l.split(':')[1]?.split(',').includes('blkio'));
+  return `/sys/fs/cgroup/blkio${line?.split(':')[2] ?? '/'}`.replace(/\/$/, '');
+}
+
+/** Why block reads cannot be counted per device here (cgroup v1 blkio), or undefined when they can. */
+export function whyNoBlkio(): string | undefined {
+  const dir = blkioDir();
+  if (!existsSync(`${dir}/blkio.throttle.io_service_bytes`)) return `${dir}/blkio.throttle.io_service_bytes does not exist (needs the cgroup v1 blkio controller)`;
+  if (!(process.getuid?.() === 0)) return 'needs root to write blkio throttle entries';
+  return undefined;
+}
+
+/**
+ * Start counting the block I/O of `majMin` in this cgroup's blkio.throttle.io_service_bytes. The
+ * kernel counts a device's bytes there only once throttling is set up on its queue; writing a
+ * limit of 0 (no limit) sets it up without slowing anything. Only for devices the test created.
+ */
+export function countBlkio(majMin: string): void {
+  writeFileSync(`${blkioDir()}/blkio.throttle.read_bps_device`, `${majMin} 0\n`);
+}
+
+/** Remove every throttle entry of `majMin` (writes 0, which is also what countBlkio wrote). */
+export function resetBlkio(majMin: string): void {
+  for (const f of ['read_bps_device', 'write_bps_device', 'read_iops_device', 'write_iops_device']) {
+    writeFileSync(`${blkioDir()}/blkio.throttle.${f}`, `${majMin} 0\n`);
+  }
+}
+
+/** Bytes read from the device `majMin` by this cgroup so far (blkio.throttle.io_service_bytes, `MAJ:MIN Read n`). */
+export function blkioReadBytes(majMin: string): number {
+  const line = readFileSync(`${blkioDir()}/blkio.throttle.io_service_bytes`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${majMin} Read `));
+  return line ? Number(line.split(' ')[2]) : 0;
 }
