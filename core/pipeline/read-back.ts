@@ -1,6 +1,5 @@
 import type { ChunkProcessor, NativeDeps } from '../../native/interfaces.js';
 import { errnoCode } from '../errors.js';
-import { readDriveJson } from '../drives/drive-identity.js';
 import type { DriveState } from '../journal/journal-state.js';
 import { RecordType } from '../journal/record-codec.js';
 import type { BlobNaming } from '../manifest/drive-blobs.js';
@@ -31,17 +30,21 @@ export async function readBackDrive(
   key: Uint8Array | undefined,
   signal: AbortSignal,
 ): Promise<ReadBackOutcome> {
-  let found: string | undefined;
+  let res;
   try {
-    found = (await readDriveJson(deps.fs, root))?.driveId;
+    res = await verifyDrive(deps.fs, pool, root, {
+      session: { journalPath: s.journalPath, naming, seq: d.seq, key, tweakSeed: (p) => blobTweakSeed(s.settings.jobId, p), manifestHash: d.manifestHash },
+      expectDriveId: d.driveId,
+      expectJobId: s.settings.jobId,
+      signal,
+    });
   } catch (err) {
-    return { kind: 'absent', found: `unreadable (${errnoCode(err) ?? 'error'})` };
+    // The drive went away under the read (unplugged, or swapped in its bay): not at hand, not failed.
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTCONN' || code === 'ENODEV' || code === 'ENXIO') return { kind: 'absent', found: `gone (${code})` };
+    throw err;
   }
-  if (found !== d.driveId) return { kind: 'absent', found };
-  const res = await verifyDrive(deps.fs, pool, root, {
-    session: { journalPath: s.journalPath, naming, seq: d.seq, key, tweakSeed: (p) => blobTweakSeed(s.settings.jobId, p) },
-    signal,
-  });
+  if (res.absent) return { kind: 'absent', found: res.absent.found };
   if (res.problems.length > 0) {
     const first = res.problems[0]!;
     return {

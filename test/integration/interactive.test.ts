@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, existsSync } from 'node:fs';
+import { mkdirSync, existsSync, renameSync } from 'node:fs';
 import { hashTree, tempDir, writeTree } from '../support/tree.js';
 import { CLI, runSeedship } from '../support/cli.js';
 import { havePty, runInPty } from '../support/pty.js';
@@ -27,6 +27,43 @@ test('on a terminal, a full drive asks for the next one; progress shows fill and
     assert.ok(existsSync(`${t.dir}/d2/DriveManifest.xml`));
     const used = ['d1', 'd2', 'd3'].map((d) => `${t.dir}/${d}`).filter((d) => existsSync(`${d}/seedship/drive.json`));
     const rr = await runSeedship(['restore', ...used.flatMap((d) => ['--drive', d]), '--session', `${staging}/.seedship/tty-job`, '--to', `${t.dir}/out`]);
+    assert.equal(rr.code, 0, rr.stderr);
+    assert.deepEqual(hashTree(`${t.dir}/out`), hashTree(staging));
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('one drive bay: the full drive is read back before the prompt, the operator swaps disks at the same path, both drives verify, exit 0', async (ctx) => {
+  if (!(await havePty())) return ctx.skip('needs util-linux script(1) for a pseudo-terminal');
+  const t = tempDir();
+  try {
+    const staging = `${t.dir}/s`;
+    writeTree(staging, { 'a.bin': { size: 6 * MiB, seed: 3 }, 'b.bin': { size: 5 * MiB, seed: 4 } });
+    const bay = `${t.dir}/bay`;
+    mkdirSync(bay);
+    const r = await runInPty(
+      [process.execPath, CLI, 'prepare', '--staging', staging, '--job', 'one-bay', '--drive', bay, '--allow-staging-volume', '--drive-limit', '7M', '--codec', 'none'],
+      [1, 2].map((n) => ({
+        when: new RegExp(Array(n).fill('type its mount path').join('[\\s\\S]*')),
+        // The sealed disk leaves the bay; a blank one takes its place at the same mount path.
+        before: () => {
+          renameSync(bay, `${t.dir}/shipped-${n}`);
+          mkdirSync(bay);
+        },
+        send: `${bay}\r`,
+      })),
+    );
+    assert.equal(r.code, 0, r.output);
+    const first = /drive (\S+) read back from its media/.exec(r.output)?.[1];
+    assert.ok(first && r.output.indexOf(`drive ${first} read back`) < r.output.indexOf('type its mount path'), 'the full drive was read back before the swap');
+    assert.doesNotMatch(r.output, /failed its read-back|do not ship/);
+    const drives = [`${t.dir}/shipped-1`, `${t.dir}/shipped-2`, bay];
+    for (const d of drives) {
+      const v = await runSeedship(['verify', '--drive', d, '--session', `${staging}/.seedship/one-bay`]);
+      assert.equal(v.code, 0, v.stderr + v.stdout);
+    }
+    const rr = await runSeedship(['restore', ...drives.flatMap((d) => ['--drive', d]), '--session', `${staging}/.seedship/one-bay`, '--to', `${t.dir}/out`]);
     assert.equal(rr.code, 0, rr.stderr);
     assert.deepEqual(hashTree(`${t.dir}/out`), hashTree(staging));
   } finally {

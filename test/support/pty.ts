@@ -2,10 +2,11 @@ import { spawn } from 'node:child_process';
 
 /**
  * Run a command in a pseudo-terminal (util-linux `script`), answering prompts: each time the
- * output so far matches `answers[i].when`, `answers[i].send` is typed. CI is unset so the program
+ * output so far matches `answers[i].when`, `answers[i].before` runs (the operator's hands: a disk
+ * swap) and `answers[i].send` is typed. CI is unset so the program
  * sees an interactive terminal. Resolves with the exit code and everything the terminal showed.
  */
-export function runInPty(argv: string[], answers: { when: RegExp; send: string }[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
+export function runInPty(argv: string[], answers: { when: RegExp; send: string; before?: () => void }[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
   const quoted = argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ');
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, TERM: 'xterm' };
   delete childEnv.CI;
@@ -17,6 +18,7 @@ export function runInPty(argv: string[], answers: { when: RegExp; send: string }
     const a = answers[next];
     if (a && a.when.test(output)) {
       next++;
+      a.before?.();
       child.stdin.write(a.send);
     }
   };
