@@ -8,7 +8,7 @@ import { encodeBytes } from '../../native/raw-names.js';
 import { RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
 import { chunkCount, MAX_BLOCK_BYTES, worstStoredBytes } from '../plan/chunking.js';
 import { BufferPool } from '../util/buffer-pool.js';
-import { walkStaging, type SkippedEntry } from '../plan/scan.js';
+import { walkStaging, type SkippedEntry, type StagedFile } from '../plan/scan.js';
 import { SESSION_ROOT_NAME } from '../session/session-layout.js';
 import { mapBounded } from '../util/bounded-map.js';
 import { blobTweakSeed } from '../restore/chunk-task.js';
@@ -81,6 +81,11 @@ export interface CopyLoopOptions {
   readonly sealBase: Omit<SealContext, 'bitLockerKey' | 'now'>;
   readonly rawTotal: number;
   readonly filesTotal: number;
+  /**
+   * Entries before the frontier that earlier runs left off the drives (catch-up.ts), copied
+   * after the first pass; absent when there are none.
+   */
+  readonly catchUp?: AsyncIterable<StagedFile> | undefined;
   readonly signal: AbortSignal;
 }
 
@@ -102,6 +107,8 @@ export class CopyLoop {
   readonly #io: PrepareIO;
   readonly #o: CopyLoopOptions;
   readonly #live = new Map<number, LiveFile>();
+  /** The id the next staged entry met gets. */
+  #nextId: number;
   readonly #retry: LiveFile[] = [];
   readonly #rate = new RateMeter();
   readonly #buffers: BufferPool;
@@ -128,6 +135,7 @@ export class CopyLoop {
     this.#io = io;
     this.#o = o;
     this.#lastCommit = deps.clock.monotonic();
+    this.#nextId = s.state.nextFile;
     // One buffer per chunk the window can hold, plus the one being written.
     this.#buffers = new BufferPool(MAX_BLOCK_BYTES, o.threads * WINDOW_CHUNKS_PER_THREAD + 2);
   }
@@ -136,9 +144,16 @@ export class CopyLoop {
   async run(): Promise<void> {
     try {
       let source: AsyncIterable<ChunkJob> = this.#firstPass();
+      let catchUp = this.#o.catchUp;
       for (;;) {
         await this.#pump(source);
-        if (this.needsDrive || this.#retry.length === 0) break;
+        if (this.needsDrive) break;
+        if (catchUp) {
+          source = this.#catchUpPass(catchUp);
+          catchUp = undefined;
+          continue;
+        }
+        if (this.#retry.length === 0) break;
         source = this.#retryPass(this.#retry.splice(0));
       }
     } catch (err) {
@@ -264,7 +279,6 @@ export class CopyLoop {
       const r = await this.#resumeFile(a);
       if (r) yield* this.#chunksOf(r.f, r.from);
     }
-    let nextId = st.nextFile;
     const sessionDir = this.#s.dir;
     const walk = walkStaging(this.#deps.fs, this.#s.staging, {
       exclude: (rel) => rel === SESSION_ROOT_NAME || `${this.#s.staging}/${rel}` === sessionDir,
@@ -273,25 +287,32 @@ export class CopyLoop {
       suffix: this.#o.naming.suffix,
       ...(st.frontier !== undefined ? { after: st.frontier } : {}),
     });
-    for await (const sf of walk) {
-      const f: LiveFile = {
-        id: nextId++,
-        gen: 0,
-        path: sf.path,
-        abs: sf.abs,
-        kind: sf.kind,
-        dpath: sf.dpath,
-        meta: metaToJson(posixMetaOf(sf.stat)),
-        size: sf.size,
-        mtimeMs: sf.mtimeMs,
-        ino: sf.ino,
-        mode: sf.mode,
-        attempts: 0,
-        tweakSeed: this.#tweakSeed(sf.path),
-      };
-      this.#live.set(f.id, f);
-      yield* this.#chunksOf(f, 0);
-    }
+    for await (const sf of walk) yield* this.#chunksOf(this.#liveFileOf(sf), 0);
+  }
+
+  async *#catchUpPass(entries: AsyncIterable<StagedFile>): AsyncGenerator<ChunkJob> {
+    for await (const sf of entries) yield* this.#chunksOf(this.#liveFileOf(sf), 0);
+  }
+
+  /** A walked entry becomes a file of this run, with the next id. */
+  #liveFileOf(sf: StagedFile): LiveFile {
+    const f: LiveFile = {
+      id: this.#nextId++,
+      gen: 0,
+      path: sf.path,
+      abs: sf.abs,
+      kind: sf.kind,
+      dpath: sf.dpath,
+      meta: metaToJson(posixMetaOf(sf.stat)),
+      size: sf.size,
+      mtimeMs: sf.mtimeMs,
+      ino: sf.ino,
+      mode: sf.mode,
+      attempts: 0,
+      tweakSeed: this.#tweakSeed(sf.path),
+    };
+    this.#live.set(f.id, f);
+    return f;
   }
 
   async *#retryPass(files: LiveFile[]): AsyncGenerator<ChunkJob> {
@@ -664,7 +685,7 @@ export class CopyLoop {
             ask({
               sealedDriveId: sealed !== undefined ? st.drive(sealed).driveId : '',
               rawRemaining: Math.max(0, this.#o.rawTotal - st.rawDone),
-              filesRemaining: Math.max(0, this.#o.filesTotal - st.filesDone - st.filesSkipped),
+              filesRemaining: Math.max(0, this.#o.filesTotal - st.filesDone - this.skipped.length),
             })
         : undefined,
     );
