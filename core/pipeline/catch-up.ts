@@ -1,26 +1,11 @@
-import type { EntryKind, FileSystem } from '../../native/interfaces.js';
+import type { FileSystem } from '../../native/interfaces.js';
 import { JournalReader } from '../journal/journal-reader.js';
+import { OUTCOME_TYPES, pathOutcomes, WalkOrder, type PathOutcome, type PathState } from '../journal/path-outcomes.js';
 import { RecordType } from '../journal/record-codec.js';
 import { compareStagedPaths, walkStaging, type SkippedEntry, type StagedFile } from '../plan/scan.js';
 
 /** Paths of each kind of finding kept to name them; the counts cover all. */
 const MAX_PATHS_KEPT = 1000;
-
-/** The journal records that tell what became of each staged path. */
-const EVENT_TYPES: ReadonlySet<RecordType> = new Set([RecordType.DriveAttached, RecordType.DriveSealed, RecordType.SegmentStarted, RecordType.FileRestarted, RecordType.FileDone, RecordType.FileSkipped]);
-
-/**
- * What the journal last says of a staged path: copied whole (as it was then), or skipped — and if
- * so, whether a part of it stays listed in a sealed drive's manifest (`sealedOn`: that drive's id).
- */
-type PathState =
-  | { readonly copied: true; readonly kind: EntryKind; readonly size: number; readonly mtimeMs: number; readonly ino: number }
-  | { readonly copied: false; readonly sealedOn: string | undefined };
-
-interface PathEvent {
-  readonly path: string;
-  readonly state: PathState;
-}
 
 /**
  * What a staged entry met in walk order is to this session:
@@ -74,7 +59,7 @@ export class CatchUp {
   readonly #journalPath: string;
   readonly #staging: string;
   readonly #frontier: string;
-  /** Records (of EVENT_TYPES) the journal held when read: later ones are this run's. */
+  /** Records (of OUTCOME_TYPES) the journal held when read: later ones are this run's. */
   readonly #records: number;
   readonly #late: Map<string, PathState>;
   /** Paths started and not finished when read: the copy's first pass resumes them. */
@@ -99,7 +84,7 @@ export class CatchUp {
     const late = new Map<string, PathState>();
     const order = new WalkOrder();
     const seen = { records: 0, active: new Set<string>() };
-    for await (const e of pathEvents(fs, journalPath, Infinity, seen)) if (!order.next(e.path)) late.set(e.path, e.state);
+    for await (const e of pathOutcomes(fs, journalPath, Infinity, seen)) if (!order.next(e.path)) late.set(e.path, e.state);
     return new CatchUp(fs, journalPath, staging, frontier, seen.records, late, seen.active);
   }
 
@@ -143,7 +128,7 @@ export class CatchUp {
       resolved++;
       named.delete(path);
     };
-    for await (const r of new JournalReader(this.#fs, this.#journalPath).records(EVENT_TYPES)) {
+    for await (const r of new JournalReader(this.#fs, this.#journalPath).records(OUTCOME_TYPES)) {
       if (n++ < this.#records) continue;
       if (r.type === RecordType.SegmentStarted) {
         if (!names.has(r.file)) names.set(r.file, r.path);
@@ -166,9 +151,9 @@ export class CatchUpJudge {
   readonly #frontier: string;
   readonly #late: ReadonlyMap<string, PathState>;
   readonly #active: ReadonlySet<string>;
-  readonly #events: AsyncGenerator<PathEvent>;
+  readonly #events: AsyncGenerator<PathOutcome>;
   readonly #order = new WalkOrder();
-  #head: PathEvent | undefined;
+  #head: PathOutcome | undefined;
   #ended = false;
 
   constructor(fs: FileSystem, journalPath: string, records: number, frontier: string, late: ReadonlyMap<string, PathState>, active: ReadonlySet<string>) {
@@ -176,7 +161,7 @@ export class CatchUpJudge {
     this.#late = late;
     this.#active = active;
     // Only the records there were when the catch-up read the journal: this run's own come later.
-    this.#events = pathEvents(fs, journalPath, records, { records: 0, active: new Set() });
+    this.#events = pathOutcomes(fs, journalPath, records, { records: 0, active: new Set() });
   }
 
   /** Judge `f` (see CatchUpVerdict) and add it to `findings`. */
@@ -230,83 +215,4 @@ export class CatchUpJudge {
     if (late) return late;
     return this.#head?.path === path ? this.#head.state : undefined;
   }
-}
-
-/**
- * Splits outcomes into those in walk order (each path after every earlier one in order) and the
- * rest. An in-order outcome is the first of its path, and any later outcome of the same path is
- * out of order, so the last outcome of a path is its out-of-order one when there is one.
- */
-class WalkOrder {
-  #last: string | undefined;
-
-  next(path: string): boolean {
-    if (this.#last !== undefined && compareStagedPaths(path, this.#last) <= 0) return false;
-    this.#last = path;
-    return true;
-  }
-}
-
-interface Started {
-  readonly path: string;
-  readonly kind: EntryKind;
-  gen: number;
-  size: number;
-  mtimeMs: number;
-  ino: number;
-  drives: number[];
-}
-
-/**
- * The outcome of each file in journal order: copied (FileDone of its final generation) or skipped
- * (with the sealed drive a part of it stays on, if any). Reads at most `limit` records of
- * EVENT_TYPES; leaves in `seen` how many it read and the paths started and not finished.
- */
-async function* pathEvents(fs: FileSystem, journalPath: string, limit: number, seen: { records: number; active: Set<string> }): AsyncGenerator<PathEvent> {
-  const started = new Map<number, Started>();
-  const sealed = new Set<number>();
-  const ids: string[] = [];
-  for await (const r of new JournalReader(fs, journalPath).records(EVENT_TYPES)) {
-    if (seen.records >= limit) break;
-    seen.records++;
-    switch (r.type) {
-      case RecordType.DriveAttached:
-        ids[r.drive] = r.driveId;
-        break;
-      case RecordType.DriveSealed:
-        sealed.add(r.drive);
-        break;
-      case RecordType.SegmentStarted: {
-        const s = started.get(r.file);
-        if (s) s.drives.push(r.drive);
-        else started.set(r.file, { path: r.path, kind: r.kind ?? 'file', gen: r.gen, size: r.size, mtimeMs: r.mtimeMs, ino: r.ino, drives: [r.drive] });
-        break;
-      }
-      case RecordType.FileRestarted: {
-        const s = started.get(r.file);
-        if (!s) break;
-        // The copy starts over; the parts of the earlier generation leave every manifest.
-        Object.assign(s, { gen: r.gen, size: r.size, mtimeMs: r.mtimeMs, ino: r.ino, drives: [] });
-        break;
-      }
-      case RecordType.FileDone: {
-        const s = started.get(r.file);
-        if (!s || s.gen !== r.gen) break;
-        started.delete(r.file);
-        yield { path: s.path, state: { copied: true, kind: s.kind, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino } };
-        break;
-      }
-      case RecordType.FileSkipped: {
-        const s = started.get(r.file);
-        started.delete(r.file);
-        // A skip drops the parts on drives still open; those on sealed drives stay in their manifests.
-        const on = s?.drives.find((d) => sealed.has(d));
-        yield { path: r.path, state: { copied: false, sealedOn: on === undefined ? undefined : (ids[on] ?? `#${on + 1}`) } };
-        break;
-      }
-      default:
-        break;
-    }
-  }
-  for (const s of started.values()) seen.active.add(s.path);
 }

@@ -25,6 +25,7 @@ function prepareArgs(staging: string, drives: string[], extra: string[] = []): s
 async function restoreEquals(staging: string, drives: string[], out: string): Promise<void> {
   const rr = await runSeedship(['restore', ...drives.flatMap((d) => ['--drive', d]), '--session', `${staging}/.seedship/catchup`, '--to', out]);
   assert.equal(rr.code, 0, rr.stderr);
+  assert.doesNotMatch(rr.stdout, /skipped by prepare/, 'a skip made good by a rerun is not reported');
   assert.deepEqual(hashTree(out), hashTree(staging));
 }
 

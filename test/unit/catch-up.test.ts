@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { NodeFileSystem } from '../../native/node-fs.js';
 import { JournalWriter } from '../../core/journal/journal-writer.js';
 import { RecordType, type JournalRecord } from '../../core/journal/record-codec.js';
+import { countSkippedPaths } from '../../core/journal/path-outcomes.js';
 import { CatchUp, type CatchUpVerdict } from '../../core/pipeline/catch-up.js';
 import { walkStaging } from '../../core/plan/scan.js';
 import { tempDir, writeTree } from '../support/tree.js';
@@ -41,6 +42,8 @@ test('catch-up judges each entry by the last outcome its path has in the journal
     add(await started(7, 'a2', 1), done(7));
     await w.commit();
 
+    // Last outcomes: b, c and c2 skipped (a2's skip was made good by a later copy).
+    assert.equal(await countSkippedPaths(fs, journal), 3);
     const cu = (await CatchUp.read(fs, journal, staging, 'f'))!;
     assert.ok(cu);
     assert.equal(await CatchUp.read(fs, journal, staging, undefined), undefined, 'a session no run visited has nothing to catch up');
@@ -66,6 +69,7 @@ test('catch-up judges each entry by the last outcome its path has in the journal
     add(await started(8, 'b', 1), done(8), skipped(9, 'd'));
     await w.commit();
     assert.deepEqual(await cu.left(found), { count: 1, paths: ['c2'] });
+    assert.equal(await countSkippedPaths(fs, journal), 3, 'c, c2 and d');
     // The run's own records do not change what the catch-up read before it began.
     assert.deepEqual(await (async () => { const y: string[] = []; for await (const f of cu.entries(walkOpts)) y.push(f.path); return y; })(), ['b', 'c2', 'd']);
     await w.close();
