@@ -51,8 +51,11 @@ export interface CatchUpWalk {
  * a file's outcome (FileDone or FileSkipped) is journaled in walk order except for files copied
  * again (restarted, resumed, or caught up here) and skipped late. Those few out-of-order outcomes
  * are read first into a map by path (`#late`); everything else is merged with the walk in one
- * streamed pass. Memory is that map, the files started and not finished, and one directory
- * listing per level.
+ * streamed pass. Memory is that map (a path and five numbers per entry: it grows with the
+ * entries caught up, e.g. many files added to the visited part), the files started and not
+ * finished, and one directory listing per level. Time: the journal's outcome records are read
+ * twice (the map, then the merge, beside the pre-scan's walk), and staging is walked a second
+ * time up to the frontier only when something is to be copied.
  */
 export class CatchUp {
   readonly #fs: FileSystem;
