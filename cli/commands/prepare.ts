@@ -113,7 +113,11 @@ async function prepareAction(ctx: CliContext, flags: PrepareFlags): Promise<numb
   view.done();
   printResult(ctx, json, result, () => summary(result));
   if (result.status === 'needs-drive') {
-    if (!json) ctx.stderr.write(`seedship: needs another drive: ${formatBytes(result.rawRemaining)} remain; what fitted is sealed. Run the same command with --drive <next drive> to continue.\n`);
+    if (!json) {
+      const m = result.missing;
+      const named = m.count > 0 ? ` ${m.count} staged entries earlier runs left off the drives are still on no drive: ${m.paths.slice(0, 10).map((p) => JSON.stringify(p)).join(', ')}${m.count > 10 ? ` and ${m.count - 10} more` : ''}.` : '';
+      ctx.stderr.write(`seedship: needs another drive: ${formatBytes(result.rawRemaining)} remain; what fitted is sealed.${named} Attach a drive with room and run the same command with --drive <next drive> to continue.\n`);
+    }
     return EXIT.NEEDS_DRIVE;
   }
   const code = result.skipped.length > 0 ? EXIT.SKIPPED : EXIT.OK;

@@ -8,7 +8,7 @@ import { encodeBytes } from '../../native/raw-names.js';
 import { RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
 import { chunkCount, MAX_BLOCK_BYTES, worstStoredBytes } from '../plan/chunking.js';
 import { BufferPool } from '../util/buffer-pool.js';
-import { walkStaging, type SkippedEntry } from '../plan/scan.js';
+import { walkStaging, type SkippedEntry, type StagedFile } from '../plan/scan.js';
 import { SESSION_ROOT_NAME } from '../session/session-layout.js';
 import { mapBounded } from '../util/bounded-map.js';
 import { blobTweakSeed } from '../restore/chunk-task.js';
@@ -101,6 +101,11 @@ export interface CopyLoopOptions {
   readonly filesTotal: number;
   /** Read every drive back as soon as it is sealed. */
   readonly readBack: boolean;
+  /**
+   * Entries before the frontier that earlier runs left off the drives (catch-up.ts), copied
+   * after the first pass; absent when there are none.
+   */
+  readonly catchUp?: AsyncIterable<StagedFile> | undefined;
   readonly signal: AbortSignal;
 }
 
@@ -167,7 +172,6 @@ export class CopyLoop {
     const feed = new FileFeed<LiveFile>(this.#walkFiles());
     this.#feed = feed;
     try {
-      await this.#drives.attachGiven();
       for (const a of [...this.#s.state.active.values()].sort((x, y) => x.file - y.file)) {
         const r = await this.#resumeFile(a);
         // Its open part goes on on the drive it is on; a part on a sealed drive is followed by a new one anywhere.
@@ -175,6 +179,8 @@ export class CopyLoop {
         const on = last && this.#drives.open.has(last.drive) && r?.from !== 0 ? last.drive : undefined;
         if (r) feed.giveBack({ f: r.f, from: r.from, on });
       }
+      // Every new drive given is filled at once; none is touched when nothing is left to copy.
+      if (await feed.anyWork()) await this.#drives.attachGiven();
       for (;;) {
         const ready = [...this.#drives.open.values()].filter((c) => feed.hasWorkFor(c.state.seq));
         if (ready.length === 0) {
@@ -239,13 +245,15 @@ export class CopyLoop {
       this.#prewritten.delete(path);
       await this.#deps.fs.unlink(path);
     }
-    if (cur.state.status === 'open') this.#record({ type: RecordType.DriveFull, drive: cur.state.seq });
+    const empty = cur.state.segments === 0;
+    // A drive that received nothing stays open in the journal: a later run of this job fills it.
+    if (cur.state.status === 'open' && !empty) this.#record({ type: RecordType.DriveFull, drive: cur.state.seq });
     await this.commit();
     await cur.writer.close(true);
     this.#drives.forget(cur.state.seq);
     this.#feed?.unpin(cur.state.seq);
-    if (cur.state.segments === 0) {
-      this.#io.notice('info', `drive ${cur.state.driveId} (${cur.writer.root}) received no data and is not sealed; it can be used for another job`);
+    if (empty) {
+      this.#io.notice('info', `drive ${cur.state.driveId} (${cur.writer.root}) received no data and is not sealed; a later run of this job can fill it`);
       return;
     }
     await this.seal(cur.state, cur.writer.root);
@@ -398,27 +406,31 @@ export class CopyLoop {
       suffix: this.#o.naming.suffix,
       ...(st.frontier !== undefined ? { after: st.frontier } : {}),
     });
-    for await (const sf of walk) {
-      if (st.beyond.has(sf.path)) continue;
-      const f: LiveFile = {
-        id: st.nextFile++,
-        gen: 0,
-        path: sf.path,
-        abs: sf.abs,
-        kind: sf.kind,
-        dpath: sf.dpath,
-        meta: metaToJson(posixMetaOf(sf.stat)),
-        size: sf.size,
-        mtimeMs: sf.mtimeMs,
-        ino: sf.ino,
-        mode: sf.mode,
-        attempts: 0,
-        tweakSeed: this.#tweakSeed(sf.path),
-        owner: undefined,
-      };
-      this.#live.set(f.id, f);
-      yield f;
-    }
+    for await (const sf of walk) if (!st.beyond.has(sf.path)) yield this.#liveFileOf(sf);
+    // Then what earlier runs left off the drives before the frontier (catch-up.ts).
+    if (this.#o.catchUp) for await (const sf of this.#o.catchUp) yield this.#liveFileOf(sf);
+  }
+
+  /** A walked entry becomes a file of this run, with the next id. */
+  #liveFileOf(sf: StagedFile): LiveFile {
+    const f: LiveFile = {
+      id: this.#s.state.nextFile++,
+      gen: 0,
+      path: sf.path,
+      abs: sf.abs,
+      kind: sf.kind,
+      dpath: sf.dpath,
+      meta: metaToJson(posixMetaOf(sf.stat)),
+      size: sf.size,
+      mtimeMs: sf.mtimeMs,
+      ino: sf.ino,
+      mode: sf.mode,
+      attempts: 0,
+      tweakSeed: this.#tweakSeed(sf.path),
+      owner: undefined,
+    };
+    this.#live.set(f.id, f);
+    return f;
   }
 
   /** The chunks of `f` from block `from`, while `lane` owns it and it is not restarted. */
@@ -815,7 +827,7 @@ export class CopyLoop {
             ask({
               sealedDriveId: sealed !== undefined ? st.drive(sealed).driveId : '',
               rawRemaining: Math.max(0, this.#o.rawTotal - st.rawDone),
-              filesRemaining: Math.max(0, this.#o.filesTotal - st.filesDone - st.filesSkipped),
+              filesRemaining: Math.max(0, this.#o.filesTotal - st.filesDone - this.skipped.length),
             })
         : undefined,
     );

@@ -75,6 +75,12 @@ export interface PrepareResult {
   readonly drives: readonly DriveSummary[];
   /** Staged entries of every kind (regular files, directories, symlinks, special files). */
   readonly files: { readonly total: number; readonly done: number; readonly skipped: number };
+  /**
+   * With status `needs-drive`: entries in the part of staging earlier runs visited that are still
+   * on no drive (skipped then, or added since), which a drive with room will take: their count and
+   * the first paths (up to 1,000). Zero and empty otherwise.
+   */
+  readonly missing: { readonly count: number; readonly paths: readonly string[] };
   /** Staged entries by kind. */
   readonly entries: Readonly<Record<EntryKind, number>>;
   /** Names NTFS would not keep (mapped on the drive) and names no blob can carry (escaped in the account), listed in `file`. */

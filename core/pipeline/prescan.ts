@@ -1,8 +1,7 @@
 import type { EntryKind, FileSystem } from '../../native/interfaces.js';
 import { chunkCount, MAX_BLOCKS_PER_BLOB } from '../plan/chunking.js';
 import { blobNameOf } from '../plan/naming.js';
-import { compareStagedPaths, walkStaging, type SkippedEntry } from '../plan/scan.js';
-import { SESSION_ROOT_NAME } from '../session/session-layout.js';
+import { walkStaging, type SkippedEntry, type StagedFile } from '../plan/scan.js';
 
 /** A staged file this session cannot store as asked (a page-blob length, too many blocks), found before copying starts. */
 export interface PathProblem {
@@ -30,8 +29,6 @@ export interface PrescanResult {
   problems: PathProblem[];
   problemCount: number;
   skipped: SkippedEntry[];
-  /** Entries at or before `frontier` in walk order (what a resumed session has already visited). */
-  filesUpToFrontier: number;
   /** Names given another drive name (NTFS would not keep them) and blob names escaped. */
   mappedNames: number;
   escapedNames: number;
@@ -47,12 +44,22 @@ const MAX_RENAMED_KEPT = 100_000;
 /**
  * Walk staging once before copying: totals for honest progress, every name that is mapped on
  * the drive or escaped in the account (listed, never refused), and the files this session's
- * settings cannot store, so nothing is copied before the user has decided. Reads metadata only.
+ * settings cannot store, so nothing is copied before the user has decided. Reads metadata only;
+ * `onEntry` lets the caller look at each entry in the same walk (the catch-up's judge).
  */
 export async function prescan(
   fs: FileSystem,
   staging: string,
-  opts: { chunkBytes: number; pages: boolean; suffix: string; frontier: string | undefined; signal: AbortSignal },
+  opts: {
+    chunkBytes: number;
+    pages: boolean;
+    suffix: string;
+    /** What the copy leaves out of staging (the session's own dir), so the totals are the copy's. */
+    exclude: (rel: string) => boolean;
+    /** Called with every entry in walk order, before the next one is read. */
+    onEntry?: ((f: StagedFile) => Promise<unknown>) | undefined;
+    signal: AbortSignal;
+  },
 ): Promise<PrescanResult> {
   const r: PrescanResult = {
     files: 0,
@@ -61,7 +68,6 @@ export async function prescan(
     problems: [],
     problemCount: 0,
     skipped: [],
-    filesUpToFrontier: 0,
     mappedNames: 0,
     escapedNames: 0,
     renamed: [],
@@ -70,13 +76,13 @@ export async function prescan(
     r.problemCount++;
     if (r.problems.length < MAX_PROBLEMS_KEPT) r.problems.push(p);
   };
-  const walk = walkStaging(fs, staging, { exclude: (rel) => rel === SESSION_ROOT_NAME, onSkip: (e) => r.skipped.push(e), entries: true, suffix: opts.suffix });
+  const walk = walkStaging(fs, staging, { exclude: opts.exclude, onSkip: (e) => r.skipped.push(e), entries: true, suffix: opts.suffix });
   for await (const f of walk) {
     opts.signal.throwIfAborted();
     r.files++;
     r.kinds[f.kind]++;
     r.bytes += f.size;
-    if (opts.frontier !== undefined && compareStagedPaths(f.path, opts.frontier) <= 0) r.filesUpToFrontier++;
+    if (opts.onEntry) await opts.onEntry(f);
     const blob = blobNameOf(f.path, f.kind === 'file' ? opts.suffix : '');
     if (f.mapped) r.mappedNames++;
     if (blob.escaped) r.escapedNames++;

@@ -3,8 +3,9 @@ import { SeedshipError, usageError } from '../errors.js';
 import type { BlobNaming } from '../manifest/drive-blobs.js';
 import { JrnWriter } from '../manifest/jrn-writer.js';
 import { RecordType } from '../journal/record-codec.js';
-import { sessionFiles } from '../session/session-layout.js';
+import { SESSION_ROOT_NAME, sessionFiles } from '../session/session-layout.js';
 import type { RequestedSettings } from '../session/session-settings.js';
+import { CatchUp, type CatchUpFindings } from './catch-up.js';
 import { CopyLoop } from './copy-loop.js';
 import { DriveCoordinator, type InspectedDrive } from './drive-coordinator.js';
 import { discoverJob, openSession, resolveStaging, type OpenSession } from './open-session.js';
@@ -78,17 +79,24 @@ async function prepareInSession(
 
   // Every check before the first byte is written.
   io.progress({ phase: 'scan', filesDone: 0, filesTotal: 0, rawDone: 0, rawTotal: 0, storedDone: 0, rate: 0, etaSeconds: undefined, message: 'scanning staging' });
-  const scan = await prescan(fs, session.staging, { chunkBytes: s.chunkBytes, pages: s.blobType === 'page', suffix: s.codec === 'zstd' ? '.zst' : '', frontier: session.state.frontier, signal });
+  const suffix = s.codec === 'zstd' ? '.zst' : '';
+  const exclude = (rel: string) => rel === SESSION_ROOT_NAME || `${session.staging}/${rel}` === session.dir;
+  // What earlier runs left off the drives in the part of staging they visited, judged in the
+  // pre-scan's walk (read before this run appends to the journal).
+  const catchUp = await CatchUp.read(fs, session.journalPath, session.staging, session.state.frontier);
+  const judge = catchUp?.judge();
+  let scan;
+  try {
+    scan = await prescan(fs, session.staging, { chunkBytes: s.chunkBytes, pages: s.blobType === 'page', suffix, exclude, onEntry: judge && ((f) => judge.see(f)), signal });
+  } finally {
+    await judge?.close();
+  }
+  const found = judge?.findings;
   const errors = scan.problems.filter((p) => p.severity === 'error');
   for (const w of scan.problems.filter((p) => p.severity === 'warning').slice(0, SHOWN_PROBLEMS)) io.notice('warning', `${w.path}: ${w.message}`);
   if (errors.length > 0) await refuseFiles(deps, session, scan.problems, scan.problemCount);
   const namesFile = await writeRenamed(deps, session, scan);
-  const visited = session.state.filesDone + session.state.filesSkipped + session.state.active.size;
-  if (session.state.frontier !== undefined && scan.filesUpToFrontier > visited) {
-    // The walk order lets a resume skip what was visited without a file list; files added since,
-    // in the part already visited, are not seen by it. Say so rather than ship without them.
-    io.notice('warning', `${scan.filesUpToFrontier - visited} staged file(s) were added after this session copied their part of the tree; prepare will not copy them — upload them with seedship sync after the import, or start a new session`);
-  }
+  if (found) noticeFindings(io, found);
   const coordinator = new DriveCoordinator(deps, session, { driveLimit: opts.driveLimit, allowStagingVolume: opts.allowStagingVolume ?? false, notice: io.notice });
   const inspected: InspectedDrive[] = [];
   for (let i = 0; i < opts.drives.length; i++) inspected.push(await coordinator.inspect(opts.drives[i]!, keys[i]));
@@ -117,6 +125,7 @@ async function prepareInSession(
     rawTotal: scan.bytes,
     filesTotal: scan.files,
     readBack: opts.verify !== false,
+    catchUp: catchUp && found && found.missing > 0 ? catchUp.entries({ exclude, suffix }) : undefined,
     signal,
   });
 
@@ -163,7 +172,9 @@ async function prepareInSession(
     throw new SeedshipError('E_INTEGRITY', failed.length === 1 ? (out as { message: string }).message : `${failed.length} drives failed their read-back, first: ${(out as { message: string }).message}`, { path: d.path });
   }
 
-  const skipped = [...scan.skipped, ...loop.skipped];
+  // Entries still on no drive that this run set out to catch up (it stopped for want of a drive).
+  const missing = loop.needsDrive && catchUp && found && found.missing > 0 ? await catchUp.left(found) : { count: 0, paths: [] };
+  const skipped = [...scan.skipped, ...loop.skipped, ...(found?.stuckEntries ?? [])];
   let skippedFile: string | undefined;
   if (skipped.length > 0) {
     skippedFile = sessionFiles.skipped(session.dir);
@@ -188,7 +199,9 @@ async function prepareInSession(
     sessionDir: session.dir,
     container: s.container,
     drives,
-    files: { total: scan.files, done: st.filesDone, skipped: st.filesSkipped },
+    // Skipped: this run's skips and earlier skips it could not retry (it retries every other one).
+    files: { total: scan.files, done: st.filesDone, skipped: loop.skipped.length + (found?.stuck ?? 0) },
+    missing,
     entries: scan.kinds,
     names: { mapped: scan.mappedNames, escaped: scan.escapedNames, file: namesFile },
     bytes: { raw: st.rawDone, stored: st.storedDone, rawTotal: scan.bytes },
@@ -196,8 +209,19 @@ async function prepareInSession(
     skippedFile,
     elapsedMs: deps.clock.monotonic() - started,
     resumed: session.resumed,
-    rawRemaining: Math.max(0, scan.bytes - st.rawDone),
+    rawRemaining: Math.max(0, scan.bytes - st.rawDone, missing.count > 0 ? found!.missingBytes : 0),
   };
+}
+
+/** Warn of entries changed since their copy, and say which earlier skips and additions will be copied now. */
+function noticeFindings(io: PrepareIO, found: CatchUpFindings): void {
+  const list = (paths: readonly string[], count: number) => `${paths.slice(0, SHOWN_PROBLEMS).map((p) => JSON.stringify(p)).join(', ')}${count > SHOWN_PROBLEMS ? ` and ${count - SHOWN_PROBLEMS} more` : ''}`;
+  if (found.missing > 0) {
+    io.notice('info', `${found.missing} staged entries in the part of staging earlier runs visited are on no drive (skipped then, or added since); copying them now: ${list(found.missingPaths, found.missing)}`);
+  }
+  if (found.changed > 0) {
+    io.notice('warning', `${found.changed} staged entries changed after they were copied (size, time, inode or kind differ); the drives keep the version copied then, which this session does not replace — upload the new one with seedship sync after the import: ${list(found.changedPaths, found.changed)}`);
+  }
 }
 
 /**

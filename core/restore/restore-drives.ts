@@ -8,6 +8,7 @@ import { blobTweakSeed, chunkDecodeTask } from './chunk-task.js';
 import { decodeName } from '../../native/raw-names.js';
 import { EntryRestorer, writeWholeSparse, type RestoreMeta } from './restore-entry.js';
 import { writeNonZero } from './sparse-writer.js';
+import { countSkippedPaths } from '../journal/path-outcomes.js';
 
 export interface RestoreResult {
   readonly files: number;
@@ -117,7 +118,7 @@ export async function restoreFromDrives(
   if (files !== view.state.filesDone) {
     throw new SeedshipError('E_INTEGRITY', `restored ${files} files, but the journal records ${view.state.filesDone} as copied; some drives are missing or incomplete`, { path: opts.to });
   }
-  return { files, bytes, skippedInPrepare: view.state.filesSkipped, to: opts.to };
+  return { files, bytes, skippedInPrepare: await countSkippedPaths(fs, view.journalPath), to: opts.to };
 }
 
 /** What the journal says of a blob's entry, for restore (old journals: mode and mtime only, to the ms). */

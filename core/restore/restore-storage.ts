@@ -10,6 +10,7 @@ import { restoreBlobToFile } from './blob-stream.js';
 import { writeNonZero } from './sparse-writer.js';
 import { BoundedTasks } from '../util/bounded-tasks.js';
 import { blobPosixOf, POSIX_KEYS } from '../manifest/blob-metadata.js';
+import { countSkippedPaths } from '../journal/path-outcomes.js';
 
 /** Blobs restored at once without a session: each holds a few MiB (blob-stream.ts). */
 const BLOBS_IN_FLIGHT = 4;
@@ -77,7 +78,7 @@ export async function restoreFromStorage(
       }
     }
     await entries.finish();
-    return { files, bytes, skippedInPrepare: v.state.filesSkipped, to: opts.to, checked: true };
+    return { files, bytes, skippedInPrepare: await countSkippedPaths(fs, v.journalPath), to: opts.to, checked: true };
   }
   // Without the session, each blob's own metadata says what it is (AzCopy's POSIX keys and
   // seedship's): its original name, its kind, owner, mode and times.
