@@ -18,7 +18,7 @@ export interface DriveState {
   readonly driveId: string;
   path: string;
   readonly budget: number;
-  status: 'open' | 'full' | 'sealed';
+  status: 'open' | 'full' | 'sealed' | 'failed';
   /** Estimated space used by data files (allocation-rounded, with per-file overhead). */
   usedBytes: number;
   /** Upper bound of the manifest's size. */
@@ -37,6 +37,8 @@ export interface DriveState {
    * blob's parts in order (restore and import read drives in it).
    */
   closeOrder: number;
+  /** Files finished with a part on it (lost with it if it fails before it is sealed). */
+  filesWith: number;
 }
 
 export interface SegmentState {
@@ -174,6 +176,7 @@ export class JournalState {
           manifestHash: undefined,
           verified: false,
           closeOrder: 0,
+          filesWith: 0,
         };
         return;
       case RecordType.SegmentStarted:
@@ -185,6 +188,7 @@ export class JournalState {
         if (!f || f.gen !== r.gen) return;
         this.active.delete(r.file);
         this.filesDone++;
+        for (const seq of new Set(f.segments.map((g) => g.drive))) this.drive(seq).filesWith++;
         return;
       }
       case RecordType.FileRestarted: {
@@ -231,6 +235,17 @@ export class JournalState {
       case RecordType.DriveVerified:
         this.drive(r.drive).verified = true;
         return;
+      case RecordType.DriveFailed: {
+        // Files still being copied were restarted before this record; those it holds finished
+        // leave the counts (a later catch-up copies them again).
+        const d = this.drive(r.drive);
+        if (d.status === 'failed' || d.status === 'sealed') return;
+        d.status = 'failed';
+        this.filesDone -= d.filesWith;
+        this.rawDone -= d.rawBytes;
+        this.storedDone -= d.storedBytes;
+        return;
+      }
       case RecordType.FrontierAdvanced: {
         this.#explicitFrontier = true;
         const p = r.path ?? undefined;

@@ -40,6 +40,8 @@ export class WalkOrder {
   }
 }
 
+const FAILED_TYPES: ReadonlySet<RecordType> = new Set([RecordType.DriveFailed]);
+
 interface Started {
   readonly path: string;
   readonly kind: EntryKind;
@@ -58,6 +60,9 @@ interface Started {
 export async function* pathOutcomes(fs: FileSystem, journalPath: string, limit = Infinity, seen = { records: 0, active: new Set<string>() }): AsyncGenerator<PathOutcome> {
   const started = new Map<number, Started>();
   const sealed = new Set<number>();
+  // A file finished with a part on a drive that failed later is on no drive.
+  const failed = new Set<number>();
+  for await (const r of new JournalReader(fs, journalPath).records(FAILED_TYPES)) if (r.type === RecordType.DriveFailed) failed.add(r.drive);
   const ids: string[] = [];
   for await (const r of new JournalReader(fs, journalPath).records(OUTCOME_TYPES)) {
     if (seen.records >= limit) break;
@@ -86,7 +91,8 @@ export async function* pathOutcomes(fs: FileSystem, journalPath: string, limit =
         const s = started.get(r.file);
         if (!s || s.gen !== r.gen) break;
         started.delete(r.file);
-        yield { path: s.path, state: { copied: true, kind: s.kind, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino } };
+        if (s.drives.some((d) => failed.has(d))) yield { path: s.path, state: { copied: false, sealedOn: undefined } };
+        else yield { path: s.path, state: { copied: true, kind: s.kind, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino } };
         break;
       }
       case RecordType.FileSkipped: {

@@ -47,10 +47,12 @@ export const enum RecordType {
    * frontier comes only from these records.
    */
   FrontierAdvanced = 14,
+  /** A drive failed (EIO, gone) before it was sealed: what it holds is copied again elsewhere. */
+  DriveFailed = 15,
 }
 
 /** The largest record type a reader knows. */
-const LAST_RECORD_TYPE = RecordType.FrontierAdvanced;
+const LAST_RECORD_TYPE = RecordType.DriveFailed;
 
 /** A run of `prepare` began (every resume writes one). */
 export interface SessionStartedRec {
@@ -152,6 +154,11 @@ export interface DriveVerifiedRec {
   readonly type: RecordType.DriveVerified;
   readonly drive: number;
 }
+export interface DriveFailedRec {
+  readonly type: RecordType.DriveFailed;
+  readonly drive: number;
+  readonly reason: string;
+}
 /** The safe frontier of the walk (null: nothing walked yet). */
 export interface FrontierAdvancedRec {
   readonly type: RecordType.FrontierAdvanced;
@@ -174,7 +181,8 @@ export type JournalRecord =
   | DriveSealedRec
   | SessionDoneRec
   | DriveVerifiedRec
-  | FrontierAdvancedRec;
+  | FrontierAdvancedRec
+  | DriveFailedRec;
 
 /** Encode the journal header. */
 export function encodeHeader(jobId: Uint8Array, version = JOURNAL_VERSION): Buffer {

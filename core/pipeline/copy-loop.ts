@@ -19,6 +19,7 @@ import type { OpenSession } from './open-session.js';
 import type { PrepareIO } from './prepare-types.js';
 import { sealDrive, type SealContext } from './seal-drive.js';
 import { FileFeed } from './placement.js';
+import { CatchUp } from './catch-up.js';
 import { readBackDrive, type ReadBackOutcome } from './read-back.js';
 import { batchChunks, SMALL_CHUNK_BATCH } from './chunk-batches.js';
 
@@ -88,7 +89,7 @@ interface ChunkJob {
 interface Lane {
   readonly cur: CurrentDrive;
   /** Why it stopped pulling: its drive is full, or failed. */
-  stopped: 'full' | undefined;
+  stopped: 'full' | 'failed' | undefined;
   /** Files it pulled and has not finished. */
   readonly held: Set<LiveFile>;
 }
@@ -134,6 +135,12 @@ export class CopyLoop {
   readonly #rate = new RateMeter();
   readonly #buffers: BufferPool;
   readonly #lanes = new Map<number, Lane>();
+  /** Drives that failed (EIO, gone) and are not dealt with yet, with the error. */
+  readonly #faults = new Map<number, unknown>();
+  /** Drives that failed in this run. */
+  readonly failedNow: { readonly seq: number; readonly driveId: string; readonly reason: string }[] = [];
+  /** A failed drive held finished files: staging is caught up once the copy is through. */
+  #lostFinished = false;
   #feed: FileFeed<LiveFile> | undefined;
   #lastCommit = 0;
   #bytesSinceCommit = 0;
@@ -182,26 +189,96 @@ export class CopyLoop {
       // Every new drive given is filled at once; none is touched when nothing is left to copy.
       if (await feed.anyWork()) await this.#drives.attachGiven();
       for (;;) {
-        const ready = [...this.#drives.open.values()].filter((c) => feed.hasWorkFor(c.state.seq));
+        await this.#dealWithFaults();
+        const ready = [...this.#drives.open.values()].filter((c) => this.#feed!.hasWorkFor(c.state.seq));
         if (ready.length === 0) {
-          if (!(await feed.anyWork())) break;
-          if (!(await this.#nextDrive())) break;
-          continue;
+          if (await this.#feed!.anyWork()) {
+            if (!(await this.#nextDrive())) break;
+            continue;
+          }
+          // Nothing left: seal the drives that took data; a drive failing at its seal sends its
+          // files round again.
+          await this.#closeAll();
+          if (this.#faults.size > 0) continue;
+          if (this.#lostFinished && (await this.#catchUpLost())) continue;
+          break;
         }
         const results = await Promise.allSettled(ready.map((c) => this.#runLane(c)));
         const failed = results.find((r) => r.status === 'rejected');
         if (failed) throw (failed as PromiseRejectedResult).reason;
       }
-      if (!this.needsDrive) await this.#closeAll();
     } catch (err) {
       // What is on the drives is still made durable and journaled, so a rerun does not redo it.
       await this.commit().catch(() => undefined);
       throw err;
     } finally {
       await feed.close();
+      await this.#feed?.close();
     }
     await this.commit();
   }
+
+  /** Fail every drive that met a fault: its unfinished files go on elsewhere. */
+  async #dealWithFaults(): Promise<void> {
+    for (const [seq, err] of [...this.#faults]) {
+      this.#faults.delete(seq);
+      const cur = this.#drives.open.get(seq);
+      if (cur) await this.#failDrive(cur, err);
+    }
+  }
+
+  /**
+   * A drive failed before it was sealed (EIO on a write or a sync, or it went away): it is
+   * journaled failed and never sealed; its unfinished files start again on the other drives, and
+   * the files it held finished are caught up once the copy is through (`#catchUpLost`).
+   */
+  async #failDrive(cur: CurrentDrive, err: unknown): Promise<void> {
+    const seq = cur.state.seq;
+    const reason = `${errnoCode(err) ?? 'error'}: ${(err as Error).message ?? String(err)}`;
+    this.#drives.forget(seq);
+    this.#feed?.unpin(seq);
+    await cur.writer.abandon();
+    for (const a of [...this.#s.state.active.values()]) {
+      if (!a.segments.some((g) => g.drive === seq)) continue;
+      const f = this.#live.get(a.file);
+      if (!f) continue;
+      if (a.segments.some((g) => g.drive !== seq)) {
+        await this.#skip(f, `part of it was on drive ${cur.state.driveId}, which failed, and part on another drive; copy it with seedship sync after the import`);
+        continue;
+      }
+      f.gen++;
+      this.#record({ type: RecordType.FileRestarted, file: f.id, gen: f.gen, reason: `drive ${cur.state.driveId} failed`, size: f.size, mtimeMs: f.mtimeMs, ino: f.ino });
+      for (const l of this.#lanes.values()) l.held.delete(f);
+      f.owner = undefined;
+      this.#feed?.giveBack({ f, from: 0 });
+    }
+    if (cur.state.filesWith > 0) this.#lostFinished = true;
+    this.#record({ type: RecordType.DriveFailed, drive: seq, reason });
+    await this.commit();
+    this.failedNow.push({ seq, driveId: cur.state.driveId, reason });
+    this.#io.notice('warning', `drive ${cur.state.driveId} (${cur.writer.root}) failed (${reason}); do not ship it — what it held is copied onto the other drives`);
+  }
+
+  /** After a drive failed: copy what it held finished again, as a rerun's catch-up would. */
+  async #catchUpLost(): Promise<boolean> {
+    this.#lostFinished = false;
+    await this.commit();
+    const cu = await CatchUp.read(this.#deps.fs, this.#s.journalPath, this.#s.staging, this.#s.state.frontier);
+    if (!cu) return false;
+    const entries = cu.entries({ exclude: this.#exclude, suffix: this.#o.naming.suffix });
+    const self = this;
+    const feed = new FileFeed<LiveFile>(
+      (async function* () {
+        for await (const sf of entries) yield self.#liveFileOf(sf);
+      })(),
+    );
+    await this.#feed?.close();
+    this.#feed = feed;
+    return feed.anyWork();
+  }
+
+  /** What the copy leaves out of staging: the session dir. */
+  readonly #exclude = (rel: string): boolean => rel === SESSION_ROOT_NAME || `${this.#s.staging}/${rel}` === this.#s.dir;
 
   /** One drive's pump, then, when its drive is full, its seal and read-back. */
   async #runLane(cur: CurrentDrive): Promise<void> {
@@ -209,6 +286,10 @@ export class CopyLoop {
     this.#lanes.set(cur.state.seq, lane);
     try {
       await this.#pump(lane);
+    } catch (err) {
+      if (!isDriveFault(err)) throw err;
+      lane.stopped = 'failed';
+      this.#faults.set(cur.state.seq, err);
     } finally {
       this.#lanes.delete(cur.state.seq);
       // Recorded before its unfinished files go on elsewhere: their later parts follow it in the
@@ -220,10 +301,19 @@ export class CopyLoop {
         f.owner = undefined;
         if (this.#live.get(f.id) !== f) continue;
         const active = this.#s.state.active.get(f.id);
+        // Parts on a drive that failed: #failDrive starts the file again.
+        if (lane.stopped === 'failed' && active?.segments.some((g) => g.drive === cur.state.seq)) continue;
         this.#feed!.giveBack({ f, from: active?.nextIndex ?? 0, ...(lane.stopped ? { notOn: new Set([cur.state.seq]) } : {}) });
       }
     }
     if (lane.stopped === 'full') await this.#closeDrive(cur);
+  }
+
+  /** A drive met a fault outside its pump (at a sync): its pump stops, the loop fails it. */
+  #noteFault(cur: CurrentDrive, err: unknown): void {
+    if (!this.#faults.has(cur.state.seq)) this.#faults.set(cur.state.seq, err);
+    const lane = this.#lanes.get(cur.state.seq);
+    if (lane) lane.stopped = 'failed';
   }
 
   /** Seal every drive still being filled that took data (the end of the copy), all at once. */
@@ -236,6 +326,7 @@ export class CopyLoop {
 
   /** Seal a drive that takes no more data, and read it back. */
   async #closeDrive(cur: CurrentDrive): Promise<void> {
+    if (this.#faults.has(cur.state.seq)) return;
     // Workers may still be writing files ahead onto this drive: let them finish and remove what
     // they wrote (none of it is recorded), so nothing takes the room or the inodes the seal
     // needs, and nothing stray stays on the sealed drive.
@@ -249,7 +340,14 @@ export class CopyLoop {
     // A drive that received nothing stays open in the journal: a later run of this job fills it.
     if (cur.state.status === 'open' && !empty) this.#record({ type: RecordType.DriveFull, drive: cur.state.seq });
     await this.commit();
-    await cur.writer.close(true);
+    if (this.#faults.has(cur.state.seq)) return; // its last sync failed: it is failed, not sealed
+    try {
+      await cur.writer.close(true);
+    } catch (err) {
+      if (!isDriveFault(err)) throw err;
+      this.#noteFault(cur, err);
+      return;
+    }
     this.#drives.forget(cur.state.seq);
     this.#feed?.unpin(cur.state.seq);
     if (empty) {
@@ -319,8 +417,18 @@ export class CopyLoop {
       const upTo = this.#s.journal.pendingRecords;
       this.#lastCommit = this.#deps.clock.monotonic();
       this.#bytesSinceCommit = 0;
-      await Promise.all([...this.#drives.open.values()].map((c) => c.writer.flush()));
-      await this.#s.journal.commit(upTo);
+      const healthy = [...this.#drives.open.values()].filter((c) => !this.#faults.has(c.state.seq));
+      await Promise.all(
+        healthy.map((c) =>
+          c.writer.flush().catch((err: unknown) => {
+            if (!isDriveFault(err)) throw err;
+            this.#noteFault(c, err);
+          }),
+        ),
+      );
+      // While a drive that failed is not journaled failed yet, nothing is committed: the records
+      // may name its lost data. The commit after its DriveFailed record covers them.
+      if (this.#faults.size === 0) await this.#s.journal.commit(upTo);
     };
     const p = this.#commitTail.then(run);
     this.#commitTail = p.catch(() => undefined);
@@ -915,6 +1023,14 @@ export class CopyLoop {
       message,
     });
   }
+}
+
+/** Errors that mean the drive itself failed (not staging, not seedship). */
+const DRIVE_FAULTS = new Set(['EIO', 'EROFS', 'ENOTCONN', 'ENODEV', 'ENXIO', 'ESTALE', 'EREMOTEIO', 'EUCLEAN']);
+
+function isDriveFault(err: unknown): boolean {
+  const code = errnoCode(err);
+  return code !== undefined && DRIVE_FAULTS.has(code);
 }
 
 /** Inodes remembered for hard links (a few hundred bytes each). */

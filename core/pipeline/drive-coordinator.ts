@@ -92,6 +92,10 @@ export class DriveCoordinator {
       const known = d.json ? this.#s.state.drives.find((x) => x.driveId === d.json!.driveId) : undefined;
       // The journal decides: a drive.json marked sealed by a seal the journal never recorded
       // (a crash in between) is sealed again, which writes the same manifest.
+      if (known?.status === 'failed') {
+        this.#opts.notice('warning', `drive ${d.input} (${d.json!.driveId}) failed in an earlier run of this job and is not used again; what it held was copied to other drives — do not ship it`);
+        continue;
+      }
       if (known?.status === 'sealed') {
         this.#opts.notice('info', `drive ${d.input} (${d.json!.driveId}) is already sealed for this job; left alone`);
         continue;
@@ -103,7 +107,7 @@ export class DriveCoordinator {
   /** Drives of this job that a crashed or stopped run left unsealed, with the path given now. */
   unsealed(): { state: DriveState; drive: InspectedDrive | undefined }[] {
     return this.#s.state.drives
-      .filter((d) => d && d.status !== 'sealed')
+      .filter((d) => d && d.status !== 'sealed' && d.status !== 'failed')
       .map((state) => ({ state, drive: this.#queue.find((q) => q.json?.driveId === state.driveId) }));
   }
 

@@ -250,6 +250,16 @@ export class DriveWriter {
     for (const h of small) await h.close();
   }
 
+  /** A failed drive: close every handle, ignoring errors; nothing is synced or removed. */
+  async abandon(): Promise<void> {
+    const all = [...this.#open.values(), ...this.#smallToClose, ...(this.#reserve ? [this.#reserve] : [])];
+    this.#open.clear();
+    this.#smallToClose.clear();
+    this.#dirty.clear();
+    this.#reserve = undefined;
+    await Promise.allSettled(all.map((h) => h.close()));
+  }
+
   /** Flush, close everything and delete the reserve file (the manifest takes its place). */
   async close(dropReserve: boolean): Promise<void> {
     await this.flush();

@@ -58,7 +58,8 @@ export interface DriveSummary {
   readonly seq: number;
   readonly driveId: string;
   readonly path: string;
-  readonly status: 'open' | 'full' | 'sealed';
+  /** `failed`: the drive failed (EIO, gone) before it was sealed; do not ship it. */
+  readonly status: 'open' | 'full' | 'sealed' | 'failed';
   readonly storedBytes: number;
   readonly rawBytes: number;
   readonly blobs: number;
