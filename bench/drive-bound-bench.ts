@@ -236,9 +236,11 @@ function runSeedship(a: Args, work: string, staging: string, n: number, driveMiB
 const f2 = (x: number) => x.toFixed(2);
 const mib = (x: number) => (x / MiB).toFixed(0);
 
-function report(a: Args, ms: Measured[], staged: Map<number, { bytes: number; files: number; large: number; small: number; driveMiB: number }>, loads: number[]): string {
-  const rev = sh('git -C ' + fileURLToPath(new URL('../..', import.meta.url)) + ' rev-parse --short HEAD');
-  const argv = process.argv.slice(2).join(' ');
+function report(a: Args, rev: string, ms: Measured[], staged: Map<number, { bytes: number; files: number; large: number; small: number; driveMiB: number }>, loads: number[]): string {
+  const argv = process.argv
+    .slice(2)
+    .map((x) => (/^[\w./:,=-]+$/.test(x) ? x : `'${x.replaceAll("'", "'\\''")}'`))
+    .join(' ');
   const lines = [
     '# Drive-bound prepare: N throttled drives (issue 12)',
     '',
@@ -248,10 +250,10 @@ function report(a: Args, ms: Measured[], staged: Map<number, { bytes: number; fi
     '',
     `Drives: ext4 on loop devices over sparse image files under /tmp (direct I/O, formatted in full, mounted nodiscard), each throttled to ${a.rate.toLocaleString('en-US')} bytes/s read and ${a.rate.toLocaleString('en-US')} bytes/s write through the root blkio cgroup v1 (every process and the kernel's flusher are in it, so buffered write-back is held too); a fresh set for every run. Staging: incompressible files in a tmpfs (${SMALL_SHARE * 100} % of the bytes in 4–256 KiB files, the rest in 1–64 MiB files); session dir in the same tmpfs.`,
     '',
-    `**Ideal** = bytes on the drives / (N × R), once for writing and once for reading back: what N drives of R bytes/s allow when every one is busy the whole time. **Ratio** = ideal / measured (goal ≥ ${GOAL_RATIO}). **Spread bound** = 2 × the most bytes on one drive / R: the best time possible with the data spread the way it was. The baseline copies the staging split evenly over the drives (largest file first onto the least-filled drive) with one \`cp\` + \`sync -f\` per drive, all drives in parallel (one \`sync -f\` of several drives would sync them one after another), remounts the drives and reads every file back with one \`cat\` per drive in parallel.`,
+    `**Ideal** = bytes on the drives / (N × R), once for writing and once for reading back: what N drives of R bytes/s allow when every one is busy the whole time. **Ratio** = ideal / measured (goal ≥ ${GOAL_RATIO}). **Spread bound** = 2 × the most bytes on one drive / R: the best time possible with the data spread the way it was. **One drive at a time** = 2 × bytes on the drives / R: the time of writing and reading the drives one after another. **Read back ≥ data** compares each drive's bytes read during the run with the bytes on it: below 1, part of the read-back was served from the page cache, not the drive. The baseline copies the staging split evenly over the drives (largest file first onto the least-filled drive) with one \`cp\` + \`sync -f\` per drive, all drives in parallel (one \`sync -f\` of several drives would sync them one after another), remounts the drives and reads every file back with one \`cat\` per drive in parallel.`,
     '',
-    '| drives | staging | run | command | wall s | ideal s | ratio (ideal / wall) | spread bound s | × baseline (baseline s / this s) | MiB on each drive | read back ≥ data on every drive |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| drives | staging | run | command | wall s | ideal s | ratio (ideal / wall) | spread bound s | one drive at a time s | × baseline (baseline s / this s) | MiB on each drive | read back ≥ data on every drive |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const m of ms) {
     const st = staged.get(m.n)!;
@@ -259,10 +261,16 @@ function report(a: Args, ms: Measured[], staged: Map<number, { bytes: number; fi
     const ideal = (2 * onDrives) / (m.n * a.rate);
     const bound = (2 * Math.max(...m.drives.map((d) => d.bytes))) / a.rate;
     const base = ms.find((x) => x.n === m.n && x.run === m.run && x.what === 'baseline');
-    const readOk = m.drives.every((d) => d.io.read >= d.bytes);
-    const what = m.what === 'baseline' ? `baseline (cp + sync -f) ∥, cat ∥ (write ${f2(m.phases!.write)} s + read ${f2(m.phases!.read)} s)` : 'seedship prepare --codec none';
+    const serial = (2 * onDrives) / a.rate;
+    const short = m.drives.map((d, i) => ({ i, d })).filter(({ d }) => d.io.read < d.bytes);
+    const readOk = short.length === 0 ? 'yes' : `**no**: ${short.map(({ i, d }) => `d${i + 1} read ${f2(d.io.read / d.bytes)} of its data`).join(', ')}`;
+    const half = ideal / 2;
+    const what =
+      m.what === 'baseline'
+        ? `baseline (cp + sync -f) ∥, cat ∥ (write ${f2(m.phases!.write)} s = ${f2(half / m.phases!.write)} of ideal; read ${f2(m.phases!.read)} s = ${f2(half / m.phases!.read)})`
+        : 'seedship prepare --codec none';
     lines.push(
-      `| ${m.n} | ${mib(st.bytes)} MiB, ${st.files} files (${st.large} of 1–64 MiB) | ${m.run + 1} | ${what} | ${f2(m.secs)} | ${f2(ideal)} | **${f2(ideal / m.secs)}** | ${f2(bound)} | ${m.what === 'seedship' && base ? f2(base.secs / m.secs) : '–'} | ${m.drives.map((d) => mib(d.bytes)).join(' / ')} | ${readOk ? 'yes' : 'NO'} |`,
+      `| ${m.n} | ${mib(st.bytes)} MiB, ${st.files} files (${st.large} of 1–64 MiB) | ${m.run + 1} | ${what} | ${f2(m.secs)} | ${f2(ideal)} | **${f2(ideal / m.secs)}** | ${f2(bound)} | ${f2(serial)} | ${m.what === 'seedship' && base ? f2(base.secs / m.secs) : '–'} | ${m.drives.map((d) => mib(d.bytes)).join(' / ')} | ${readOk} |`,
     );
   }
   const seeds = ms.filter((m) => m.what === 'seedship');
@@ -289,6 +297,8 @@ function main(): void {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => (process.exitCode = 130));
   process.on('exit', () => open?.close());
 
+  // The commit of the code measured: taken before the runs, which may outlast a later commit.
+  const rev = sh(`git -C ${fileURLToPath(new URL('../..', import.meta.url))} rev-parse --short HEAD`) + (sh(`git -C ${fileURLToPath(new URL('../..', import.meta.url))} status --porcelain -uno`) ? ' (with uncommitted changes)' : '');
   const work = mkdtempSync('/tmp/benchdrives-');
   const ram = join(work, 'ram');
   const ms: Measured[] = [];
@@ -320,7 +330,7 @@ function main(): void {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  const md = report(a, ms, staged, loads);
+  const md = report(a, rev, ms, staged, loads);
   writeFileSync(a.out, md);
   process.stdout.write(md);
 }
