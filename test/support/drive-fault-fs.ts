@@ -60,6 +60,10 @@ export function injectedError(code: DriveFaultCode, syscall: string, path: strin
  * checked in the order they were added. `assertAllFired()` fails a test whose scripted fault never
  * happened (kopia's VerifyAllFaultsExercised). test/support/fault-fs.ts is the other wrapper, for
  * crash points counted over every durability operation.
+ *
+ * Only what goes through this FileSystem is seen: the worker threads write the small files they
+ * encode (and their metadata files) with node:fs themselves (native/chunk-worker.ts). To fail
+ * those too, use a real failing drive (`mountFailingDrive` in test/support/mounts.ts).
  */
 export class DriveFaultFs implements FileSystem {
   readonly #inner: FileSystem;
