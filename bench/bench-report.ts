@@ -3,7 +3,8 @@
  * this run's numbers only), a table per data set with ratios against the baselines of the same
  * run, the command lines, peak memory by staging size, kill -9 and resume, and the hand-kept
  * analysis (bench/NOTES.md), binding microbenchmarks (bench/MICRO.md), and the last runs of the
- * restore (bench/RESTORE.md) and metadata-cost (bench/METADATA.md) benchmarks when present.
+ * restore (bench/RESTORE.md), metadata-cost (bench/METADATA.md) and drive-bound (bench/DRIVES.md)
+ * benchmarks when present.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -177,8 +178,8 @@ export function writeReport(out: string, rep: Report): void {
   const micro = readIfAny(new URL('../../bench/MICRO.md', import.meta.url));
   // Its headings one level down, under this report's title.
   if (micro) lines.push(micro.replace(/^(#+) /gm, '#$1 '));
-  // Benchmarks with scripts of their own (npm run bench:restore, bench:metadata), their last run.
-  for (const other of ['RESTORE.md', 'METADATA.md']) {
+  // Benchmarks with scripts of their own (npm run bench:restore, bench:metadata, bench:drives), their last run.
+  for (const other of ['RESTORE.md', 'METADATA.md', 'DRIVES.md']) {
     const text = readIfAny(new URL(`../../bench/${other}`, import.meta.url));
     if (text) lines.push(text.replace(/^(#+) /gm, '#$1 '));
   }

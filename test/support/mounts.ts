@@ -1,6 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 
 /** True when this process may mount file systems. */
 export function canMount(): boolean {
@@ -220,6 +222,42 @@ export function whyNoBlkio(): string | undefined {
   return undefined;
 }
 
+const FAILING_FS = fileURLToPath(new URL('../../../test/support/failing-fs.py', import.meta.url));
+const PYTHON = '/usr/bin/python3';
+
+/** A FUSE drive that fails (test/support/failing-fs.py), mounted by `mountFailingDrive`. */
+export interface FailingDrive {
+  /** Mount point: write here. */
+  readonly path: string;
+  /** The directory behind it: what reached the "disk". */
+  readonly backing: string;
+  /** Fail from now on, whatever has been written (creates the control file). */
+  fail(): void;
+  /** Unmount, and wait until the FUSE process has ended. Safe to call twice. */
+  unmount(): Promise<void>;
+}
+
+/**
+ * Why `mountFailingDrive` cannot work here, or undefined when it can: it needs root, a usable
+ * /dev/fuse and fusepy for /usr/bin/python3. Installs nothing (CI's `.ci/run` installs
+ * python3-fusepy); a test skips with this message.
+ */
+export function whyNoFailingDrive(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root to mount a FUSE drive';
+  try {
+    closeSync(openSync('/dev/fuse', 'r+'));
+  } catch (err) {
+    return `/dev/fuse is not usable: ${(err as Error).message}`;
+  }
+  const probe = 'try:\n from fuse import FUSE\nexcept ImportError:\n from fusepy import FUSE';
+  try {
+    execFileSync(PYTHON, ['-c', probe], { stdio: 'ignore' });
+  } catch {
+    return `${PYTHON} has no fusepy (apt-get install -y python3-fusepy, as .ci/run does)`;
+  }
+  return undefined;
+}
+
 /**
  * Start counting the block I/O of `majMin` in this cgroup's blkio.throttle.io_service_bytes. The
  * kernel counts a device's bytes there only once throttling is set up on its queue; writing a
@@ -242,4 +280,62 @@ export function blkioReadBytes(majMin: string): number {
     .split('\n')
     .find((l) => l.startsWith(`${majMin} Read `));
   return line ? Number(line.split(' ')[2]) : 0;
+}
+
+/**
+ * Mount a drive at `<dir>/drive` that stores into `<dir>/backing` and answers EIO to every write,
+ * fsync, new file, mkdir and rename once `failAfterBytes` have been written through it (the write
+ * that crosses the limit still succeeds), or once `fail()` is called; with `failReads`, reads of
+ * files opened after that fail too. Throws with the reason of `whyNoFailingDrive` when it cannot
+ * mount, and with the FUSE process's stderr when that process gives up.
+ */
+export async function mountFailingDrive(dir: string, failAfterBytes: number, opts: { failReads?: boolean } = {}): Promise<FailingDrive> {
+  const why = whyNoFailingDrive();
+  if (why) throw new Error(`cannot mount a failing drive: ${why}`);
+  const path = join(dir, 'drive');
+  const backing = join(dir, 'backing');
+  // Outside the backing directory, so the drive does not list it.
+  const control = join(dir, 'fail-now');
+  mkdirSync(path, { recursive: true });
+  mkdirSync(backing, { recursive: true });
+  rmSync(control, { force: true });
+  const args = [FAILING_FS, backing, path, String(failAfterBytes), '--control', control, ...(opts.failReads ? ['--fail-reads'] : [])];
+  const child = spawn(PYTHON, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  let running = true;
+  void exited.then(() => (running = false));
+  // Mounting takes the FUSE process a moment; it either shows up in mountinfo or the process ends.
+  for (let i = 0; i < 200 && running && !isMounted(path); i++) await sleep(50);
+  if (!isMounted(path)) {
+    child.kill('SIGKILL');
+    await exited;
+    throw new Error(`failing-fs.py did not mount ${path}: ${stderr.trim() || 'no output'}`);
+  }
+  let done = false;
+  return {
+    path,
+    backing,
+    fail: () => writeFileSync(control, ''),
+    unmount: async () => {
+      if (done) return;
+      for (let i = 0; isMounted(path); i++) {
+        try {
+          execFileSync('umount', [path], { stdio: ['ignore', 'ignore', 'pipe'] });
+        } catch (err) {
+          if (i >= 20) throw new Error(`umount ${path} kept failing: ${(err as Error).message}`);
+          await sleep(150); // FUSE is busy for a moment after the last close
+        }
+      }
+      // The FUSE loop ends once its mount is gone; a process that hangs on is ended.
+      const ended = await Promise.race([exited.then(() => true), sleep(5000, undefined, { ref: false }).then(() => false)]);
+      if (!ended) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+      rmSync(control, { force: true });
+      done = true;
+    },
+  };
 }

@@ -1,0 +1,86 @@
+// The failing-drive tools plugged into the engine: DriveFaultFs in-process (the main thread's
+// writes to a drive), and a real FUSE drive that dies (every write, the workers' too). What is
+// asserted is only that a fault reaches the engine and that a dead drive is never reported as a
+// finished copy; how prepare recovers is for the engine's own tests.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomFillSync } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { CliContext } from '../../cli/context.js';
+import { runCli } from '../../cli/program.js';
+import { makeNodeDeps, NodeFileSystem } from '../../native/index.js';
+import { runSeedship } from '../support/cli.js';
+import { DriveFaultFs } from '../support/drive-fault-fs.js';
+import { mountFailingDrive, whyNoFailingDrive } from '../support/mounts.js';
+
+const MiB = 1024 * 1024;
+
+/** A staging tree of `count` incompressible files of `sizeMiB` each. */
+function stage(root: string, count: number, sizeMiB: number): string {
+  const staging = join(root, 'staging');
+  mkdirSync(staging, { recursive: true });
+  for (let i = 0; i < count; i++) writeFileSync(join(staging, `f${i}.bin`), randomFillSync(Buffer.alloc(sizeMiB * MiB)));
+  return staging;
+}
+
+/** Run the CLI in this process with `fs` as its file system; returns the exit code and output. */
+async function runWith(fs: DriveFaultFs, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const ctx: CliContext = { stdout, stderr, stdin: new PassThrough(), interactive: false, env: { ...process.env, CI: 'true' }, cwd: process.cwd(), deps: makeNodeDeps({ fs }), signal: controller.signal };
+  const code = await runCli(argv, ctx);
+  return { code, stdout: out, stderr: err };
+}
+
+test('DriveFaultFs in the engine: slow writes on a drive are waited for; a drive that dies fails the run', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'drive-faults-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const staging = stage(root, 3, 3);
+  const prepare = (drive: string, session: string) => ['prepare', '--staging', staging, '--job', 'faults', '--session', join(root, session), '--drive', drive, '--allow-staging-volume', '--codec', 'none', '--yes', '--json'];
+
+  const slowDrive = join(root, 'slow');
+  mkdirSync(slowDrive);
+  const delays: number[] = [];
+  const slow = new DriveFaultFs(new NodeFileSystem(), { delay: async (ms) => void delays.push(ms) });
+  slow.slowWrites(slowDrive, 25, { syncs: true });
+  const ok = await runWith(slow, prepare(slowDrive, 'session-slow'));
+  assert.equal(ok.code, 0, ok.stderr.slice(-2000));
+  slow.assertAllFired();
+  assert.ok(delays.length > 0 && delays.every((ms) => ms === 25));
+
+  const deadDrive = join(root, 'dead');
+  mkdirSync(deadDrive);
+  const dead = new DriveFaultFs(new NodeFileSystem());
+  dead.failAfterBytes(deadDrive, 4 * MiB, 'EIO');
+  const failed = await runWith(dead, prepare(deadDrive, 'session-dead'));
+  dead.assertAllFired();
+  assert.notEqual(failed.code, 0, 'a drive that died is not a finished copy');
+  assert.doesNotMatch(failed.stdout, /"status":"done"/);
+});
+
+test('a real FUSE drive that dies part way: prepare does not report a finished copy', async (t) => {
+  const why = whyNoFailingDrive();
+  if (why) return t.skip(why);
+  const root = mkdtempSync(join(tmpdir(), 'drive-faults-fuse-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const staging = stage(root, 4, 2);
+  const drive = await mountFailingDrive(join(root, 'fuse'), 3 * MiB);
+  try {
+    const run = await runSeedship(['prepare', '--staging', staging, '--job', 'fuse', '--session', join(root, 'session'), '--drive', drive.path, '--allow-staging-volume', '--codec', 'none', '--yes', '--json']);
+    assert.notEqual(run.code, 0, `exit ${run.code}: ${run.stderr.slice(-1500)}`);
+    assert.doesNotMatch(run.stdout, /"status":"done"/);
+    assert.match(run.stderr, /"type":"error"/);
+  } finally {
+    await drive.unmount();
+  }
+});
