@@ -58,6 +58,63 @@ interface Started {
  * OUTCOME_TYPES; leaves in `seen` how many it read and the paths started and not finished.
  */
 export async function* pathOutcomes(fs: FileSystem, journalPath: string, limit = Infinity, seen = { records: 0, active: new Set<string>() }): AsyncGenerator<PathOutcome> {
+  yield* reorderLocally(journalOutcomes(fs, journalPath, limit, seen), REORDER_WINDOW);
+}
+
+/**
+ * Outcomes a parallel copy journals out of walk order by at most this many places (every drive's
+ * pump finishes its own files in walk order, and the pumps take files from one walk): re-sorted
+ * here, so they count as in order and stay out of the map of late outcomes. ~100 bytes each.
+ */
+export const REORDER_WINDOW = 65_536;
+
+/**
+ * Yields `src` re-sorted by path within a window of `window` items (a heap; ties keep their
+ * order), so outcomes disordered only locally come out in walk order. Deterministic: the same
+ * journal gives the same sequence, which the two passes over it rely on.
+ */
+export async function* reorderLocally(src: AsyncIterable<PathOutcome>, window: number): AsyncGenerator<PathOutcome> {
+  const heap: { o: PathOutcome; n: number }[] = [];
+  const less = (a: { o: PathOutcome; n: number }, b: { o: PathOutcome; n: number }) => {
+    const c = compareStagedPaths(a.o.path, b.o.path);
+    return c < 0 || (c === 0 && a.n < b.n);
+  };
+  const push = (x: { o: PathOutcome; n: number }) => {
+    heap.push(x);
+    for (let i = heap.length - 1; i > 0; ) {
+      const up = (i - 1) >> 1;
+      if (!less(heap[i]!, heap[up]!)) break;
+      [heap[i], heap[up]] = [heap[up]!, heap[i]!];
+      i = up;
+    }
+  };
+  const pop = (): PathOutcome => {
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
+        if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+        i = m;
+      }
+    }
+    return top.o;
+  };
+  let n = 0;
+  for await (const o of src) {
+    push({ o, n: n++ });
+    if (heap.length > window) yield pop();
+  }
+  while (heap.length > 0) yield pop();
+}
+
+async function* journalOutcomes(fs: FileSystem, journalPath: string, limit: number, seen: { records: number; active: Set<string> }): AsyncGenerator<PathOutcome> {
   const started = new Map<number, Started>();
   const sealed = new Set<number>();
   // A file finished with a part on a drive that failed later is on no drive.
