@@ -139,7 +139,16 @@ function summary(r: PrepareResult): string {
     lines.push(`names: ${r.names.mapped} given another name on the drives (NTFS would not keep them), ${r.names.escaped} escaped in the account (no blob name can carry them); restore gives every original name back${r.names.file ? ` (listed in ${r.names.file})` : ''}`);
   }
   for (const d of r.drives) {
-    const v = d.verified === true ? 'verified' : d.verified === false ? 'FAILED read-back' : d.status === 'sealed' ? 'sealed, not read back here (seedship verify)' : 'not sealed';
+    const v =
+      d.status === 'failed'
+        ? 'FAILED during the copy: do not ship it (what it held is on the other drives)'
+        : d.verified === true
+          ? 'verified'
+          : d.verified === false
+            ? 'FAILED read-back'
+            : d.status === 'sealed'
+              ? 'sealed, not read back (attach it and run seedship verify)'
+              : 'not sealed';
     lines.push(`  drive ${d.driveId}  ${d.path}  ${d.status}  ${formatBytes(d.storedBytes)}  ${d.blobs} blobs  ${v}${d.driveInfoFile ? `  drive info: ${d.driveInfoFile}` : ''}`);
   }
   if (r.skipped.length > 0) {

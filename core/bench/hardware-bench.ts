@@ -89,7 +89,8 @@ export async function runHardwareBench(deps: BenchDeps, opts: HardwareBenchOptio
         warnings.push(`${drive}: write rate fell from ${mbps(r.cliff.fromRate)} to ${mbps(r.cliff.toRate)} after ${formatBytes(r.cliff.afterBytes)}: an SMR drive or an SSD whose cache filled; plan with the lower rate`);
       }
     }
-    const driveRate = drives.length ? Math.min(...drives.map((d) => d.sustainedRate)) : undefined;
+    // prepare writes every drive given at once: the pool must keep up with their combined rate.
+    const driveRate = drives.length ? drives.reduce((a, d) => a + d.sustainedRate, 0) : undefined;
     const threadCounts = threadsToTime(opts.threads);
     const recommendation = recommendSettings(pipeline, BENCH_LEVELS, threadCounts[threadCounts.length - 1]!, driveRate);
     let estimate: JobEstimate | undefined;

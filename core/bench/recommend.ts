@@ -23,7 +23,7 @@ export function threadsText(n: number): string {
 export interface Recommendation {
   readonly level: number;
   readonly threads: number;
-  /** What the level was chosen against: the slowest measured drive, or a typical HDD. */
+  /** What the level was chosen against: the measured drives written at once, or a typical HDD. */
   readonly basis: 'drive' | 'typical-hdd';
   /** The write rate the level must keep up with (bytes per second). */
   readonly targetRate: number;
@@ -50,7 +50,8 @@ function highestKeepingUp(pipeline: readonly PipelineRate[], levels: readonly nu
 
 /**
  * The zstd level and thread count to use: the highest level whose pipeline rate with all threads
- * still reaches the slowest drive's sustained write rate (so the copy runs at least as fast as an
+ * still reaches the drives' combined sustained write rate (prepare writes every drive given at
+ * once; so the copy runs at least as fast as an
  * uncompressed one would, and stores less), else a typical HDD's; all threads unless they gave
  * less than a 10 % gain over one.
  */
@@ -62,7 +63,7 @@ export function recommendSettings(pipeline: readonly PipelineRate[], levels: rea
   const found = highestKeepingUp(pipeline, levels, maxThreads, target);
   const level = found ?? lowest;
   const reasons: string[] = [];
-  const against = basis === 'drive' ? `the slowest drive's ${mbps(target)}` : `a typical ${hdd.name}'s ${mbps(target)} (no --drive measured)`;
+  const against = basis === 'drive' ? `the drives' combined ${mbps(target)} (all written at once)` : `a typical ${hdd.name}'s ${mbps(target)} (no --drive measured)`;
   if (found !== undefined) reasons.push(`level ${level} is the highest measured level whose rate (${mbps(rateAt(pipeline, level, maxThreads))} with ${threadsText(maxThreads)}) reaches ${against}`);
   else reasons.push(`even level ${lowest} (${mbps(rateAt(pipeline, lowest, maxThreads))} with ${threadsText(maxThreads)}) is slower than ${against}: the CPU bounds the copy; --codec none would write at the drive's rate but fill more drives`);
   const one = rateAt(pipeline, level, 1);
@@ -85,7 +86,7 @@ export interface JobEstimate {
   readonly ratio: number;
   readonly storedBytes: number;
   readonly pipelineRate: number;
-  /** The slowest drive's sustained rate; null without --drive. */
+  /** The measured drives' combined sustained rate (prepare writes them at once); null without --drive. */
   readonly driveRate: number | null;
   /** Raw bytes per second of the whole job: min(pipeline, drive / ratio). */
   readonly rate: number;
@@ -107,7 +108,7 @@ export function estimateJob(bytes: number, ratio: number, pipelineRate: number, 
     'the staging disk reads at least as fast as the pipeline: source reads are not measured (the samples come from the page cache after their first read)',
     driveRate === undefined
       ? `no --drive: the drive's write rate is left out, so this is a lower bound (a ${mbps(TYPICAL_DRIVES[0].rate)} HDD would take ${formatDuration(bytes / Math.min(pipelineRate, TYPICAL_DRIVES[0].rate / Math.max(ratio, 1e-6)))})`
-      : 'drives are filled one at a time (as prepare does), each at the slowest measured drive\'s sustained rate',
+      : 'the drives measured are written at once (as prepare does), together at the sum of their sustained rates; more drives of the same kind would add to it',
     'not included: swapping drives, the read-back check of each sealed drive, the per-file cost of many small files, other load on this machine',
   ];
   return { bytes, ratio, storedBytes: Math.ceil(bytes * ratio), pipelineRate, driveRate: driveRate ?? null, rate, bottleneck: rate < driveRaw ? 'cpu' : 'drive', seconds, assumptions };
