@@ -38,7 +38,7 @@ const rates = (t1: Record<number, number>, tn: Record<number, number>, n = 4): P
     { dataset: 'x', level, threads: n, rate: tn[level]! * 1e6, ratio: 0.5 },
   ]);
 
-test('recommendation: the highest level that keeps up with the drives' combined rate, all threads when they help', () => {
+test('recommendation: the highest level that keeps up with the combined rate of the drives, all threads when they help', () => {
   const p = rates({ 1: 150, 3: 90, 6: 30 }, { 1: 600, 3: 360, 6: 120 });
   const r = recommendSettings(p, [1, 3, 6], 4, 250e6);
   assert.deepEqual([r.level, r.threads, r.keepsUp, r.basis], [3, 4, true, 'drive']);
