@@ -79,7 +79,13 @@ test('a crash at every durability point of a small spanning job resumes to ident
     for (const n of points) {
       reset();
       const c = crashRun(n, args);
-      assert.equal(c.signal, 'SIGKILL', `point ${n}: the run was killed (status ${c.status}): ${c.stderr.slice(-400)}`);
+      if (c.signal !== 'SIGKILL') {
+        // Drives are filled at once, so how many durability points a run has depends a little on
+        // timing (how the files fall on the drives, how many group commits): a run that has
+        // fewer than n finishes uncrashed. That is no failure, and the checks below still hold.
+        const had = Number(/crash-entry: (\d+) fault points/.exec(c.stderr)?.[1]);
+        assert.ok(c.status === 0 && had < n, `point ${n}: the run was not killed (status ${c.status}, ${had} points): ${c.stderr.slice(-400)}`);
+      }
       const r = await runSeedship([...args, '--json']);
       assert.equal(r.code, 0, `point ${n}: resume failed: ${r.stderr.slice(-800)}`);
       // Invariant 7, also for a drive sealed by the killed run before it could read it back.
