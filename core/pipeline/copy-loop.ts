@@ -256,7 +256,7 @@ export class CopyLoop {
     this.#record({ type: RecordType.DriveFailed, drive: seq, reason });
     await this.commit();
     this.failedNow.push({ seq, driveId: cur.state.driveId, reason });
-    this.#io.notice('warning', `drive ${cur.state.driveId} (${cur.writer.root}) failed (${reason}); do not ship it — what it held is copied onto the other drives`);
+    this.#io.notice('warning', `drive ${cur.state.driveId} (${cur.writer.root}) failed (${reason}); do not ship it — what it held is copied onto the other drives, or onto the next one given`);
   }
 
   /** After a drive failed: copy what it held finished again, as a rerun's catch-up would. */
@@ -287,7 +287,7 @@ export class CopyLoop {
     try {
       await this.#pump(lane);
     } catch (err) {
-      if (!isDriveFault(err)) throw err;
+      if (!isDriveFault(err, cur.writer.root)) throw err;
       lane.stopped = 'failed';
       this.#faults.set(cur.state.seq, err);
     } finally {
@@ -1028,9 +1028,16 @@ export class CopyLoop {
 /** Errors that mean the drive itself failed (not staging, not seedship). */
 const DRIVE_FAULTS = new Set(['EIO', 'EROFS', 'ENOTCONN', 'ENODEV', 'ENXIO', 'ESTALE', 'EREMOTEIO', 'EUCLEAN']);
 
-function isDriveFault(err: unknown): boolean {
+/**
+ * Whether `err` means the drive failed: an I/O-class error, or (given the drive's root) a path on
+ * the drive gone missing under seedship's own hands (a dying drive drops directories it made).
+ */
+function isDriveFault(err: unknown, root?: string): boolean {
   const code = errnoCode(err);
-  return code !== undefined && DRIVE_FAULTS.has(code);
+  if (code !== undefined && DRIVE_FAULTS.has(code)) return true;
+  const raw = (err as { path?: unknown } | undefined)?.path;
+  const path = typeof raw === 'string' ? raw : raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : undefined;
+  return code === 'ENOENT' && root !== undefined && path !== undefined && path.startsWith(`${root}/`);
 }
 
 /** Inodes remembered for hard links (a few hundred bytes each). */

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomFillSync } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -42,7 +42,7 @@ async function runWith(fs: DriveFaultFs, argv: string[]): Promise<{ code: number
   return { code, stdout: out, stderr: err };
 }
 
-test('DriveFaultFs in the engine: slow writes on a drive are waited for; a drive that dies fails the run', async (t) => {
+test('DriveFaultFs in the engine: slow writes on a drive are waited for; a drive that dies alone ends the run unfinished, beside a good one the copy completes there', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'drive-faults-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const staging = stage(root, 3, 3);
@@ -66,9 +66,27 @@ test('DriveFaultFs in the engine: slow writes on a drive are waited for; a drive
   dead.assertAllFired();
   assert.notEqual(failed.code, 0, 'a drive that died is not a finished copy');
   assert.doesNotMatch(failed.stdout, /"status":"done"/);
+
+  // The same death beside a good drive: the copy goes on there and ends complete.
+  const [dying, good] = [join(root, 'dying'), join(root, 'good')];
+  mkdirSync(dying);
+  mkdirSync(good);
+  const half = new DriveFaultFs(new NodeFileSystem());
+  half.failAfterBytes(dying, 4 * MiB, 'EIO');
+  const both = await runWith(half, [...prepare(dying, 'session-both'), '--drive', good]);
+  half.assertAllFired();
+  assert.equal(both.code, 0, both.stderr.slice(-2000));
+  const res = JSON.parse(both.stdout) as { status: string; files: { done: number; total: number }; drives: { path: string; status: string; verified?: boolean }[] };
+  assert.equal(res.status, 'done');
+  assert.equal(res.files.done, res.files.total);
+  assert.deepEqual(res.drives.map((d) => [d.path, d.status]).sort(), [[dying, 'failed'], [good, 'sealed']]);
+  const out = join(root, 'out');
+  const rr = await runSeedship(['restore', '--drive', good, '--session', join(root, 'session-both'), '--to', out]);
+  assert.equal(rr.code, 0, rr.stderr);
+  for (let i = 0; i < 3; i++) assert.ok(readFileSync(join(out, `f${i}.bin`)).equals(readFileSync(join(staging, `f${i}.bin`))), `f${i}.bin restored`);
 });
 
-test('a real FUSE drive that dies part way: prepare does not report a finished copy', async (t) => {
+test('a real FUSE drive that dies part way: prepare names it failed and asks for another drive, never reports a finished copy', async (t) => {
   const why = whyNoFailingDrive();
   if (why) return t.skip(why);
   const root = mkdtempSync(join(tmpdir(), 'drive-faults-fuse-'));
@@ -77,9 +95,12 @@ test('a real FUSE drive that dies part way: prepare does not report a finished c
   const drive = await mountFailingDrive(join(root, 'fuse'), 3 * MiB);
   try {
     const run = await runSeedship(['prepare', '--staging', staging, '--job', 'fuse', '--session', join(root, 'session'), '--drive', drive.path, '--allow-staging-volume', '--codec', 'none', '--yes', '--json']);
-    assert.notEqual(run.code, 0, `exit ${run.code}: ${run.stderr.slice(-1500)}`);
+    // The only drive given died: it is named failed, and the run asks for another drive (exit 4).
+    assert.equal(run.code, 4, `exit ${run.code}: ${run.stderr.slice(-1500)}`);
     assert.doesNotMatch(run.stdout, /"status":"done"/);
-    assert.match(run.stderr, /"type":"error"/);
+    assert.match(run.stderr, /"type":"warning","message":"drive \S+ \([^)]*\) failed \(/);
+    const res = JSON.parse(run.stdout) as { status: string; drives: { status: string }[] };
+    assert.deepEqual([res.status, res.drives.map((d) => d.status)], ['needs-drive', ['failed']]);
   } finally {
     await drive.unmount();
   }
