@@ -4,8 +4,9 @@ import { compress, decompress } from 'zstd-napi';
 import binding from 'zstd-napi/binding.js';
 import type { CodecKit, ZstdStreamDecoder } from './interfaces.js';
 import { decryptUnit, encryptUnit, unitTweak } from './chunk-crypto.js';
+import { md5HexMany } from './md5-many.js';
 
-/** zstd, XXH64 and MD5 on the calling thread. */
+/** zstd, XXH64 and MD5 (several buffers in SIMD lanes with `md5Many`) on the calling thread. */
 export async function createCodecKit(): Promise<CodecKit> {
   const h = await xxhash();
   return {
@@ -14,6 +15,7 @@ export async function createCodecKit(): Promise<CodecKit> {
     createZstdDecoder: (outBytes = DEFAULT_DECODER_OUT_BYTES) => new StreamDecoder(outBytes),
     xxh64: (data) => h.h64Raw(data).toString(16).padStart(16, '0'),
     md5: (data) => createHash('md5').update(data).digest('hex').toUpperCase(),
+    md5Many: (data) => md5HexMany(data),
     encryptUnit: (key, seed, off, data) => encryptUnit(key, unitTweak(seed, off), data),
     decryptUnit: (key, seed, off, data) => decryptUnit(key, unitTweak(seed, off), data),
   };
