@@ -5,15 +5,15 @@
  */
 import { closeSync, fstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { Piscina } from 'piscina';
-import xxhash from 'xxhash-wasm';
 import { Compressor, Decompressor, decompress } from 'zstd-napi';
 import type { DecodeResult, DecodeTask, EncodeResult, EncodeTask, StoredExtent } from './interfaces.js';
 import { decryptUnit, encryptUnit, unitTweak } from './chunk-crypto.js';
 import { md5HexMany } from './md5-many.js';
+import { createXxh64Hasher } from './xxh64.js';
 import { nonZeroPageRanges } from './page-ranges.js';
 import { encodePath } from './raw-names.js';
 
-const hasher = await xxhash();
+const xxh64 = await createXxh64Hasher();
 const compressors = new Map<number, Compressor>();
 
 /** zstd-napi's own compress allocates a new output buffer; its context can write into ours. */
@@ -69,7 +69,7 @@ class Moved<T> {
 }
 
 function xxh64Hex(data: Uint8Array): string {
-  return hasher.h64Raw(data).toString(16).padStart(16, '0');
+  return xxh64.hex(data);
 }
 
 /**

@@ -3,12 +3,13 @@
 // Node version with N-API 8. Every call runs on libuv's thread pool through napi_async_work and
 // returns a Promise; failures reject with an Error carrying `code` (errno name), `errno` (negative,
 // like Node's fs errors) and `syscall`. The typed face is native/os-extras.ts.
-// Also multi-buffer MD5 (md5_many.cc), synchronous: it is called from the chunk workers, whose
-// thread is there to do exactly that work. Its typed face is native/md5-many.ts.
+// Also multi-buffer MD5 (md5_many.cc) and XXH64 (xxh64.cc), synchronous: they are called from the
+// chunk workers, whose thread is there to do exactly that work. Typed face: native/md5-many.ts.
 
 #include <node_api.h>
 
 #include "md5_many.h"
+#include "xxh64.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -685,6 +686,31 @@ napi_value Md5ManyJs(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// xxh64Hex(data) -> string: XXH64 (seed 0) of a Uint8Array as 16 lower-case hex digits, the form
+// seedship stores (xxhash-wasm's h64Raw(data).toString(16) padded).
+napi_value Xxh64HexJs(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc = 1;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  bool is_typedarray = false;
+  if (argc >= 1) NAPI_CALL(env, napi_is_typedarray(env, argv[0], &is_typedarray));
+  napi_typedarray_type type = napi_int8_array;
+  size_t len = 0;
+  void* p = nullptr;
+  if (is_typedarray) NAPI_CALL(env, napi_get_typedarray_info(env, argv[0], &type, &len, &p, nullptr, nullptr));
+  if (!is_typedarray || type != napi_uint8_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "The \"data\" argument must be a Buffer or Uint8Array");
+    return nullptr;
+  }
+  const uint64_t h = seedship::Xxh64(static_cast<const uint8_t*>(p), len, 0);
+  static const char kHex[] = "0123456789abcdef";
+  char hex[16];
+  for (int i = 0; i < 16; ++i) hex[i] = kHex[(h >> (60 - 4 * i)) & 0xf];
+  napi_value result;
+  NAPI_CALL(env, napi_create_string_latin1(env, hex, 16, &result));
+  return result;
+}
+
 }  // namespace
 
 NAPI_MODULE_INIT() {
@@ -708,6 +734,7 @@ NAPI_MODULE_INIT() {
       {"mknod", nullptr, Mknod, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"alignment", nullptr, nullptr, nullptr, nullptr, alignment, napi_enumerable, nullptr},
       {"md5Many", nullptr, Md5ManyJs, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"xxh64Hex", nullptr, Xxh64HexJs, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"md5Isa", nullptr, nullptr, nullptr, nullptr, md5_isa, napi_enumerable, nullptr},
       {"md5Isas", nullptr, nullptr, nullptr, nullptr, md5_isas, napi_enumerable, nullptr},
   };
