@@ -5,7 +5,7 @@
  * call (a worker task of several chunks, hashed side by side by the addon's md5Many). Writes
  * bench/MICRO.md with a table and a choice per operation. Never part of the tests.
  *
- *   npm run bench:micro                  # about 3 minutes
+ *   npm run bench:micro                  # about 5 minutes
  *   node dist/bench/micro-bench.js [--quick] [--out bench/MICRO.md]
  */
 import { spawnSync } from 'node:child_process';
