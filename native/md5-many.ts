@@ -39,7 +39,7 @@ export interface Md5Hasher {
 export interface Md5Options {
   /** The compiled addon. Default: DEFAULT_ADDON_URL. */
   readonly addonPath?: string | URL;
-  /** A kernel, or 'node' for node:crypto. Default: `SEEDSHIP_MD5`, else the fastest kernel. */
+  /** A kernel (even with SEEDSHIP_NO_ADDON=1), or 'node' for node:crypto. Default: `SEEDSHIP_MD5`, else the fastest kernel. */
   readonly use?: Md5Isa | 'node';
 }
 
@@ -65,7 +65,8 @@ export function loadMd5Hasher(opts: Md5Options = {}): Md5Hasher {
   const env = process.env['SEEDSHIP_MD5'];
   const use = opts.use ?? (env === 'node' || env === 'scalar' || env === 'avx2' || env === 'avx512' ? env : undefined);
   if (use === 'node') return nodeHasher(opts.use ? 'asked for' : 'SEEDSHIP_MD5=node');
-  if (opts.addonPath === undefined && process.env['SEEDSHIP_NO_ADDON'] === '1') return nodeHasher('disabled by SEEDSHIP_NO_ADDON=1');
+  // A kernel or an addon asked for by the caller wins over the environment (tests use that).
+  if (opts.use === undefined && opts.addonPath === undefined && process.env['SEEDSHIP_NO_ADDON'] === '1') return nodeHasher('disabled by SEEDSHIP_NO_ADDON=1');
   const where = opts.addonPath ?? DEFAULT_ADDON_URL;
   let b: unknown;
   try {

@@ -20,7 +20,7 @@ export interface Xxh64Hasher {
 export interface Xxh64Options {
   /** The compiled addon. Default: DEFAULT_ADDON_URL. */
   readonly addonPath?: string | URL;
-  /** 'wasm' for xxhash-wasm even when the addon loads. */
+  /** 'wasm' for xxhash-wasm even when the addon loads; 'addon' for the addon even with SEEDSHIP_NO_ADDON=1. Default: the addon unless SEEDSHIP_NO_ADDON=1. */
   readonly use?: 'addon' | 'wasm';
 }
 
@@ -32,7 +32,8 @@ async function wasmHasher(reason: string): Promise<Xxh64Hasher> {
 /** The addon's xxh64Hex where it loads, else xxhash-wasm. Never rejects for want of the addon. */
 export async function createXxh64Hasher(opts: Xxh64Options = {}): Promise<Xxh64Hasher> {
   if (opts.use === 'wasm') return wasmHasher('asked for');
-  if (opts.addonPath === undefined && process.env['SEEDSHIP_NO_ADDON'] === '1') return wasmHasher('disabled by SEEDSHIP_NO_ADDON=1');
+  // The addon asked for by the caller wins over the environment (tests use that).
+  if (opts.use === undefined && opts.addonPath === undefined && process.env['SEEDSHIP_NO_ADDON'] === '1') return wasmHasher('disabled by SEEDSHIP_NO_ADDON=1');
   const where = opts.addonPath ?? DEFAULT_ADDON_URL;
   let b: { xxh64Hex?: unknown };
   try {
