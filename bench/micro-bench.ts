@@ -1,35 +1,51 @@
 #!/usr/bin/env node
 /**
  * Microbenchmarks between the bindings seedship could use for zstd, XXH64 and MD5: single thread,
- * one 4 MiB chunk per call (and 64 KiB for hashes, the small-file case). Writes bench/MICRO.md with
- * a table and a choice per operation. Never part of the tests.
+ * one 4 MiB chunk per call (and 64 KiB for hashes, the small-file case), and MD5 of 8 buffers per
+ * call (a worker task of several chunks, hashed side by side by the addon's md5Many). Writes
+ * bench/MICRO.md with a table and a choice per operation. Never part of the tests.
  *
- *   npm run bench:micro                  # about 3 minutes
+ *   npm run bench:micro                  # about 5 minutes
  *   node dist/bench/micro-bench.js [--quick] [--out bench/MICRO.md]
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Benchmark from 'benchmark';
 import xxhash from 'xxhash-wasm';
 import { Compressor, Decompressor, compress, decompress } from 'zstd-napi';
 import { generateStaging, type Shape } from '../fixtures/generate.js';
+import { DEFAULT_ADDON_URL } from '../native/os-extras.js';
 
 const MiB = 1024 * 1024;
 const CHUNK = 4 * MiB;
 const SMALL = 64 * 1024;
+/** Buffers per md5Many call: the lanes of an AVX2 kernel, and a batch of large chunks. */
+const MANY = 8;
 
-type Op = 'zstd compress' | 'zstd decompress' | 'XXH64' | 'MD5';
+type Op = 'zstd compress' | 'zstd decompress' | 'XXH64' | 'MD5' | 'MD5, 8 buffers per call';
 type Out = Uint8Array | string;
 
-/** What seedship uses today (native/chunk-worker.ts, native/chunk-crypto.ts). */
+/** What seedship uses today (native/chunk-worker.ts, native/md5-many.ts, native/xxh64.ts: the addon's hashes, when it is built). */
 const CURRENT: Record<Op, string> = {
   'zstd compress': 'zstd-napi Compressor (reused)',
   'zstd decompress': 'zstd-napi decompress()',
-  XXH64: 'xxhash-wasm h64Raw',
+  XXH64: 'addon xxh64Hex',
   MD5: 'node:crypto md5',
+  'MD5, 8 buffers per call': 'addon md5Many (default kernel)',
 };
+
+/** The addon's MD5 face (native/md5-many.ts), loaded directly to pick a kernel per row. */
+interface Md5Addon {
+  md5Many(buffers: readonly Uint8Array[], isa?: string): Uint8Array[];
+  xxh64Hex(data: Uint8Array): string;
+  readonly md5Isa: string;
+  readonly md5Isas: readonly string[];
+}
 
 interface Impl {
   binding: string;
@@ -78,6 +94,31 @@ function fixtureChunk(shape: Shape): Buffer {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** What follows this line in the output file is kept when the file is written again. */
+const KEEP_BELOW = '<!-- Hand-written below this line; micro-bench.js keeps it when it rewrites the file. -->';
+
+/** The hand-written tail of an earlier output file, marker included, or nothing. */
+function handWritten(out: string): string[] {
+  if (!existsSync(out)) return [];
+  const text = readFileSync(out, 'utf8');
+  const at = text.indexOf(KEEP_BELOW);
+  return at < 0 ? [] : ['', text.slice(at).trimEnd()];
+}
+
+/**
+ * OpenSSL's own MD5 on this machine, the usual yardstick: `openssl speed -evp md5`, whose rates are
+ * bytes per second of user CPU time, in its 16384-byte column. Undefined without openssl.
+ */
+function opensslMd5(): string | undefined {
+  const args = ['speed', '-seconds', '2', '-evp', 'md5'];
+  const r = spawnSync('openssl', args, { encoding: 'utf8' });
+  const cols = (r.stdout ?? '').split('\n').find((l) => /^md5\s/.test(l))?.trim().split(/\s+/);
+  const k = cols?.[6]?.endsWith('k') ? Number(cols[6].slice(0, -1)) : NaN;
+  if (r.status !== 0 || !Number.isFinite(k)) return undefined;
+  const v = spawnSync('openssl', ['version'], { encoding: 'utf8' }).stdout.trim();
+  return `\`openssl ${args.join(' ')}\` (${v}), 16384-byte column: ${((k * 1000) / MiB).toFixed(0)} MiB/s of one core's user time.`;
 }
 
 const unavailable: string[] = [];
@@ -151,16 +192,39 @@ async function buildCases(compressible: Buffer, random: Buffer): Promise<Case[]>
     const data = input.length >= MiB ? `${input.length / MiB} MiB random` : `${input.length / 1024} KiB random`;
     return { op, data, input, bytes: input.length, impls, verify: (out) => (out === want ? '' : fail(`digest ${String(out)}, not ${String(want)}`)) };
   };
+  const addon = await optional('seedship addon', Promise.resolve().then(() => {
+    const b = createRequire(import.meta.url)(fileURLToPath(DEFAULT_ADDON_URL)) as Partial<Md5Addon>;
+    if (typeof b.md5Many !== 'function' || typeof b.xxh64Hex !== 'function') throw new Error('no md5Many/xxh64Hex: run `npm run build:native`');
+    return b as Md5Addon;
+  }));
   const xxhImpls: Impl[] = [
-    { binding: CURRENT.XXH64, run: (d) => hex64(xx.h64Raw(d)) },
+    ...(addon ? [{ binding: CURRENT.XXH64, run: (d: Buffer) => addon.xxh64Hex(d) }] : []),
+    { binding: 'xxhash-wasm h64Raw', run: (d) => hex64(xx.h64Raw(d)) },
     { binding: 'xxhash-wasm create64 (streaming)', run: (d) => hex64(xx.create64().update(d).digest()) },
     ...(nodeRs ? [{ binding: '@node-rs/xxhash xxh64', run: (d: Buffer) => hex64(nodeRs.xxh64(d)) }] : []),
     ...(hw ? [{ binding: 'hash-wasm xxhash64 (reused)', run: (d: Buffer) => hw.xxh64.init().update(d).digest('hex') }] : []),
   ];
+  const hexOf = (d: Uint8Array) => Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('hex');
   const md5Impls: Impl[] = [
     { binding: CURRENT.MD5, run: (d) => createHash('md5').update(d).digest('hex') },
     ...(hw ? [{ binding: 'hash-wasm md5 (reused)', run: (d: Buffer) => hw.md5.init().update(d).digest('hex') }] : []),
+    // One buffer fills one lane of a SIMD kernel: only the scalar one is worth a row here.
+    ...(addon ? [{ binding: 'addon md5Many scalar, 1 buffer', run: (d: Buffer) => hexOf(addon.md5Many([d], 'scalar')[0]!) }] : []),
   ];
+  // 8 buffers per call: the input is cut into 8 equal views; the output is their digests joined.
+  const split = (d: Buffer) => Array.from({ length: MANY }, (_, i) => d.subarray((i * d.length) / MANY, ((i + 1) * d.length) / MANY));
+  const manyImpls: Impl[] = [
+    ...(addon ? [{ binding: CURRENT['MD5, 8 buffers per call'], run: (d: Buffer) => addon.md5Many(split(d)).map(hexOf).join() }] : []),
+    { binding: 'node:crypto md5, one after another', run: (d) => split(d).map((x) => createHash('md5').update(x).digest('hex')).join() },
+    ...(addon?.md5Isas ?? []).map((isa): Impl => ({ binding: `addon md5Many ${isa}`, run: (d) => addon!.md5Many(split(d), isa).map(hexOf).join() })),
+  ];
+  if (addon) process.stderr.write(`md5Many kernels on this CPU: ${addon.md5Isas.join(', ')}; default ${addon.md5Isa}\n`);
+  const manyCase = (bytesEach: number): Case => {
+    const input = Buffer.concat(Array.from({ length: MANY }, () => random.subarray(0, bytesEach)));
+    const c = hashCase('MD5', input, manyImpls);
+    const each = bytesEach >= MiB ? `${bytesEach / MiB} MiB` : `${bytesEach / 1024} KiB`;
+    return { ...c, op: 'MD5, 8 buffers per call', data: `${MANY} × ${each} random` };
+  };
   const small = random.subarray(0, SMALL);
   return [
     compressCase(compressible, 'compressible 4 MiB', 1),
@@ -172,6 +236,8 @@ async function buildCases(compressible: Buffer, random: Buffer): Promise<Case[]>
     hashCase('XXH64', small, xxhImpls),
     hashCase('MD5', random, md5Impls),
     hashCase('MD5', small, md5Impls),
+    manyCase(CHUNK),
+    manyCase(SMALL),
   ];
 }
 
@@ -207,6 +273,42 @@ function runCase(c: Case, options: Benchmark.Options): Row[] {
   }
   for (const r of rows) if (r.bench && !r.error) r.mibs = (r.bench.hz * c.bytes) / MiB;
   return rows;
+}
+
+/**
+ * MiB hashed per second of this process's CPU time (user + system, process.cpuUsage), median of
+ * `rounds` rounds of at least `minCpuS` each: unlike benchmark.js's wall clock, it does not count
+ * time the CPU spent on other processes, so it holds on a loaded machine.
+ */
+function cpuRate(run: () => unknown, bytes: number, rounds: number, minCpuS: number): number {
+  const rates: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = process.cpuUsage();
+    let n = 0;
+    let used = 0;
+    do {
+      run();
+      n++;
+      const d = process.cpuUsage(t0);
+      used = (d.user + d.system) / 1e6;
+    } while (used < minCpuS);
+    rates.push((n * bytes) / MiB / used);
+  }
+  rates.sort((a, b) => a - b);
+  return rates[Math.floor(rates.length / 2)]!;
+}
+
+/** The hash cases on 4 MiB buffers, each binding's rate per CPU second. */
+function cpuTable(cases: Case[], quick: boolean): string[] {
+  const out = ['| operation | binding | data | MiB per CPU second |', '|---|---|---|--:|'];
+  for (const c of cases.filter((x) => (x.op === 'MD5' || x.op === 'MD5, 8 buffers per call' || x.op === 'XXH64') && x.data.includes('4 MiB'))) {
+    for (const impl of c.impls) {
+      const rate = cpuRate(() => impl.run(c.input), c.bytes, quick ? 3 : 5, quick ? 0.2 : 0.5);
+      process.stderr.write(`cpu time: ${c.op}, ${c.data}: ${impl.binding}: ${rate.toFixed(0)} MiB/s\n`);
+      out.push(`| ${c.op} | ${impl.binding === CURRENT[c.op] ? `**${impl.binding}**` : impl.binding} | ${c.data} | ${rate.toFixed(0)} |`);
+    }
+  }
+  return out;
 }
 
 function table(op: Op, rows: Row[]): string[] {
@@ -255,6 +357,8 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const cases = await buildCases(fixtureChunk('compressible'), fixtureChunk('random'));
   const rows = cases.flatMap((c) => runCase(c, options));
+  const openssl = opensslMd5();
+  const perCpu = cpuTable(cases, args.quick);
   load.push(loadavg()[0] ?? 0);
   const cpu = cpus();
   const pkgs = ['zstd-napi', 'xxhash-wasm', '@cloudpss/zstd', '@bokuweb/zstd-wasm', '@node-rs/xxhash', 'hash-wasm', 'benchmark'];
@@ -274,12 +378,26 @@ async function main(): Promise<void> {
     'and `random` fixture shapes (seed 1); 64 KiB is the first 64 KiB of the random one.',
     "zstd-napi's compress()/decompress() reuse one module-level context, so they do the same work as the",
     'reused Compressor/Decompressor: a gap between those rows is noise.',
+    `MD5, ${MANY} buffers per call: MiB/s counts all ${MANY} buffers; "addon md5Many" is native/addon/md5_many.cc, its`,
+    'kernel named (scalar, avx2: 8 lanes, avx512: 16 lanes) or the one it picks for this CPU.',
     ...(unavailable.length ? ['', `Not measured (did not load): ${unavailable.join('; ')}.`] : []),
   ];
   for (const op of Object.keys(CURRENT) as Op[]) {
     const mine = rows.filter((r) => r.op === op);
     md.push('', `## ${op}`, '', ...table(op, mine), '', choice(op, mine));
+    if (op === 'MD5' && openssl) md.push('', `For comparison, ${openssl}`);
   }
+  md.push(
+    '',
+    '## Hashes per CPU second',
+    '',
+    'The same hash cases on 4 MiB buffers, timed by this process\'s CPU time instead of the wall clock',
+    '(median of 5 rounds of at least 0.5 s; single thread), so other load on the machine does not',
+    'lower them: the MiB/s one core gives. `openssl speed` above is timed the same way.',
+    '',
+    ...perCpu,
+  );
+  md.push(...handWritten(args.out));
   mkdirSync(dirname(args.out), { recursive: true });
   writeFileSync(args.out, `${md.join('\n')}\n`);
   process.stderr.write(`wrote ${args.out}\n`);

@@ -5,14 +5,15 @@
  */
 import { closeSync, fstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { Piscina } from 'piscina';
-import xxhash from 'xxhash-wasm';
 import { Compressor, Decompressor, decompress } from 'zstd-napi';
 import type { DecodeResult, DecodeTask, EncodeResult, EncodeTask, StoredExtent } from './interfaces.js';
-import { decryptUnit, encryptUnit, md5Hex, unitTweak } from './chunk-crypto.js';
+import { decryptUnit, encryptUnit, unitTweak } from './chunk-crypto.js';
+import { md5HexMany } from './md5-many.js';
+import { createXxh64Hasher } from './xxh64.js';
 import { nonZeroPageRanges } from './page-ranges.js';
 import { encodePath } from './raw-names.js';
 
-const hasher = await xxhash();
+const xxh64 = await createXxh64Hasher();
 const compressors = new Map<number, Compressor>();
 
 /** zstd-napi's own compress allocates a new output buffer; its context can write into ours. */
@@ -68,7 +69,7 @@ class Moved<T> {
 }
 
 function xxh64Hex(data: Uint8Array): string {
-  return hasher.h64Raw(data).toString(16).padStart(16, '0');
+  return xxh64.hex(data);
 }
 
 /**
@@ -134,7 +135,18 @@ function writeNewFile(path: string, data: Uint8Array): true | string {
   }
 }
 
-function encode(t: EncodeTask): EncodeResult | Moved<EncodeResult> {
+/** A chunk read, checked, hashed (XXH64) and compressed, waiting for the MD5 of its extents. */
+interface Prepared {
+  readonly t: EncodeTask;
+  readonly stored: Buffer;
+  readonly rawLength: number;
+  readonly xxh64: string;
+  /** The extents' byte ranges in `stored` (all of it, or a page blob's non-zero pages). */
+  readonly ranges: readonly { at: number; length: number }[];
+}
+
+/** Read, check, XXH64 and compress one chunk; its MD5s are left to the caller, to hash many chunks' extents side by side. */
+function prepare(t: EncodeTask): Prepared | EncodeResult {
   let read: ReturnType<typeof readAt>;
   try {
     // Raw bytes read into the task's buffer when they are what is stored (codec none).
@@ -151,10 +163,24 @@ function encode(t: EncodeTask): EncodeResult | Moved<EncodeResult> {
     return { ok: false, reason: 'changed', message: `changed while being read (size ${t.expect.size} -> ${st.size})` };
   }
   const raw = buf.subarray(0, n);
+  // Before the next chunk's read: with zstd, `raw` is this worker's scratch buffer.
   const xxh64 = xxh64Hex(raw);
-  let stored: Buffer = t.codec === 'zstd' ? compressInto(t.level, raw, t.into) : raw;
+  const stored: Buffer = t.codec === 'zstd' ? compressInto(t.level, raw, t.into) : raw;
   const ranges = t.pages ? nonZeroPageRanges(stored) : stored.length === 0 ? [] : [{ at: 0, length: stored.length }];
-  const extents: StoredExtent[] = ranges.map((r) => ({ at: r.at, length: r.length, md5: md5Hex(stored.subarray(r.at, r.at + r.length)) }));
+  return { t, stored, rawLength: n, xxh64, ranges };
+}
+
+/** MD5 of every extent of every prepared chunk in one call, so the addon hashes them in SIMD lanes. */
+function hashExtents(ps: readonly Prepared[]): StoredExtent[][] {
+  const units = ps.flatMap((p) => p.ranges.map((r) => p.stored.subarray(r.at, r.at + r.length)));
+  const md5s = md5HexMany(units);
+  let next = 0;
+  return ps.map((p) => p.ranges.map((r) => ({ at: r.at, length: r.length, md5: md5s[next++]! })));
+}
+
+/** Encrypt the extents (after their MD5: the manifest's hashes are of the plain stored bytes) and write the file ahead if asked. */
+function finish(p: Prepared, extents: StoredExtent[]): EncodeResult {
+  const { t, stored } = p;
   if (t.cipher) {
     // Never store plain bytes where encryption was asked for.
     if (!t.tweakSeed) throw new Error('encode task with a cipher but no tweak seed');
@@ -174,8 +200,18 @@ function encode(t: EncodeTask): EncodeResult | Moved<EncodeResult> {
       }
     }
   }
-  const result: EncodeResult = { ok: true, stored, rawLength: n, xxh64, extents, ...(written !== undefined ? { written } : {}) };
-  return new Moved(result, [stored.buffer as ArrayBuffer]);
+  return { ok: true, stored, rawLength: p.rawLength, xxh64: p.xxh64, extents, ...(written !== undefined ? { written } : {}) };
+}
+
+function isPrepared(x: Prepared | EncodeResult): x is Prepared {
+  return 't' in x;
+}
+
+function encode(t: EncodeTask): EncodeResult | Moved<EncodeResult> {
+  const p = prepare(t);
+  if (!isPrepared(p)) return p;
+  const result = finish(p, hashExtents([p])[0]!);
+  return new Moved(result, [p.stored.buffer as ArrayBuffer]);
 }
 
 /** zstd-napi's decompress allocates its output; its context can write into ours. */
@@ -209,14 +245,19 @@ function decode(t: DecodeTask): DecodeResult | Moved<DecodeResult> {
   closeSync(read.fd);
   if (read.n < t.length) return { ok: false, reason: 'short', message: `only ${read.n} of ${t.length} bytes present` };
   const stored = read.buf.subarray(0, read.n);
-  for (let i = 0; i < t.units.length; i++) {
-    const u = t.units[i]!;
-    const unit = stored.subarray(u.at, u.at + u.length);
-    if (t.cipher && t.tweakSeed) decryptUnit(t.cipher.key, unitTweak(t.tweakSeed, t.unitOffset + u.at), unit).copy(unit);
-    if (u.md5 !== undefined) {
-      const actual = md5Hex(unit);
-      if (actual !== u.md5) return { ok: false, reason: 'md5', message: `MD5 ${actual} does not match ${u.md5}`, unit: i, actual };
+  const units = t.units.map((u) => stored.subarray(u.at, u.at + u.length));
+  if (t.cipher && t.tweakSeed) {
+    for (let i = 0; i < units.length; i++) {
+      const unit = units[i]!;
+      decryptUnit(t.cipher.key, unitTweak(t.tweakSeed, t.unitOffset + t.units[i]!.at), unit).copy(unit);
     }
+  }
+  // All units at once (a page blob's chunk has one per run of non-zero pages), in SIMD lanes.
+  const hashed = t.units.map((u, i) => ({ u, i })).filter((x) => x.u.md5 !== undefined);
+  const actual = md5HexMany(hashed.map((x) => units[x.i]!));
+  for (let k = 0; k < hashed.length; k++) {
+    const { u, i } = hashed[k]!;
+    if (actual[k] !== u.md5) return { ok: false, reason: 'md5', message: `MD5 ${actual[k]} does not match ${u.md5}`, unit: i, actual: actual[k]! };
   }
   if (!t.raw) return { ok: true, raw: undefined };
   let raw: Buffer;
@@ -235,32 +276,43 @@ function decode(t: DecodeTask): DecodeResult | Moved<DecodeResult> {
   return new Moved<DecodeResult>({ ok: true, raw: own }, [own.buffer as ArrayBuffer]);
 }
 
-/** Several small chunks in one task (see ChunkProcessor.encodeMany). */
+/** Several chunks in one task (see ChunkProcessor.encodeMany). */
 export interface EncodeBatchTask {
   readonly kind: 'encode-batch';
   readonly tasks: readonly EncodeTask[];
 }
 
 /**
- * Encode each chunk of a batch; the stored bytes of all of them go back in one buffer (views into
- * it), so the batch costs one transfer instead of one per file.
+ * Encode the chunks of a batch, their MD5s in one multi-buffer call. A chunk stored in its task's
+ * own buffer (`into`, from the main thread's pool) goes back in it; the stored bytes of the others
+ * go back together in one buffer (views into it), so a batch of small files costs one transfer
+ * instead of one per file.
  */
 function encodeBatch(b: EncodeBatchTask): Moved<EncodeResult[]> {
-  const results = b.tasks.map((t) => {
-    const r = encode(t);
-    return r instanceof Moved ? r.value : r;
-  });
-  const total = results.reduce((a, r) => a + (r.ok ? r.stored.length : 0), 0);
-  const all = Buffer.allocUnsafeSlow(total);
+  const prepared = b.tasks.map(prepare);
+  const extents = hashExtents(prepared.filter(isPrepared));
+  let next = 0;
+  const results = prepared.map((p) => (isPrepared(p) ? finish(p, extents[next++]!) : p));
+  const own = (r: EncodeResult, i: number) => r.ok && r.stored.buffer === b.tasks[i]!.into;
+  const total = results.reduce((a, r, i) => a + (r.ok && !own(r, i) ? r.stored.length : 0), 0);
+  // The main thread gives each result's buffer back to its pool, which keeps buffers of the pool's
+  // size only: the packed one must never be that size, or it would be given back once per result.
+  const poolBytes = b.tasks.find((t) => t.into)?.into?.byteLength;
+  const all = Buffer.allocUnsafeSlow(total === poolBytes ? total + 1 : total);
   let at = 0;
-  const packed = results.map((r): EncodeResult => {
+  const transfer: ArrayBuffer[] = [all.buffer as ArrayBuffer];
+  const packed = results.map((r, i): EncodeResult => {
     if (!r.ok) return r;
+    if (own(r, i)) {
+      transfer.push(r.stored.buffer as ArrayBuffer);
+      return r;
+    }
     all.set(r.stored, at);
     const stored = all.subarray(at, at + r.stored.length);
     at += r.stored.length;
     return { ...r, stored };
   });
-  return new Moved(packed, [all.buffer as ArrayBuffer]);
+  return new Moved(packed, transfer);
 }
 
 export default function run(task: EncodeTask | EncodeBatchTask | DecodeTask): unknown {

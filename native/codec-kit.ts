@@ -1,19 +1,21 @@
 import { createHash } from 'node:crypto';
-import xxhash from 'xxhash-wasm';
 import { compress, decompress } from 'zstd-napi';
 import binding from 'zstd-napi/binding.js';
 import type { CodecKit, ZstdStreamDecoder } from './interfaces.js';
 import { decryptUnit, encryptUnit, unitTweak } from './chunk-crypto.js';
+import { md5HexMany } from './md5-many.js';
+import { createXxh64Hasher } from './xxh64.js';
 
-/** zstd, XXH64 and MD5 on the calling thread. */
+/** zstd, XXH64 and MD5 (several buffers in SIMD lanes with `md5Many`) on the calling thread; the addon's hashes where it loads. */
 export async function createCodecKit(): Promise<CodecKit> {
-  const h = await xxhash();
+  const h = await createXxh64Hasher();
   return {
     compress: (data, level) => compress(data, { compressionLevel: level }),
     decompress: (data) => decompress(data),
     createZstdDecoder: (outBytes = DEFAULT_DECODER_OUT_BYTES) => new StreamDecoder(outBytes),
-    xxh64: (data) => h.h64Raw(data).toString(16).padStart(16, '0'),
+    xxh64: (data) => h.hex(data),
     md5: (data) => createHash('md5').update(data).digest('hex').toUpperCase(),
+    md5Many: (data) => md5HexMany(data),
     encryptUnit: (key, seed, off, data) => encryptUnit(key, unitTweak(seed, off), data),
     decryptUnit: (key, seed, off, data) => decryptUnit(key, unitTweak(seed, off), data),
   };

@@ -273,7 +273,7 @@ export type DecodeResult =
 export interface ChunkProcessor {
   readonly threads: number;
   encode(task: EncodeTask, signal?: AbortSignal): Promise<EncodeResult>;
-  /** Encode several (small) chunks in one worker task; results in the order of `tasks`. */
+  /** Encode several chunks in one worker task, their MD5s side by side in SIMD lanes; results in the order of `tasks`. */
   encodeMany(tasks: readonly EncodeTask[], signal?: AbortSignal): Promise<EncodeResult[]>;
   decode(task: DecodeTask, signal?: AbortSignal): Promise<DecodeResult>;
   close(): Promise<void>;
@@ -305,6 +305,11 @@ export interface CodecKit {
   createZstdDecoder(outBytes?: number): ZstdStreamDecoder;
   xxh64(data: Uint8Array): string;
   md5(data: Uint8Array): string;
+  /**
+   * `md5` of each buffer, in order, hashed side by side in SIMD lanes where the native addon is
+   * built (native/md5-many.ts). Optional: a kit without it is used through `md5`.
+   */
+  md5Many?(data: readonly Uint8Array[]): string[];
   /** Encrypt or decrypt one data unit (AES-256-XTS, CTR under 16 bytes); returns new bytes. */
   encryptUnit(key: Uint8Array, tweakSeed: Uint8Array, unitOffset: number, data: Uint8Array): Uint8Array;
   decryptUnit(key: Uint8Array, tweakSeed: Uint8Array, unitOffset: number, data: Uint8Array): Uint8Array;

@@ -1,6 +1,6 @@
 // Builds the optional native addon (run by `npm run build:native` and by `prepare` during `npm ci`).
 // It never fails the install: without a compiler, headers or node-gyp, it prints one warning line
-// and exits 0, and native/os-extras.ts falls back to pure Node.
+// and exits 0, and native/os-extras.ts and native/md5-many.ts fall back to pure Node.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,7 +15,7 @@ const shown = (p) => relative(process.cwd(), p) || p;
 const BUILD_TIMEOUT_MS = 5 * 60_000;
 
 function giveUp(why) {
-  console.warn(`seedship: warning: native addon not built (${why}); using the pure-Node fallback (syncfs via \`sync -f\`, no fallocate/fadvise/O_DIRECT)`);
+  console.warn(`seedship: warning: native addon not built (${why}); using the pure-Node fallback (syncfs via \`sync -f\`, no fallocate/fadvise/O_DIRECT, MD5 one buffer at a time)`);
   process.exit(0);
 }
 

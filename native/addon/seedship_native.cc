@@ -3,8 +3,13 @@
 // Node version with N-API 8. Every call runs on libuv's thread pool through napi_async_work and
 // returns a Promise; failures reject with an Error carrying `code` (errno name), `errno` (negative,
 // like Node's fs errors) and `syscall`. The typed face is native/os-extras.ts.
+// Also multi-buffer MD5 (md5_many.cc) and XXH64 (xxh64.cc), synchronous: they are called from the
+// chunk workers, whose thread is there to do exactly that work. Typed face: native/md5-many.ts.
 
 #include <node_api.h>
+
+#include "md5_many.h"
+#include "xxh64.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <initializer_list>
 #include <cstdint>
 #include <limits>
 #include <mutex>
@@ -617,11 +623,108 @@ napi_value Mknod(napi_env env, napi_callback_info info) {
   return Queue(env, c);
 }
 
+// md5Many(buffers, isa?) -> Uint8Array[]: the 16-byte MD5 of each Uint8Array of `buffers`, views
+// into one ArrayBuffer. `isa` ("scalar", "avx2", "avx512") forces a kernel, for tests and the
+// benchmark; without it the fastest one this CPU supports is used.
+napi_value Md5ManyJs(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  size_t argc = 2;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  bool is_array = false;
+  if (argc >= 1) NAPI_CALL(env, napi_is_array(env, argv[0], &is_array));
+  if (!is_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "The \"buffers\" argument must be an array of Uint8Array");
+    return nullptr;
+  }
+  seedship::Md5Isa isa = seedship::Md5BestIsa();
+  napi_valuetype isa_type = napi_undefined;
+  if (argc >= 2) NAPI_CALL(env, napi_typeof(env, argv[1], &isa_type));
+  if (isa_type != napi_undefined) {
+    char name[16] = {0};
+    size_t len = 0;
+    if (isa_type != napi_string || napi_get_value_string_utf8(env, argv[1], name, sizeof name, &len) != napi_ok ||
+        !seedship::Md5IsaFromName(name, &isa)) {
+      napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "The \"isa\" argument must be 'scalar', 'avx2' or 'avx512'");
+      return nullptr;
+    }
+    if (!seedship::Md5IsaSupported(isa)) {
+      std::string m = std::string("MD5 kernel ") + name + " is not supported by this CPU";
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", m.c_str());
+      return nullptr;
+    }
+  }
+  uint32_t n = 0;
+  NAPI_CALL(env, napi_get_array_length(env, argv[0], &n));
+  std::vector<const uint8_t*> data(n);
+  std::vector<size_t> lens(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    napi_value v;
+    NAPI_CALL(env, napi_get_element(env, argv[0], i, &v));
+    bool is_typedarray = false;
+    NAPI_CALL(env, napi_is_typedarray(env, v, &is_typedarray));
+    napi_typedarray_type type = napi_int8_array;
+    void* p = nullptr;
+    if (is_typedarray) NAPI_CALL(env, napi_get_typedarray_info(env, v, &type, &lens[i], &p, nullptr, nullptr));
+    if (!is_typedarray || type != napi_uint8_array) {
+      std::string m = "The \"buffers[" + std::to_string(i) + "]\" argument must be a Buffer or Uint8Array";
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", m.c_str());
+      return nullptr;
+    }
+    data[i] = static_cast<const uint8_t*>(p);
+  }
+  void* out = nullptr;
+  napi_value digests, result;
+  NAPI_CALL(env, napi_create_arraybuffer(env, 16 * static_cast<size_t>(n), &out, &digests));
+  // No JavaScript runs until this returns, so the buffers cannot be detached or collected meanwhile.
+  seedship::Md5Many(isa, data.data(), lens.data(), n, static_cast<uint8_t*>(out));
+  NAPI_CALL(env, napi_create_array_with_length(env, n, &result));
+  for (uint32_t i = 0; i < n; ++i) {
+    napi_value view;
+    NAPI_CALL(env, napi_create_typedarray(env, napi_uint8_array, 16, digests, 16 * static_cast<size_t>(i), &view));
+    NAPI_CALL(env, napi_set_element(env, result, i, view));
+  }
+  return result;
+}
+
+// xxh64Hex(data) -> string: XXH64 (seed 0) of a Uint8Array as 16 lower-case hex digits, the form
+// seedship stores (xxhash-wasm's h64Raw(data).toString(16) padded).
+napi_value Xxh64HexJs(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc = 1;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  bool is_typedarray = false;
+  if (argc >= 1) NAPI_CALL(env, napi_is_typedarray(env, argv[0], &is_typedarray));
+  napi_typedarray_type type = napi_int8_array;
+  size_t len = 0;
+  void* p = nullptr;
+  if (is_typedarray) NAPI_CALL(env, napi_get_typedarray_info(env, argv[0], &type, &len, &p, nullptr, nullptr));
+  if (!is_typedarray || type != napi_uint8_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "The \"data\" argument must be a Buffer or Uint8Array");
+    return nullptr;
+  }
+  const uint64_t h = seedship::Xxh64(static_cast<const uint8_t*>(p), len, 0);
+  static const char kHex[] = "0123456789abcdef";
+  char hex[16];
+  for (int i = 0; i < 16; ++i) hex[i] = kHex[(h >> (60 - 4 * i)) & 0xf];
+  napi_value result;
+  NAPI_CALL(env, napi_create_string_latin1(env, hex, 16, &result));
+  return result;
+}
+
 }  // namespace
 
 NAPI_MODULE_INIT() {
-  napi_value alignment;
+  napi_value alignment, md5_isa, md5_isas;
   NAPI_CALL(env, napi_create_uint32(env, static_cast<uint32_t>(kAlign), &alignment));
+  NAPI_CALL(env, napi_create_string_utf8(env, seedship::Md5IsaName(seedship::Md5BestIsa()), NAPI_AUTO_LENGTH, &md5_isa));
+  NAPI_CALL(env, napi_create_array(env, &md5_isas));
+  uint32_t supported = 0;
+  for (seedship::Md5Isa isa : {seedship::Md5Isa::kScalar, seedship::Md5Isa::kAvx2, seedship::Md5Isa::kAvx512}) {
+    if (!seedship::Md5IsaSupported(isa)) continue;
+    napi_value name;
+    NAPI_CALL(env, napi_create_string_utf8(env, seedship::Md5IsaName(isa), NAPI_AUTO_LENGTH, &name));
+    NAPI_CALL(env, napi_set_element(env, md5_isas, supported++, name));
+  }
   napi_property_descriptor props[] = {
       {"syncfs", nullptr, Syncfs, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"fallocate", nullptr, Fallocate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
@@ -630,6 +733,10 @@ NAPI_MODULE_INIT() {
       {"utimensat", nullptr, Utimensat, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"mknod", nullptr, Mknod, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"alignment", nullptr, nullptr, nullptr, nullptr, alignment, napi_enumerable, nullptr},
+      {"md5Many", nullptr, Md5ManyJs, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"xxh64Hex", nullptr, Xxh64HexJs, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"md5Isa", nullptr, nullptr, nullptr, nullptr, md5_isa, napi_enumerable, nullptr},
+      {"md5Isas", nullptr, nullptr, nullptr, nullptr, md5_isas, napi_enumerable, nullptr},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;
