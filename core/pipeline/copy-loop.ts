@@ -165,7 +165,7 @@ export class CopyLoop {
     await this.commit();
     this.#record({ type: RecordType.DriveFull, drive: cur.state.seq });
     await this.#s.journal.commit();
-    await cur.writer.close(true);
+    await cur.writer.close(cur.state.segments === 0 ? 'unused' : 'seal');
     this.#drives.current = undefined;
     if (cur.state.segments === 0) {
       this.#io.notice('info', `drive ${cur.state.driveId} (${cur.writer.root}) received no data and is not sealed; it can be used for another job`);
