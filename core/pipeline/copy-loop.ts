@@ -110,7 +110,7 @@ export class CopyLoop {
   #groupCommit: Promise<void> | undefined;
   /** Files written by workers whose results were not handled yet (removed if never handled). */
   readonly #prewritten = new Set<string>();
-  /** Worker tasks in flight that write whole files to a drive. */
+  /** Encodes of files in flight: each may write whole files ahead to the drive it started on. */
   readonly #prewriting = new Set<Promise<unknown>>();
   /**
    * Small files with more than one name, recorded whole this run, by device and inode: a later
@@ -365,7 +365,18 @@ export class CopyLoop {
     return { ok: true, stored, rawLength: raw.length, xxh64: this.#kit.xxh64(raw), extents: raw.length > 0 ? [{ at: 0, length: stored.length, md5: this.#kit.md5(stored) }] : [] };
   }
 
-  async #encodeFiles(batch: ChunkJob[]): Promise<EncodeResult[]> {
+  /**
+   * Tracked from its start, not from when its task is posted: it makes its files' directories
+   * first, and closeCurrent must wait for every batch that may still write onto the drive it seals.
+   */
+  #encodeFiles(batch: ChunkJob[]): Promise<EncodeResult[]> {
+    const p = this.#encodeFilesAhead(batch);
+    this.#prewriting.add(p);
+    void p.finally(() => this.#prewriting.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  async #encodeFilesAhead(batch: ChunkJob[]): Promise<EncodeResult[]> {
     const cur = this.#drives.current;
     const s = this.#s.settings;
     const also = new Map<ChunkJob, { path: string; data: Uint8Array }>();
@@ -406,11 +417,6 @@ export class CopyLoop {
       });
     }
     const pending = tasks.length === 1 ? this.#pool.encode(tasks[0]!).then((r) => [r]) : this.#pool.encodeMany(tasks);
-    const writes = tasks.some((t) => t.writeTo !== undefined);
-    if (writes) {
-      this.#prewriting.add(pending);
-      void pending.finally(() => this.#prewriting.delete(pending)).catch(() => undefined);
-    }
     const results = await pending;
     results.forEach((r, i) => {
       const pre = batch[i]!.prewrite;
