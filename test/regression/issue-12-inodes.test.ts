@@ -63,3 +63,38 @@ test('issue #12: a drive out of inodes is sealed although every inode freed on i
     t.cleanup();
   }
 });
+
+test('issue #12: a drive that runs out of inodes at any point of a small job (a new directory included) is sealed or left unused, never an internal error', async (ctx) => {
+  if (!canMount()) return ctx.skip(NEEDS_ROOT);
+  const t = tempDir();
+  try {
+    const staging = `${t.dir}/staging`;
+    writeTree(staging, { 'a/f1.txt': 'one\n', 'a/f2.txt': 'two\n', 'b/c/f3.txt': 'three\n' });
+    // From the fewest inodes a drive can be attached with (its own files) upward: the drive runs
+    // out at each of its first creates in turn, directories among them (Node's asynchronous
+    // recursive mkdir said ENOENT there, not ENOSPC, which ended the run with E_INTERNAL).
+    for (let inodes = 6; inodes <= 14; inodes++) {
+      const mounts: (() => void)[] = [];
+      const d1 = `${t.dir}/d1-${inodes}`;
+      try {
+        mkdirSync(d1);
+        execFileSync('mount', ['-t', 'tmpfs', '-o', `size=64m,nr_inodes=${inodes}`, 'tmpfs', d1]);
+        mounts.push(() => execFileSync('umount', ['-l', d1]));
+        const d2 = `${t.dir}/d2-${inodes}`;
+        mounts.push(mountTmpfs(d2, 64));
+        const r = await runSeedship(['prepare', '--staging', staging, '--job', `inodes-${inodes}`, '--drive', d1, '--drive', d2, '--json']);
+        assert.equal(r.code, 0, `${inodes} inodes: ${r.stderr.slice(-1500)}`);
+        const res = JSON.parse(r.stdout) as { drives: { blobs: number }[] };
+        // Three files and their directories a, b and b/c.
+        assert.equal(res.drives.reduce((a, d) => a + d.blobs, 0), 6, `${inodes} inodes`);
+        assert.deepEqual(readdirSync(`${d1}/seedship`).filter((n) => /reserve|\.tmp$/.test(n)), [], `${inodes} inodes`);
+        const dj = JSON.parse(readFileSync(`${d1}/seedship/drive.json`, 'utf8')) as { sealed: boolean };
+        assert.equal(dj.sealed, readdirSync(d1).includes('DriveManifest.xml'), `${inodes} inodes: sealed exactly when it has a manifest`);
+      } finally {
+        for (const u of mounts.reverse()) u();
+      }
+    }
+  } finally {
+    t.cleanup();
+  }
+});
