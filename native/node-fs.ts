@@ -1,4 +1,4 @@
-import { closeSync, constants as fsc, lstatSync, openSync, promises as fsp, statfsSync, unlinkSync, writeSync, type BigIntStats, type Dirent } from 'node:fs';
+import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, promises as fsp, statfsSync, unlinkSync, writeSync, type BigIntStats, type Dirent } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import type { DirEntry, FileHandle, FileStat, FileSystem, FsSpace, OpenFlags } from './interfaces.js';
@@ -172,7 +172,16 @@ export class NodeFileSystem implements FileSystem {
     return decodeName(await fsp.realpath(encodePath(path), { encoding: 'buffer' }));
   }
   async mkdir(path: string, mode = 0o755): Promise<void> {
-    await fsp.mkdir(encodePath(path), { recursive: true, mode });
+    const raw = encodePath(path);
+    try {
+      await fsp.mkdir(raw, { recursive: true, mode });
+    } catch (err) {
+      // Node 20's asynchronous recursive mkdir says ENOENT when a directory could not be made for
+      // another reason: ENOSPC on a drive out of inodes (seen on tmpfs), which must read as a full
+      // drive. The synchronous one, run only on this error path, throws the real error.
+      if (!isCode(err, 'ENOENT')) throw err;
+      mkdirSync(raw, { recursive: true, mode });
+    }
   }
   async rename(from: string, to: string): Promise<void> {
     await fsp.rename(encodePath(from), encodePath(to));

@@ -149,7 +149,7 @@ export class CopyLoop {
   #commitTail: Promise<void> = Promise.resolve();
   /** Files written by workers whose results were not handled yet (removed if never handled). */
   readonly #prewritten = new Set<string>();
-  /** Worker tasks in flight that write whole files to a drive. */
+  /** Encodes of files in flight: each may write whole files ahead to the drive it started on. */
   readonly #prewriting = new Set<Promise<unknown>>();
   /**
    * Small files with more than one name, recorded whole this run, by device and inode: a later
@@ -294,7 +294,7 @@ export class CopyLoop {
       this.#lanes.delete(cur.state.seq);
       // Recorded before its unfinished files go on elsewhere: their later parts follow it in the
       // journal, and restore and import read drives in the order they were closed.
-      if (lane.stopped === 'full') this.#record({ type: RecordType.DriveFull, drive: cur.state.seq });
+      if (lane.stopped === 'full' && cur.state.segments > 0) this.#record({ type: RecordType.DriveFull, drive: cur.state.seq });
       // What it pulled and did not finish goes back to the feed, to be continued on another drive.
       for (const f of lane.held) {
         if (f.owner !== lane) continue;
@@ -342,7 +342,7 @@ export class CopyLoop {
     await this.commit();
     if (this.#faults.has(cur.state.seq)) return; // its last sync failed: it is failed, not sealed
     try {
-      await cur.writer.close(true);
+      await cur.writer.close(empty ? 'unused' : 'seal');
     } catch (err) {
       if (!isDriveFault(err)) throw err;
       this.#noteFault(cur, err);
@@ -462,13 +462,16 @@ export class CopyLoop {
           const r = result[i]!;
           try {
             if (!lane.stopped) await this.#handle(lane, batch[i]!, r);
+            // A full drive still records the files workers already wrote whole onto it (they
+            // need no more room or inodes); a failed one keeps nothing.
+            else if (lane.stopped === 'full') await this.#handle(lane, batch[i]!, r, true);
             else await this.#dropPrewrite(batch[i]!, r);
           } finally {
             // Every write of the chunk has completed (they are awaited): its buffer can go again.
             if (r.ok) this.#buffers.give(r.stored.buffer);
           }
         }
-        if (lane.stopped) break;
+        if (lane.stopped === 'failed') break;
       }
     } finally {
       // Files written ahead onto this drive whose results were never handled (the drive filled,
@@ -609,7 +612,18 @@ export class CopyLoop {
     return { ok: true, stored, rawLength: raw.length, xxh64: this.#kit.xxh64(raw), extents: raw.length > 0 ? [{ at: 0, length: stored.length, md5: this.#kit.md5(stored) }] : [] };
   }
 
-  async #encodeFiles(batch: ChunkJob[], lane: Lane): Promise<EncodeResult[]> {
+  /**
+   * Tracked from its start, not from when its task is posted: it makes its files' directories
+   * first, and a drive's seal must wait for every batch that may still write onto it.
+   */
+  #encodeFiles(batch: ChunkJob[], lane: Lane): Promise<EncodeResult[]> {
+    const p = this.#encodeFilesAhead(batch, lane);
+    this.#prewriting.add(p);
+    void p.finally(() => this.#prewriting.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  async #encodeFilesAhead(batch: ChunkJob[], lane: Lane): Promise<EncodeResult[]> {
     const cur = lane.cur;
     const s = this.#s.settings;
     const also = new Map<ChunkJob, { path: string; data: Uint8Array }>();
@@ -650,11 +664,6 @@ export class CopyLoop {
       });
     }
     const pending = tasks.length === 1 ? this.#pool.encode(tasks[0]!).then((r) => [r]) : this.#pool.encodeMany(tasks);
-    const writes = tasks.some((t) => t.writeTo !== undefined);
-    if (writes) {
-      this.#prewriting.add(pending);
-      void pending.finally(() => this.#prewriting.delete(pending)).catch(() => undefined);
-    }
     const results = await pending;
     results.forEach((r, i) => {
       const pre = batch[i]!.prewrite;
@@ -683,7 +692,8 @@ export class CopyLoop {
     }
   }
 
-  async #handle(lane: Lane, job: ChunkJob, res: EncodeResult): Promise<void> {
+  /** Place and write one chunk on `lane`'s drive; `onlyWritten`: only a whole file a worker already wrote there. */
+  async #handle(lane: Lane, job: ChunkJob, res: EncodeResult, onlyWritten = false): Promise<void> {
     const f = job.f;
     // A file the worker wrote is this loop's to record or to remove from here on.
     let pre = job.prewrite && res.ok && res.written === true ? job.prewrite : undefined;
@@ -698,6 +708,10 @@ export class CopyLoop {
     };
     // Superseded by a restart or skip, or handed to another drive's pump.
     if (this.#live.get(f.id) !== f || f.gen !== job.gen || f.owner !== lane) return dropPre();
+    if (onlyWritten) {
+      const whole = pre !== undefined && pre.drive === lane.cur.state.seq && !this.#s.state.active.has(f.id);
+      if (!whole || (pre!.meta === undefined && metadataFileOf(this.#o.naming, this.#naming(f)) !== undefined)) return dropPre();
+    }
     if (!res.ok) {
       if (res.reason === 'unreadable') await this.#skip(f, `unreadable (${res.errno ?? res.message})`);
       else await this.#restart(f, res.message);
@@ -727,7 +741,7 @@ export class CopyLoop {
       lane.stopped = 'full';
       return;
     }
-    const primary = this.#linkTargetOf(job, res, cur, seg, active);
+    const primary = onlyWritten ? undefined : this.#linkTargetOf(job, res, cur, seg, active);
     // Written ahead on this drive as the whole file it is: nothing left to write.
     const written = !primary && pre !== undefined && pre.drive === cur.state.seq && !seg;
     if (!written) await dropPre();

@@ -1,5 +1,5 @@
 import type { FileHandle, FileSystem } from '../../native/interfaces.js';
-import { DRIVE_DIR, INODE_RESERVE, MANIFEST_RESERVE } from '../drives/drive-identity.js';
+import { DRIVE_DIR, dropReserves, INODE_RESERVE, MANIFEST_RESERVE } from '../drives/drive-identity.js';
 import { EMPTY_FILE } from '../manifest/drive-blobs.js';
 import { reserveBytesFor, type DriveState } from '../journal/journal-state.js';
 
@@ -43,7 +43,10 @@ export class DriveWriter {
   static async open(fs: FileSystem, drive: DriveState, root: string): Promise<DriveWriter> {
     const w = new DriveWriter(fs, drive, root);
     await fs.mkdir(`${root}/${DRIVE_DIR}`);
-    if (!(await fs.exists(`${root}/${INODE_RESERVE}`))) await fs.writeNewFile(`${root}/${INODE_RESERVE}`, new Uint8Array(0));
+    // A full drive is opened only to be sealed, maybe again after a crash in its seal: reserve
+    // files the seal took are not made again (that would take inodes the seal may need).
+    const sealing = drive.status !== 'open';
+    if (!sealing && !(await fs.exists(`${root}/${INODE_RESERVE}`))) await fs.writeNewFile(`${root}/${INODE_RESERVE}`, new Uint8Array(0));
     // The data file of every directory's and special file's (empty) blob.
     if (!(await fs.exists(`${root}/${EMPTY_FILE}`))) {
       await fs.writeNewFile(`${root}/${EMPTY_FILE}`, new Uint8Array(0));
@@ -51,8 +54,11 @@ export class DriveWriter {
       w.#unsynced = true;
     }
     const path = `${root}/${MANIFEST_RESERVE}`;
-    w.#reserve = await fs.open(path, (await fs.exists(path)) ? 'r+' : 'w');
-    w.#reserveSize = (await w.#reserve.stat()).size;
+    const exists = await fs.exists(path);
+    if (exists || !sealing) {
+      w.#reserve = await fs.open(path, exists ? 'r+' : 'w');
+      w.#reserveSize = (await w.#reserve.stat()).size;
+    }
     w.#syncfs = await fs.syncFileSystem(root);
     return w;
   }
@@ -260,8 +266,11 @@ export class DriveWriter {
     await Promise.allSettled(all.map((h) => h.close()));
   }
 
-  /** Flush, close everything and delete the reserve file (the manifest takes its place). */
-  async close(dropReserve: boolean): Promise<void> {
+  /**
+   * Flush and close everything. The reserve files stay for the seal, which takes their inodes and
+   * bytes (`takeSealInode`); a drive that is not going to be sealed (`'unused'`) has them deleted.
+   */
+  async close(next: 'seal' | 'unused'): Promise<void> {
     await this.flush();
     for (const h of this.#open.values()) await h.close();
     this.#open.clear();
@@ -269,9 +278,6 @@ export class DriveWriter {
     this.#smallToClose.clear();
     await this.#reserve?.close();
     this.#reserve = undefined;
-    if (dropReserve) {
-      await this.#fs.unlink(`${this.root}/${MANIFEST_RESERVE}`);
-      await this.#fs.unlink(`${this.root}/${INODE_RESERVE}`);
-    }
+    if (next === 'unused') await dropReserves(this.#fs, this.root);
   }
 }

@@ -139,7 +139,7 @@ async function prepareInSession(
     }
     const cur = await coordinator.reopen(u.state, u.drive);
     if (u.state.status === 'full') {
-      await cur.writer.close(true);
+      await cur.writer.close('seal');
       coordinator.forget(u.state.seq);
       await loop.seal(u.state, u.drive.root);
     } else io.notice('info', `continuing on drive ${u.state.driveId} (${u.drive.input})`);

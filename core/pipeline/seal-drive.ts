@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FileSystem } from '../../native/interfaces.js';
-import { DRIVE_DIR, INODE_RESERVE, readDriveJson, writeDriveJson, MANIFEST_RESERVE } from '../drives/drive-identity.js';
+import { DRIVE_DIR, dropReserves, MANIFEST_SEAL_TMP, readDriveJson, sealDriveJson, takeSealInode } from '../drives/drive-identity.js';
 import type { DriveState } from '../journal/journal-state.js';
 import { formatDriveInfo } from '../manifest/drive-info.js';
 import { driveBlobs, type BlobNaming } from '../manifest/drive-blobs.js';
@@ -31,17 +31,19 @@ export interface SealResult {
 
 /**
  * Write a drive's manifest from the journal and publish it atomically on the drive (temp file,
- * fsync, rename, fsync root), then its drive-info file in the session dir (0600) and a DriveInfo
- * record in the `.jrn`. Deterministic: sealing again after a crash gives the same bytes and hash.
- * The caller has committed the journal and removed the reserve file first, and appends the
- * DriveSealed record after this returns.
+ * fsync, rename, fsync root), then drive.json marked sealed, then its drive-info file in the
+ * session dir (0600) and a DriveInfo record in the `.jrn`. Deterministic: sealing again after a
+ * crash gives the same bytes and hash. The caller has committed the journal and closed the drive's
+ * writer keeping the reserve files: the temp files of the manifest and of drive.json are those
+ * files renamed (`takeSealInode`), so the seal creates no file and needs no inode or byte that
+ * anything else writing to the drive could take. The caller appends the DriveSealed record after
+ * this returns.
  */
 export async function sealDrive(ctx: SealContext, drive: DriveState, root: string): Promise<SealResult> {
   const { fs } = ctx;
-  await fs.unlink(`${root}/${MANIFEST_RESERVE}`);
-  await fs.unlink(`${root}/${INODE_RESERVE}`);
-  const tmp = `${root}/${DRIVE_DIR}/.${MANIFEST_NAME}.tmp`;
-  const h = await fs.open(tmp, 'w');
+  const tmp = `${root}/${MANIFEST_SEAL_TMP}`;
+  // Written over the reserve's zeros (real blocks, allocated while the drive was filled).
+  const h = await fs.open(tmp, await takeSealInode(fs, root, MANIFEST_SEAL_TMP));
   const md5 = createHash('md5');
   let pos = 0;
   let buf = '';
@@ -62,6 +64,7 @@ export async function sealDrive(ctx: SealContext, drive: DriveState, root: strin
     }
     buf += MANIFEST_TAIL;
     await flushBuf();
+    await h.truncate(pos); // the rest of the reserve
     await h.sync();
   } finally {
     await h.close();
@@ -72,7 +75,8 @@ export async function sealDrive(ctx: SealContext, drive: DriveState, root: strin
   const manifestHash = md5.digest('hex').toUpperCase();
 
   const dj = await readDriveJson(fs, root);
-  if (dj) await writeDriveJson(fs, root, { ...dj, sealed: true, manifestHash });
+  if (dj) await sealDriveJson(fs, root, { ...dj, sealed: true, manifestHash });
+  await dropReserves(fs, root); // none is left unless drive.json was missing
 
   const info = { driveId: drive.driveId, bitLockerKey: ctx.bitLockerKey, manifestFile: MANIFEST_FILE_WINDOWS, manifestHash };
   const driveInfoFile = sessionFiles.driveInfo(ctx.sessionDir, drive.driveId);

@@ -67,13 +67,15 @@ test('DriveFaultFs in the engine: slow writes on a drive are waited for; a drive
   assert.notEqual(failed.code, 0, 'a drive that died is not a finished copy');
   assert.doesNotMatch(failed.stdout, /"status":"done"/);
 
-  // The same death beside a good drive: the copy goes on there and ends complete.
+  // The same death beside a good drive: the copy goes on there and ends complete. Files of 12 MiB
+  // (two fill a pump's window with 2 threads), so each drive takes at least one.
+  const bigStaging = stage(join(root, 'big'), 3, 12);
   const [dying, good] = [join(root, 'dying'), join(root, 'good')];
   mkdirSync(dying);
   mkdirSync(good);
   const half = new DriveFaultFs(new NodeFileSystem());
   half.failAfterBytes(dying, 4 * MiB, 'EIO');
-  const both = await runWith(half, [...prepare(dying, 'session-both'), '--drive', good]);
+  const both = await runWith(half, ['prepare', '--staging', bigStaging, '--job', 'faults', '--session', join(root, 'session-both'), '--drive', dying, '--drive', good, '--allow-staging-volume', '--codec', 'none', '--threads', '2', '--yes', '--json']);
   half.assertAllFired();
   assert.equal(both.code, 0, both.stderr.slice(-2000));
   const res = JSON.parse(both.stdout) as { status: string; files: { done: number; total: number }; drives: { path: string; status: string; verified?: boolean }[] };
@@ -83,7 +85,7 @@ test('DriveFaultFs in the engine: slow writes on a drive are waited for; a drive
   const out = join(root, 'out');
   const rr = await runSeedship(['restore', '--drive', good, '--session', join(root, 'session-both'), '--to', out]);
   assert.equal(rr.code, 0, rr.stderr);
-  for (let i = 0; i < 3; i++) assert.ok(readFileSync(join(out, `f${i}.bin`)).equals(readFileSync(join(staging, `f${i}.bin`))), `f${i}.bin restored`);
+  for (let i = 0; i < 3; i++) assert.ok(readFileSync(join(out, `f${i}.bin`)).equals(readFileSync(join(bigStaging, `f${i}.bin`))), `f${i}.bin restored`);
 });
 
 test('a real FUSE drive that dies part way: prepare names it failed and asks for another drive, never reports a finished copy', async (t) => {
