@@ -12,6 +12,8 @@ export class JournalWriter {
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #pendingRecords = 0;
+  /** Records appended since this writer was opened, committed or not. */
+  #appended = 0;
   /** Format version of this journal: records are appended in its format (version 1 has no WholeFile). */
   readonly version: number;
 
@@ -63,6 +65,17 @@ export class JournalWriter {
     this.#pending.push(b);
     this.#pendingBytes += b.length;
     this.#pendingRecords++;
+    this.#appended++;
+  }
+
+  /** Records appended since this writer was opened (a position that only grows). */
+  get appended(): number {
+    return this.#appended;
+  }
+
+  /** Records appended since this writer was opened that are committed. */
+  get committed(): number {
+    return this.#appended - this.#pendingRecords;
   }
 
   get pendingRecords(): number {

@@ -7,6 +7,9 @@ import { blobTweakSeed } from '../restore/chunk-task.js';
 import { verifyDrive, type VerifyProblem } from '../verify/verify-drive.js';
 import type { OpenSession } from './open-session.js';
 
+/** Chunks (up to 4 MiB) read at once from each drive read back: one being read, two queued. */
+const READS_IN_FLIGHT_PER_DRIVE = 3;
+
 /** How a sealed drive's read-back went. */
 export type ReadBackOutcome =
   | { readonly kind: 'ok' }
@@ -36,6 +39,8 @@ export async function readBackDrive(
       session: { journalPath: s.journalPath, naming, seq: d.seq, key, tweakSeed: (p) => blobTweakSeed(s.settings.jobId, p), manifestHash: d.manifestHash },
       expectDriveId: d.driveId,
       expectJobId: s.settings.jobId,
+      // Drives are read back at once through one pool: a few reads each keep every drive busy.
+      inFlight: READS_IN_FLIGHT_PER_DRIVE,
       signal,
     });
   } catch (err) {

@@ -147,22 +147,18 @@ async function prepareInSession(
 
   // Every drive is written at once; each is sealed and read back as soon as it is full, and the
   // rest at the end.
-  await loop.run();
-  if (!loop.needsDrive) {
-    session.journal.append({ type: RecordType.SessionDone, at: deps.clock.now() });
-    session.state.apply({ type: RecordType.SessionDone, at: deps.clock.now() });
-    await session.journal.commit();
+  try {
+    await loop.run();
+    if (!loop.needsDrive) {
+      session.journal.append({ type: RecordType.SessionDone, at: deps.clock.now() });
+      session.state.apply({ type: RecordType.SessionDone, at: deps.clock.now() });
+      await session.journal.commit();
+    }
+    await readBackLeft(opts, loop, session, inspected);
+  } finally {
+    await loop.close();
   }
 
-  // Invariant 7: every sealed drive at hand is read back before it is reported ready, including
-  // one sealed by a run that was killed before it could read it back. A drive given whose
-  // identity does not match is "not read back yet", never failed.
-  if (opts.verify !== false) {
-    const atHand = new Map(inspected.filter((d) => d.json).map((d) => [d.json!.driveId, d.root]));
-    const toVerify = session.state.drives.filter((d) => d && d.status === 'sealed' && !d.verified && !loop.readBacks.has(d.seq) && (loop.sealedNow.includes(d.seq) || atHand.has(d.driveId)));
-    for (const d of toVerify) await loop.readBack(d, atHand.get(d.driveId) ?? d.path);
-    await loop.commit();
-  }
   const verified = new Map<number, boolean>();
   for (const [seq, out] of loop.readBacks) if (out.kind !== 'absent') verified.set(seq, out.kind === 'ok');
   const failed = [...loop.readBacks.entries()].filter(([, out]) => out.kind === 'failed');
@@ -222,6 +218,19 @@ function noticeFindings(io: PrepareIO, found: CatchUpFindings): void {
   if (found.changed > 0) {
     io.notice('warning', `${found.changed} staged entries changed after they were copied (size, time, inode or kind differ); the drives keep the version copied then, which this session does not replace — upload the new one with seedship sync after the import: ${list(found.changedPaths, found.changed)}`);
   }
+}
+
+/**
+ * Invariant 7: every sealed drive at hand is read back before it is reported ready, including one
+ * sealed by a run that was killed before it could read it back; all at once. A drive given whose
+ * identity does not match is "not read back yet", never failed.
+ */
+async function readBackLeft(opts: PrepareOptions, loop: CopyLoop, session: OpenSession, inspected: readonly InspectedDrive[]): Promise<void> {
+  if (opts.verify === false) return;
+  const atHand = new Map(inspected.filter((d) => d.json).map((d) => [d.json!.driveId, d.root]));
+  const toVerify = session.state.drives.filter((d) => d && d.status === 'sealed' && !d.verified && !loop.readBacks.has(d.seq) && (loop.sealedNow.includes(d.seq) || atHand.has(d.driveId)));
+  await Promise.all(toVerify.map((d) => loop.readBack(d, atHand.get(d.driveId) ?? d.path)));
+  await loop.commit();
 }
 
 /**

@@ -62,6 +62,12 @@ export interface VerifyDriveOptions {
   readonly expectDriveId?: string | undefined;
   /** With `expectDriveId`: that drive's job id; a drive.json of another job means the drive is absent. */
   readonly expectJobId?: string | undefined;
+  /**
+   * Chunks read at once (default 3 per pool thread). Several drives read back through one pool
+   * each take a few, so the pool's queue always holds work for every drive: one drive's reads
+   * queued ahead of the others' would leave those drives idle.
+   */
+  readonly inFlight?: number | undefined;
 }
 
 const MAX_PROBLEMS = 1000;
@@ -198,7 +204,8 @@ async function readBack(
     counts.blobs++;
     onBlob();
   });
-  const limits = { maxItems: pool.threads * 3, maxWeight: pool.threads * 3 * 4 * 1024 * 1024, weight: (t: Tagged) => t.task.length, signal: opts.signal };
+  const n = opts.inFlight ?? pool.threads * 3;
+  const limits = { maxItems: n, maxWeight: n * 4 * 1024 * 1024, weight: (t: Tagged) => t.task.length, signal: opts.signal };
   const window = mapBounded(tasks, limits, async (t) => {
     await t.dropped;
     return pool.decode(t.task, opts.signal);
