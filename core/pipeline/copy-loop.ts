@@ -23,7 +23,7 @@ import { CatchUp } from './catch-up.js';
 import { readBackDrive, type ReadBackOutcome } from './read-back.js';
 import { batchChunks, SMALL_CHUNK_BATCH } from './chunk-batches.js';
 
-/** Group commit: fdatasync data and journal at least every this many bytes… */
+/** Group commit: each drive is synced (then the journal committed) every this many bytes written to it… */
 export const COMMIT_EVERY_BYTES = 64 * 1024 * 1024;
 /**
  * …or this often. A crash undoes at most about two intervals (one being synced, one being
@@ -31,7 +31,7 @@ export const COMMIT_EVERY_BYTES = 64 * 1024 * 1024;
  * throughput, and a resume after kill -9 redoes less (many small files never reach 64 MiB).
  */
 export const COMMIT_EVERY_MS = 1000;
-/** …or when this many data files are open (many small files), to stay far below fd limits. */
+/** …or when this many of its data files are open (many small files), to stay far below fd limits. */
 export const COMMIT_MAX_OPEN_FILES = 512;
 /** Chunks in flight per worker thread: one being encoded, the next queued, one waiting to be written. */
 export const WINDOW_CHUNKS_PER_THREAD = 3;
