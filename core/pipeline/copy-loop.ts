@@ -22,17 +22,8 @@ import { FileFeed } from './placement.js';
 import { CatchUp } from './catch-up.js';
 import { readBackDrive, type ReadBackOutcome } from './read-back.js';
 import { batchChunks, SMALL_CHUNK_BATCH } from './chunk-batches.js';
+import { DriveSyncs, isDriveFault } from './drive-syncs.js';
 
-/** Group commit: each drive is synced (then the journal committed) every this many bytes written to it… */
-export const COMMIT_EVERY_BYTES = 64 * 1024 * 1024;
-/**
- * …or this often. A crash undoes at most about two intervals (one being synced, one being
- * written). 1 s, not 2 s: since the commit runs beside the copy, committing more often costs no
- * throughput, and a resume after kill -9 redoes less (many small files never reach 64 MiB).
- */
-export const COMMIT_EVERY_MS = 1000;
-/** …or when this many of its data files are open (many small files), to stay far below fd limits. */
-export const COMMIT_MAX_OPEN_FILES = 512;
 /** Chunks in flight per worker thread: one being encoded, the next queued, one waiting to be written. */
 export const WINDOW_CHUNKS_PER_THREAD = 3;
 /**
@@ -145,10 +136,8 @@ export class CopyLoop {
   #lostFinished = false;
   #feed: FileFeed<LiveFile> | undefined;
   /** Each drive being filled: what is not synced yet, and the sync in flight. */
-  readonly #syncs = new Map<number, DriveSync>();
+  readonly #syncs: DriveSyncs;
   #reads: ChunkProcessor | undefined;
-  /** The last commit queued (settled): commits run one after another. */
-  #commitTail: Promise<void> = Promise.resolve();
   /** Files written by workers whose results were not handled yet (removed if never handled). */
   readonly #prewritten = new Set<string>();
   /** Encodes of files in flight: each may write whole files ahead to the drive it started on. */
@@ -168,6 +157,13 @@ export class CopyLoop {
     this.#kit = kit;
     this.#io = io;
     this.#o = o;
+    this.#syncs = new DriveSyncs(s.journal, deps.clock, {
+      open: () => this.#drives.open.values(),
+      faulted: (seq) => this.#faults.has(seq),
+      anyFault: () => this.#faults.size > 0,
+      onFault: (cur, err) => this.#noteFault(cur, err),
+      beforeCommit: () => this.#noteFrontier(),
+    });
     // One buffer per chunk a window can hold, plus the one being written; more are made on demand.
     this.#buffers = new BufferPool(MAX_BLOCK_BYTES, o.threads * WINDOW_CHUNKS_PER_THREAD + 2);
   }
@@ -395,7 +391,7 @@ export class CopyLoop {
     const out = await readBackDrive(this.#deps, this.#readPool(), this.#s, this.#o.naming, d, root, await this.#drives.keyOf(d), this.#o.signal);
     this.readBacks.set(d.seq, out);
     if (out.kind === 'ok') {
-      await this.#commitJournal(); // DriveVerified names no data: no drive needs a sync for it
+      await this.#syncs.commitJournal(); // DriveVerified names no data: no drive needs a sync for it
       this.#io.notice('info', `drive ${d.driveId} read back from its media: every block matches`);
     } else if (out.kind === 'absent') {
       this.#io.notice('warning', `drive ${d.driveId} is no longer at ${root} (found ${out.found ?? 'no seedship drive'}); it was not read back — attach it and run seedship verify`);
@@ -407,82 +403,8 @@ export class CopyLoop {
    * Make the data written so far on every drive durable, then commit the journal's records
    * through the point where this began (records appended meanwhile wait: invariant 1).
    */
-  async commit(): Promise<void> {
-    const healthy = [...this.#drives.open.values()].filter((c) => !this.#faults.has(c.state.seq));
-    await Promise.all(healthy.map((c) => this.#flushDrive(c, true)));
-    await this.#commitJournal();
-  }
-
-  /** The sync state of a drive being filled. */
-  #syncOf(cur: CurrentDrive): DriveSync {
-    let d = this.#syncs.get(cur.state.seq);
-    if (!d) {
-      d = { unsynced: 0, wroteSince: false, coveredTo: 0, flushing: undefined, lastFlush: this.#deps.clock.monotonic() };
-      this.#syncs.set(cur.state.seq, d);
-    }
-    return d;
-  }
-
-  /** A write of `bytes` to `cur` completed (its records follow). */
-  #wrote(cur: CurrentDrive, bytes: number): void {
-    const d = this.#syncOf(cur);
-    d.unsynced += bytes;
-    d.wroteSince = true;
-  }
-
-  /**
-   * Sync one drive (each drive on its own, so a slow one holds up no other), then commit the
-   * journal as far as every drive is synced. `fresh`: a sync that starts now, after one in flight.
-   * A drive fault is noted for the loop to fail the drive, not thrown.
-   */
-  #flushDrive(cur: CurrentDrive, fresh = false): Promise<void> {
-    const d = this.#syncOf(cur);
-    if (d.flushing && !fresh) return d.flushing;
-    const run = async () => {
-      const at = this.#s.journal.appended;
-      const bytes = d.unsynced;
-      d.wroteSince = false;
-      d.lastFlush = this.#deps.clock.monotonic();
-      try {
-        await cur.writer.flush();
-      } catch (err) {
-        if (!isDriveFault(err)) throw err;
-        this.#noteFault(cur, err);
-        return;
-      }
-      d.unsynced -= bytes;
-      d.coveredTo = at;
-      await this.#commitJournal();
-    };
-    const p = (d.flushing ?? Promise.resolve()).catch(() => undefined).then(run);
-    d.flushing = p;
-    void p.finally(() => {
-      if (d.flushing === p) d.flushing = undefined;
-    }).catch(() => undefined);
-    return p;
-  }
-
-  /**
-   * Commit the journal through the last record whose data every open drive has synced: a drive
-   * written since its last sync began holds the commit at that sync's start; a drive not written
-   * since holds nothing. Commits run one at a time. While a drive that failed is not journaled
-   * failed yet, nothing is committed (the records may name its lost data).
-   */
-  #commitJournal(): Promise<void> {
-    const run = async () => {
-      if (this.#faults.size > 0) return;
-      this.#noteFrontier();
-      const j = this.#s.journal;
-      let through = j.appended;
-      for (const c of this.#drives.open.values()) {
-        const d = this.#syncs.get(c.state.seq);
-        if (d?.wroteSince) through = Math.min(through, d.coveredTo);
-      }
-      if (through > j.committed) await j.commit(through - j.committed);
-    };
-    const p = this.#commitTail.then(run);
-    this.#commitTail = p.catch(() => undefined);
-    return p;
+  commit(): Promise<void> {
+    return this.#syncs.commitAll();
   }
 
   /** Journal the walk's safe frontier when it moved (before a commit, which then covers it). */
@@ -804,14 +726,9 @@ export class CopyLoop {
     }
     if (job.last) lane.held.delete(f);
     this.#emit('copy', undefined, cur.state);
-    // Group commit per drive, beside the copy: sync this drive every 64 MiB, 1 s or 512 open
-    // files. A drive with two intervals unsynced waits for its sync: its pump then takes files
-    // at the pace the drive writes them, and the other drives take the rest.
-    const d = this.#syncOf(cur);
-    if (d.unsynced >= COMMIT_EVERY_BYTES || this.#deps.clock.monotonic() - d.lastFlush >= COMMIT_EVERY_MS || cur.writer.openFiles >= COMMIT_MAX_OPEN_FILES) {
-      const p = this.#flushDrive(cur);
-      if (d.unsynced >= 2 * COMMIT_EVERY_BYTES || cur.writer.openFiles >= 2 * COMMIT_MAX_OPEN_FILES) await p;
-    }
+    // Group commit per drive, beside the copy; a drive with two intervals unsynced makes its pump
+    // wait, so the pump takes files at the pace its drive writes them, the other drives the rest.
+    await this.#syncs.afterWrite(cur);
   }
 
   /** Whether a chunk fits on a drive: yes, no (the drive is full), or not the whole unsplittable file. */
@@ -894,7 +811,7 @@ export class CopyLoop {
       if (doneRec) this.#record(doneRec);
     }
     if (segRec) this.#feed?.settle(f);
-    this.#wrote(cur, data);
+    this.#syncs.wrote(cur, data);
     if (job.last) {
       w.finish(f.id);
       this.#live.delete(f.id);
@@ -950,7 +867,7 @@ export class CopyLoop {
     const recs = [segRec, chunkRec, doneRec] as const;
     this.#s.journal.appendWholeFile(recs);
     for (const r of recs) this.#s.state.apply(r);
-    this.#wrote(cur, 0); // its metadata file
+    this.#syncs.wrote(cur, 0); // its metadata file
     this.#feed?.settle(f);
     this.#live.delete(f.id);
   }
@@ -1086,34 +1003,6 @@ export class CopyLoop {
       message,
     });
   }
-}
-
-/** Errors that mean the drive itself failed (not staging, not seedship). */
-const DRIVE_FAULTS = new Set(['EIO', 'EROFS', 'ENOTCONN', 'ENODEV', 'ENXIO', 'ESTALE', 'EREMOTEIO', 'EUCLEAN']);
-
-/**
- * Whether `err` means the drive failed: an I/O-class error, or (given the drive's root) a path on
- * the drive gone missing under seedship's own hands (a dying drive drops directories it made).
- */
-function isDriveFault(err: unknown, root?: string): boolean {
-  const code = errnoCode(err);
-  if (code !== undefined && DRIVE_FAULTS.has(code)) return true;
-  const raw = (err as { path?: unknown } | undefined)?.path;
-  const path = typeof raw === 'string' ? raw : raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : undefined;
-  return code === 'ENOENT' && root !== undefined && path !== undefined && path.startsWith(`${root}/`);
-}
-
-/** Sync state of a drive being filled. */
-interface DriveSync {
-  /** Bytes written to it and not synced yet. */
-  unsynced: number;
-  /** Written since its last sync began (that sync does not cover everything journaled). */
-  wroteSince: boolean;
-  /** Records appended (JournalWriter.appended) before its last completed sync began. */
-  coveredTo: number;
-  flushing: Promise<void> | undefined;
-  /** Monotonic ms of its last sync's start. */
-  lastFlush: number;
 }
 
 /** Inodes remembered for hard links (a few hundred bytes each). */
