@@ -40,7 +40,7 @@ export function registerPrepare(program: Command, ctx: CliContext, setExit: SetE
     .description('copy every file under staging onto drives in the Azure Import/Export format; resumable; seals and reads back each drive')
     .requiredOption('--staging <dir>', 'the staging location to copy')
     .option('--job <name>', 'Import/Export job name (optional when staging has exactly one session)')
-    .option('--drive <path>', 'mount path of a drive to fill, in order (repeat for more drives)', collect)
+    .option('--drive <path>', 'mount path of a drive to fill (repeat for more drives: all are written at once)', collect)
     .option('--session <dir>', 'session dir (default <staging>/.seedship/<job>)')
     .option('--container <name>', 'destination container (default: the job name)')
     .option('--codec <codec>', 'zstd (default) or none (the bytes the service imports as-is)', choiceOption('--codec', ['zstd', 'none'] as const))
