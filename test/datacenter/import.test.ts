@@ -91,7 +91,10 @@ test('hostile drives: traversal, DOCTYPE, duplicate paths, lying length, bad nam
   const run = async (xml: string) => {
     writeFileSync(`${d}/DriveManifest.xml`, xml);
     const r = await runSeedship(importArgs([d]));
-    return { code: r.code, res: JSON.parse(r.stdout || '{"drives":[{}]}') as { drives: { status: string; problems: string[] }[] }, stderr: r.stderr };
+    const res = JSON.parse(r.stdout || '{"drives":[{}]}') as { drives: { status: string; problems: string[] }[] };
+    // Say why when a run gave no problem list at all (it failed before judging the drive).
+    if (!res.drives[0]?.problems) assert.fail(`import gave no problem list (exit ${r.code}): ${r.stdout.slice(-800)} ${r.stderr.slice(-800)}`);
+    return { code: r.code, res, stderr: r.stderr };
   };
   let r = await run(manifest.replace('<FilePath>\\dc-hostile\\ok.txt</FilePath>', '<FilePath>\\..\\..\\etc\\passwd</FilePath>'));
   assert.equal(r.code, 6);
