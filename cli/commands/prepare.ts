@@ -140,12 +140,12 @@ function summary(r: PrepareResult): string {
   }
   for (const d of r.drives) {
     const v =
-      d.status === 'failed'
-        ? 'FAILED during the copy: do not ship it (what it held is on the other drives)'
-        : d.verified === true
-          ? 'verified'
-          : d.verified === false
-            ? 'FAILED read-back'
+      d.verified === false
+        ? 'FAILED read-back: do not ship it (what it holds is copied again onto other drives)'
+        : d.status === 'failed'
+          ? 'FAILED during the copy: do not ship it (what it held is copied onto other drives)'
+          : d.verified === true
+            ? 'verified'
             : d.status === 'sealed'
               ? 'sealed, not read back (attach it and run seedship verify)'
               : 'not sealed';

@@ -238,8 +238,9 @@ export class JournalState {
       case RecordType.DriveFailed: {
         // Files still being copied were restarted before this record; those it holds finished
         // leave the counts (a later catch-up copies them again).
+        // A sealed drive fails when it does not read back; its files are copied again elsewhere.
         const d = this.drive(r.drive);
-        if (d.status === 'failed' || d.status === 'sealed') return;
+        if (d.status === 'failed') return;
         d.status = 'failed';
         this.filesDone -= d.filesWith;
         this.rawDone -= d.rawBytes;

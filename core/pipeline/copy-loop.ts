@@ -379,6 +379,21 @@ export class CopyLoop {
     return this.#reads;
   }
 
+  /**
+   * Drives of this job that are failing before the copy starts (they cannot be read): journaled
+   * failed; what they hold is copied again once the copy is through.
+   */
+  async failUnreadable(drives: readonly { readonly state: DriveState; readonly input: string; readonly code: string }[]): Promise<void> {
+    for (const u of drives) {
+      const reason = `${u.code}: ${u.input} cannot be read`;
+      this.#record({ type: RecordType.DriveFailed, drive: u.state.seq, reason });
+      this.#lostFinished = true;
+      this.readBacks.set(u.state.seq, { kind: 'failed', problems: [], message: `drive ${u.state.driveId} (${u.input}) cannot be read (${u.code})` });
+      this.#io.notice('warning', `drive ${u.state.driveId} (${u.input}) cannot be read (${u.code}): it is failing; do not ship it — what it holds is copied again onto the other drives, or the next one given`);
+    }
+    if (drives.length > 0) await this.#syncs.commitJournal();
+  }
+
   /** Close what the copy opened beyond what it was given (the read-back pool). */
   async close(): Promise<void> {
     await this.#reads?.close();
@@ -395,7 +410,14 @@ export class CopyLoop {
       this.#io.notice('info', `drive ${d.driveId} read back from its media: every block matches`);
     } else if (out.kind === 'absent') {
       this.#io.notice('warning', `drive ${d.driveId} is no longer at ${root} (found ${out.found ?? 'no seedship drive'}); it was not read back — attach it and run seedship verify`);
-    } else this.#io.notice('warning', out.message);
+    } else {
+      // What a drive that does not read back holds is copied again, as for a drive that died:
+      // in this run when drives have room (the catch-up once the copy is through), else by the next.
+      this.#record({ type: RecordType.DriveFailed, drive: d.seq, reason: out.message });
+      this.#lostFinished = true;
+      await this.#syncs.commitJournal();
+      this.#io.notice('warning', `${out.message} — what it holds is copied again onto the other drives, or the next one given`);
+    }
     return out;
   }
 

@@ -6,6 +6,7 @@ import { driveRoom, reserveBytesFor, segmentAllocBytes, type DriveState } from '
 import { sessionFiles } from '../session/session-layout.js';
 import { formatBytes } from '../util/size.js';
 import { DriveWriter } from './drive-writer.js';
+import { isDriveFault } from './drive-syncs.js';
 import type { OpenSession } from './open-session.js';
 
 /** Space left unused on every drive, beyond seedship's own accounting: 1 MiB or 0.2 %. */
@@ -20,6 +21,8 @@ export interface InspectedDrive {
   readonly root: string;
   readonly json: DriveJson | undefined;
   readonly bitlockerKey: string | undefined;
+  /** Its `seedship/drive.json` could not be read: the drive is failing (the error code). */
+  readonly unreadable?: string | undefined;
 }
 
 /** A drive being filled. */
@@ -43,6 +46,8 @@ export interface CoordinatorOptions {
 export class DriveCoordinator {
   /** Drives being filled, by sequence number. */
   readonly open = new Map<number, CurrentDrive>();
+  /** Drives of this job given at their last path that cannot be read: failing. */
+  readonly unreadable: { readonly state: DriveState; readonly input: string; readonly code: string }[] = [];
   readonly #deps: NativeDeps;
   readonly #s: OpenSession;
   readonly #opts: CoordinatorOptions;
@@ -73,7 +78,13 @@ export class DriveCoordinator {
     if (!this.#opts.allowStagingVolume && st.dev === (await fs.stat(staging)).dev) {
       throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${input} is on the staging volume; use a separate drive (or --allow-staging-volume for a test)`, { path: input });
     }
-    const json = await readDriveJson(fs, root);
+    let json: DriveJson | undefined;
+    try {
+      json = await readDriveJson(fs, root);
+    } catch (err) {
+      if (!isDriveFault(err)) throw err;
+      return { input, root, json: undefined, bitlockerKey, unreadable: errnoCode(err) ?? 'EIO' };
+    }
     if (json && json.jobId !== this.#s.settings.jobId) {
       throw new SeedshipError('E_DRIVE_FOREIGN', `drive ${input} (drive id ${json.driveId}) belongs to job ${json.job}; use another drive, or erase it if that job is abandoned`, { path: input });
     }
@@ -89,6 +100,15 @@ export class DriveCoordinator {
     for (const d of given) {
       if (seen.has(d.root)) throw usageError(`drive ${d.input} is given twice`);
       seen.add(d.root);
+      if (d.unreadable) {
+        // It cannot say which drive it is. A drive of this job last at that path (and not known
+        // failed) is taken to be it: what it holds is copied again, which is never a loss.
+        const known = this.#s.state.drives.find((x) => x && x.path === d.root);
+        if (!known) throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${d.input} cannot be read (${d.unreadable}): it is failing; leave it out and give another drive`, { path: d.input });
+        if (known.status === 'failed') this.#opts.notice('warning', `drive ${d.input} (${known.driveId}) failed in an earlier run of this job and is not used again; what it held was copied to other drives — do not ship it`);
+        else this.unreadable.push({ state: known, input: d.input, code: d.unreadable });
+        continue;
+      }
       const known = d.json ? this.#s.state.drives.find((x) => x.driveId === d.json!.driveId) : undefined;
       // The journal decides: a drive.json marked sealed by a seal the journal never recorded
       // (a crash in between) is sealed again, which writes the same manifest.

@@ -47,6 +47,10 @@ export async function readBackDrive(
     // The drive went away under the read (unplugged, or swapped in its bay): not at hand, not failed.
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTCONN' || code === 'ENODEV' || code === 'ENXIO') return { kind: 'absent', found: `gone (${code})` };
+    // The drive answers, but not with its bytes: a failed read-back.
+    if (code === 'EIO' || code === 'EUCLEAN' || code === 'EREMOTEIO') {
+      return { kind: 'failed', problems: [], message: `drive ${d.driveId} failed its read-back: ${code} (${(err as Error).message}); do not ship it` };
+    }
     throw err;
   }
   if (res.absent) return { kind: 'absent', found: res.absent.found };
@@ -55,7 +59,7 @@ export async function readBackDrive(
     return {
       kind: 'failed',
       problems: res.problems,
-      message: `drive ${d.driveId} failed its read-back: ${first.blobPath} block ${first.block}: ${first.message} (${res.problems.length} problem(s)); do not ship it — run seedship verify for the full list`,
+      message: `drive ${d.driveId} failed its read-back: ${first.blobPath} block ${first.block}: ${first.message} (${res.problems.length} problem(s)); do not ship it (seedship verify lists every problem)`,
     };
   }
   s.journal.append({ type: RecordType.DriveVerified, drive: d.seq });

@@ -129,6 +129,7 @@ async function prepareInSession(
     signal,
   });
 
+  await loop.failUnreadable(coordinator.unreadable);
   // Drives a crash left unsealed come first: finish sealing full ones, continue the open one.
   for (const u of coordinator.unsealed()) {
     if (!u.drive) {
@@ -147,6 +148,8 @@ async function prepareInSession(
 
   // Every drive is written at once; each is sealed and read back as soon as it is full, and the
   // rest at the end.
+  // Drives read back by the copy itself: what one that failed held was copied again in this run.
+  let readInLoop = new Set<number>();
   try {
     await loop.run();
     if (!loop.needsDrive) {
@@ -154,6 +157,7 @@ async function prepareInSession(
       session.state.apply({ type: RecordType.SessionDone, at: deps.clock.now() });
       await session.journal.commit();
     }
+    readInLoop = new Set(loop.readBacks.keys());
     await readBackLeft(opts, loop, session, inspected);
   } finally {
     await loop.close();
@@ -161,11 +165,14 @@ async function prepareInSession(
 
   const verified = new Map<number, boolean>();
   for (const [seq, out] of loop.readBacks) if (out.kind !== 'absent') verified.set(seq, out.kind === 'ok');
-  const failed = [...loop.readBacks.entries()].filter(([, out]) => out.kind === 'failed');
+  // A drive sealed by an earlier run that fails its read-back now: its files are copied again by
+  // the next run (the journal counts them as on no drive), onto the drive given then.
+  const failed = [...loop.readBacks.entries()].filter(([seq, out]) => out.kind === 'failed' && !readInLoop.has(seq));
   if (failed.length > 0) {
     const [seq, out] = failed[0]!;
     const d = session.state.drive(seq);
-    throw new SeedshipError('E_INTEGRITY', failed.length === 1 ? (out as { message: string }).message : `${failed.length} drives failed their read-back, first: ${(out as { message: string }).message}`, { path: d.path });
+    const what = failed.length === 1 ? (out as { message: string }).message : `${failed.length} drives failed their read-back, first: ${(out as { message: string }).message}`;
+    throw new SeedshipError('E_INTEGRITY', `${what}. Run the same command again with another --drive: what it holds is copied there`, { path: d.path });
   }
 
   // Entries still on no drive that this run set out to catch up (it stopped for want of a drive).

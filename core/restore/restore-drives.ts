@@ -30,7 +30,8 @@ export async function restoreFromDrives(
   const view = await openSessionView(fs, opts.session);
   const roots = await matchDrives(fs, view, opts.drives);
   for (const d of view.state.drives) {
-    if (d && d.segments > 0 && !roots.has(d.seq)) {
+    // A drive that failed in prepare holds nothing restore needs: what it held was copied again.
+    if (d && d.segments > 0 && d.status !== 'failed' && !roots.has(d.seq)) {
       throw new SeedshipError('E_USAGE', `drive ${d.driveId} (drive ${d.seq + 1} of the job, last at ${d.path}) holds data of this job; pass it with --drive`, { path: d.path });
     }
   }
@@ -43,7 +44,7 @@ export async function restoreFromDrives(
   let bytes = 0;
   // In the order the drives were closed: a blob's later parts are on drives closed later.
   const order = (seq: number) => view.state.drive(seq).closeOrder || Number.MAX_SAFE_INTEGER;
-  const seqs = [...roots.keys()].sort((a, b) => order(a) - order(b) || a - b);
+  const seqs = [...roots.keys()].filter((seq) => view.state.drive(seq).status !== 'failed').sort((a, b) => order(a) - order(b) || a - b);
   const dirs = new Set<string>();
   // One window over every chunk of every blob of a drive, so many small files keep the workers
   // busy; output files are opened at their part's first chunk and closed after its last.
