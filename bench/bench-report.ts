@@ -179,7 +179,7 @@ export function writeReport(out: string, rep: Report): void {
   // Its headings one level down, under this report's title.
   if (micro) lines.push(micro.replace(/^(#+) /gm, '#$1 '));
   // Benchmarks with scripts of their own (npm run bench:restore, bench:metadata, bench:drives), their last run.
-  for (const other of ['RESTORE.md', 'METADATA.md', 'DRIVES.md']) {
+  for (const other of ['RESTORE.md', 'METADATA.md', 'DRIVES.md', 'CPU.md']) {
     const text = readIfAny(new URL(`../../bench/${other}`, import.meta.url));
     if (text) lines.push(text.replace(/^(#+) /gm, '#$1 '));
   }
