@@ -10,7 +10,7 @@ export { runPrepare, SEEDSHIP_VERSION } from './pipeline/run.js';
 export { serviceNamingRules } from './plan/default-rules.js';
 export type { NamingRules } from './pipeline/naming-rules.js';
 export type { SkippedEntry } from './plan/scan.js';
-export { runVerify } from './verify/verify-drives.js';
+export { runVerify, verifyThreads } from './verify/verify-drives.js';
 export type { DriveVerifyResult, VerifyProblem } from './verify/verify-drive.js';
 export { restoreFromDrives, type RestoreResult } from './restore/restore-drives.js';
 export { runPlan, countDrives, type PlanResult } from './plan/estimate.js';

@@ -2,10 +2,10 @@ import type { ChunkProcessor, FileSystem } from '../../native/interfaces.js';
 import { SeedshipError } from '../errors.js';
 import { blobTweakSeed } from '../restore/chunk-task.js';
 import { matchDrives, openSessionView } from '../session/session-view.js';
-import { verifyDrive, type DriveVerifyResult } from './verify-drive.js';
+import { verifyDrive, type DriveVerifyResult, type VerifySessionView } from './verify-drive.js';
 
 /**
- * `verify`: read every given drive back against its manifest; with a session, also against the
+ * `verify`: read every given drive back against its manifest, all at once; with a session, also against the
  * journal (decrypt, decompress, XXH64). Returns one result per drive; problems are in the results.
  * With a session, every drive must be one of the session's job (E_DRIVE_FOREIGN, or E_USAGE for a
  * path that is no seedship drive, before anything is read back).
@@ -17,7 +17,9 @@ export async function runVerify(
 ): Promise<DriveVerifyResult[]> {
   const view = opts.session ? await openSessionView(fs, opts.session) : undefined;
   const seqs = view ? await matchDrives(fs, view, opts.drives) : undefined;
-  const out: DriveVerifyResult[] = [];
+  // Every drive's identity and session view first (cheap), then all drives read back at once:
+  // each is bound by its own disk, and a few reads in flight per drive keep every one busy.
+  const jobs: { input: string; root: string; session: VerifySessionView | undefined; expect: { expectDriveId: string; expectJobId: string } | undefined }[] = [];
   for (const input of opts.drives) {
     const root = await fs.realpath(input).catch((err: unknown) => {
       throw new SeedshipError('E_USAGE', `drive ${input} does not exist; pass the mount path of a prepared drive`, { path: input, cause: err });
@@ -30,12 +32,28 @@ export async function runVerify(
       session = { journalPath: view.journalPath, naming: view.naming, seq, key: await view.keyOf(d.driveId), tweakSeed: (p: string) => blobTweakSeed(view.settings.jobId, p), manifestHash: d.manifestHash };
       expect = { expectDriveId: d.driveId, expectJobId: view.settings.jobId };
     }
-    const res = await verifyDrive(fs, pool, root, { session, signal: opts.signal, ...expect, ...(opts.onBytes ? { onBytes: opts.onBytes } : {}) });
-    if (res.absent) {
-      // matchDrives read this drive's drive.json a moment ago; it was swapped or changed since.
-      throw new SeedshipError('E_DRIVE_FOREIGN', `drive ${input}: ${res.absent.reason}; pass the mount path of drive ${expect?.expectDriveId} of this session`, { path: input });
-    }
-    out.push(res);
+    jobs.push({ input, root, session, expect });
   }
-  return out;
+  const inFlight = jobs.length > 1 ? READS_IN_FLIGHT_PER_DRIVE : undefined;
+  const settled = await Promise.allSettled(
+    jobs.map(async (j) => {
+      const res = await verifyDrive(fs, pool, j.root, { session: j.session, signal: opts.signal, ...j.expect, ...(inFlight ? { inFlight } : {}), ...(opts.onBytes ? { onBytes: opts.onBytes } : {}) });
+      if (res.absent) {
+        // matchDrives read this drive's drive.json a moment ago; it was swapped or changed since.
+        throw new SeedshipError('E_DRIVE_FOREIGN', `drive ${j.input}: ${res.absent.reason}; pass the mount path of drive ${j.expect?.expectDriveId} of this session`, { path: j.input });
+      }
+      return res;
+    }),
+  );
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<DriveVerifyResult>).value);
+}
+
+/** Chunks read at once from each drive when several are verified together. */
+const READS_IN_FLIGHT_PER_DRIVE = 3;
+
+/** Worker threads for verifying `drives` drives: a worker per drive besides `threads` (reads wait on the disk), at most 16. */
+export function verifyThreads(threads: number, drives: number): number {
+  return drives > 1 ? Math.max(threads, Math.min(16, threads + drives)) : threads;
 }
