@@ -978,10 +978,11 @@ export class CopyLoop {
     f.mtimeMs = s.mtimeMs;
     f.ino = s.ino;
     f.meta = metaToJson(posixMetaOf(s));
-    if (active) {
-      if (cur && active.segments.length > 0) await this.#discard(cur, f);
-      this.#record({ type: RecordType.FileRestarted, file: f.id, gen: f.gen, reason: why, size: f.size, mtimeMs: f.mtimeMs, ino: f.ino });
-    }
+    if (cur && active && active.segments.length > 0) await this.#discard(cur, f);
+    // Journaled even when no part of it was recorded yet: readers take a part's generation as
+    // final only when the journal says so (a restart before the first record left the next
+    // copy's parts out of the manifest, and restore one file short).
+    this.#record({ type: RecordType.FileRestarted, file: f.id, gen: f.gen, reason: why, size: f.size, mtimeMs: f.mtimeMs, ino: f.ino });
     this.#io.notice('warning', `${f.path} changed while being copied; copying it again`);
     for (const l of this.#lanes.values()) l.held.delete(f);
     f.owner = undefined;

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import type { CliContext } from '../../cli/context.js';
+import { runCli } from '../../cli/program.js';
+import type { FileStat } from '../../native/interfaces.js';
+import { makeNodeDeps, NodeFileSystem } from '../../native/index.js';
 import { hashTree, tempDir, writeTree } from '../support/tree.js';
 import { runSeedship, startSeedship } from '../support/cli.js';
 
@@ -68,5 +73,52 @@ test('a staged file that keeps changing is skipped after three attempts and list
     assert.ok(manifest.includes('steady.txt'));
   } finally {
     t.cleanup();
+  }
+});
+
+/**
+ * The walk sees `victim` with a time one millisecond off its real one (as if it changed between
+ * the walk and the read): the worker's first read finds it changed before any of its records
+ * exist, and the copy starts it again from a fresh lstat. Deterministic, no timing.
+ */
+class StaleWalkFs extends NodeFileSystem {
+  constructor(readonly victim: string) {
+    super();
+  }
+  override async lstatMany(paths: readonly string[]): Promise<(FileStat | Error)[]> {
+    const res = await super.lstatMany(paths);
+    return res.map((s, i) => (paths[i] === this.victim && !(s instanceof Error) ? { ...s, mtimeMs: s.mtimeMs + 1 } : s));
+  }
+}
+
+test('a file found changed at its first read, before any record of it: copied again, in the manifest, restored (one drive and two)', async () => {
+  for (const drives of [1, 2]) {
+    const t = tempDir();
+    try {
+      const staging = `${t.dir}/s`;
+      writeTree(staging, { 'a.txt': 'first', 'b/stale.bin': { size: 5 * MiB, seed: 8 }, 'c.txt': 'last' });
+      const ds = Array.from({ length: drives }, (_, i) => `${t.dir}/d${i}`);
+      ds.forEach((d) => mkdirSync(d));
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      let out = '';
+      let err = '';
+      stdout.on('data', (d: Buffer) => (out += d.toString()));
+      stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const fs = new StaleWalkFs(`${staging}/b/stale.bin`);
+      const ctx: CliContext = { stdout, stderr, stdin: new PassThrough(), interactive: false, env: { ...process.env, CI: 'true' }, cwd: process.cwd(), deps: makeNodeDeps({ fs }), signal: new AbortController().signal };
+      const code = await runCli(['prepare', '--staging', staging, '--job', 'stale', ...ds.flatMap((d) => ['--drive', d]), '--allow-staging-volume', '--json'], ctx);
+      assert.equal(code, 0, err.slice(-1500));
+      assert.match(err, /b\/stale\.bin changed while being copied; copying it again/);
+      const files = (JSON.parse(out) as { files: { done: number; total: number } }).files;
+      assert.deepEqual([files.done, files.total], [4, 4]); // a.txt, b, b/stale.bin, c.txt
+      const manifests = ds.filter((d) => existsSync(`${d}/DriveManifest.xml`)).map((d) => readFileSync(`${d}/DriveManifest.xml`, 'utf8')).join('');
+      assert.match(manifests, /<BlobPath>stale\/b\/stale\.bin\.zst<\/BlobPath>/);
+      const rr = await runSeedship(['restore', ...ds.flatMap((d) => ['--drive', d]), '--session', `${staging}/.seedship/stale`, '--to', `${t.dir}/out`]);
+      assert.equal(rr.code, 0, rr.stderr);
+      assert.deepEqual(hashTree(`${t.dir}/out`), hashTree(staging));
+    } finally {
+      t.cleanup();
+    }
   }
 });
