@@ -23,6 +23,7 @@ import { CatchUp } from './catch-up.js';
 import { readBackDrive, type ReadBackOutcome } from './read-back.js';
 import { batchChunks, SMALL_CHUNK_BATCH } from './chunk-batches.js';
 import { DriveSyncs, isDriveFault } from './drive-syncs.js';
+import { verifyThreads } from '../verify/verify-drives.js';
 
 /** Chunks in flight per worker thread: one being encoded, the next queued, one waiting to be written. */
 export const WINDOW_CHUNKS_PER_THREAD = 3;
@@ -37,8 +38,6 @@ const PREWRITE_MIN_ROOM_BYTES = 256 * 1024 * 1024;
  * cannot split did not fit (another drive takes that one); with less it counts as full.
  */
 const HAND_OFF_MIN_ROOM_BYTES = 64 * 1024 * 1024;
-/** Workers of the read-back pool at most (see #readPool). */
-const MAX_READ_BACK_THREADS = 16;
 /** Chunks at least this large get a pooled buffer (see BufferPool). */
 const POOLED_CHUNK_MIN_BYTES = 1024 * 1024;
 /** A file that keeps changing while being read is copied again at most this many times. */
@@ -369,12 +368,12 @@ export class CopyLoop {
    * The pool read-backs use: reading a drive is bound by the drive, not the CPU, and a worker
    * waits for each read, so every drive read back at once needs workers of its own (with the
    * copy's 2 workers, 3 drives read back at 37 MB/s of the 75 they allow). Made at the first
-   * read-back, with a worker per drive of this run besides the copy's, at most 16.
+   * read-back, sized as verify sizes its pool (verifyThreads: a worker per drive besides the copy's).
    */
   #readPool(): ChunkProcessor {
     if (!this.#reads) {
       const drives = this.#s.state.drives.filter((d) => d && d.status !== 'failed').length;
-      this.#reads = this.#deps.createChunkProcessor(Math.min(MAX_READ_BACK_THREADS, this.#o.threads + drives));
+      this.#reads = this.#deps.createChunkProcessor(verifyThreads(this.#o.threads, drives));
     }
     return this.#reads;
   }

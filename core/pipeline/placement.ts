@@ -31,7 +31,7 @@ function mayTake<F extends FedFile>(w: Work<F>, seq: number): boolean {
  * file changed during its copy) is taken before new files. The feed also keeps the *safe
  * frontier*: the last walked path up to which every file has its first record appended (or was
  * skipped). Pumps start files out of walk order, so a journal's largest started path is not a
- * safe place to resume a walk from; this one is (journal invariant 5 in docs/architecture.md).
+ * safe place to resume a walk from; this one is (docs/architecture.md, journal rule 5).
  */
 export class FileFeed<F extends FedFile> {
   readonly #walk: AsyncIterator<F>;

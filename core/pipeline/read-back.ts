@@ -5,10 +5,8 @@ import { RecordType } from '../journal/record-codec.js';
 import type { BlobNaming } from '../manifest/drive-blobs.js';
 import { blobTweakSeed } from '../restore/chunk-task.js';
 import { verifyDrive, type VerifyProblem } from '../verify/verify-drive.js';
+import { READS_IN_FLIGHT_PER_DRIVE } from '../verify/verify-drives.js';
 import type { OpenSession } from './open-session.js';
-
-/** Chunks (up to 4 MiB) read at once from each drive read back: one being read, two queued. */
-const READS_IN_FLIGHT_PER_DRIVE = 3;
 
 /** How a sealed drive's read-back went. */
 export type ReadBackOutcome =

@@ -50,10 +50,17 @@ export async function runVerify(
   return settled.map((r) => (r as PromiseFulfilledResult<DriveVerifyResult>).value);
 }
 
-/** Chunks read at once from each drive when several are verified together. */
-const READS_IN_FLIGHT_PER_DRIVE = 3;
+/**
+ * Chunks (up to 4 MiB) read at once from each drive when several are read back together (verify,
+ * and prepare's read-backs): one being read, two queued, so one drive's reads queued ahead of the
+ * others' in the shared pool never leave those idle.
+ */
+export const READS_IN_FLIGHT_PER_DRIVE = 3;
 
-/** Worker threads for verifying `drives` drives: a worker per drive besides `threads` (reads wait on the disk), at most 16. */
+/**
+ * Worker threads for reading `drives` drives back at once: a worker per drive besides `threads`
+ * (a worker waits for each of its reads; reading is bound by the disks), at most 16.
+ */
 export function verifyThreads(threads: number, drives: number): number {
   return drives > 1 ? Math.max(threads, Math.min(16, threads + drives)) : threads;
 }

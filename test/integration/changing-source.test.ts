@@ -1,13 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
-import type { CliContext } from '../../cli/context.js';
-import { runCli } from '../../cli/program.js';
 import type { FileStat } from '../../native/interfaces.js';
-import { makeNodeDeps, NodeFileSystem } from '../../native/index.js';
+import { NodeFileSystem } from '../../native/index.js';
 import { hashTree, tempDir, writeTree } from '../support/tree.js';
-import { runSeedship, startSeedship } from '../support/cli.js';
+import { runSeedship, runSeedshipWith, startSeedship } from '../support/cli.js';
 
 const MiB = 1024 * 1024;
 
@@ -99,15 +96,8 @@ test('a file found changed at its first read, before any record of it: copied ag
       writeTree(staging, { 'a.txt': 'first', 'b/stale.bin': { size: 5 * MiB, seed: 8 }, 'c.txt': 'last' });
       const ds = Array.from({ length: drives }, (_, i) => `${t.dir}/d${i}`);
       ds.forEach((d) => mkdirSync(d));
-      const stdout = new PassThrough();
-      const stderr = new PassThrough();
-      let out = '';
-      let err = '';
-      stdout.on('data', (d: Buffer) => (out += d.toString()));
-      stderr.on('data', (d: Buffer) => (err += d.toString()));
       const fs = new StaleWalkFs(`${staging}/b/stale.bin`);
-      const ctx: CliContext = { stdout, stderr, stdin: new PassThrough(), interactive: false, env: { ...process.env, CI: 'true' }, cwd: process.cwd(), deps: makeNodeDeps({ fs }), signal: new AbortController().signal };
-      const code = await runCli(['prepare', '--staging', staging, '--job', 'stale', ...ds.flatMap((d) => ['--drive', d]), '--allow-staging-volume', '--json'], ctx);
+      const { code, stdout: out, stderr: err } = await runSeedshipWith(fs, ['prepare', '--staging', staging, '--job', 'stale', ...ds.flatMap((d) => ['--drive', d]), '--allow-staging-volume', '--json']);
       assert.equal(code, 0, err.slice(-1500));
       assert.match(err, /b\/stale\.bin changed while being copied; copying it again/);
       const files = (JSON.parse(out) as { files: { done: number; total: number } }).files;

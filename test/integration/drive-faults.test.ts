@@ -5,15 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomFillSync } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import type { CliContext } from '../../cli/context.js';
-import { runCli } from '../../cli/program.js';
-import { makeNodeDeps, NodeFileSystem } from '../../native/index.js';
-import { runSeedship } from '../support/cli.js';
+import { NodeFileSystem } from '../../native/index.js';
+import { runSeedship, runSeedshipWith } from '../support/cli.js';
 import { DriveFaultFs } from '../support/drive-fault-fs.js';
 import { mountFailingDrive, whyNoFailingDrive } from '../support/mounts.js';
 
@@ -27,21 +23,6 @@ function stage(root: string, count: number, sizeMiB: number): string {
   return staging;
 }
 
-/** Run the CLI in this process with `fs` as its file system; returns the exit code and output. */
-async function runWith(fs: DriveFaultFs, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const controller = new AbortController();
-  setMaxListeners(0, controller.signal);
-  const ctx: CliContext = { stdout, stderr, stdin: new PassThrough(), interactive: false, env: { ...process.env, CI: 'true' }, cwd: process.cwd(), deps: makeNodeDeps({ fs }), signal: controller.signal };
-  const code = await runCli(argv, ctx);
-  return { code, stdout: out, stderr: err };
-}
-
 test('DriveFaultFs in the engine: slow writes on a drive are waited for; a drive that dies alone ends the run unfinished, beside a good one the copy completes there', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'drive-faults-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
@@ -53,7 +34,7 @@ test('DriveFaultFs in the engine: slow writes on a drive are waited for; a drive
   const delays: number[] = [];
   const slow = new DriveFaultFs(new NodeFileSystem(), { delay: async (ms) => void delays.push(ms) });
   slow.slowWrites(slowDrive, 25, { syncs: true });
-  const ok = await runWith(slow, prepare(slowDrive, 'session-slow'));
+  const ok = await runSeedshipWith(slow, prepare(slowDrive, 'session-slow'));
   assert.equal(ok.code, 0, ok.stderr.slice(-2000));
   slow.assertAllFired();
   assert.ok(delays.length > 0 && delays.every((ms) => ms === 25));
@@ -62,7 +43,7 @@ test('DriveFaultFs in the engine: slow writes on a drive are waited for; a drive
   mkdirSync(deadDrive);
   const dead = new DriveFaultFs(new NodeFileSystem());
   dead.failAfterBytes(deadDrive, 4 * MiB, 'EIO');
-  const failed = await runWith(dead, prepare(deadDrive, 'session-dead'));
+  const failed = await runSeedshipWith(dead, prepare(deadDrive, 'session-dead'));
   dead.assertAllFired();
   assert.notEqual(failed.code, 0, 'a drive that died is not a finished copy');
   assert.doesNotMatch(failed.stdout, /"status":"done"/);
@@ -75,7 +56,7 @@ test('DriveFaultFs in the engine: slow writes on a drive are waited for; a drive
   mkdirSync(good);
   const half = new DriveFaultFs(new NodeFileSystem());
   half.failAfterBytes(dying, 4 * MiB, 'EIO');
-  const both = await runWith(half, ['prepare', '--staging', bigStaging, '--job', 'faults', '--session', join(root, 'session-both'), '--drive', dying, '--drive', good, '--allow-staging-volume', '--codec', 'none', '--threads', '2', '--yes', '--json']);
+  const both = await runSeedshipWith(half, ['prepare', '--staging', bigStaging, '--job', 'faults', '--session', join(root, 'session-both'), '--drive', dying, '--drive', good, '--allow-staging-volume', '--codec', 'none', '--threads', '2', '--yes', '--json']);
   half.assertAllFired();
   assert.equal(both.code, 0, both.stderr.slice(-2000));
   const res = JSON.parse(both.stdout) as { status: string; files: { done: number; total: number }; drives: { path: string; status: string; verified?: boolean }[] };

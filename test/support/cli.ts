@@ -1,4 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
+import { PassThrough } from 'node:stream';
+import type { CliContext } from '../../cli/context.js';
+import { runCli } from '../../cli/program.js';
+import type { FileSystem } from '../../native/interfaces.js';
+import { makeNodeDeps } from '../../native/index.js';
 import { fileURLToPath } from 'node:url';
 
 /** Path of the compiled CLI entry. */
@@ -44,4 +50,19 @@ export function jsonLines(stderr: string): Record<string, unknown>[] {
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Run the CLI in this process with `fs` as its file system (a fault-injecting one); returns the exit code and output. */
+export async function runSeedshipWith(fs: FileSystem, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const ctx: CliContext = { stdout, stderr, stdin: new PassThrough(), interactive: false, env: { ...process.env, CI: 'true' }, cwd: process.cwd(), deps: makeNodeDeps({ fs }), signal: controller.signal };
+  const code = await runCli(argv, ctx);
+  return { code, stdout: out, stderr: err };
 }
