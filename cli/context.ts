@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { makeNodeDeps, type NativeDeps } from '../native/index.js';
+import { MemoryRunLog, type RunLog } from './run-log.js';
 
 /**
  * What a command needs from the outside world. `main.ts` builds the real one; crash tests build
@@ -16,6 +17,8 @@ export interface CliContext {
   readonly deps: NativeDeps;
   /** Aborted on SIGINT/SIGTERM. */
   readonly signal: AbortSignal;
+  /** This run's log (cli/run-log.ts). */
+  readonly log: RunLog;
 }
 
 /** The real context of a CLI process. */
@@ -31,5 +34,6 @@ export function makeProcessContext(signal: AbortSignal, deps: NativeDeps = makeN
     cwd: process.cwd(),
     deps,
     signal,
+    log: new MemoryRunLog(),
   };
 }

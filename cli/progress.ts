@@ -1,6 +1,8 @@
 import type { ProgressEvent } from '../core/index.js';
 import { formatBytes, formatDuration } from '../core/index.js';
+import { ProgressBoard, type TrackInit } from '../core/index.js';
 import type { CliContext } from './context.js';
+import { printNotice } from './output.js';
 
 /**
  * Progress for people (one live line on a TTY, rewritten in place) or machines (`--json`: JSON
@@ -59,4 +61,39 @@ export class ProgressView {
     const eta = e.etaSeconds !== undefined ? ` ETA ${formatDuration(e.etaSeconds)}` : '';
     return `${pct.toFixed(1)}% ${formatBytes(e.rawDone)}/${formatBytes(e.rawTotal)} files ${e.filesDone}/${e.filesTotal} ${rate}${eta}${fill}`;
   }
+}
+
+/**
+ * What a command holds while its long step runs: the board core counts on, a way to show a
+ * message without breaking the live display, and `done` to end the display.
+ */
+export interface StepView {
+  readonly board: ProgressBoard;
+  note(level: 'info' | 'warning', message: string): void;
+  /** End the display (clears the live lines) and write a last sample to the run log. */
+  done(): void;
+}
+
+/**
+ * Start showing the progress of `step`. First implementation (the contract): phase changes as
+ * lines (or JSON events with --json), notes as notices, phases and a last sample into the run log.
+ * The live multi-line display and the periodic plain lines replace it.
+ */
+export function startProgress(ctx: CliContext, step: string, opts: { json: boolean; total?: Omit<TrackInit, 'key'> }): StepView {
+  const board = new ProgressBoard(step, ctx.deps.clock, opts.total);
+  board.onPhase((change) => {
+    ctx.log.phase(change);
+    if (opts.json) ctx.stderr.write(JSON.stringify({ type: 'phase', ...change }) + '\n');
+  });
+  return {
+    board,
+    note(level, message) {
+      if (level === 'warning') ctx.log.warn(message);
+      else ctx.log.info(message);
+      printNotice(ctx, opts.json, level, message);
+    },
+    done() {
+      ctx.log.progress(board.snapshot());
+    },
+  };
 }

@@ -29,3 +29,4 @@ export { blobTweakSeed } from './restore/chunk-task.js';
 export { runHardwareBench, BENCH_LEVELS, type HardwareBenchResult } from './bench/hardware-bench.js';
 export { detectWriteCliff, type WriteWindow, type WriteCliff } from './bench/write-cliff.js';
 export { mbps, threadsText } from './bench/recommend.js';
+export { ProgressBoard, ProgressTrack, type ProgressSnapshot, type TrackSnapshot, type PhaseChange, type TrackInit, type TrackState, type ProgressUnit } from './util/progress.js';

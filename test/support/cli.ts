@@ -3,6 +3,7 @@ import { setMaxListeners } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { CliContext } from '../../cli/context.js';
 import { runCli } from '../../cli/program.js';
+import { MemoryRunLog } from '../../cli/run-log.js';
 import type { FileSystem } from '../../native/interfaces.js';
 import { makeNodeDeps } from '../../native/index.js';
 import { fileURLToPath } from 'node:url';
@@ -62,7 +63,7 @@ export async function runSeedshipWith(fs: FileSystem, argv: string[]): Promise<{
   stderr.on('data', (d: Buffer) => (err += d.toString()));
   const controller = new AbortController();
   setMaxListeners(0, controller.signal);
-  const ctx: CliContext = { stdout, stderr, stdin: new PassThrough(), interactive: false, env: { ...process.env, CI: 'true' }, cwd: process.cwd(), deps: makeNodeDeps({ fs }), signal: controller.signal };
+  const ctx: CliContext = { stdout, stderr, stdin: new PassThrough(), interactive: false, env: { ...process.env, CI: 'true' }, cwd: process.cwd(), deps: makeNodeDeps({ fs }), signal: controller.signal, log: new MemoryRunLog() };
   const code = await runCli(argv, ctx);
   return { code, stdout: out, stderr: err };
 }
