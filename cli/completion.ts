@@ -129,6 +129,8 @@ ${fn}_path() {
   local cpath="" skip=0 w sub
   while [ $# -gt 1 ]; do
     w="$1"; shift
+    # bash splits --opt=value into three words: the value after "=" is never a command.
+    if [ "$w" = "=" ]; then skip=1; continue; fi
     if [ "$skip" = 1 ]; then skip=0; continue; fi
     case "$w" in
       -*=*) continue ;;
@@ -156,6 +158,8 @@ ${fn}_complete() {
   if [[ "$cur" == --*=* ]]; then
     value="$(${fn}_value "$cpath" "\${cur%%=*}")"
     prev="\${cur%%=*}"; cur="\${cur#*=}"
+  elif [[ "$prev" == "=" && "$COMP_CWORD" -gt 1 ]]; then
+    value="$(${fn}_value "$cpath" "\${COMP_WORDS[COMP_CWORD-2]}")"
   elif [[ "$prev" == -* ]]; then
     value="$(${fn}_value "$cpath" "$prev")"
   fi
@@ -218,9 +222,11 @@ ${optArms.replace(/^ {4}/gm, '      ')}
     case "$cpath" in
 ${subArms.replace(/^ {4}/gm, '      ')}
     esac
-    (( \${#items} )) && _describe -t commands 'command' items
-    local args="$(${fn}_arguments "$cpath")"
-    [[ -n "$args" ]] && compadd -- \${=args}
+    # Status 0 when something was offered: zsh then tries no other completer.
+    local ret=1 args="$(${fn}_arguments "$cpath")"
+    (( \${#items} )) && _describe -t commands 'command' items && ret=0
+    [[ -n "$args" ]] && compadd -- \${=args} && ret=0
+    return ret
   fi
 }
 if (( $+functions[compdef] )); then compdef ${fn} ${name}; fi

@@ -74,14 +74,22 @@ export class SeedshipCommand extends Command {
       this.#problems.add(envVar ? `${message} (nor $${envVar} set)` : message);
       return undefined as never;
     }
+    this.#runChecks();
     const lines = [...this.#problems.take(), message];
     const exitCode = errorOptions?.exitCode === 0 ? 0 : EXIT.USAGE;
     return super.error(lines.join('\n'), { code: lines.length > 1 ? 'seedship.usage' : (errorOptions?.code ?? 'commander.error'), exitCode });
   }
 
+  #checked = false;
+  #runChecks(): void {
+    if (this.#checked) return;
+    this.#checked = true;
+    for (const check of checks.get(this) ?? []) for (const p of check(this.opts(), this)) this.#problems.add(p);
+  }
+
   /** Run the command's rules and raise one usage error naming every problem, if any. */
   reportProblems(): void {
-    for (const check of checks.get(this) ?? []) for (const p of check(this.opts(), this)) this.#problems.add(p);
+    this.#runChecks();
     const lines = this.#problems.take();
     if (lines.length > 0) super.error(lines.join('\n'), { code: 'seedship.usage', exitCode: EXIT.USAGE });
   }
