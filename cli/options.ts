@@ -10,7 +10,9 @@ export function collect(value: string, previous: string[] | undefined): string[]
 export function intOption(flag: string, min: number, max: number): (v: string) => number {
   return (v: string) => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${flag} takes a whole number from ${min} to ${max}`);
+    if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${flag} takes a whole number from ${min} to ${max}`);
+    }
     return n;
   };
 }
@@ -21,7 +23,9 @@ export function intOption(flag: string, min: number, max: number): (v: string) =
  */
 export function sizeOption(flag: string, minBytes = 1, why = ''): (v: string) => number {
   return (v: string) => {
-    if (/^\s*-/.test(v)) throw new InvalidArgumentError(`${flag} ${JSON.stringify(v)} is negative; give a size larger than 0, e.g. 500GB, 1.5TiB or 64M`);
+    if (/^\s*-/.test(v)) {
+      throw new InvalidArgumentError(`${flag} ${JSON.stringify(v)} is negative; give a size larger than 0, e.g. 500GB`);
+    }
     let n: number;
     try {
       n = parseSize(v, flag);
@@ -29,7 +33,8 @@ export function sizeOption(flag: string, minBytes = 1, why = ''): (v: string) =>
       throw new InvalidArgumentError((err as Error).message);
     }
     if (n < minBytes) {
-      throw new InvalidArgumentError(minBytes <= 1 ? `${flag} must be larger than 0` : `${flag} must be at least ${sizeText(minBytes)}${why ? ` (${why})` : ''}`);
+      const least = minBytes <= 1 ? 'larger than 0' : `at least ${sizeText(minBytes)}${why ? ` (${why})` : ''}`;
+      throw new InvalidArgumentError(`${flag} must be ${least}`);
     }
     return n;
   };
@@ -37,7 +42,9 @@ export function sizeOption(flag: string, minBytes = 1, why = ''): (v: string) =>
 
 /** A minimum for people: "2 MiB" rather than formatBytes' "2.00 MiB" when it is a whole number of units. */
 function sizeText(n: number): string {
-  for (const [unit, bytes] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) if (n % bytes === 0) return `${n / bytes} ${unit}`;
+  for (const [unit, bytes] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+    if (n % bytes === 0) return `${n / bytes} ${unit}`;
+  }
   return formatBytes(n);
 }
 

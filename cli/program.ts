@@ -23,7 +23,19 @@ export type SetExit = (code: number) => void;
 export type Register = (program: Command, ctx: CliContext, setExit: SetExit) => void;
 
 // In the order of a job: the help lists the groups of COMMAND_GROUPS in the order their first command comes here.
-const COMMANDS: Register[] = [registerDrives, registerBench, registerPlan, registerPrepare, registerVerify, registerJob, registerImport, registerSync, registerRestore, registerDemo, registerCompletion];
+const COMMANDS: Register[] = [
+  registerDrives,
+  registerBench,
+  registerPlan,
+  registerPrepare,
+  registerVerify,
+  registerJob,
+  registerImport,
+  registerSync,
+  registerRestore,
+  registerDemo,
+  registerCompletion,
+];
 
 /** The help group of each command, by purpose; a command not named here is listed under "Other:". */
 const COMMAND_GROUPS: Record<string, string> = {
@@ -58,6 +70,11 @@ export function translateDiskPrepArgs(argv: string[]): string[] {
   return ['prepare', '--staging', staging, ...(publish ? ['--publish-settings', publish] : []), ...rest];
 }
 
+const ENV_HELP = `
+Options can also come from the environment (each command's --help shows them as "env:"; see docs/cli.md):
+  SEEDSHIP_SESSION, SEEDSHIP_STAGING, AZURE_STORAGE_CONNECTION_STRING
+`;
+
 /**
  * Build the commander program for one invocation. With `json`, commander's own usage errors are
  * written as one `{type:'error', code:'E_USAGE', message}` line on stderr, as every other error is.
@@ -70,7 +87,9 @@ export function buildProgram(ctx: CliContext, setExit: SetExit, opts: { json?: b
     outputError: (s: string, write: (s: string) => void) => {
       if (!opts.json) return write(s);
       const problems = usageProblemLines(s);
-      write(JSON.stringify({ type: 'error', code: 'E_USAGE', message: problems.join('; '), ...(problems.length > 1 ? { problems } : {}) }) + '\n');
+      const many = problems.length > 1 ? { problems } : {};
+      const error = { type: 'error', code: 'E_USAGE', message: problems.join('; '), ...many };
+      write(JSON.stringify(error) + '\n');
     },
   };
   program
@@ -78,7 +97,7 @@ export function buildProgram(ctx: CliContext, setExit: SetExit, opts: { json?: b
     .version(SEEDSHIP_VERSION, '-V, --version', 'print the version and exit')
     .option('--debug', 'print stacks of unexpected errors')
     .showHelpAfterError(opts.json ? false : '(run with --help for usage)')
-    .addHelpText('after', `\nAzureOfflineBackupDiskPrep spelling: seedship s:<staging> [p:<publishsettings>]  (= prepare)\n\n${EXIT_CODE_HELP}\n\nOptions can also come from the environment (shown as "env:" in each command's --help); see docs/cli.md.\n`)
+    .addHelpText('after', `\nAzureOfflineBackupDiskPrep spelling: seedship s:<staging> [p:<publishsettings>]  (= prepare)\n\n${EXIT_CODE_HELP}\n${ENV_HELP}`)
     .configureOutput(output)
     .exitOverride()
     // Root hooks run first: no action starts while a problem of the command line is unreported.

@@ -1,7 +1,7 @@
 import { Command, CommanderError, type ErrorOptions, type Option } from 'commander';
 import { EXIT } from './exit-codes.js';
 
-/** A rule about a command's options as a whole (one needs another, one of two is needed); returns its problems. */
+/** A rule about a command's options as a whole (one needs another, one of two is needed): its problems. */
 export type UsageCheck = (opts: Record<string, unknown>, cmd: Command) => string[];
 
 const checks = new WeakMap<Command, UsageCheck[]>();
@@ -77,7 +77,8 @@ export class SeedshipCommand extends Command {
     this.#runChecks();
     const lines = [...this.#problems.take(), message];
     const exitCode = errorOptions?.exitCode === 0 ? 0 : EXIT.USAGE;
-    return super.error(lines.join('\n'), { code: lines.length > 1 ? 'seedship.usage' : (errorOptions?.code ?? 'commander.error'), exitCode });
+    const code = lines.length > 1 ? 'seedship.usage' : (errorOptions?.code ?? 'commander.error');
+    return super.error(lines.join('\n'), { code, exitCode });
   }
 
   #checked = false;

@@ -9,7 +9,14 @@ export function registerCompletion(program: Command, ctx: CliContext, setExit: S
     .command('completion')
     .description('print a shell completion script for every command, option and choice (see docs/cli.md to install it)')
     .addArgument(new Argument('<shell>', 'the shell to complete in').choices(COMPLETION_SHELLS))
-    .addHelpText('after', '\nExamples:\n  source <(seedship completion bash)                      # this bash session\n  seedship completion bash > ~/.local/share/bash-completion/completions/seedship\n  seedship completion zsh > "${fpath[1]}/_seedship"       # zsh, then start a new shell\n')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  source <(seedship completion bash)     # bash, this shell
+  seedship completion bash > ~/.local/share/bash-completion/completions/seedship
+  seedship completion zsh > "\${fpath[1]}/_seedship"   # zsh, then start a new shell`,
+    )
     .action((shell: CompletionShell) => {
       // The whole program, as built for this run: commands other modules add complete too.
       ctx.stdout.write(completionScript(program, shell));

@@ -80,14 +80,17 @@ interface CreateFlags extends ArmFlags {
 }
 
 /** The options `job create` needs, with the flag and attribute name of each. */
+const ACCOUNT = 'Storage account:';
+const RETURN = 'Return shipping:';
+const ADDRESS_FIELDS = 'recipientName, streetAddress1, streetAddress2, city, stateOrProvince, postalCode, countryOrRegion, phone, email';
 const JOB_CREATE_REQUIRED = [
-  ['subscription', '--subscription <id>', 'Azure subscription id of the storage account', 'Storage account:'],
-  ['resourceGroup', '--resource-group <rg>', 'resource group of the storage account (the job is created there)', 'Storage account:'],
-  ['account', '--account <name>', 'storage account to import into', 'Storage account:'],
-  ['location', '--location <region>', 'Azure region of the storage account, e.g. westus', 'Storage account:'],
-  ['returnAddressFile', '--return-address-file <file>', 'JSON file with recipientName, streetAddress1, streetAddress2, city, stateOrProvince, postalCode, countryOrRegion, phone, email', 'Return shipping:'],
-  ['returnCarrier', '--return-carrier <name>', 'carrier that returns the drives (e.g. FedEx)', 'Return shipping:'],
-  ['returnCarrierAccount', '--return-carrier-account <n>', 'your account number with that carrier', 'Return shipping:'],
+  ['subscription', '--subscription <id>', 'Azure subscription id of the storage account', ACCOUNT],
+  ['resourceGroup', '--resource-group <rg>', 'resource group of the storage account (the job is created there)', ACCOUNT],
+  ['account', '--account <name>', 'storage account to import into', ACCOUNT],
+  ['location', '--location <region>', 'Azure region of the storage account, e.g. westus', ACCOUNT],
+  ['returnAddressFile', '--return-address-file <file>', `JSON file with ${ADDRESS_FIELDS}`, RETURN],
+  ['returnCarrier', '--return-carrier <name>', 'carrier that returns the drives (e.g. FedEx)', RETURN],
+  ['returnCarrierAccount', '--return-carrier-account <n>', 'your account number with that carrier', RETURN],
 ] as const;
 
 /**
@@ -97,9 +100,12 @@ const JOB_CREATE_REQUIRED = [
  */
 export function addJobCreateOptions(c: Command, required = false): Command {
   const group = (o: Option, heading: string) => (required ? o.helpGroup(heading) : o);
-  for (const [, flags, description, heading] of JOB_CREATE_REQUIRED) c.addOption(group(new Option(flags, description).makeOptionMandatory(required), heading));
+  for (const [, flags, description, heading] of JOB_CREATE_REQUIRED) {
+    c.addOption(group(new Option(flags, description).makeOptionMandatory(required), heading));
+  }
+  const logLevel = choiceOption('--log-level <level>', 'error: copy logs only on errors; verbose: always', ['error', 'verbose']);
   return c
-    .addOption(group(choiceOption('--log-level <level>', 'error: copy logs only on errors; verbose: always', ['error', 'verbose']).default('error'), 'Import:'))
+    .addOption(group(logLevel.default('error'), 'Import:'))
     .addOption(group(new Option('--backup-manifests', 'have the service keep a copy of each drive manifest'), 'Import:'));
 }
 
@@ -110,7 +116,8 @@ export function missingJobCreateOptions(o: Record<string, unknown>): string[] {
 
 export async function createJob(ctx: CliContext, f: CreateFlags): Promise<number> {
   const missing = missingJobCreateOptions(f as unknown as Record<string, unknown>);
-  if (missing.length > 0) throw usageError(`job create needs ${missing.map((m) => m.replace(/^required option '(\S+).*/, '$1')).join(', ')}`);
+  const flags = missing.map((m) => m.replace(/^required option '(\S+).*/, '$1'));
+  if (missing.length > 0) throw usageError(`job create needs ${flags.join(', ')}`);
   J.checkSubscription(f.subscription);
   J.checkResourceGroup(f.resourceGroup);
   J.checkAccountName(f.account);

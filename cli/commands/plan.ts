@@ -24,7 +24,11 @@ export function registerPlan(program: Command, ctx: CliContext, setExit: SetExit
     .addOption(stagingOption('the staging location').makeOptionMandatory())
     .optionsGroup('Drives (one of):')
     .option('--drive <path>', 'a drive to use, by its free space (repeat for more)', collect)
-    .addOption(new Option('--drive-size <size>', 'size of each drive, e.g. 8TB').argParser(sizeOption('--drive-size', MIN_DRIVE_BYTES, 'room for the manifest and one entry')).conflicts('drive'))
+    .addOption(
+      new Option('--drive-size <size>', 'size of each drive, e.g. 8TB')
+        .argParser(sizeOption('--drive-size', MIN_DRIVE_BYTES, 'room for the manifest and one entry'))
+        .conflicts('drive'),
+    )
     .optionsGroup('Copy:')
     .addOption(choiceOption('--codec <codec>', 'zstd (default) or none', ['zstd', 'none']))
     .option('--level <n>', 'zstd level 1-19 (default 3)', intOption('--level', 1, 19))
@@ -32,7 +36,9 @@ export function registerPlan(program: Command, ctx: CliContext, setExit: SetExit
     .optionsGroup('Output:')
     .option('--json', 'the result as one JSON object on stdout')
     .action(async (flags: PlanFlags) => setExit(await planAction(ctx, flags)));
-  addUsageCheck(cmd, (o) => ((o.drive as string[] | undefined)?.length || o.driveSize !== undefined ? [] : ['plan needs --drive PATH (repeatable) or --drive-size SIZE']));
+  addUsageCheck(cmd, (o) =>
+    (o.drive as string[] | undefined)?.length || o.driveSize !== undefined ? [] : ['plan needs --drive PATH (repeatable) or --drive-size SIZE'],
+  );
 }
 
 async function planAction(ctx: CliContext, flags: PlanFlags): Promise<number> {

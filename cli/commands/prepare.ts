@@ -11,6 +11,11 @@ import { ask } from '../prompt.js';
 import { addUsageCheck } from '../usage.js';
 import { addJobCreateOptions, createJob, missingJobCreateOptions } from './job.js';
 
+const CODECS = ['zstd', 'none'];
+const BLOB_TYPES = ['block', 'page'];
+const DISPOSITIONS = ['rename', 'no-overwrite', 'overwrite'];
+const ONE_ENTRY = 'room for the manifest and one entry';
+
 interface PrepareFlags {
   staging: string;
   job?: string;
@@ -46,15 +51,15 @@ export function registerPrepare(program: Command, ctx: CliContext, setExit: SetE
     .addOption(sessionOption('session dir (default <staging>/.seedship/<job>)'))
     .option('--container <name>', 'destination container (default: the job name)')
     .optionsGroup('Copy:')
-    .addOption(choiceOption('--codec <codec>', 'zstd (default) or none (the bytes the service imports as-is)', ['zstd', 'none']))
+    .addOption(choiceOption('--codec <codec>', 'zstd (default) or none (the bytes the service imports as-is)', CODECS))
     .option('--level <n>', 'zstd level 1-19 (default 3)', intOption('--level', 1, 19))
-    .addOption(choiceOption('--blob-type <type>', 'block (default) or page (needs --codec none; skips all-zero pages)', ['block', 'page']))
+    .addOption(choiceOption('--blob-type <type>', 'block (default) or page (needs --codec none; skips all-zero pages)', BLOB_TYPES))
     .option('--threads <n>', 'worker threads (default: the number of cores)', intOption('--threads', 1, 256))
-    .addOption(choiceOption('--disposition <d>', 'ImportDisposition for every blob: rename (default), no-overwrite or overwrite', ['rename', 'no-overwrite', 'overwrite']))
+    .addOption(choiceOption('--disposition <d>', 'ImportDisposition for every blob: rename (default), no-overwrite or overwrite', DISPOSITIONS))
     .option('--service-strict', 'never split a block blob across drives (the documented format)')
     .optionsGroup('Drives:')
     .option('--drive <path>', 'mount path of a drive to fill (repeat for more drives: all are written at once)', collect)
-    .option('--drive-limit <size>', 'write at most SIZE to each drive (e.g. 500GB)', sizeOption('--drive-limit', MIN_DRIVE_BYTES, 'room for the manifest and one entry'))
+    .option('--drive-limit <size>', 'write at most SIZE to each drive (e.g. 500GB)', sizeOption('--drive-limit', MIN_DRIVE_BYTES, ONE_ENTRY))
     .option('--allow-staging-volume', 'accept a drive on the same volume as staging (tests and demos only)')
     .option('--encrypt', "encrypt each drive with its own AES-256 key (kept only in the session dir)")
     .option('--bitlocker-key <key>', 'BitLocker numerical password of a drive encrypted elsewhere (one per --drive, in order)', collect)
@@ -72,10 +77,14 @@ export function registerPrepare(program: Command, ctx: CliContext, setExit: SetE
     .addHelpText('after', `\nWhen the drives given are full: on a terminal you are asked for the next drive; with --yes, CI or no\nterminal, what is done is sealed and the command exits 4 — run it again with another --drive to continue.\n\n${EXIT_CODE_HELP}\n`)
     .action(async (flags: PrepareFlags) => setExit(await prepareAction(ctx, flags)));
   addJobCreateOptions(cmd);
-  addUsageCheck(cmd, (o) => [
-    ...((o.drive as string[] | undefined)?.length || (ctx.interactive && !o.yes && !o.json) ? [] : ['give at least one --drive PATH (the mount path of a drive to fill)']),
-    ...(o.createJob ? missingJobCreateOptions(o) : []),
-  ]);
+  // Without a terminal to ask for a drive on, one is needed now (with --create-job, the job's options too).
+  addUsageCheck(cmd, (o) => {
+    const drives = (o.drive as string[] | undefined)?.length || (ctx.interactive && !o.yes && !o.json);
+    return [
+      ...(drives ? [] : ['give at least one --drive PATH (the mount path of a drive to fill)']),
+      ...(o.createJob ? missingJobCreateOptions(o) : []),
+    ];
+  });
 }
 
 async function prepareAction(ctx: CliContext, flags: PrepareFlags): Promise<number> {

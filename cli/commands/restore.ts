@@ -33,19 +33,24 @@ export function registerRestore(program: Command, ctx: CliContext, setExit: SetE
     .optionsGroup('Output:')
     .option('--json', 'the result as one JSON object on stdout')
     .action(async (flags: RestoreFlags) => setExit(await restoreAction(ctx, flags)));
+  // From the account with --container (or a --connection-string typed here), else from drives.
   addUsageCheck(cmd, (o, c) => {
-    const cliConnection = o.connectionString !== undefined && c.getOptionValueSource('connectionString') !== 'env';
-    if (o.container !== undefined || cliConnection) {
-      return [
-        ...(o.container === undefined ? ['--connection-string needs --container (the container to restore from)'] : []),
-        ...(o.connectionString === undefined ? [`restore from a storage account needs --connection-string (or $${ENV.connectionString})`] : []),
-        ...((o.drive as string[] | undefined)?.length ? ['give either --drive or --container, not both'] : []),
-      ];
+    const drives = (o.drive as string[] | undefined)?.length ?? 0;
+    const typedConnection = o.connectionString !== undefined && c.getOptionValueSource('connectionString') !== 'env';
+    const problems: string[] = [];
+    if (o.container !== undefined || typedConnection) {
+      if (o.container === undefined) problems.push('--connection-string needs --container (the container to restore from)');
+      if (o.connectionString === undefined) {
+        problems.push(`restore from a storage account needs --connection-string (or $${ENV.connectionString})`);
+      }
+      if (drives > 0) problems.push('give either --drive or --container, not both');
+      return problems;
     }
-    return [
-      ...((o.drive as string[] | undefined)?.length ? [] : ['give the prepared drives with --drive PATH (repeat for each), or --container to restore from a storage account']),
-      ...(o.session === undefined ? [`restore from drives needs --session DIR (or $${ENV.session}): the journal holds the file list and checksums`] : []),
-    ];
+    if (drives === 0) problems.push('give the prepared drives with --drive PATH (repeat for each), or --container for an account');
+    if (o.session === undefined) {
+      problems.push(`restore from drives needs --session DIR (or $${ENV.session}): the journal holds the file list and checksums`);
+    }
+    return problems;
   });
 }
 

@@ -1,7 +1,8 @@
 import type { ChunkProcessor, Codec, FileSystem } from '../../native/interfaces.js';
 import { usageError } from '../errors.js';
 import { formatBytes } from '../util/size.js';
-import { ALLOC_UNIT_BYTES, DRIVE_FIXED_RESERVE_BYTES, reserveBytesFor, SEGMENT_START_BYTES } from '../journal/journal-state.js';
+import { ALLOC_UNIT_BYTES, DRIVE_FIXED_RESERVE_BYTES, SEGMENT_START_BYTES } from '../journal/journal-state.js';
+import { reserveBytesFor } from '../journal/journal-state.js';
 import { blobNameOf } from './naming.js';
 import { RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
 import { SESSION_ROOT_NAME } from '../session/session-layout.js';
@@ -128,7 +129,8 @@ export function countDrives(need: number, sizes: readonly number[], repeatLast: 
   const last = usable[usable.length - 1];
   if (last === undefined) {
     if (sizes.length === 0) return { needed: 0, short: 0 };
-    throw usageError(`no drive given can hold anything: each needs at least ${formatBytes(MIN_DRIVE_BYTES)} (room for its manifest and one entry)`);
+    const least = formatBytes(MIN_DRIVE_BYTES);
+    throw usageError(`no drive given can hold anything: each needs at least ${least} (its manifest and one entry)`);
   }
   const more = Math.ceil(left / room(last));
   return repeatLast ? { needed: n + more, short: 0 } : { needed: n + more, short: more };
