@@ -1,5 +1,5 @@
-import { Command, CommanderError } from 'commander';
-import { SeedshipError } from '../core/index.js';
+import { CommanderError, type Command } from 'commander';
+import { SEEDSHIP_VERSION, SeedshipError } from '../core/index.js';
 import type { CliContext } from './context.js';
 import { EXIT, EXIT_CODE_HELP } from './exit-codes.js';
 import { reportError } from './output.js';
@@ -13,6 +13,8 @@ import { registerJob } from './commands/job.js';
 import { registerImport } from './commands/import.js';
 import { registerSync } from './commands/sync.js';
 import { registerBench } from './commands/bench.js';
+import { registerCompletion } from './commands/completion.js';
+import { SeedshipCommand, usageProblemLines } from './usage.js';
 
 /** Sets the exit code of the command that ran. */
 export type SetExit = (code: number) => void;
@@ -20,7 +22,35 @@ export type SetExit = (code: number) => void;
 /** One command module: adds its subcommand and its action. */
 export type Register = (program: Command, ctx: CliContext, setExit: SetExit) => void;
 
-const COMMANDS: Register[] = [registerPrepare, registerVerify, registerPlan, registerRestore, registerDrives, registerDemo, registerJob, registerImport, registerSync, registerBench];
+// In the order of a job: the help lists the groups of COMMAND_GROUPS in the order their first command comes here.
+const COMMANDS: Register[] = [
+  registerDrives,
+  registerBench,
+  registerPlan,
+  registerPrepare,
+  registerVerify,
+  registerJob,
+  registerImport,
+  registerSync,
+  registerRestore,
+  registerDemo,
+  registerCompletion,
+];
+
+/** The help group of each command, by purpose; a command not named here is listed under "Other:". */
+const COMMAND_GROUPS: Record<string, string> = {
+  drives: 'Before the copy:',
+  bench: 'Before the copy:',
+  plan: 'Before the copy:',
+  check: 'Before the copy:',
+  prepare: 'Copy and check the drives:',
+  verify: 'Copy and check the drives:',
+  report: 'Copy and check the drives:',
+  job: 'Ship and import:',
+  import: 'Ship and import:',
+  sync: 'Ship and import:',
+  restore: 'Restore:',
+};
 
 /**
  * AzureOfflineBackupDiskPrep's spelling: `s:<staging>` and `p:<publishsettings>` mean `prepare`,
@@ -40,21 +70,49 @@ export function translateDiskPrepArgs(argv: string[]): string[] {
   return ['prepare', '--staging', staging, ...(publish ? ['--publish-settings', publish] : []), ...rest];
 }
 
-/** Build the commander program for one invocation. */
-export function buildProgram(ctx: CliContext, setExit: SetExit): Command {
-  const program = new Command('seedship');
+const ENV_HELP = `
+Options can also come from the environment (each command's --help shows them as "env:"; see docs/cli.md):
+  SEEDSHIP_SESSION, SEEDSHIP_STAGING, AZURE_STORAGE_CONNECTION_STRING
+`;
+
+/**
+ * Build the commander program for one invocation. With `json`, commander's own usage errors are
+ * written as one `{type:'error', code:'E_USAGE', message}` line on stderr, as every other error is.
+ */
+export function buildProgram(ctx: CliContext, setExit: SetExit, opts: { json?: boolean } = {}): Command {
+  const program = new SeedshipCommand('seedship');
+  const output = {
+    writeOut: (s: string) => ctx.stdout.write(s),
+    writeErr: (s: string) => ctx.stderr.write(s),
+    outputError: (s: string, write: (s: string) => void) => {
+      if (!opts.json) return write(s);
+      const problems = usageProblemLines(s);
+      const many = problems.length > 1 ? { problems } : {};
+      const error = { type: 'error', code: 'E_USAGE', message: problems.join('; '), ...many };
+      write(JSON.stringify(error) + '\n');
+    },
+  };
   program
     .description('Seed a cloud backup by shipping drives: copy staging data to drives (Azure Import/Export format), verify, plan and restore.')
+    .version(SEEDSHIP_VERSION, '-V, --version', 'print the version and exit')
     .option('--debug', 'print stacks of unexpected errors')
-    .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', `\nAzureOfflineBackupDiskPrep spelling: seedship s:<staging> [p:<publishsettings>]  (= prepare)\n\n${EXIT_CODE_HELP}\n`)
-    .configureOutput({
-      writeOut: (s) => ctx.stdout.write(s),
-      writeErr: (s) => ctx.stderr.write(s),
-    })
-    .exitOverride();
+    .showHelpAfterError(opts.json ? false : '(run with --help for usage)')
+    .addHelpText('after', `\nAzureOfflineBackupDiskPrep spelling: seedship s:<staging> [p:<publishsettings>]  (= prepare)\n\n${EXIT_CODE_HELP}\n${ENV_HELP}`)
+    .configureOutput(output)
+    .exitOverride()
+    // Root hooks run first: no action starts while a problem of the command line is unreported.
+    .hook('preAction', (_program, action) => {
+      if (action instanceof SeedshipCommand) action.reportProblems();
+    });
   for (const register of COMMANDS) register(program, ctx, setExit);
-  for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
+  for (const c of program.commands) c.helpGroup(COMMAND_GROUPS[c.name()] ?? 'Other:');
+  program.commandsGroup('Other:').helpCommand('help [command]', 'show the help of a command');
+  const configure = (c: Command): void => {
+    c.exitOverride().configureOutput(output);
+    if (opts.json) c.showHelpAfterError(false);
+    c.commands.forEach(configure);
+  };
+  program.commands.forEach(configure);
   return program;
 }
 
@@ -65,9 +123,13 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
   let code: number = EXIT.OK;
   try {
     const args = translateDiskPrepArgs(argv);
-    const program = buildProgram(ctx, (c) => {
-      code = c;
-    });
+    const program = buildProgram(
+      ctx,
+      (c) => {
+        code = c;
+      },
+      { json },
+    );
     if (args.length === 0) {
       program.outputHelp();
       return EXIT.USAGE;

@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
-import { threadsText, BENCH_LEVELS, formatBytes, formatDuration, mbps, resolveStaging, runHardwareBench, type HardwareBenchResult } from '../../core/index.js';
+import { threadsText, BENCH_LEVELS, BENCH_MIN_SIZE_BYTES, formatBytes, formatDuration, mbps, resolveStaging, runHardwareBench, type HardwareBenchResult } from '../../core/index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { collect, intOption, sizeOption } from '../options.js';
@@ -24,7 +24,7 @@ export function registerBench(program: Command, ctx: CliContext, setExit: SetExi
     )
     .option('--drive <path>', 'time writing a temporary file in this directory (repeat for more); the file is removed afterwards', collect)
     .option('--staging <dir>', 'sample this staging tree instead of built-in data, and estimate the job\'s duration')
-    .option('--size <size>', 'bytes written per drive, e.g. 8G (default 2GiB, or less if less is free; at least 32MiB)', sizeOption('--size'))
+    .option('--size <size>', 'bytes written per drive, e.g. 8G (default 2GiB, or less if less is free)', sizeOption('--size', BENCH_MIN_SIZE_BYTES))
     .option('--threads <n>', 'most worker threads to time (default: the number of cores)', intOption('--threads', 1, 256))
     .option('--json', 'the result as one JSON object on stdout')
     .addHelpText(

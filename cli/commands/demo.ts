@@ -20,7 +20,7 @@ export function registerDemo(program: Command, ctx: CliContext, setExit: SetExit
   program
     .command('demo')
     .description('the whole round trip on generated data, no Azure account: generate a staging tree, prepare it onto small local drives (spanning), read them back, import them into a local Azurite storage account, restore from it and compare byte for byte')
-    .option('--size <size>', 'size of the generated staging tree', sizeOption('--size'), 256 * MiB)
+    .option('--size <size>', 'size of the generated staging tree (at least 16M)', sizeOption('--size', 16 * MiB), 256 * MiB)
     .option('--keep <dir>', 'work in DIR and keep it (default: a temporary dir, removed after)')
     .action(async (flags: DemoFlags) => setExit(await demo(ctx, flags)));
 }
@@ -44,7 +44,7 @@ async function demo(ctx: CliContext, flags: DemoFlags): Promise<number> {
     const pool = ctx.deps.createChunkProcessor(ctx.deps.cores);
     const kit = await ctx.deps.createCodecKit();
     try {
-      const plan = await stage(() => runPlan(ctx.deps.fs, pool, clock, { staging, codec: 'zstd', level: 3, driveBytes: [1], repeatLastDrive: true, signal: ctx.signal }));
+      const plan = await stage(() => runPlan(ctx.deps.fs, pool, clock, { staging, codec: 'zstd', level: 3, driveBytes: [], repeatLastDrive: true, signal: ctx.signal }));
       // Drives sized so the copy spans at least two of them.
       const driveLimit = Math.max(24 * MiB, Math.ceil(plan.value.estimatedDriveBytes / 2.4) + 8 * MiB);
       const drives = [1, 2, 3, 4].map((i) => `${dir}/drive${i}`);

@@ -3,7 +3,7 @@ import { blobTweakSeed, driveBlobs, formatBytes, formatDuration, importDrive, op
 import type { CliContext } from '../context.js';
 import { openBlobStore } from '../lazy-native.js';
 import { EXIT } from '../exit-codes.js';
-import { choiceOption, collect } from '../options.js';
+import { choiceOption, collect, connectionStringOption, sessionOption } from '../options.js';
 import { printResult } from '../output.js';
 import type { SetExit } from '../program.js';
 
@@ -19,10 +19,10 @@ export function registerImport(program: Command, ctx: CliContext, setExit: SetEx
   program
     .command('import')
     .description('import prepared drives into a storage account as the Import/Export service does (Azurite locally): check every block, upload, join parts, honour ImportDisposition, write DriveLog copy logs')
-    .option('--drive <path>', 'mount path of a prepared drive (repeat for more)', collect)
-    .option('--connection-string <cs>', 'storage account connection string (or env AZURE_STORAGE_CONNECTION_STRING)')
-    .option('--session <dir>', 'the session dir: also checks each manifest against its drive-info hash')
-    .option('--log-level <level>', 'error (default): copy log only on errors; verbose: always', choiceOption('--log-level', ['error', 'verbose'] as const), 'error')
+    .requiredOption('--drive <path>', 'mount path of a prepared drive (repeat for more)', collect)
+    .addOption(connectionStringOption('storage account connection string').makeOptionMandatory())
+    .addOption(sessionOption('the session dir: also checks each manifest against its drive-info hash'))
+    .addOption(choiceOption('--log-level <level>', 'error: copy log only on errors; verbose: always', ['error', 'verbose']).default('error'))
     .option('--json', 'the result as one JSON object on stdout')
     .addHelpText('after', '\nExit 0 when every drive is Completed, 6 when a drive or blob failed its checks (see the error log named in the output).\n')
     .action(async (f: ImportFlags) => setExit(await importAction(ctx, f)));

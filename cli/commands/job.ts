@@ -1,9 +1,9 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { job as J, SeedshipError, usageError, discoverJobSession } from '../../core/index.js';
 import { armErrorMessage, CLOUDS, type CloudName } from '../../native/clouds.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import { choiceOption, intOption } from '../options.js';
+import { choiceOption, intOption, sessionOption } from '../options.js';
 import { printNotice, printResult } from '../output.js';
 import type { SetExit } from '../program.js';
 import { ask } from '../prompt.js';
@@ -17,11 +17,12 @@ interface ArmFlags {
   json?: boolean;
 }
 
+/** Options every job subcommand takes; they come after the subcommand's own, each in its help group. */
 function addArm(c: Command): Command {
   return c
-    .option('--cloud <name>', `Azure cloud: ${Object.keys(CLOUDS).join(', ')}`, choiceOption('--cloud', Object.keys(CLOUDS) as CloudName[]), 'AzureCloud')
-    .option('--arm-endpoint <url>', 'Azure Resource Manager endpoint (overrides --cloud)')
-    .option('--json', 'the result as one JSON object on stdout');
+    .addOption(choiceOption('--cloud <name>', 'Azure cloud', Object.keys(CLOUDS)).default('AzureCloud').helpGroup('Azure:'))
+    .addOption(new Option('--arm-endpoint <url>', 'Azure Resource Manager endpoint (overrides --cloud)').helpGroup('Azure:'))
+    .addOption(new Option('--json', 'the result as one JSON object on stdout').helpGroup('Output:'));
 }
 
 function api(ctx: CliContext, f: ArmFlags, subscription: string): J.ImportExportApi {
@@ -78,24 +79,45 @@ interface CreateFlags extends ArmFlags {
   dryRun?: boolean;
 }
 
-/** The options `job create` and `prepare --create-job` share. */
-export function addJobCreateOptions(c: Command): Command {
+/** The options `job create` needs, with the flag and attribute name of each. */
+const ACCOUNT = 'Storage account:';
+const RETURN = 'Return shipping:';
+const ADDRESS_FIELDS = 'recipientName, streetAddress1, streetAddress2, city, stateOrProvince, postalCode, countryOrRegion, phone, email';
+const JOB_CREATE_REQUIRED = [
+  ['subscription', '--subscription <id>', 'Azure subscription id of the storage account', ACCOUNT],
+  ['resourceGroup', '--resource-group <rg>', 'resource group of the storage account (the job is created there)', ACCOUNT],
+  ['account', '--account <name>', 'storage account to import into', ACCOUNT],
+  ['location', '--location <region>', 'Azure region of the storage account, e.g. westus', ACCOUNT],
+  ['returnAddressFile', '--return-address-file <file>', `JSON file with ${ADDRESS_FIELDS}`, RETURN],
+  ['returnCarrier', '--return-carrier <name>', 'carrier that returns the drives (e.g. FedEx)', RETURN],
+  ['returnCarrierAccount', '--return-carrier-account <n>', 'your account number with that carrier', RETURN],
+] as const;
+
+/**
+ * The options `job create` and `prepare --create-job` share: required and grouped by purpose for
+ * `job create` (commander reports every one missing); for prepare checked only with --create-job,
+ * in the help group prepare has set.
+ */
+export function addJobCreateOptions(c: Command, required = false): Command {
+  const group = (o: Option, heading: string) => (required ? o.helpGroup(heading) : o);
+  for (const [, flags, description, heading] of JOB_CREATE_REQUIRED) {
+    c.addOption(group(new Option(flags, description).makeOptionMandatory(required), heading));
+  }
+  const logLevel = choiceOption('--log-level <level>', 'error: copy logs only on errors; verbose: always', ['error', 'verbose']);
   return c
-    .option('--subscription <id>', 'Azure subscription id of the storage account')
-    .option('--resource-group <rg>', 'resource group of the storage account (the job is created there)')
-    .option('--account <name>', 'storage account to import into')
-    .option('--location <region>', 'Azure region of the storage account, e.g. westus')
-    .option('--return-address-file <file>', 'JSON file with recipientName, streetAddress1, streetAddress2, city, stateOrProvince, postalCode, countryOrRegion, phone, email')
-    .option('--return-carrier <name>', 'carrier that returns the drives (e.g. FedEx)')
-    .option('--return-carrier-account <n>', 'your account number with that carrier')
-    .option('--log-level <level>', 'error (default) or verbose copy logs', choiceOption('--log-level', ['error', 'verbose'] as const), 'error')
-    .option('--backup-manifests', 'have the service keep a copy of each drive manifest');
+    .addOption(group(logLevel.default('error'), 'Import:'))
+    .addOption(group(new Option('--backup-manifests', 'have the service keep a copy of each drive manifest'), 'Import:'));
+}
+
+/** One problem line per job create option missing from `o`, as commander words it. */
+export function missingJobCreateOptions(o: Record<string, unknown>): string[] {
+  return JOB_CREATE_REQUIRED.filter(([k]) => !o[k]).map(([, flags]) => `required option '${flags}' not specified`);
 }
 
 export async function createJob(ctx: CliContext, f: CreateFlags): Promise<number> {
-  for (const [k, flag] of [['subscription', '--subscription'], ['resourceGroup', '--resource-group'], ['account', '--account'], ['location', '--location'], ['returnAddressFile', '--return-address-file']] as const) {
-    if (!f[k]) throw usageError(`job create needs ${flag}`);
-  }
+  const missing = missingJobCreateOptions(f as unknown as Record<string, unknown>);
+  const flags = missing.map((m) => m.replace(/^required option '(\S+).*/, '$1'));
+  if (missing.length > 0) throw usageError(`job create needs ${flags.join(', ')}`);
   J.checkSubscription(f.subscription);
   J.checkResourceGroup(f.resourceGroup);
   J.checkAccountName(f.account);
@@ -204,23 +226,36 @@ async function showStatus(ctx: CliContext, f: ArmFlags & { session: string; watc
 
 export function registerJob(program: Command, ctx: CliContext, setExit: SetExit): void {
   const job = program.command('job').description('create and follow the Azure Import/Export job of a prepared session (Azure Resource Manager)');
-  addArm(addJobCreateOptions(job.command('create').description('create the import job from the session\'s drive-info files; prints the data center\'s shipping address')))
-    .requiredOption('--session <dir>', 'the session dir of the prepare run')
-    .option('--dry-run', 'print the exact request (BitLocker keys masked) without sending it')
-    .action(async (f: CreateFlags) => setExit(await createJob(ctx, f)));
-  addArm(job.command('ship').description('enter carrier, tracking number, drive count and ship date (asks on a terminal), review, send after you type yes, save locally (0600)'))
-    .requiredOption('--session <dir>', 'the session dir')
-    .option('--carrier <name>', 'carrier delivering the drives')
-    .option('--tracking <number>', 'tracking number of the package')
-    .option('--ship-date <date>', 'YYYY-MM-DD (default today)')
-    .option('--drive-count <n>', 'drives in the package', intOption('--drive-count', 1, 10))
-    .option('--return-address-file <file>', 'new return address (JSON)')
-    .option('--return-carrier <name>', 'new return carrier')
-    .option('--return-carrier-account <n>', 'new return carrier account number')
-    .option('--yes', 'never prompt')
-    .action(async (f: ShipFlags) => setExit(await shipJob(ctx, f)));
+  addArm(
+    addJobCreateOptions(
+      job
+        .command('create')
+        .description('create the import job from the session\'s drive-info files; prints the data center\'s shipping address')
+        .optionsGroup('Session:')
+        .addOption(sessionOption('the session dir of the prepare run').makeOptionMandatory())
+        .option('--dry-run', 'print the exact request (BitLocker keys masked) without sending it'),
+      true,
+    ),
+  ).action(async (f: CreateFlags) => setExit(await createJob(ctx, f)));
+  addArm(
+    job
+      .command('ship')
+      .description('enter carrier, tracking number, drive count and ship date (asks on a terminal), review, send after you type yes, save locally (0600)')
+      .optionsGroup('Session:')
+      .addOption(sessionOption('the session dir').makeOptionMandatory())
+      .option('--yes', 'never prompt')
+      .optionsGroup('Package:')
+      .option('--carrier <name>', 'carrier delivering the drives')
+      .option('--tracking <number>', 'tracking number of the package')
+      .option('--ship-date <date>', 'YYYY-MM-DD (default today)')
+      .option('--drive-count <n>', 'drives in the package', intOption('--drive-count', 1, 10))
+      .optionsGroup('Return shipping (to change it):')
+      .option('--return-address-file <file>', 'new return address (JSON)')
+      .option('--return-carrier <name>', 'new return carrier')
+      .option('--return-carrier-account <n>', 'new return carrier account number'),
+  ).action(async (f: ShipFlags) => setExit(await shipJob(ctx, f)));
   addArm(job.command('status').description('show the job\'s state, each drive\'s state, progress and log URIs, and what it means'))
-    .requiredOption('--session <dir>', 'the session dir')
+    .addOption(sessionOption('the session dir').makeOptionMandatory())
     .option('--watch', 'poll with back-off until the job completes')
     .action(async (f: ArmFlags & { session: string; watch?: boolean }) => setExit(await showStatus(ctx, f)));
   addArm(job.command('locations').description('list the Import/Export data centers, or show one, with address and carriers'))
@@ -232,7 +267,7 @@ export function registerJob(program: Command, ctx: CliContext, setExit: SetExit)
       setExit(EXIT.OK);
     });
   addArm(job.command('keys').description('list the BitLocker keys the service holds for the job\'s drives (printed: that is what this command is for)'))
-    .requiredOption('--session <dir>', 'the session dir')
+    .addOption(sessionOption('the session dir').makeOptionMandatory())
     .action(async (f: ArmFlags & { session: string }) => {
       const rec = await J.readJobRecord(ctx.deps.fs, f.session);
       const keys = await api(ctx, f, rec.subscription).listBitLockerKeys(rec.job, rec.resourceGroup);
@@ -240,7 +275,7 @@ export function registerJob(program: Command, ctx: CliContext, setExit: SetExit)
       setExit(EXIT.OK);
     });
   addArm(job.command('u').description("AzureOfflineBackupDiskPrep's u: — enter shipping details if they are missing, else show the status"))
-    .option('--session <dir>', 'the session dir')
+    .addOption(sessionOption('the session dir'))
     .option('--staging <dir>', 'staging location (its only job is used)')
     .option('--publish-settings <file>', "p: .publishsettings file (subscription only; its certificate is not used)")
     .option('--yes', 'never prompt')

@@ -1,10 +1,11 @@
-import type { Command } from 'commander';
-import { formatBytes, formatDuration, resolveStaging, runPlan, usageError } from '../../core/index.js';
+import { Option, type Command } from 'commander';
+import { formatBytes, formatDuration, MIN_DRIVE_BYTES, resolveStaging, runPlan, usageError } from '../../core/index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import { choiceOption, collect, intOption, sizeOption } from '../options.js';
+import { choiceOption, collect, intOption, sizeOption, stagingOption } from '../options.js';
 import { printResult } from '../output.js';
 import type { SetExit } from '../program.js';
+import { addUsageCheck } from '../usage.js';
 
 interface PlanFlags {
   staging: string;
@@ -17,17 +18,27 @@ interface PlanFlags {
 }
 
 export function registerPlan(program: Command, ctx: CliContext, setExit: SetExit): void {
-  program
+  const cmd = program
     .command('plan')
     .description('estimate stored size (zstd on samples), drives needed and copy time, without writing anything')
-    .requiredOption('--staging <dir>', 'the staging location')
+    .addOption(stagingOption('the staging location').makeOptionMandatory())
+    .optionsGroup('Drives (one of):')
     .option('--drive <path>', 'a drive to use, by its free space (repeat for more)', collect)
-    .option('--drive-size <size>', 'size of each drive, e.g. 8TB (instead of --drive)', sizeOption('--drive-size'))
-    .option('--codec <codec>', 'zstd (default) or none', choiceOption('--codec', ['zstd', 'none'] as const))
+    .addOption(
+      new Option('--drive-size <size>', 'size of each drive, e.g. 8TB')
+        .argParser(sizeOption('--drive-size', MIN_DRIVE_BYTES, 'room for the manifest and one entry'))
+        .conflicts('drive'),
+    )
+    .optionsGroup('Copy:')
+    .addOption(choiceOption('--codec <codec>', 'zstd (default) or none', ['zstd', 'none']))
     .option('--level <n>', 'zstd level 1-19 (default 3)', intOption('--level', 1, 19))
     .option('--threads <n>', 'worker threads (default: the number of cores)', intOption('--threads', 1, 256))
+    .optionsGroup('Output:')
     .option('--json', 'the result as one JSON object on stdout')
     .action(async (flags: PlanFlags) => setExit(await planAction(ctx, flags)));
+  addUsageCheck(cmd, (o) =>
+    (o.drive as string[] | undefined)?.length || o.driveSize !== undefined ? [] : ['plan needs --drive PATH (repeatable) or --drive-size SIZE'],
+  );
 }
 
 async function planAction(ctx: CliContext, flags: PlanFlags): Promise<number> {

@@ -1,13 +1,20 @@
 import type { Command } from 'commander';
-import { formatBytes, formatDuration, runPrepare, serviceNamingRules, usageError, type PrepareResult } from '../../core/index.js';
+import { formatBytes, formatDuration, MIN_DRIVE_BYTES, runPrepare, serviceNamingRules, usageError, type PrepareResult } from '../../core/index.js';
 import type { CliContext } from '../context.js';
 import { EXIT, EXIT_CODE_HELP } from '../exit-codes.js';
-import { choiceOption, collect, intOption, sizeOption } from '../options.js';
+import { CLOUDS } from '../../native/clouds.js';
+import { choiceOption, collect, intOption, sessionOption, sizeOption, stagingOption } from '../options.js';
 import { printNotice, printResult } from '../output.js';
 import type { SetExit } from '../program.js';
 import { ProgressView } from '../progress.js';
 import { ask } from '../prompt.js';
-import { addJobCreateOptions, createJob } from './job.js';
+import { addUsageCheck } from '../usage.js';
+import { addJobCreateOptions, createJob, missingJobCreateOptions } from './job.js';
+
+const CODECS = ['zstd', 'none'];
+const BLOB_TYPES = ['block', 'page'];
+const DISPOSITIONS = ['rename', 'no-overwrite', 'overwrite'];
+const ONE_ENTRY = 'room for the manifest and one entry';
 
 interface PrepareFlags {
   staging: string;
@@ -38,32 +45,46 @@ export function registerPrepare(program: Command, ctx: CliContext, setExit: SetE
   const cmd = program
     .command('prepare')
     .description('copy every file under staging onto drives in the Azure Import/Export format; resumable; seals and reads back each drive')
-    .requiredOption('--staging <dir>', 'the staging location to copy')
+    .optionsGroup('Input and output:')
+    .addOption(stagingOption('the staging location to copy').makeOptionMandatory())
     .option('--job <name>', 'Import/Export job name (optional when staging has exactly one session)')
-    .option('--drive <path>', 'mount path of a drive to fill (repeat for more drives: all are written at once)', collect)
-    .option('--session <dir>', 'session dir (default <staging>/.seedship/<job>)')
+    .addOption(sessionOption('session dir (default <staging>/.seedship/<job>)'))
     .option('--container <name>', 'destination container (default: the job name)')
-    .option('--codec <codec>', 'zstd (default) or none (the bytes the service imports as-is)', choiceOption('--codec', ['zstd', 'none'] as const))
+    .optionsGroup('Copy:')
+    .addOption(choiceOption('--codec <codec>', 'zstd (default) or none (the bytes the service imports as-is)', CODECS))
     .option('--level <n>', 'zstd level 1-19 (default 3)', intOption('--level', 1, 19))
-    .option('--blob-type <type>', 'block (default) or page (needs --codec none; skips all-zero pages)', choiceOption('--blob-type', ['block', 'page'] as const))
+    .addOption(choiceOption('--blob-type <type>', 'block (default) or page (needs --codec none; skips all-zero pages)', BLOB_TYPES))
+    .option('--threads <n>', 'worker threads (default: the number of cores)', intOption('--threads', 1, 256))
+    .addOption(choiceOption('--disposition <d>', 'ImportDisposition for every blob: rename (default), no-overwrite or overwrite', DISPOSITIONS))
+    .option('--service-strict', 'never split a block blob across drives (the documented format)')
+    .optionsGroup('Drives:')
+    .option('--drive <path>', 'mount path of a drive to fill (repeat for more drives: all are written at once)', collect)
+    .option('--drive-limit <size>', 'write at most SIZE to each drive (e.g. 500GB)', sizeOption('--drive-limit', MIN_DRIVE_BYTES, ONE_ENTRY))
+    .option('--allow-staging-volume', 'accept a drive on the same volume as staging (tests and demos only)')
     .option('--encrypt', "encrypt each drive with its own AES-256 key (kept only in the session dir)")
     .option('--bitlocker-key <key>', 'BitLocker numerical password of a drive encrypted elsewhere (one per --drive, in order)', collect)
-    .option('--threads <n>', 'worker threads (default: the number of cores)', intOption('--threads', 1, 256))
     .option('--yes', 'never prompt: when the drives are full, seal them and exit 4')
-    .option('--json', 'progress as JSON lines on stderr, the result as one JSON object on stdout')
+    .optionsGroup('Integrity:')
     .option('--no-verify', 'skip reading each sealed drive back against its manifest')
-    .option('--disposition <d>', 'ImportDisposition for every blob: rename (default), no-overwrite or overwrite', choiceOption('--disposition', ['rename', 'no-overwrite', 'overwrite'] as const))
-    .option('--drive-limit <size>', 'write at most SIZE to each drive (e.g. 500GB)', sizeOption('--drive-limit'))
-    .option('--allow-staging-volume', 'accept a drive on the same volume as staging (tests and demos only)')
-    .option('--service-strict', 'never split a block blob across drives (the documented format)')
+    .optionsGroup('Output:')
+    .option('--json', 'progress as JSON lines on stderr, the result as one JSON object on stdout')
+    .optionsGroup('Job creation (with --create-job):')
+    .option('--create-job', 'create the Import/Export job when the copy is done (takes the job create options below)')
     .option('--container-sas <sas>', 'container SAS to write into each manifest (container?token)')
     .option('--publish-settings <file>', 'AzureOfflineBackupDiskPrep p: file (subscription id only; ARM credentials are used)')
-    .option('--create-job', 'create the Import/Export job when the copy is done (takes the job create options below)')
-    .option('--cloud <name>', 'Azure cloud for --create-job: AzureCloud, AzureUSGovernment, AzureChinaCloud', 'AzureCloud')
+    .addOption(choiceOption('--cloud <name>', 'Azure cloud for --create-job', Object.keys(CLOUDS)).default('AzureCloud'))
     .option('--arm-endpoint <url>', 'Azure Resource Manager endpoint for --create-job')
     .addHelpText('after', `\nWhen the drives given are full: on a terminal you are asked for the next drive; with --yes, CI or no\nterminal, what is done is sealed and the command exits 4 — run it again with another --drive to continue.\n\n${EXIT_CODE_HELP}\n`)
     .action(async (flags: PrepareFlags) => setExit(await prepareAction(ctx, flags)));
   addJobCreateOptions(cmd);
+  // Without a terminal to ask for a drive on, one is needed now (with --create-job, the job's options too).
+  addUsageCheck(cmd, (o) => {
+    const drives = (o.drive as string[] | undefined)?.length || (ctx.interactive && !o.yes && !o.json);
+    return [
+      ...(drives ? [] : ['give at least one --drive PATH (the mount path of a drive to fill)']),
+      ...(o.createJob ? missingJobCreateOptions(o) : []),
+    ];
+  });
 }
 
 async function prepareAction(ctx: CliContext, flags: PrepareFlags): Promise<number> {

@@ -3,9 +3,10 @@ import { formatBytes, formatDuration, openSessionView, restoreFromDrives, restor
 import type { CliContext } from '../context.js';
 import { openBlobStore } from '../lazy-native.js';
 import { EXIT } from '../exit-codes.js';
-import { collect, intOption } from '../options.js';
+import { collect, connectionStringOption, ENV, intOption, sessionOption } from '../options.js';
 import { printResult } from '../output.js';
 import type { SetExit } from '../program.js';
+import { addUsageCheck } from '../usage.js';
 
 interface RestoreFlags {
   drive?: string[];
@@ -18,21 +19,44 @@ interface RestoreFlags {
 }
 
 export function registerRestore(program: Command, ctx: CliContext, setExit: SetExit): void {
-  program
+  const cmd = program
     .command('restore')
     .description('rebuild the original staging tree from prepared drives (or, after import, from the storage account), checking every chunk')
-    .option('--drive <path>', 'mount path of a prepared drive (repeat: every drive that holds data)', collect)
-    .option('--connection-string <cs>', 'restore from this storage account instead of drives (or env AZURE_STORAGE_CONNECTION_STRING)')
-    .option('--container <name>', 'the container to restore from (with --connection-string)')
-    .option('--session <dir>', 'the session dir of the prepare run (journal and keys)')
     .requiredOption('--to <dir>', 'an empty or new directory to restore into')
+    .addOption(sessionOption('the session dir of the prepare run (journal and keys; needed with --drive)'))
     .option('--threads <n>', 'worker threads (default: the number of cores)', intOption('--threads', 1, 256))
+    .optionsGroup('From drives:')
+    .option('--drive <path>', 'mount path of a prepared drive (repeat: every drive that holds data)', collect)
+    .optionsGroup('From a storage account (after import):')
+    .option('--container <name>', 'the container to restore from (restores from the account instead of drives)')
+    .addOption(connectionStringOption('the storage account to restore from (with --container)'))
+    .optionsGroup('Output:')
     .option('--json', 'the result as one JSON object on stdout')
     .action(async (flags: RestoreFlags) => setExit(await restoreAction(ctx, flags)));
+  // From the account with --container (or a --connection-string typed here), else from drives.
+  addUsageCheck(cmd, (o, c) => {
+    const drives = (o.drive as string[] | undefined)?.length ?? 0;
+    const typedConnection = o.connectionString !== undefined && c.getOptionValueSource('connectionString') !== 'env';
+    const problems: string[] = [];
+    if (o.container !== undefined || typedConnection) {
+      if (o.container === undefined) problems.push('--connection-string needs --container (the container to restore from)');
+      if (o.connectionString === undefined) {
+        problems.push(`restore from a storage account needs --connection-string (or $${ENV.connectionString})`);
+      }
+      if (drives > 0) problems.push('give either --drive or --container, not both');
+      return problems;
+    }
+    if (drives === 0) problems.push('give the prepared drives with --drive PATH (repeat for each), or --container for an account');
+    if (o.session === undefined) {
+      problems.push(`restore from drives needs --session DIR (or $${ENV.session}): the journal holds the file list and checksums`);
+    }
+    return problems;
+  });
 }
 
 async function restoreAction(ctx: CliContext, flags: RestoreFlags): Promise<number> {
-  if (flags.connectionString || flags.container) return restoreStorageAction(ctx, flags);
+  // The account is chosen by --container: a connection string from the environment alone means drives.
+  if (flags.container) return restoreStorageAction(ctx, flags);
   const drives = flags.drive ?? [];
   if (drives.length === 0) throw usageError('give the prepared drives with --drive PATH (repeat for each)');
   if (!flags.session) throw usageError('restore from drives needs --session DIR (the journal holds the file list and checksums)');

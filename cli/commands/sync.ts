@@ -5,15 +5,16 @@ import { openBlobStore } from '../lazy-native.js';
 import { EXIT } from '../exit-codes.js';
 import { printResult } from '../output.js';
 import type { SetExit } from '../program.js';
+import { connectionStringOption, sessionOption, stagingOption } from '../options.js';
 
 export function registerSync(program: Command, ctx: CliContext, setExit: SetExit): void {
   program
     .command('sync')
     .description('after seeding: upload to the container what changed or appeared in staging since the copy (size, mtime, then hash), delete blobs of files gone, in the same blob format')
-    .requiredOption('--staging <dir>', 'the staging location')
+    .addOption(stagingOption('the staging location').makeOptionMandatory())
     .option('--job <name>', 'the job (optional when staging has one session)')
-    .option('--connection-string <cs>', 'storage account connection string (or env AZURE_STORAGE_CONNECTION_STRING)')
-    .option('--session <dir>', 'session dir (default <staging>/.seedship/<job>)')
+    .addOption(connectionStringOption('storage account connection string').makeOptionMandatory())
+    .addOption(sessionOption('session dir (default <staging>/.seedship/<job>)'))
     .option('--json', 'the result as one JSON object on stdout')
     .action(async (f: { staging: string; job?: string; connectionString?: string; session?: string; json?: boolean }) => {
       const cs = f.connectionString ?? ctx.env.AZURE_STORAGE_CONNECTION_STRING;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { formatBytes, runVerify, usageError, verifyThreads, type DriveVerifyResult } from '../../core/index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import { collect, intOption } from '../options.js';
+import { collect, intOption, sessionOption } from '../options.js';
 import { printResult } from '../output.js';
 import type { SetExit } from '../program.js';
 
@@ -17,8 +17,8 @@ export function registerVerify(program: Command, ctx: CliContext, setExit: SetEx
   program
     .command('verify')
     .description('check each drive as the Import/Export service would (every manifest entry by its rules, the manifest against its hash from sealing) and read every block back from the drive, not the page cache, against the manifest (MD5); with --session also decrypt, decompress and check each chunk against the journal (XXH64)')
-    .option('--drive <path>', 'mount path of a prepared drive (repeat for more)', collect)
-    .option('--session <dir>', 'the session dir of the prepare run: deeper checks, and needed for encrypted drives')
+    .requiredOption('--drive <path>', 'mount path of a prepared drive (repeat for more)', collect)
+    .addOption(sessionOption('the session dir of the prepare run: deeper checks, and needed for encrypted drives'))
     .option('--threads <n>', 'worker threads for decoding (default: the number of cores; several drives are read at once, each with a worker of its own besides)', intOption('--threads', 1, 256))
     .option('--json', 'the result as one JSON object on stdout')
     .addHelpText('after', "\nExit 0 when every check passes, 6 on any problem (each named by drive, blob and block), 2 when a drive given with --session is not one of that session's job.\n")

@@ -1,5 +1,8 @@
 import type { ChunkProcessor, Codec, FileSystem } from '../../native/interfaces.js';
-import { DRIVE_FIXED_RESERVE_BYTES, SEGMENT_START_BYTES } from '../journal/journal-state.js';
+import { usageError } from '../errors.js';
+import { formatBytes } from '../util/size.js';
+import { ALLOC_UNIT_BYTES, DRIVE_FIXED_RESERVE_BYTES, SEGMENT_START_BYTES } from '../journal/journal-state.js';
+import { reserveBytesFor } from '../journal/journal-state.js';
 import { blobNameOf } from './naming.js';
 import { RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
 import { SESSION_ROOT_NAME } from '../session/session-layout.js';
@@ -12,6 +15,13 @@ const SAMPLE_COUNT = 48;
 const SAMPLE_BYTES = 1024 * 1024;
 /** Average manifest bytes per blob element beyond its ranges. */
 const MANIFEST_BYTES_PER_BLOB = 500;
+const MiB = 1024 * 1024;
+/**
+ * The smallest drive (or --drive-limit) that holds one entry: the manifest reserve prepare keeps,
+ * one segment's files and one block of data, rounded up to whole MiB. A smaller drive holds
+ * nothing at all, so counting drives of that size never ends.
+ */
+export const MIN_DRIVE_BYTES = Math.ceil((reserveBytesFor(0) + SEGMENT_START_BYTES + ALLOC_UNIT_BYTES) / MiB) * MiB;
 
 export interface PlanResult {
   /** Staged entries of every kind (files, directories, symlinks, special files). */
@@ -98,18 +108,30 @@ export async function runPlan(
   };
 }
 
-/** How many drives of the given sizes (the last one repeated, with --drive-size) hold `need` bytes. */
+/**
+ * How many drives of the given sizes (the last one repeated, with --drive-size) hold `need` bytes.
+ * A drive smaller than MIN_DRIVE_BYTES holds nothing and is counted as not there; the drives still
+ * needed are counted in drives the size of the last one that holds something. Throws E_USAGE when
+ * bytes are left and no drive given holds anything.
+ */
 export function countDrives(need: number, sizes: readonly number[], repeatLast: boolean): { needed: number; short: number } {
+  const room = (s: number) => (s >= MIN_DRIVE_BYTES ? s - DRIVE_FIXED_RESERVE_BYTES : 0);
   let left = need;
   let n = 0;
   for (const s of sizes) {
     if (left <= 0) break;
-    left -= Math.max(0, s - DRIVE_FIXED_RESERVE_BYTES);
+    if (room(s) === 0) continue;
+    left -= room(s);
     n++;
   }
   if (left <= 0) return { needed: Math.max(1, n), short: 0 };
-  const last = sizes[sizes.length - 1];
-  const per = last !== undefined ? Math.max(1, last - DRIVE_FIXED_RESERVE_BYTES) : 0;
-  const more = per > 0 ? Math.ceil(left / per) : 0;
+  const usable = sizes.filter((s) => room(s) > 0);
+  const last = usable[usable.length - 1];
+  if (last === undefined) {
+    if (sizes.length === 0) return { needed: 0, short: 0 };
+    const least = formatBytes(MIN_DRIVE_BYTES);
+    throw usageError(`no drive given can hold anything: each needs at least ${least} (its manifest and one entry)`);
+  }
+  const more = Math.ceil(left / room(last));
   return repeatLast ? { needed: n + more, short: 0 } : { needed: n + more, short: more };
 }

@@ -10,3 +10,9 @@ test('parseSize reads units and refuses garbage with the flag named', () => {
   assert.throws(() => parseSize('lots', '--drive-size'), /--drive-size "lots" is not a size/);
   assert.equal(formatBytes(1536), '1.50 KiB');
 });
+
+test('formatBytes never prints a raw float: a rate under 1 KiB/s is whole bytes', () => {
+  assert.equal(formatBytes(47.77251340604213), '48 B');
+  assert.equal(formatBytes(0.4), '0 B');
+  assert.equal(formatBytes(1023.6), '1024 B');
+});

@@ -1,0 +1,25 @@
+import { Argument, type Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { COMPLETION_SHELLS, completionScript, type CompletionShell } from '../completion.js';
+import { EXIT } from '../exit-codes.js';
+import type { SetExit } from '../program.js';
+
+export function registerCompletion(program: Command, ctx: CliContext, setExit: SetExit): void {
+  program
+    .command('completion')
+    .description('print a shell completion script for every command, option and choice (see docs/cli.md to install it)')
+    .addArgument(new Argument('<shell>', 'the shell to complete in').choices(COMPLETION_SHELLS))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  source <(seedship completion bash)     # bash, this shell
+  seedship completion bash > ~/.local/share/bash-completion/completions/seedship
+  seedship completion zsh > "\${fpath[1]}/_seedship"   # zsh, then start a new shell`,
+    )
+    .action((shell: CompletionShell) => {
+      // The whole program, as built for this run: commands other modules add complete too.
+      ctx.stdout.write(completionScript(program, shell));
+      setExit(EXIT.OK);
+    });
+}
