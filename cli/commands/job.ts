@@ -7,6 +7,7 @@ import { choiceOption, intOption } from '../options.js';
 import { printNotice, printResult } from '../output.js';
 import type { SetExit } from '../program.js';
 import { ask } from '../prompt.js';
+import { refuseUnlessImportable } from './check.js';
 
 const API_VERSION = '2021-01-01';
 const NO_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
@@ -76,6 +77,7 @@ interface CreateFlags extends ArmFlags {
   logLevel: 'error' | 'verbose';
   backupManifests?: boolean;
   dryRun?: boolean;
+  force?: boolean;
 }
 
 /** The options `job create` and `prepare --create-job` share. */
@@ -89,7 +91,8 @@ export function addJobCreateOptions(c: Command): Command {
     .option('--return-carrier <name>', 'carrier that returns the drives (e.g. FedEx)')
     .option('--return-carrier-account <n>', 'your account number with that carrier')
     .option('--log-level <level>', 'error (default) or verbose copy logs', choiceOption('--log-level', ['error', 'verbose'] as const), 'error')
-    .option('--backup-manifests', 'have the service keep a copy of each drive manifest');
+    .option('--backup-manifests', 'have the service keep a copy of each drive manifest')
+    .option('--force', 'create the job even when seedship check finds drives the service cannot import');
 }
 
 export async function createJob(ctx: CliContext, f: CreateFlags): Promise<number> {
@@ -100,6 +103,7 @@ export async function createJob(ctx: CliContext, f: CreateFlags): Promise<number
   J.checkResourceGroup(f.resourceGroup);
   J.checkAccountName(f.account);
   const { settings, drives } = await J.readJobInputs(ctx.deps.fs, f.session);
+  await refuseUnlessImportable(ctx, f.session, { force: f.force === true, dryRun: f.dryRun === true, json: f.json === true });
   const returnAddress = J.checkReturnAddress(await readJson(ctx, f.returnAddressFile, '--return-address-file'), f.returnAddressFile);
   const returnShipping = J.checkReturnShipping({ carrierName: f.returnCarrier, carrierAccountNumber: f.returnCarrierAccount });
   const body = J.buildJobBody({ drives, location: f.location, subscription: f.subscription, resourceGroup: f.resourceGroup, account: f.account, returnAddress, returnShipping, logLevel: f.logLevel, backupManifests: f.backupManifests === true });

@@ -8,6 +8,7 @@ import type { SetExit } from '../program.js';
 import { ProgressView } from '../progress.js';
 import { ask } from '../prompt.js';
 import { addJobCreateOptions, createJob } from './job.js';
+import { warnServiceCheck } from './check.js';
 
 interface PrepareFlags {
   staging: string;
@@ -32,6 +33,7 @@ interface PrepareFlags {
   publishSettings?: string;
   createJob?: boolean;
   cloud?: string;
+  force?: boolean;
 }
 
 export function registerPrepare(program: Command, ctx: CliContext, setExit: SetExit): void {
@@ -71,6 +73,7 @@ async function prepareAction(ctx: CliContext, flags: PrepareFlags): Promise<numb
   const interactive = ctx.interactive && !flags.yes && !json;
   const drives = flags.drive ?? [];
   if (drives.length === 0 && !interactive) throw usageError('give at least one --drive PATH (the mount path of a drive to fill)');
+  await warnServiceCheck(ctx, flags);
   const view = new ProgressView(ctx, json);
   const result = await runPrepare(
     {
