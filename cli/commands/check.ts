@@ -124,6 +124,9 @@ export async function warnServiceCheck(ctx: CliContext, flags: PrepareCheckFlags
     printNotice(ctx, json, 'warning', `the service check could not run (${err instanceof Error ? err.message : String(err)}); run seedship check before shipping`);
     return;
   }
+  if (!result.ok) {
+    printNotice(ctx, json, 'warning', "the Azure Import/Export service could not import these drives as they are (seedship's own importer can; prepare goes on):");
+  }
   noteFindings(ctx, json, result);
   if (!result.ok && flags.createJob && !flags.force) {
     throw new SeedshipError('E_DRIVE_UNSUITABLE', '--create-job: the Azure Import/Export service cannot import these drives (see the service check above); fix them, or add --force to create the job anyway');

@@ -1,4 +1,6 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { LinuxDriveProbe } from '../../native/drive-probe.js';
+import { tempDir } from './tree.js';
 import { dirname } from 'node:path';
 
 /**
@@ -85,4 +87,52 @@ export function fakeVolumeDevice(path: string, oemId: string): void {
   const b = Buffer.alloc(512);
   b.write(oemId.padEnd(8, ' '), 3, 'latin1');
   writeFileSync(path, b);
+}
+
+/** A faked machine: /sys under `<dir>/sys`, a mountinfo file, mount points as real directories. */
+export interface FakeMachine {
+  readonly dir: string;
+  readonly sys: FakeSysfs;
+  /** Add a mount of `majMin` at `at` (created); returns `at`. */
+  mount(majMin: string, at: string, fsType: string, source: string): string;
+  /** A probe over this machine (mountinfo as mounted so far). */
+  probe(): LinuxDriveProbe;
+  cleanup(): void;
+}
+
+export function fakeMachine(): FakeMachine {
+  const t = tempDir('seedship-svc-');
+  const dir = realpathSync(t.dir);
+  const sys = new FakeSysfs(`${dir}/sys`);
+  const lines = [mountLine(1, '0:20', '/', 'ext4', '/dev/vda')];
+  return {
+    dir,
+    sys,
+    cleanup: t.cleanup,
+    mount(majMin, at, fsType, source) {
+      mkdirSync(at, { recursive: true });
+      lines.push(mountLine(lines.length + 1, majMin, at, fsType, source));
+      return at;
+    },
+    probe() {
+      writeFileSync(`${dir}/mountinfo`, lines.join('\n') + '\n');
+      return new LinuxDriveProbe({ sysRoot: sys.root, mountinfo: `${dir}/mountinfo` });
+    },
+  };
+}
+
+/**
+ * An empty NTFS drive as a Linux copy computer sees a BitLocker disk opened with
+ * `cryptsetup open --type bitlk` and mounted with ntfs-3g: SCSI disk `name` (host `host`, attached
+ * `via`) → partition 1 → dm-crypt BITLK mapping `dm-<n>` → fuseblk mount at `<dir>/mnt/<name>`.
+ */
+export function fakeBitLockerDrive(m: FakeMachine, n: number, via: 'sata' | 'sas' | 'usb', sizeBytes = 2e12): string {
+  const name = `sd${String.fromCharCode(98 + n)}`;
+  if (n > 14) throw new Error('fakeBitLockerDrive numbers sdb..sdp (major 8) only');
+  const major = 8;
+  const minor = (n + 1) * 16; // sdb is 8:16, sdc 8:32…
+  m.sys.scsiDisk(name, `${major}:${minor}`, { host: n + 1, via, sizeBytes, partitions: [{ name: `${name}1`, majMin: `${major}:${minor + 1}`, sizeBytes: sizeBytes - 1e6 }] });
+  m.sys.dm(`dm-${n}`, `253:${n}`, `CRYPT-BITLK-${String(n).padStart(8, '0')}-0000-4000-8000-000000000000-bitlk-${name}`, [`${name}1`], sizeBytes - 2e6);
+  fakeVolumeDevice(`${m.dir}/dev/dm-${n}`, 'NTFS');
+  return m.mount(`253:${n}`, `${m.dir}/mnt/${name}`, 'fuseblk', `${m.dir}/dev/dm-${n}`);
 }

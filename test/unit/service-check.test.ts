@@ -1,36 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
-import { LinuxDriveProbe } from '../../native/drive-probe.js';
+import { writeFileSync } from 'node:fs';
 import type { StorageFacts } from '../../native/interfaces.js';
 import { bitlockerOf, judgeServiceReadiness, type DriveFacts, type JobFacts } from '../../core/drives/service-check.js';
-import { tempDir } from '../support/tree.js';
-import { FakeSysfs, fakeVolumeDevice, mountLine } from '../support/fake-sysfs.js';
+import { fakeMachine, fakeVolumeDevice } from '../support/fake-sysfs.js';
 
 const TB = 1e12;
 const KEY = '238810-662376-448998-450120-652806-203390-606320-483076';
 
-/** A faked machine: /sys under `sys`, a mountinfo file, mount points as real directories. */
-function machine() {
-  const t = tempDir('seedship-svc-');
-  const dir = realpathSync(t.dir);
-  const sys = new FakeSysfs(`${dir}/sys`);
-  const lines = [mountLine(1, '0:20', '/', 'ext4', '/dev/vda')];
-  return {
-    dir,
-    sys,
-    cleanup: t.cleanup,
-    mount(majMin: string, at: string, fsType: string, source: string): string {
-      mkdirSync(at, { recursive: true });
-      lines.push(mountLine(lines.length + 1, majMin, at, fsType, source));
-      return at;
-    },
-    probe(): LinuxDriveProbe {
-      writeFileSync(`${dir}/mountinfo`, lines.join('\n') + '\n');
-      return new LinuxDriveProbe({ sysRoot: sys.root, mountinfo: `${dir}/mountinfo` });
-    },
-  };
-}
+const machine = fakeMachine;
 
 test('probe: an NTFS volume in a BitLocker dm-crypt mapping over a SATA partition, down to the disk', async () => {
   const m = machine();
