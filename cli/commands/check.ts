@@ -29,9 +29,9 @@ export function registerCheck(program: Command, ctx: CliContext, setExit: SetExi
   program
     .command('check')
     .description('check drives before they ship: exit 2 on anything the Azure Import/Export service cannot import')
-    .option('--drive <path>', 'mount path of a drive (repeat for more; with --session alone: its drives where they last were)', collect)
+    .option('--drive <path>', 'mount path of a drive (repeat; --session alone: its drives where they were)', collect)
     .option('--session <dir>', 'session dir of the job the drives are for (its codec, encryption, drives, keys)')
-    .option('--bitlocker-key <key>', 'BitLocker numerical password of each --drive, in order (as prepare takes them)', collect)
+    .option('--bitlocker-key <key>', 'BitLocker numerical password of each --drive, in order (as for prepare)', collect)
     .option('--json', 'the result as one JSON object on stdout: {ok, drives: [{path, findings}], findings}')
     .addHelpText(
       'after',
@@ -46,13 +46,21 @@ export function registerCheck(program: Command, ctx: CliContext, setExit: SetExi
 async function checkAction(ctx: CliContext, flags: CheckFlags): Promise<number> {
   const drives = flags.drive ?? [];
   const keys = flags.bitlockerKey ?? [];
-  if (drives.length === 0 && !flags.session) throw usageError('check needs --drive PATH (repeat for more drives), or --session DIR for the drives of a session');
-  if (keys.length > 0 && keys.length !== drives.length) throw usageError(`give one --bitlocker-key per --drive (${drives.length} drives, ${keys.length} keys)`);
-  if (flags.session && !(await ctx.deps.fs.exists(sessionFiles.settings(flags.session)))) {
-    throw usageError(`${flags.session} is not a seedship session dir (no session.json); pass the --session of the prepare run`);
+  const session = flags.session;
+  if (drives.length === 0 && !session) {
+    throw usageError('check needs --drive PATH (repeat for more drives), or --session DIR for the drives of a session');
   }
-  const list: DriveToCheck[] = drives.length > 0 ? drives.map((path, i) => ({ path, bitlockerKey: keys[i] })) : await sessionDrivesToCheck(ctx.deps.fs, flags.session!);
-  const result = await runServiceCheck(ctx.deps, { drives: list, session: flags.session });
+  if (keys.length > 0 && keys.length !== drives.length) {
+    throw usageError(`give one --bitlocker-key per --drive (${drives.length} drives, ${keys.length} keys)`);
+  }
+  if (session && !(await ctx.deps.fs.exists(sessionFiles.settings(session)))) {
+    throw usageError(`${session} is not a seedship session dir (no session.json); give the --session of prepare`);
+  }
+  const list: DriveToCheck[] =
+    drives.length > 0
+      ? drives.map((path, i) => ({ path, bitlockerKey: keys[i] }))
+      : await sessionDrivesToCheck(ctx.deps.fs, session!);
+  const result = await runServiceCheck(ctx.deps, { drives: list, session });
   printResult(ctx, flags.json === true, result, () => formatCheck(result));
   return result.ok ? EXIT.OK : EXIT.USAGE;
 }
@@ -73,10 +81,11 @@ export function formatCheck(r: ServiceCheckResult): string {
   const errors = all.filter((f) => f.severity === 'error').length;
   const warnings = all.length - errors;
   if (r.drives.length === 0) lines.push('no drive to check');
+  const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
   lines.push(
     r.ok
-      ? `ready for the Azure Import/Export service${warnings > 0 ? ` (${warnings} warning${warnings > 1 ? 's' : ''} to look at)` : ''}`
-      : `not importable by the Azure Import/Export service: ${errors} error${errors > 1 ? 's' : ''}, ${warnings} warning${warnings === 1 ? '' : 's'}`,
+      ? `ready for the Azure Import/Export service${warnings > 0 ? ` (${n(warnings, 'warning')} to look at)` : ''}`
+      : `not importable by the Azure Import/Export service: ${n(errors, 'error')}, ${n(warnings, 'warning')}`,
   );
   return lines.join('\n') + '\n';
 }
@@ -114,22 +123,30 @@ export async function warnServiceCheck(ctx: CliContext, flags: PrepareCheckFlags
   let result: ServiceCheckResult;
   try {
     const staging = await resolveStaging(ctx.deps, flags.staging);
-    const session = flags.session ?? (flags.job ? defaultSessionDir(staging, flags.job) : await discoverJobSession(ctx.deps, staging).catch(() => undefined));
+    const discovered = () => discoverJobSession(ctx.deps, staging).catch(() => undefined);
+    const session = flags.session ?? (flags.job ? defaultSessionDir(staging, flags.job) : await discovered());
     const drives = (flags.drive ?? []).map((path, i) => ({ path, bitlockerKey: flags.bitlockerKey?.[i] }));
-    const requested = { codec: flags.codec, encrypt: flags.encrypt, blobType: flags.blobType, serviceStrict: flags.serviceStrict };
+    const { codec, encrypt, blobType, serviceStrict } = flags;
+    const requested = { codec, encrypt, blobType, serviceStrict };
     const defined = Object.fromEntries(Object.entries(requested).filter(([, v]) => v !== undefined));
     result = await runServiceCheck(ctx.deps, { drives, session, staging, requested: defined, startsSession: true });
   } catch (err) {
     if (err instanceof SeedshipError) return;
-    printNotice(ctx, json, 'warning', `the service check could not run (${err instanceof Error ? err.message : String(err)}); run seedship check before shipping`);
+    const why = err instanceof Error ? err.message : String(err);
+    printNotice(ctx, json, 'warning', `the service check could not run (${why}); run seedship check before shipping`);
     return;
   }
   if (!result.ok) {
-    printNotice(ctx, json, 'warning', "the Azure Import/Export service could not import these drives as they are (seedship's own importer can; prepare goes on):");
+    const head = 'the Azure Import/Export service could not import these drives as they are';
+    printNotice(ctx, json, 'warning', `${head} (seedship's own importer can; prepare goes on):`);
   }
   noteFindings(ctx, json, result);
   if (!result.ok && flags.createJob && !flags.force) {
-    throw new SeedshipError('E_DRIVE_UNSUITABLE', '--create-job: the Azure Import/Export service cannot import these drives (see the service check above); fix them, or add --force to create the job anyway');
+    throw new SeedshipError(
+      'E_DRIVE_UNSUITABLE',
+      '--create-job: the Azure Import/Export service cannot import these drives (see the service check above); ' +
+        'fix them, or add --force to create the job anyway',
+    );
   }
 }
 
@@ -137,9 +154,18 @@ export async function warnServiceCheck(ctx: CliContext, flags: PrepareCheckFlags
  * The service check at the start of `job create`: the session's drives where they last were, its
  * codec and encryption, its keys. Refuses (exit 2) on an error unless `force`; a dry run only warns.
  */
-export async function refuseUnlessImportable(ctx: CliContext, session: string, opts: { force: boolean; dryRun: boolean; json: boolean }): Promise<void> {
+export async function refuseUnlessImportable(
+  ctx: CliContext,
+  session: string,
+  opts: { force: boolean; dryRun: boolean; json: boolean },
+): Promise<void> {
   const result = await runServiceCheck(ctx.deps, { drives: await sessionDrivesToCheck(ctx.deps.fs, session), session });
   noteFindings(ctx, opts.json, result);
   if (result.ok || opts.force || opts.dryRun) return;
-  throw new SeedshipError('E_DRIVE_UNSUITABLE', `the Azure Import/Export service cannot import the drives of ${session} (see the service check above); fix them (seedship check --session ${session}), or pass --force to create the job anyway`, { path: session });
+  throw new SeedshipError(
+    'E_DRIVE_UNSUITABLE',
+    `the Azure Import/Export service cannot import the drives of ${session} (see the service check above); ` +
+      `fix them (seedship check --session ${session}), or pass --force to create the job anyway`,
+    { path: session },
+  );
 }

@@ -5,7 +5,13 @@ import { sessionFiles } from '../session/session-layout.js';
 import { readSettings, type SessionSettings } from '../session/session-settings.js';
 import { openSessionView } from '../session/session-view.js';
 import { readDriveJson, type DriveJson } from './drive-identity.js';
-import { judgeServiceReadiness, type DriveFacts, type JobFacts, type ServiceCheckResult, type StoreSettings } from './service-check.js';
+import {
+  judgeServiceReadiness,
+  type DriveFacts,
+  type JobFacts,
+  type ServiceCheckResult,
+  type StoreSettings,
+} from './service-check.js';
 
 /** A drive to check: its path, the BitLocker key given for it, the session's drive expected there. */
 export interface DriveToCheck {
@@ -37,7 +43,9 @@ export async function runServiceCheck(deps: CheckDeps, req: ServiceCheckRequest)
   const sealed = req.session && settings ? await sealedDrives(fs, req.session) : new Map<string, string>();
   const store = storeSettings(settings, req);
   const sessionReal = req.session ? await nearestRealPath(fs, req.session) : undefined;
-  const sessionStorage = sessionReal ? await deps.drives.storageOf(sessionReal.existing).catch(() => undefined) : undefined;
+  const sessionStorage = sessionReal
+    ? await deps.drives.storageOf(sessionReal.existing).catch(() => undefined)
+    : undefined;
   const stagingPath = req.staging ?? settings?.staging;
   const staging = stagingPath ? await fs.realpath(stagingPath).catch(() => stagingPath) : undefined;
   const job: JobFacts = {
@@ -59,7 +67,12 @@ function storeSettings(s: SessionSettings | undefined, req: ServiceCheckRequest)
   const base = s ?? (req.startsSession ? NEW_SESSION : undefined);
   if (!base) return undefined;
   const r = req.requested ?? {};
-  return { codec: r.codec ?? base.codec, encrypt: r.encrypt ?? base.encrypt, blobType: r.blobType ?? base.blobType, serviceStrict: r.serviceStrict ?? base.serviceStrict };
+  return {
+    codec: r.codec ?? base.codec,
+    encrypt: r.encrypt ?? base.encrypt,
+    blobType: r.blobType ?? base.blobType,
+    serviceStrict: r.serviceStrict ?? base.serviceStrict,
+  };
 }
 
 /** The session's sealed drives (a drive-info file each): drive id → BitLocker key ('' if none). */
@@ -91,7 +104,12 @@ async function nearestRealPath(fs: FileSystem, path: string): Promise<{ path: st
   }
 }
 
-async function driveFacts(deps: CheckDeps, d: DriveToCheck, session: string | undefined, sealed: Map<string, string>): Promise<DriveFacts> {
+async function driveFacts(
+  deps: CheckDeps,
+  d: DriveToCheck,
+  session: string | undefined,
+  sealed: Map<string, string>,
+): Promise<DriveFacts> {
   const { fs } = deps;
   let root: string | undefined;
   try {
@@ -100,10 +118,13 @@ async function driveFacts(deps: CheckDeps, d: DriveToCheck, session: string | un
   } catch {
     root = undefined;
   }
-  const none = { storage: undefined, storageError: undefined, names: undefined, driveJson: undefined, driveJsonError: undefined };
+  const keyOf = async (id: string | undefined) =>
+    d.bitlockerKey || (id !== undefined && session ? await recordedKey(fs, session, id, sealed) : undefined);
   if (root === undefined) {
-    const key = d.bitlockerKey || (d.expectDriveId !== undefined && session ? await recordedKey(fs, session, d.expectDriveId, sealed) : undefined);
-    return { path: d.path, root, ...none, bitlockerKey: key, expectDriveId: d.expectDriveId };
+    const none = { storage: undefined, storageError: undefined, names: undefined };
+    const bitlockerKey = await keyOf(d.expectDriveId);
+    const noJson = { driveJson: undefined, driveJsonError: undefined };
+    return { path: d.path, root, ...none, ...noJson, bitlockerKey, expectDriveId: d.expectDriveId };
   }
   let driveJson: DriveJson | undefined;
   let driveJsonError: string | undefined;
@@ -120,13 +141,18 @@ async function driveFacts(deps: CheckDeps, d: DriveToCheck, session: string | un
   } catch (err) {
     storageError = err instanceof Error ? err.message : String(err);
   }
-  const id = d.expectDriveId ?? driveJson?.driveId;
-  const bitlockerKey = d.bitlockerKey || (id !== undefined && session ? await recordedKey(fs, session, id, sealed) : undefined);
-  return { path: d.path, root, storage, storageError, names, driveJson, driveJsonError, bitlockerKey, expectDriveId: d.expectDriveId };
+  const bitlockerKey = await keyOf(d.expectDriveId ?? driveJson?.driveId);
+  const { expectDriveId } = d;
+  return { path: d.path, root, storage, storageError, names, driveJson, driveJsonError, bitlockerKey, expectDriveId };
 }
 
 /** The key prepare recorded for a drive (keys/<id>.bitlocker), else the one in its drive-info file. */
-async function recordedKey(fs: FileSystem, session: string, driveId: string, sealed: Map<string, string>): Promise<string | undefined> {
+async function recordedKey(
+  fs: FileSystem,
+  session: string,
+  driveId: string,
+  sealed: Map<string, string>,
+): Promise<string | undefined> {
   const b = await fs.readFileIfExists(`${sessionFiles.keysDir(session)}/${driveId}.bitlocker`).catch(() => undefined);
   return b?.toString('utf8').trim() || sealed.get(driveId) || undefined;
 }
@@ -138,5 +164,6 @@ async function recordedKey(fs: FileSystem, session: string, driveId: string, sea
 export async function sessionDrivesToCheck(fs: FileSystem, session: string): Promise<DriveToCheck[]> {
   if (!(await fs.exists(sessionFiles.journal(session)))) return [];
   const view = await openSessionView(fs, session);
-  return view.state.drives.filter((d) => d && d.status !== 'failed').map((d) => ({ path: d.path, expectDriveId: d.driveId }));
+  const kept = view.state.drives.filter((d) => d && d.status !== 'failed');
+  return kept.map((d) => ({ path: d.path, expectDriveId: d.driveId }));
 }
