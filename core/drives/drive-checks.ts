@@ -40,15 +40,7 @@ export function judgeDrive(d: DriveFacts, job: JobFacts): CheckFinding[] {
   const out: CheckFinding[] = [];
   const add: AddFinding = (rule, severity, message, fix) => out.push({ drive: d.path, rule, severity, message, fix });
   if (d.expectDriveId !== undefined && (d.root === undefined || d.driveJson?.driveId !== d.expectDriveId)) {
-    const now = d.driveJson ? ` (drive ${d.driveJson.driveId} is there now)` : '';
-    add(
-      'drive',
-      'warning',
-      `drive ${d.expectDriveId} is not attached at ${d.path}${now}: its file system, BitLocker volume and attachment ` +
-        'were not checked',
-      `attach it and run seedship check --drive <its mount path> --session ${job.sessionDir ?? '<dir>'}`,
-    );
-    judgeKey(d, undefined, add);
+    judgeAbsent(d, d.expectDriveId, job, add);
     return out;
   }
   if (d.root === undefined) {
@@ -69,29 +61,8 @@ export function judgeDrive(d: DriveFacts, job: JobFacts): CheckFinding[] {
     judgeSessionOnDrive(d, job, add);
     return out;
   }
-  if (s.mountPoint !== d.root) {
-    add(
-      'mount',
-      'error',
-      `is a folder on the volume mounted at ${s.mountPoint}, not a volume of its own: ` +
-        "the service reads the manifest at the root of the drive's first volume",
-      'give the mount path of the drive itself (a whole NTFS volume)',
-    );
-  }
-  judgeFileSystem(s, add);
-  judgeSize(s, add);
+  judgeVolume(d.root, s, add);
   const bitlocker = bitlockerOf(s);
-  if (!bitlocker) {
-    const other = s.layers.find((l) => l.kind === 'dm' && l.dmUuid?.startsWith('CRYPT-'))?.dmUuid?.split('-')[1];
-    const what = other ? `dm-crypt ${other}, which is not BitLocker` : 'no BitLocker device under it';
-    add(
-      'bitlocker',
-      'error',
-      `the volume (${s.source}) is not inside BitLocker (${what}); the service imports only BitLocker volumes ` +
-        "(seedship's --encrypt is not BitLocker)",
-      BITLOCKER_HOW,
-    );
-  }
   judgeKey(d, bitlocker, add);
   judgeTransport(s, bitlocker, add);
   judgeSessionOnDrive(d, job, add);
@@ -104,6 +75,45 @@ export function judgeDrive(d: DriveFacts, job: JobFacts): CheckFinding[] {
     );
   }
   return out;
+}
+
+/** A session's drive that is not where it was: nothing but its recorded key can be checked. */
+function judgeAbsent(d: DriveFacts, driveId: string, job: JobFacts, add: AddFinding): void {
+  const now = d.driveJson ? ` (drive ${d.driveJson.driveId} is there now)` : '';
+  add(
+    'drive',
+    'warning',
+    `drive ${driveId} is not attached at ${d.path}${now}: its file system, BitLocker volume and attachment ` +
+      'were not checked',
+    `attach it and run seedship check --drive <its mount path> --session ${job.sessionDir ?? '<dir>'}`,
+  );
+  judgeKey(d, undefined, add);
+}
+
+/** The volume itself: a mount point, NTFS, its size, on BitLocker. */
+function judgeVolume(root: string, s: StorageFacts, add: AddFinding): void {
+  if (s.mountPoint !== root) {
+    add(
+      'mount',
+      'error',
+      `is a folder on the volume mounted at ${s.mountPoint}, not a volume of its own: ` +
+        "the service reads the manifest at the root of the drive's first volume",
+      'give the mount path of the drive itself (a whole NTFS volume)',
+    );
+  }
+  judgeFileSystem(s, add);
+  judgeSize(s, add);
+  if (!bitlockerOf(s)) {
+    const other = s.layers.find((l) => l.kind === 'dm' && l.dmUuid?.startsWith('CRYPT-'))?.dmUuid?.split('-')[1];
+    const what = other ? `dm-crypt ${other}, which is not BitLocker` : 'no BitLocker device under it';
+    add(
+      'bitlocker',
+      'error',
+      `the volume (${s.source}) is not inside BitLocker (${what}); the service imports only BitLocker volumes ` +
+        "(seedship's --encrypt is not BitLocker)",
+      BITLOCKER_HOW,
+    );
+  }
 }
 
 function judgeContents(d: DriveFacts, job: JobFacts, add: AddFinding): void {
