@@ -66,6 +66,14 @@ test('probe: dislocker: NTFS on a loop device over dislocker-file inside the dis
     const r = judgeServiceReadiness([drive(at, s, { bitlockerKey: KEY })], job());
     assert.ok(r.ok, JSON.stringify(r));
     assert.deepEqual(r.drives[0]!.findings.map((f) => [f.rule, f.severity]), [['transport', 'warning']]);
+    // ntfs-3g straight on dislocker-file (no loop device): a plain FUSE mount whose source is that file.
+    fakeVolumeDevice(`${dl}/dislocker-file`, 'NTFS');
+    const direct = m.mount('0:56', `${m.dir}/mnt/direct`, 'fuse', `${dl}/dislocker-file`);
+    const sd = await m.probe().storageOf(direct);
+    assert.deepEqual(sd.layers, []);
+    assert.equal(sd.bootOemId, 'NTFS');
+    assert.equal(bitlockerOf(sd), 'dislocker');
+    assert.deepEqual(judgeServiceReadiness([drive(direct, sd, { bitlockerKey: KEY })], job()).drives[0]!.findings.map((f) => `${f.rule}:${f.severity}`), ['transport:warning']);
   } finally {
     m.cleanup();
   }
