@@ -103,7 +103,8 @@ export async function createJob(ctx: CliContext, f: CreateFlags): Promise<number
   J.checkResourceGroup(f.resourceGroup);
   J.checkAccountName(f.account);
   const { settings, drives } = await J.readJobInputs(ctx.deps.fs, f.session);
-  await refuseUnlessImportable(ctx, f.session, { force: f.force === true, dryRun: f.dryRun === true, json: f.json === true });
+  const checkOpts = { force: f.force === true, dryRun: f.dryRun === true, json: f.json === true };
+  await refuseUnlessImportable(ctx, f.session, checkOpts);
   const returnAddress = J.checkReturnAddress(await readJson(ctx, f.returnAddressFile, '--return-address-file'), f.returnAddressFile);
   const returnShipping = J.checkReturnShipping({ carrierName: f.returnCarrier, carrierAccountNumber: f.returnCarrierAccount });
   const body = J.buildJobBody({ drives, location: f.location, subscription: f.subscription, resourceGroup: f.resourceGroup, account: f.account, returnAddress, returnShipping, logLevel: f.logLevel, backupManifests: f.backupManifests === true });
