@@ -15,7 +15,7 @@ export const EXIT = {
 export const EXIT_CODE_HELP = `Exit codes:
   0    done
   1    unexpected error (a bug; rerun with --debug for the stack)
-  2    usage or configuration error
+  2    usage or configuration error; a drive that cannot be used (check: the service cannot import it)
   3    done, but some staged entries were skipped (listed)
   4    needs another drive: what fits is sealed; run again with another --drive
   5    session locked by another running prepare

@@ -15,6 +15,7 @@ import { registerSync } from './commands/sync.js';
 import { registerBench } from './commands/bench.js';
 import { registerCompletion } from './commands/completion.js';
 import { SeedshipCommand, usageProblemLines } from './usage.js';
+import { registerCheck } from './commands/check.js';
 
 /** Sets the exit code of the command that ran. */
 export type SetExit = (code: number) => void;
@@ -27,6 +28,7 @@ const COMMANDS: Register[] = [
   registerDrives,
   registerBench,
   registerPlan,
+  registerCheck,
   registerPrepare,
   registerVerify,
   registerJob,

@@ -16,6 +16,13 @@ export { restoreFromDrives, type RestoreResult } from './restore/restore-drives.
 export { runPlan, countDrives, MIN_DRIVE_BYTES, type PlanResult } from './plan/estimate.js';
 export { resolveStaging, discoverJobSession } from './pipeline/open-session.js';
 export { driveUnsuitability } from './drives/drive-suitability.js';
+export {
+  runServiceCheck,
+  sessionDrivesToCheck,
+  type DriveToCheck,
+  type ServiceCheckRequest,
+} from './drives/service-check-input.js';
+export type { CheckFinding, CheckRule, CheckSeverity, DriveCheck, ServiceCheckResult } from './drives/service-check.js';
 export type { VolumeInfo } from '../native/interfaces.js';
 export { compareTrees, type TreeDiff } from './demo/compare-trees.js';
 export * as job from './job/index.js';

@@ -1,8 +1,9 @@
 import { readFile, realpath, statfs } from 'node:fs/promises';
 import { getDiskInfo } from 'node-disk-info';
-import type { DriveProbe, VolumeInfo } from './interfaces.js';
+import type { DriveProbe, StorageFacts, VolumeInfo } from './interfaces.js';
 import { mountOf, parseMountInfo, PSEUDO_FS, type MountEntry } from './mountinfo.js';
 import { diskFacts } from './sysfs.js';
+import { storageFacts } from './storage-facts.js';
 
 /**
  * Mounted volumes on Linux: node-disk-info (df) for the list, /proc/self/mountinfo for file system,
@@ -49,6 +50,14 @@ export class LinuxDriveProbe implements DriveProbe {
     const m = mountOf(await this.#mounts(), real);
     if (!m) throw new Error(`no mount holds ${real}`);
     return this.#volume(m);
+  }
+
+  async storageOf(path: string): Promise<StorageFacts> {
+    const real = await realpath(path);
+    const mounts = await this.#mounts();
+    const m = mountOf(mounts, real);
+    if (!m) throw new Error(`no mount holds ${real}`);
+    return storageFacts(m, mounts, real, this.#sysRoot);
   }
 
   async #volume(m: MountEntry): Promise<VolumeInfo> {

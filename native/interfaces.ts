@@ -166,6 +166,59 @@ export interface DriveProbe {
   listVolumes(): Promise<VolumeInfo[]>;
   /** The volume holding `path` (the longest mount point that is a prefix of its real path). */
   volumeOf(path: string): Promise<VolumeInfo>;
+  /**
+   * The storage under `path` as the mount table and sysfs describe it, for `seedship check`. Raw
+   * facts only: what they mean for the Import/Export service is decided in core.
+   */
+  storageOf(path: string): Promise<StorageFacts>;
+}
+
+/**
+ * One block device under a mounted volume, from sysfs (`/sys/dev/block/MAJ:MIN`, `slaves/`, the
+ * partition's parent directory).
+ */
+export interface BlockLayer {
+  /** Kernel name: `sdb1`, `dm-0`, `loop3`, `nvme0n1`. */
+  readonly name: string;
+  readonly kind: 'disk' | 'partition' | 'dm' | 'loop' | 'md' | 'other';
+  /** From `size` (512-byte sectors), if sysfs gives it. */
+  readonly sizeBytes: number | undefined;
+  /** dm only: `dm/uuid`, e.g. `CRYPT-BITLK-…` (cryptsetup --type bitlk), `CRYPT-LUKS2-…`, `LVM-…`. */
+  readonly dmUuid?: string | undefined;
+  /** loop only: `loop/backing_file`. */
+  readonly backingFile?: string | undefined;
+  /** disk only: how it is attached, as lsblk's TRAN column names it (sata, sas, usb, nvme, ata…). */
+  readonly transport?: string | undefined;
+}
+
+/** A file that holds a volume (a loop device's backing file, a FUSE file system's source file) and its mount. */
+export interface BackingFile {
+  readonly file: string;
+  readonly mountPoint: string;
+  readonly fsType: string;
+  readonly source: string;
+}
+
+/** What the OS tells about the storage holding a path. */
+export interface StorageFacts {
+  /** The real path asked about. */
+  readonly path: string;
+  /** The mount holding it (mountinfo): mount point, file system type (`fuseblk`, `ntfs3`, `ext4`…), source. */
+  readonly mountPoint: string;
+  readonly fsType: string;
+  readonly source: string;
+  /** Size of the file system (statfs), if it could be read. */
+  readonly volumeBytes: number | undefined;
+  /**
+   * Bytes 3-10 of the volume's first sector, trailing spaces cut (`NTFS` for NTFS), read from the
+   * mount source of a FUSE mount (`fuseblk` is any FUSE file system on a block device, not only
+   * ntfs-3g); undefined when not read or not readable.
+   */
+  readonly bootOemId: string | undefined;
+  /** Block devices from the mounted one down to the disks (empty without a block device). */
+  readonly layers: readonly BlockLayer[];
+  /** The file under the volume, when it sits on a loop device or a FUSE mount of a file. */
+  readonly backing: BackingFile | undefined;
 }
 
 // ---- chunk work done in worker threads -------------------------------------------------------

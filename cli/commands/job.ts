@@ -7,6 +7,7 @@ import { choiceOption, intOption, sessionOption } from '../options.js';
 import { printNotice, printResult } from '../output.js';
 import type { SetExit } from '../program.js';
 import { ask } from '../prompt.js';
+import { refuseUnlessImportable } from './check.js';
 
 const API_VERSION = '2021-01-01';
 const NO_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
@@ -77,6 +78,7 @@ interface CreateFlags extends ArmFlags {
   logLevel: 'error' | 'verbose';
   backupManifests?: boolean;
   dryRun?: boolean;
+  force?: boolean;
 }
 
 /** The options `job create` needs, with the flag and attribute name of each. */
@@ -106,7 +108,10 @@ export function addJobCreateOptions(c: Command, required = false): Command {
   const logLevel = choiceOption('--log-level <level>', 'error: copy logs only on errors; verbose: always', ['error', 'verbose']);
   return c
     .addOption(group(logLevel.default('error'), 'Import:'))
-    .addOption(group(new Option('--backup-manifests', 'have the service keep a copy of each drive manifest'), 'Import:'));
+    .addOption(group(new Option('--backup-manifests', 'have the service keep a copy of each drive manifest'), 'Import:'))
+    .addOption(
+      group(new Option('--force', 'create the job even when seedship check finds drives the service cannot import'), 'Import:'),
+    );
 }
 
 /** One problem line per job create option missing from `o`, as commander words it. */
@@ -122,6 +127,8 @@ export async function createJob(ctx: CliContext, f: CreateFlags): Promise<number
   J.checkResourceGroup(f.resourceGroup);
   J.checkAccountName(f.account);
   const { settings, drives } = await J.readJobInputs(ctx.deps.fs, f.session);
+  const checkOpts = { force: f.force === true, dryRun: f.dryRun === true, json: f.json === true };
+  await refuseUnlessImportable(ctx, f.session, checkOpts);
   const returnAddress = J.checkReturnAddress(await readJson(ctx, f.returnAddressFile, '--return-address-file'), f.returnAddressFile);
   const returnShipping = J.checkReturnShipping({ carrierName: f.returnCarrier, carrierAccountNumber: f.returnCarrierAccount });
   const body = J.buildJobBody({ drives, location: f.location, subscription: f.subscription, resourceGroup: f.resourceGroup, account: f.account, returnAddress, returnShipping, logLevel: f.logLevel, backupManifests: f.backupManifests === true });

@@ -15,6 +15,7 @@ const CODECS = ['zstd', 'none'];
 const BLOB_TYPES = ['block', 'page'];
 const DISPOSITIONS = ['rename', 'no-overwrite', 'overwrite'];
 const ONE_ENTRY = 'room for the manifest and one entry';
+import { warnServiceCheck } from './check.js';
 
 interface PrepareFlags {
   staging: string;
@@ -39,6 +40,7 @@ interface PrepareFlags {
   publishSettings?: string;
   createJob?: boolean;
   cloud?: string;
+  force?: boolean;
 }
 
 export function registerPrepare(program: Command, ctx: CliContext, setExit: SetExit): void {
@@ -92,6 +94,7 @@ async function prepareAction(ctx: CliContext, flags: PrepareFlags): Promise<numb
   const interactive = ctx.interactive && !flags.yes && !json;
   const drives = flags.drive ?? [];
   if (drives.length === 0 && !interactive) throw usageError('give at least one --drive PATH (the mount path of a drive to fill)');
+  await warnServiceCheck(ctx, flags);
   const view = new ProgressView(ctx, json);
   const result = await runPrepare(
     {

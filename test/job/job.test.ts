@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tempDir, writeTree } from '../support/tree.js';
-import { CLI, runSeedship } from '../support/cli.js';
+import { CLI, jsonLines, runSeedship } from '../support/cli.js';
 import { ArmServer } from '../support/arm-server.js';
 import { havePty, runInPty } from '../support/pty.js';
 
@@ -28,7 +28,7 @@ after(async () => {
   t.cleanup();
 });
 
-const createArgs = (extra: string[] = []) => ['job', 'create', '--session', session, '--subscription', SUB, '--resource-group', 'backup-rg', '--account', 'backupacct', '--location', 'westus', '--return-address-file', `${t.dir}/addr.json`, '--return-carrier', 'FedEx', '--return-carrier-account', '989ffff', '--arm-endpoint', server.url, ...extra];
+const createArgs = (extra: string[] = []) => ['job', 'create', '--session', session, '--subscription', SUB, '--resource-group', 'backup-rg', '--account', 'backupacct', '--location', 'westus', '--return-address-file', `${t.dir}/addr.json`, '--return-carrier', 'FedEx', '--return-carrier-account', '989ffff', '--arm-endpoint', server.url, '--force', ...extra];
 
 test('job create --dry-run: the body lists every drive with the MD5 of the manifest on it', async () => {
   const r = await runSeedship([...createArgs(['--dry-run', '--json'])], { env });
@@ -47,6 +47,21 @@ test('job create --dry-run: the body lists every drive with the MD5 of the manif
     assert.equal(entry.manifestHash, createHash('md5').update(readFileSync(`${d}/DriveManifest.xml`)).digest('hex').toUpperCase());
   }
   assert.equal(server.requests.length, 0, 'a dry run sends nothing');
+});
+
+test('job create refuses drives the service cannot import, and goes on with --force', async () => {
+  const puts = () => server.requests.filter((q) => q.method === 'PUT').length;
+  const before = puts();
+  const refused = await runSeedship(createArgs().filter((a) => a !== '--force'), { env });
+  assert.equal(refused.code, 2, refused.stderr);
+  // The test drives are folders on the test machine's disk, not NTFS volumes inside BitLocker.
+  assert.match(refused.stderr, /service check: .*d1: the volume .* is not inside BitLocker/);
+  assert.match(refused.stderr, /cannot import the drives of .*jobtest .*pass --force to create the job anyway/);
+  assert.equal(puts(), before, 'nothing was sent');
+  const forced = await runSeedship(createArgs(['--json']), { env });
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.equal(puts(), before + 1);
+  assert.ok(jsonLines(forced.stderr).some((l) => l.type === 'warning' && (l.finding as { rule?: string } | undefined)?.rule === 'bitlocker'), 'the findings are still shown');
 });
 
 test('create -> ship -> status through the real SDK: method, path, api-version, body, bearer token', async () => {
@@ -107,7 +122,7 @@ test('the service\'s error body surfaces as one clear line, without the token', 
   assert.equal(r.code, 1);
   assert.match(r.stderr, /creating the Import\/Export job failed: HTTP 403 AuthorizationFailed: The client does not have authorization/);
   assert.ok(!r.stderr.includes('test-token'));
-  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.equal(r.stderr.trim().split('\n').filter((l) => !l.startsWith('seedship: warning: service check:')).length, 1);
 });
 
 test('an alternate location is used when the one asked for is closed', async () => {
@@ -178,7 +193,12 @@ test('prepare --create-job creates the job once the drives are sealed and read b
   writeTree(`${t.dir}/staging2`, { 'c.txt': 'c' });
   mkdirSync(`${t.dir}/d3`);
   const puts = () => server.requests.filter((q) => q.method === 'PUT' && q.path.endsWith('/jobs/second-job')).length;
-  const r = await runSeedship(['prepare', '--staging', `${t.dir}/staging2`, '--job', 'second-job', '--drive', `${t.dir}/d3`, '--allow-staging-volume', '--create-job', '--subscription', SUB, '--resource-group', 'backup-rg', '--account', 'backupacct', '--location', 'westus', '--return-address-file', `${t.dir}/addr.json`, '--return-carrier', 'FedEx', '--return-carrier-account', '989ffff', '--arm-endpoint', server.url], { env });
+  const args = ['prepare', '--staging', `${t.dir}/staging2`, '--job', 'second-job', '--drive', `${t.dir}/d3`, '--allow-staging-volume', '--create-job', '--subscription', SUB, '--resource-group', 'backup-rg', '--account', 'backupacct', '--location', 'westus', '--return-address-file', `${t.dir}/addr.json`, '--return-carrier', 'FedEx', '--return-carrier-account', '989ffff', '--arm-endpoint', server.url];
+  const refused = await runSeedship(args, { env });
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /--create-job: the Azure Import\/Export service cannot import these drives/);
+  assert.ok(!existsSync(`${t.dir}/d3/seedship`), 'refused before anything was copied');
+  const r = await runSeedship([...args, '--force'], { env });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(puts(), 1);
   assert.match(r.stdout, /created Import\/Export job second-job/);

@@ -4,7 +4,7 @@ import { PassThrough } from 'node:stream';
 import type { CliContext } from '../../cli/context.js';
 import { runCli } from '../../cli/program.js';
 import { MemoryRunLog } from '../../cli/run-log.js';
-import type { FileSystem } from '../../native/interfaces.js';
+import type { FileSystem, NativeDeps } from '../../native/interfaces.js';
 import { makeNodeDeps } from '../../native/index.js';
 import { fileURLToPath } from 'node:url';
 
@@ -53,8 +53,11 @@ export function jsonLines(stderr: string): Record<string, unknown>[] {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-/** Run the CLI in this process with `fs` as its file system (a fault-injecting one); returns the exit code and output. */
-export async function runSeedshipWith(fs: FileSystem, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/**
+ * Run the CLI in this process with `fs` as its file system (a fault-injecting one) and other native
+ * parts replaced by `overrides` (a drive probe over a faked /sys); returns the exit code and output.
+ */
+export async function runSeedshipWith(fs: FileSystem, argv: string[], overrides: Partial<NativeDeps> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
@@ -63,7 +66,7 @@ export async function runSeedshipWith(fs: FileSystem, argv: string[]): Promise<{
   stderr.on('data', (d: Buffer) => (err += d.toString()));
   const controller = new AbortController();
   setMaxListeners(0, controller.signal);
-  const ctx: CliContext = { stdout, stderr, stdin: new PassThrough(), interactive: false, env: { ...process.env, CI: 'true' }, cwd: process.cwd(), deps: makeNodeDeps({ fs }), signal: controller.signal, log: new MemoryRunLog() };
+  const ctx: CliContext = { stdout, stderr, stdin: new PassThrough(), interactive: false, env: { ...process.env, CI: 'true' }, cwd: process.cwd(), deps: makeNodeDeps({ fs, ...overrides }), signal: controller.signal, log: new MemoryRunLog() };
   const code = await runCli(argv, ctx);
   return { code, stdout: out, stderr: err };
 }
