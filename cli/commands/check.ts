@@ -14,7 +14,7 @@ import {
 } from '../../core/index.js';
 import type { CliContext } from '../context.js';
 import { EXIT, EXIT_CODE_HELP } from '../exit-codes.js';
-import { collect } from '../options.js';
+import { collect, sessionOption } from '../options.js';
 import { printNotice, printResult } from '../output.js';
 import type { SetExit } from '../program.js';
 
@@ -30,7 +30,7 @@ export function registerCheck(program: Command, ctx: CliContext, setExit: SetExi
     .command('check')
     .description('check drives before they ship: exit 2 on anything the Azure Import/Export service cannot import')
     .option('--drive <path>', 'mount path of a drive (repeat; --session alone: its drives where they were)', collect)
-    .option('--session <dir>', 'session dir of the job the drives are for (its codec, encryption, drives, keys)')
+    .addOption(sessionOption('session dir of the job the drives are for (its codec, encryption, drives, keys)'))
     .option('--bitlocker-key <key>', 'BitLocker numerical password of each --drive, in order (as for prepare)', collect)
     .option('--json', 'the result as one JSON object on stdout: {ok, drives: [{path, findings}], findings}')
     .addHelpText(
