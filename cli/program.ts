@@ -13,6 +13,7 @@ import { registerJob } from './commands/job.js';
 import { registerImport } from './commands/import.js';
 import { registerSync } from './commands/sync.js';
 import { registerBench } from './commands/bench.js';
+import { registerReport } from './commands/report.js';
 
 /** Sets the exit code of the command that ran. */
 export type SetExit = (code: number) => void;
@@ -20,7 +21,7 @@ export type SetExit = (code: number) => void;
 /** One command module: adds its subcommand and its action. */
 export type Register = (program: Command, ctx: CliContext, setExit: SetExit) => void;
 
-const COMMANDS: Register[] = [registerPrepare, registerVerify, registerPlan, registerRestore, registerDrives, registerDemo, registerJob, registerImport, registerSync, registerBench];
+const COMMANDS: Register[] = [registerPrepare, registerVerify, registerPlan, registerRestore, registerDrives, registerDemo, registerJob, registerImport, registerSync, registerBench, registerReport];
 
 /**
  * AzureOfflineBackupDiskPrep's spelling: `s:<staging>` and `p:<publishsettings>` mean `prepare`,

@@ -30,3 +30,4 @@ export { runHardwareBench, BENCH_LEVELS, type HardwareBenchResult } from './benc
 export { detectWriteCliff, type WriteWindow, type WriteCliff } from './bench/write-cliff.js';
 export { mbps, threadsText } from './bench/recommend.js';
 export { ProgressBoard, ProgressTrack, type ProgressSnapshot, type TrackSnapshot, type PhaseChange, type TrackInit, type TrackState, type ProgressUnit } from './util/progress.js';
+export * as report from './report/index.js';
