@@ -14,11 +14,13 @@ interface ReportFlags {
 export function registerReport(program: Command, ctx: CliContext, setExit: SetExit): void {
   program
     .command('report')
-    .description('write one self-contained HTML page about a session: the job, each drive (fill, blobs, read-back, verify), throughput per drive over time, skipped and renamed files, warnings and runs')
+    .description('write one self-contained HTML page about a session: the job, each drive (fill, blobs, read-back, '
+      + 'verify), throughput per drive over time, skipped and renamed files, warnings and runs')
     .requiredOption('--session <dir>', 'the session dir of the prepare run')
     .option('--out <file>', 'where to write the page (default <session>/report.html)')
     .option('--json', 'the gathered data and the file written as one JSON object on stdout')
-    .addHelpText('after', '\nThe page needs no network to be viewed (inline style and SVG, no script); prepare writes it at the end of every run.\n')
+    .addHelpText('after', '\nThe page needs no network to be viewed (inline style and SVG, no script); '
+      + 'prepare writes it at the end of every run.\n')
     .action(async (flags: ReportFlags) => setExit(await reportAction(ctx, flags)));
 }
 
@@ -27,13 +29,15 @@ async function reportAction(ctx: CliContext, flags: ReportFlags): Promise<number
   printResult(ctx, flags.json === true, { file, report: data }, () => {
     const failed = data.drives.filter((d) => d.status === 'failed' || d.readBack === 'failed').length;
     const notes = data.notes.length > 0 ? ` (${data.notes.length} note(s): not everything could be read)` : '';
-    return `report of job ${data.settings.job}: ${data.drives.length} drive(s)${failed > 0 ? `, ${failed} failed` : ''}, ${data.runs.length} run(s): ${file}${notes}\n`;
+    const drives = `${data.drives.length} drive(s)${failed > 0 ? `, ${failed} failed` : ''}`;
+    return `report of job ${data.settings.job}: ${drives}, ${data.runs.length} run(s): ${file}${notes}\n`;
   });
   return EXIT.OK;
 }
 
 /** Gather the session's report and write its page; returns the file written and the data. */
-export async function writeReport(ctx: CliContext, session: string, out?: string, current?: report.GatherOptions['current']): Promise<{ file: string; data: report.ReportData }> {
+export async function writeReport(ctx: CliContext, session: string, out?: string,
+  current?: report.GatherOptions['current']): Promise<{ file: string; data: report.ReportData }> {
   const data = await report.gatherReport(ctx.deps.fs, ctx.deps.clock, session, { version: SEEDSHIP_VERSION, current });
   const file = out ?? report.defaultReportFile(session);
   await ctx.deps.fs.writeFileAtomic(file, report.renderReportHtml(data));
@@ -49,7 +53,9 @@ export async function reportAtEnd(ctx: CliContext, session: string, json: boolea
     const { file } = await writeReport(ctx, session, undefined, { file: ctx.log.file, exitCode: code });
     printNotice(ctx, json, 'info', `report: ${file}`, { report: file });
   } catch (err) {
-    printNotice(ctx, json, 'warning', `the report of ${session} could not be written (${(err as Error).message}); run seedship report --session ${session} to try again`);
+    const why = (err as Error).message;
+    printNotice(ctx, json, 'warning', `the report of ${session} could not be written (${why}); `
+      + `run seedship report --session ${session} to try again`);
   }
   return code;
 }

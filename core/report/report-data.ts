@@ -7,7 +7,7 @@ import { sessionFiles } from '../session/session-layout.js';
 import { readSettings, type SessionSettings } from '../session/session-settings.js';
 import { openSessionView } from '../session/session-view.js';
 import { readListed, type Listed, type NameRow, type ProblemRow, type SkipRow } from './session-lists.js';
-import { readRunLogs, type ReportRun, type ReportWarning } from './run-logs.js';
+import { readRunLogs, type DriveSample, type ReportRun, type ReportWarning } from './run-logs.js';
 import { throughputOf, type Throughput } from './throughput.js';
 
 /** What `seedship verify` last said of a drive, from the run logs. */
@@ -96,17 +96,23 @@ export function logsDir(sessionDir: string): string {
  * is an error; anything else that cannot be read (a damaged journal or log, a missing list) becomes
  * a note on the page, so a report can be made of a session in any state.
  */
-export async function gatherReport(fs: FileSystem, clock: Clock, dir: string, opts: GatherOptions): Promise<ReportData> {
+export async function gatherReport(fs: FileSystem, clock: Clock, dir: string,
+  opts: GatherOptions): Promise<ReportData> {
   const notes: string[] = [];
   const settings = await readSettings(fs, dir);
-  if (!settings) throw usageError(`${dir} is not a seedship session dir (no session.json); pass the --session of the prepare run`);
+  if (!settings) {
+    throw usageError(`${dir} is not a seedship session dir (no session.json); pass the --session of the prepare run`);
+  }
   let driveStates: DriveState[] = [];
   let state: ReportData['state'];
   try {
     const view = await openSessionView(fs, dir);
     const st = view.state;
     driveStates = st.drives.filter((d): d is DriveState => d !== undefined);
-    state = { runs: st.runs, done: st.sessionDone, filesDone: st.filesDone, filesSkipped: st.filesSkipped, rawBytes: st.rawDone, storedBytes: st.storedDone };
+    state = {
+      runs: st.runs, done: st.sessionDone, filesDone: st.filesDone, filesSkipped: st.filesSkipped,
+      rawBytes: st.rawDone, storedBytes: st.storedDone,
+    };
   } catch (err) {
     notes.push(`the journal cannot be read (${(err as Error).message}): drives and counts are not shown`);
   }
@@ -114,15 +120,16 @@ export async function gatherReport(fs: FileSystem, clock: Clock, dir: string, op
   notes.push(...logs.notes);
   const runs = applyCurrentRun(logs.runs, opts.current);
   const drives = driveStates.map((d) => reportDrive(d, runs));
-  const ids = new Set(drives.map((d) => d.driveId));
-  // Tracks are keyed by drive id; a label that names one counts too.
-  const samples = new Map<string, NonNullable<ReturnType<typeof logs.samples.get>>>();
+  const ids = drives.map((d) => d.driveId);
+  // One line per drive, in drive order: tracks are keyed by drive id, and a label naming one counts too.
+  const samples = new Map<string, DriveSample[]>(ids.map((id) => [id, []]));
   for (const [key, list] of logs.samples) {
-    const id = ids.has(key) ? key : [...ids].find((i) => (logs.labels.get(key) ?? '').includes(i));
-    if (id !== undefined) samples.set(id, [...(samples.get(id) ?? []), ...list]);
+    const id = samples.has(key) ? key : ids.find((i) => (logs.labels.get(key) ?? '').includes(i));
+    if (id !== undefined) samples.get(id)!.push(...list);
   }
-  for (const id of ids) if (!samples.has(id)) samples.set(id, []);
-  const labels = new Map([...ids].map((id) => [id, id]));
+  // Samples of two keys of one drive (another step's track) go back in log order; the sort is stable.
+  for (const list of samples.values()) list.sort((a, b) => a.board - b.board);
+  const labels = new Map(ids.map((id) => [id, id]));
   return {
     sessionDir: dir,
     generatedAt: clock.now(),
@@ -148,10 +155,14 @@ function applyCurrentRun(runs: ReportRun[], current: GatherOptions['current']): 
 }
 
 function reportDrive(d: DriveState, runs: readonly ReportRun[]): ReportDrive {
-  const readBack = d.status === 'sealed' ? (d.verified ? 'ok' : 'not read back') : d.status === 'failed' && d.manifestHash !== undefined ? 'failed' : 'not sealed';
+  // A drive that failed after its sealing (it has a manifest hash) failed its read-back.
+  const readBack = d.status === 'sealed'
+    ? (d.verified ? 'ok' : 'not read back')
+    : d.status === 'failed' && d.manifestHash !== undefined ? 'failed' : 'not sealed';
   let verify: VerifyOutcome | undefined;
   for (const r of runs) {
-    if (r.command === 'verify' && drivesOf(r.argv).some((p) => samePath(p, d.path))) verify = { at: r.startedAt, exitCode: r.exitCode };
+    if (r.command !== 'verify' || !drivesOf(r.argv).some((p) => samePath(p, d.path))) continue;
+    verify = { at: r.startedAt, exitCode: r.exitCode };
   }
   return {
     seq: d.seq,
@@ -201,6 +212,8 @@ async function readJob(fs: FileSystem, dir: string, notes: string[]): Promise<Re
   const pkg = ship?.deliveryPackage;
   return {
     record,
-    shipping: pkg && typeof pkg.trackingNumber === 'string' ? { carrier: String(pkg.carrierName), trackingNumber: pkg.trackingNumber, sentAt: ship.sentAt } : undefined,
+    shipping: pkg && typeof pkg.trackingNumber === 'string'
+      ? { carrier: String(pkg.carrierName), trackingNumber: pkg.trackingNumber, sentAt: ship.sentAt }
+      : undefined,
   };
 }

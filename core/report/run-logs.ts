@@ -59,7 +59,8 @@ type Rec = Record<string, unknown>;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const obj = (v: unknown): Rec | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Rec) : undefined);
+const obj = (v: unknown): Rec | undefined =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Rec) : undefined;
 
 /**
  * Read every `*.jsonl` run log in `logsDir`, tolerantly: a line that is not a JSON object is
@@ -74,7 +75,8 @@ export async function readRunLogs(fs: FileSystem, logsDir: string): Promise<RunL
   }
   let names: string[];
   try {
-    names = (await fs.readdir(logsDir)).filter((e) => e.kind === 'file' && e.name.endsWith('.jsonl')).map((e) => e.name);
+    const entries = await fs.readdir(logsDir);
+    names = entries.filter((e) => e.kind === 'file' && e.name.endsWith('.jsonl')).map((e) => e.name);
   } catch (err) {
     out.notes.push(`the run logs in ${logsDir} cannot be listed (${(err as Error).message})`);
     return out;
@@ -149,11 +151,17 @@ function readOneLog(name: string, text: string, out: RunLogData, firstBoard: num
     } else if (level >= PINO_WARN) {
       if (level >= PINO_ERROR) errors++;
       else warnings++;
-      out.warnings.push({ time, level: level >= PINO_ERROR ? 'error' : 'warning', command, message: messageOf(r, msg) });
+      const kind = level >= PINO_ERROR ? 'error' : 'warning';
+      out.warnings.push({ time, level: kind, command, message: messageOf(r, msg) });
     }
   }
-  if (badLines > 0) out.notes.push(`run log ${name}: ${badLines} line(s) are not JSON records and were left out (a run killed mid-line, or damage)`);
-  out.runs.push({ file: name, command, argv, version, startedAt, endedAt: endedAt ?? lastTime, exitCode, warnings, errors, badLines });
+  if (badLines > 0) {
+    const why = 'a run killed mid-line, or damage';
+    out.notes.push(`run log ${name}: ${badLines} line(s) are not JSON records and were left out (${why})`);
+  }
+  const ended = endedAt ?? lastTime;
+  out.runs.push({ file: name, command, argv, version, startedAt, endedAt: ended, exitCode, warnings, errors,
+    badLines });
   return board + 1;
 }
 

@@ -42,7 +42,8 @@ type RowOf<K extends Kind> = K extends 'skipped' ? SkipRow : K extends 'names' ?
  * missing file is an empty list; an unreadable one is a note. Lines it cannot split are shown
  * whole rather than dropped: the list is what the operator hands over.
  */
-export async function readListed<K extends Kind>(fs: FileSystem, file: string, kind: K, notes: string[]): Promise<Listed<RowOf<K>>> {
+export async function readListed<K extends Kind>(fs: FileSystem, file: string, kind: K,
+  notes: string[]): Promise<Listed<RowOf<K>>> {
   let b: Buffer | undefined;
   try {
     b = await fs.readFileIfExists(file);
@@ -67,7 +68,8 @@ function parseRow(kind: Kind, line: string): SkipRow | NameRow | ProblemRow {
     return { what: f[0] ?? '', path: unjson(f[1]), drivePath: unjson(f[2]), blobName: unjson(f[3]) };
   }
   // The message is last and may hold tabs; the path before it may too: take rule and severity first.
-  return { severity: f[0] ?? '', rule: f[1] ?? '', path: f.slice(2, -1).join('\t') || (f[2] ?? ''), message: f.length > 3 ? f[f.length - 1]! : '' };
+  const path = f.slice(2, -1).join('\t') || (f[2] ?? '');
+  return { severity: f[0] ?? '', rule: f[1] ?? '', path, message: f.length > 3 ? f[f.length - 1]! : '' };
 }
 
 /** names.txt holds paths as JSON strings, so any byte survives the line format. */

@@ -8,6 +8,7 @@ export interface ThroughputPoint {
   readonly bytesPerSecond: number;
 }
 
+/** Series come in the order of `samples` (the report gives them in drive order). */
 export interface ThroughputSeries {
   /** The track's key (a drive id). */
   readonly key: string;
@@ -30,7 +31,8 @@ export interface Throughput {
  * can bend). The steps are laid end to end so that a night's copy and the next morning's resume
  * share one axis without the idle hours between them.
  */
-export function throughputOf(samples: ReadonlyMap<string, readonly DriveSample[]>, labels: ReadonlyMap<string, string>): Throughput {
+export function throughputOf(samples: ReadonlyMap<string, readonly DriveSample[]>,
+  labels: ReadonlyMap<string, string>): Throughput {
   const boards = new Map<number, { min: number; max: number; step: string }>();
   for (const list of samples.values()) {
     for (const s of list) {
@@ -58,7 +60,8 @@ export function throughputOf(samples: ReadonlyMap<string, readonly DriveSample[]
     for (const s of list) {
       const dt = prev && prev.board === s.board ? s.elapsedMs - prev.elapsedMs : -1;
       if (prev && dt > 0 && s.done >= prev.done) {
-        current.push({ t: s.elapsedMs + (offset.get(s.board) ?? 0), bytesPerSecond: ((s.done - prev.done) * 1000) / dt });
+        const t = s.elapsedMs + (offset.get(s.board) ?? 0);
+        current.push({ t, bytesPerSecond: ((s.done - prev.done) * 1000) / dt });
       } else if (!prev || dt < 0 || s.done < prev.done) {
         // Another step, or a counter that started again: the line breaks here.
         if (current.length > 0) segments.push(current);
@@ -70,6 +73,5 @@ export function throughputOf(samples: ReadonlyMap<string, readonly DriveSample[]
     if (current.length > 0) segments.push(current);
     series.push({ key, label: labels.get(key) ?? key, segments });
   }
-  series.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { series, boundaries, spanMs: at };
 }
