@@ -121,10 +121,10 @@ export async function gatherReport(fs: FileSystem, clock: Clock, dir: string,
   const runs = applyCurrentRun(logs.runs, opts.current);
   const drives = driveStates.map((d) => reportDrive(d, runs));
   const ids = drives.map((d) => d.driveId);
-  // One line per drive, in drive order: tracks are keyed by drive id, and a label naming one counts too.
+  // One line per drive, in drive order: tracks are keyed by drive id; a key or label naming one counts too.
   const samples = new Map<string, DriveSample[]>(ids.map((id) => [id, []]));
   for (const [key, list] of logs.samples) {
-    const id = samples.has(key) ? key : ids.find((i) => (logs.labels.get(key) ?? '').includes(i));
+    const id = samples.has(key) ? key : ids.find((i) => key.includes(i) || (logs.labels.get(key) ?? '').includes(i));
     if (id !== undefined) samples.get(id)!.push(...list);
   }
   // Samples of two keys of one drive (another step's track) go back in log order; the sort is stable.

@@ -114,25 +114,20 @@ function readOneLog(name: string, text: string, out: RunLogData, firstBoard: num
   let lastStep: string | undefined;
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
-    let r: Rec | undefined;
-    try {
-      r = obj(JSON.parse(line));
-    } catch {
-      r = undefined;
-    }
+    const r = parseLine(line);
     if (!r) {
       badLines++;
       continue;
     }
-    const time = num(r.time);
+    const time = timeOf(r);
     if (time !== undefined) lastTime = time;
     const msg = str(r.msg) ?? '';
     const level = num(r.level) ?? 30;
     if (msg === 'start' && startedAt === undefined) {
       startedAt = time;
-      command = str(r.command) ?? command;
       if (Array.isArray(r.argv)) argv = r.argv.filter((a): a is string => typeof a === 'string');
-      if (str(r.command) === undefined && argv[0] !== undefined && /^[a-z][a-z-]*$/.test(argv[0])) command = argv[0];
+      // The command: as the start record names it, else argv's first word, else the file name's.
+      command = str(r.command) ?? (argv[0] !== undefined && /^[a-z][a-z-]*$/.test(argv[0]) ? argv[0] : command);
       version = str(r.version);
     } else if (msg === 'end') {
       exitCode = num(r.exitCode) ?? exitCode;
@@ -163,6 +158,19 @@ function readOneLog(name: string, text: string, out: RunLogData, firstBoard: num
   out.runs.push({ file: name, command, argv, version, startedAt, endedAt: ended, exitCode, warnings, errors,
     badLines });
   return board + 1;
+}
+
+function parseLine(line: string): Rec | undefined {
+  try {
+    return obj(JSON.parse(line));
+  } catch {
+    return undefined;
+  }
+}
+
+/** pino writes ms since the epoch; an ISO time (pino's isoTime) is taken too. */
+function timeOf(r: Rec): number | undefined {
+  return num(r.time) ?? (typeof r.time === 'string' ? num(Date.parse(r.time)) : undefined);
 }
 
 function addTracks(out: RunLogData, tracks: unknown, at: Omit<DriveSample, 'done' | 'state'>): void {

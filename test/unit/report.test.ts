@@ -178,3 +178,29 @@ test('report refuses a dir that is no session, with exit 2', async () => {
     t.cleanup();
   }
 });
+
+test('run logs: pino errors and warnings, ISO times, a run without an end', async () => {
+  const t = tempDir();
+  try {
+    mkdirSync(`${t.dir}/logs`);
+    const lines = [
+      { level: 30, time: '2026-01-01T10:00:00.000Z', msg: 'start', argv: ['verify', '--drive', '/mnt/a'] },
+      { level: 40, time: '2026-01-01T10:00:01.000Z', msg: 'drive <x> is slow' },
+      { level: 50, time: 1767261602000, msg: 'error', err: { type: 'SeedshipError', message: 'block 3 differs', stack: 'at …' } },
+      { level: 30, time: 1767261603000, msg: 'progress', progress: { step: 'verify', phase: 'read', elapsedMs: 0, tracks: [{ key: 'drive-SS1', label: 'SS1 /mnt/a', unit: 'bytes', done: 0 }] } },
+      { level: 30, time: 1767261613000, msg: 'progress', progress: { step: 'verify', phase: 'read', elapsedMs: 10_000, tracks: [{ key: 'drive-SS1', label: 'SS1 /mnt/a', unit: 'bytes', done: 3e8 }, { key: 'x', unit: 'files', done: 9 }] } },
+    ];
+    writeFileSync(`${t.dir}/logs/run-verify.jsonl`, lines.map((l) => JSON.stringify(l)).join('\n'));
+    const { readRunLogs } = await import('../../core/report/run-logs.js');
+    const logs = await readRunLogs(makeNodeDeps().fs, `${t.dir}/logs`);
+    assert.deepEqual(logs.notes, []);
+    const run = logs.runs[0]!;
+    assert.deepEqual([run.command, run.startedAt, run.endedAt, run.exitCode, run.warnings, run.errors], ['verify', Date.parse('2026-01-01T10:00:00Z'), 1767261613000, undefined, 1, 1]);
+    assert.deepEqual(logs.warnings.map((w) => [w.level, w.message]), [['warning', 'drive <x> is slow'], ['error', 'error: block 3 differs']]);
+    assert.deepEqual([...logs.samples.keys()], ['drive-SS1'], 'only byte tracks');
+    const tp = throughputOf(logs.samples, logs.labels);
+    assert.deepEqual(tp.series[0]!.segments[0]!.map((p) => p.bytesPerSecond), [3e7]);
+  } finally {
+    t.cleanup();
+  }
+});
