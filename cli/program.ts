@@ -16,6 +16,7 @@ import { registerBench } from './commands/bench.js';
 import { registerCompletion } from './commands/completion.js';
 import { SeedshipCommand, usageProblemLines } from './usage.js';
 import { registerCheck } from './commands/check.js';
+import { registerReport } from './commands/report.js';
 
 /** Sets the exit code of the command that ran. */
 export type SetExit = (code: number) => void;
@@ -31,6 +32,7 @@ const COMMANDS: Register[] = [
   registerCheck,
   registerPrepare,
   registerVerify,
+  registerReport,
   registerJob,
   registerImport,
   registerSync,

@@ -38,3 +38,4 @@ export { BENCH_MIN_SIZE_BYTES } from './bench/drive-write.js';
 export { detectWriteCliff, type WriteWindow, type WriteCliff } from './bench/write-cliff.js';
 export { mbps, threadsText } from './bench/recommend.js';
 export { ProgressBoard, ProgressTrack, type ProgressSnapshot, type TrackSnapshot, type PhaseChange, type TrackInit, type TrackState, type ProgressUnit } from './util/progress.js';
+export * as report from './report/index.js';

@@ -9,13 +9,14 @@ import type { SetExit } from '../program.js';
 import { ProgressView } from '../progress.js';
 import { ask } from '../prompt.js';
 import { addUsageCheck } from '../usage.js';
+import { warnServiceCheck } from './check.js';
 import { addJobCreateOptions, createJob, missingJobCreateOptions } from './job.js';
+import { reportAtEnd } from './report.js';
 
 const CODECS = ['zstd', 'none'];
 const BLOB_TYPES = ['block', 'page'];
 const DISPOSITIONS = ['rename', 'no-overwrite', 'overwrite'];
 const ONE_ENTRY = 'room for the manifest and one entry';
-import { warnServiceCheck } from './check.js';
 
 interface PrepareFlags {
   staging: string;
@@ -142,15 +143,15 @@ async function prepareAction(ctx: CliContext, flags: PrepareFlags): Promise<numb
       const named = m.count > 0 ? ` ${m.count} staged entries earlier runs left off the drives are still on no drive: ${m.paths.slice(0, 10).map((p) => JSON.stringify(p)).join(', ')}${m.count > 10 ? ` and ${m.count - 10} more` : ''}.` : '';
       ctx.stderr.write(`seedship: needs another drive: ${formatBytes(result.rawRemaining)} remain; what fitted is sealed.${named} Attach a drive with room and run the same command with --drive <next drive> to continue.\n`);
     }
-    return EXIT.NEEDS_DRIVE;
+    return reportAtEnd(ctx, result.sessionDir, json, EXIT.NEEDS_DRIVE);
   }
   const code = result.skipped.length > 0 ? EXIT.SKIPPED : EXIT.OK;
   if (flags.createJob) {
     // As AzureOfflineBackupDiskPrep does: the job is created once the drives are ready.
     const jobCode = await createJob(ctx, { ...(flags as unknown as Parameters<typeof createJob>[1]), session: result.sessionDir, cloud: (flags.cloud ?? 'AzureCloud') as 'AzureCloud', json });
-    if (jobCode !== EXIT.OK) return jobCode;
+    if (jobCode !== EXIT.OK) return reportAtEnd(ctx, result.sessionDir, json, jobCode);
   }
-  return code;
+  return reportAtEnd(ctx, result.sessionDir, json, code);
 }
 
 function summary(r: PrepareResult): string {
