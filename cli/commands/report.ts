@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { report, SEEDSHIP_VERSION } from '../../core/index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { sessionOption } from '../options.js';
 import { printNotice, printResult } from '../output.js';
 import type { SetExit } from '../program.js';
 
@@ -16,7 +17,7 @@ export function registerReport(program: Command, ctx: CliContext, setExit: SetEx
     .command('report')
     .description('write one self-contained HTML page about a session: the job, each drive (fill, blobs, read-back, '
       + 'verify), throughput per drive over time, skipped and renamed files, warnings and runs')
-    .requiredOption('--session <dir>', 'the session dir of the prepare run')
+    .addOption(sessionOption('the session dir of the prepare run').makeOptionMandatory())
     .option('--out <file>', 'where to write the page (default <session>/report.html)')
     .option('--json', 'the gathered data and the file written as one JSON object on stdout')
     .addHelpText('after', '\nThe page needs no network to be viewed (inline style and SVG, no script); '
