@@ -62,26 +62,43 @@ export function buildProgram(ctx: CliContext, setExit: SetExit): Command {
 export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
   const json = argv.includes('--json');
   const debug = argv.includes('--debug');
+  ctx.log.start(argv);
   let code: number = EXIT.OK;
-  try {
-    const args = translateDiskPrepArgs(argv);
-    const program = buildProgram(ctx, (c) => {
-      code = c;
-    });
-    if (args.length === 0) {
-      program.outputHelp();
-      return EXIT.USAGE;
+  const run = async (): Promise<number> => {
+    try {
+      const args = translateDiskPrepArgs(argv);
+      const program = buildProgram(ctx, (c) => {
+        code = c;
+      });
+      program.hook('preAction', (_program, action) => {
+        const names: string[] = [];
+        for (let c: Command | null = action; c && c !== program; c = c.parent) names.unshift(c.name());
+        ctx.log.debug('options', { command: names.join(' '), options: action.opts() });
+      });
+      if (args.length === 0) {
+        program.outputHelp();
+        return EXIT.USAGE;
+      }
+      await program.parseAsync(args, { from: 'user' });
+      return code;
+    } catch (err) {
+      if (err instanceof CommanderError) {
+        // Help and version exit 0 and leave no log; all else commander rejects is a usage error (already printed).
+        if (err.exitCode === 0) {
+          ctx.log.discard();
+          return EXIT.OK;
+        }
+        ctx.log.error(new SeedshipError('E_USAGE', err.message.replace(/^error: /, '')));
+        return EXIT.USAGE;
+      }
+      if (ctx.signal.aborted && !(err instanceof SeedshipError)) {
+        err = new SeedshipError('E_INTERRUPTED', 'interrupted; run the same command again to continue', { cause: err });
+      }
+      ctx.log.error(err);
+      return reportError(ctx, err, { json, debug });
     }
-    await program.parseAsync(args, { from: 'user' });
-    return code;
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // Help and version exit 0; everything else commander rejects is a usage error (already printed).
-      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
-    }
-    if (ctx.signal.aborted && !(err instanceof SeedshipError)) {
-      return reportError(ctx, new SeedshipError('E_INTERRUPTED', 'interrupted; run the same command again to continue', { cause: err }), { json, debug });
-    }
-    return reportError(ctx, err, { json, debug });
-  }
+  };
+  const exitCode = await run();
+  await ctx.log.end(exitCode);
+  return exitCode;
 }

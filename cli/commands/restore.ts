@@ -32,6 +32,7 @@ export function registerRestore(program: Command, ctx: CliContext, setExit: SetE
 }
 
 async function restoreAction(ctx: CliContext, flags: RestoreFlags): Promise<number> {
+  if (flags.session) ctx.log.attach(flags.session);
   if (flags.connectionString || flags.container) return restoreStorageAction(ctx, flags);
   const drives = flags.drive ?? [];
   if (drives.length === 0) throw usageError('give the prepared drives with --drive PATH (repeat for each)');
