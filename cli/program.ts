@@ -60,45 +60,44 @@ export function buildProgram(ctx: CliContext, setExit: SetExit): Command {
 
 /** Run the CLI with `argv` (without node and script) and return the exit code. */
 export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
+  ctx.log.start(argv);
+  const code = await runCommand(argv, ctx);
+  await ctx.log.end(code);
+  return code;
+}
+
+async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
   const json = argv.includes('--json');
   const debug = argv.includes('--debug');
-  ctx.log.start(argv);
   let code: number = EXIT.OK;
-  const run = async (): Promise<number> => {
-    try {
-      const args = translateDiskPrepArgs(argv);
-      const program = buildProgram(ctx, (c) => {
-        code = c;
-      });
-      program.hook('preAction', (_program, action) => {
-        const names: string[] = [];
-        for (let c: Command | null = action; c && c !== program; c = c.parent) names.unshift(c.name());
-        ctx.log.debug('options', { command: names.join(' '), options: action.opts() });
-      });
-      if (args.length === 0) {
-        program.outputHelp();
-        return EXIT.USAGE;
-      }
-      await program.parseAsync(args, { from: 'user' });
-      return code;
-    } catch (err) {
-      if (err instanceof CommanderError) {
-        // Help and version exit 0 and leave no log; all else commander rejects is a usage error (already printed).
-        if (err.exitCode === 0) {
-          ctx.log.discard();
-          return EXIT.OK;
-        }
-        ctx.log.error(new SeedshipError('E_USAGE', err.message.replace(/^error: /, '')));
-        return EXIT.USAGE;
-      }
-      if (ctx.signal.aborted && !(err instanceof SeedshipError)) {
-        err = new SeedshipError('E_INTERRUPTED', 'interrupted; run the same command again to continue', { cause: err });
-      }
-      ctx.log.error(err);
-      return reportError(ctx, err, { json, debug });
+  try {
+    const args = translateDiskPrepArgs(argv);
+    const program = buildProgram(ctx, (c) => {
+      code = c;
+    });
+    program.hook('preAction', (_program, action) => {
+      const names: string[] = [];
+      for (let c: Command | null = action; c && c !== program; c = c.parent) names.unshift(c.name());
+      ctx.log.debug('options', { command: names.join(' '), options: action.opts() });
+    });
+    if (args.length === 0) {
+      program.outputHelp();
+      return EXIT.USAGE;
     }
-  };
-  const exitCode = await run();
-  await ctx.log.end(exitCode);
-  return exitCode;
+    await program.parseAsync(args, { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; everything else commander rejects is a usage error (already printed).
+      // Help and version leave no run log: nothing happened worth a record.
+      if (err.exitCode === 0) ctx.log.discard();
+      else ctx.log.error(new SeedshipError('E_USAGE', err.message.replace(/^error: /, '')));
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    if (ctx.signal.aborted && !(err instanceof SeedshipError)) {
+      err = new SeedshipError('E_INTERRUPTED', 'interrupted; run the same command again to continue', { cause: err });
+    }
+    ctx.log.error(err);
+    return reportError(ctx, err, { json, debug });
+  }
 }
