@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { makeNodeDeps, type NativeDeps } from '../native/index.js';
-import { MemoryRunLog, type RunLog } from './run-log.js';
+import { FileRunLog, type RunLog } from './run-log.js';
 
 /**
  * What a command needs from the outside world. `main.ts` builds the real one; crash tests build
@@ -25,15 +25,16 @@ export interface CliContext {
 export function makeProcessContext(signal: AbortSignal, deps: NativeDeps = makeNodeDeps()): CliContext {
   const env = process.env;
   const ci = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
+  const cwd = process.cwd();
   return {
     stdout: process.stdout,
     stderr: process.stderr,
     stdin: process.stdin,
     interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY) && !ci,
     env,
-    cwd: process.cwd(),
+    cwd,
     deps,
     signal,
-    log: new MemoryRunLog(),
+    log: new FileRunLog({ deps, env, cwd, stderr: process.stderr }),
   };
 }

@@ -6,10 +6,15 @@ import { runCli } from './program.js';
 const controller = new AbortController();
 // Every pool task listens on this one signal; thousands may wait at once.
 setMaxListeners(0, controller.signal);
+const ctx = makeProcessContext(controller.signal);
+// The run log's end record for a process that leaves without runCli returning (a second Ctrl-C);
+// does nothing when runCli has ended the log already.
+process.on('exit', (exitCode) => void ctx.log.end(exitCode));
 let interrupts = 0;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
     interrupts += 1;
+    ctx.log.warn(`received ${sig}`);
     // First signal: stop cleanly (the journal is committed on the way out). Second: leave now;
     // the journal's torn tail is cut off on the next run.
     if (interrupts > 1) process.exit(130);
@@ -26,6 +31,5 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const ctx = makeProcessContext(controller.signal);
 const code = await runCli(process.argv.slice(2), ctx);
 process.exitCode = code;

@@ -8,8 +8,10 @@ export function printResult(ctx: CliContext, json: boolean, result: unknown, hum
   else ctx.stdout.write(human());
 }
 
-/** A warning or notice for the user on stderr (a JSON line with --json). */
+/** A warning or notice for the user on stderr (a JSON line with --json), kept in the run log too. */
 export function printNotice(ctx: CliContext, json: boolean, level: 'warning' | 'info', message: string, extra: object = {}): void {
+  if (level === 'warning') ctx.log.warn(message, extra);
+  else ctx.log.info(message, extra);
   if (json) ctx.stderr.write(JSON.stringify({ type: level, message, ...extra }) + '\n');
   else ctx.stderr.write(`seedship: ${level === 'warning' ? 'warning: ' : ''}${message}\n`);
 }

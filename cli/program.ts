@@ -122,6 +122,13 @@ export function buildProgram(ctx: CliContext, setExit: SetExit, opts: { json?: b
 
 /** Run the CLI with `argv` (without node and script) and return the exit code. */
 export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
+  ctx.log.start(argv);
+  const code = await runCommand(argv, ctx);
+  await ctx.log.end(code);
+  return code;
+}
+
+async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
   const json = argv.includes('--json');
   const debug = argv.includes('--debug');
   let code: number = EXIT.OK;
@@ -134,6 +141,11 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
       },
       { json },
     );
+    program.hook('preAction', (_program, action) => {
+      const names: string[] = [];
+      for (let c: Command | null = action; c && c !== program; c = c.parent) names.unshift(c.name());
+      ctx.log.debug('options', { command: names.join(' '), options: action.opts() });
+    });
     if (args.length === 0) {
       program.outputHelp();
       return EXIT.USAGE;
@@ -143,11 +155,15 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version exit 0; everything else commander rejects is a usage error (already printed).
+      // Help and version leave no run log: nothing happened worth a record.
+      if (err.exitCode === 0) ctx.log.discard();
+      else ctx.log.error(new SeedshipError('E_USAGE', err.message.replace(/^error: /, '')));
       return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
     if (ctx.signal.aborted && !(err instanceof SeedshipError)) {
-      return reportError(ctx, new SeedshipError('E_INTERRUPTED', 'interrupted; run the same command again to continue', { cause: err }), { json, debug });
+      err = new SeedshipError('E_INTERRUPTED', 'interrupted; run the same command again to continue', { cause: err });
     }
+    ctx.log.error(err);
     return reportError(ctx, err, { json, debug });
   }
 }

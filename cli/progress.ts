@@ -15,9 +15,11 @@ export class ProgressView {
   #lastAt = 0;
   #lastPhase = '';
   #lineOpen = false;
+  readonly #startedAt: number;
 
   constructor(ctx: CliContext, json: boolean) {
     this.#ctx = ctx;
+    this.#startedAt = ctx.deps.clock.monotonic();
     this.#json = json;
     this.#live = !json && Boolean((ctx.stderr as { isTTY?: boolean }).isTTY);
   }
@@ -25,9 +27,12 @@ export class ProgressView {
   update(e: ProgressEvent): void {
     const now = this.#ctx.deps.clock.monotonic();
     const phaseChanged = e.phase !== this.#lastPhase || e.message !== undefined;
+    const elapsedMs = Math.round(now - this.#startedAt);
+    if (phaseChanged) this.#ctx.log.phase({ step: 'prepare', phase: e.phase, message: e.message, elapsedMs });
     if (!phaseChanged && now - this.#lastAt < 250) return;
     this.#lastAt = now;
     this.#lastPhase = e.phase;
+    this.#ctx.log.debug('sample', { sample: e });
     if (this.#json) {
       this.#ctx.stderr.write(JSON.stringify({ type: 'progress', ...e }) + '\n');
       return;
@@ -88,8 +93,7 @@ export function startProgress(ctx: CliContext, step: string, opts: { json: boole
   return {
     board,
     note(level, message) {
-      if (level === 'warning') ctx.log.warn(message);
-      else ctx.log.info(message);
+      // printNotice keeps it in the run log as well.
       printNotice(ctx, opts.json, level, message);
     },
     done() {

@@ -31,6 +31,7 @@ export function registerImport(program: Command, ctx: CliContext, setExit: SetEx
 async function importAction(ctx: CliContext, f: ImportFlags): Promise<number> {
   const drives = f.drive ?? [];
   if (drives.length === 0) throw usageError('give the prepared drives with --drive PATH');
+  if (f.session) ctx.log.attach(f.session);
   const cs = f.connectionString ?? ctx.env.AZURE_STORAGE_CONNECTION_STRING;
   if (!cs) throw usageError('give --connection-string (or set AZURE_STORAGE_CONNECTION_STRING)');
   const store = await openBlobStore(cs);

@@ -126,6 +126,7 @@ export async function createJob(ctx: CliContext, f: CreateFlags): Promise<number
   J.checkSubscription(f.subscription);
   J.checkResourceGroup(f.resourceGroup);
   J.checkAccountName(f.account);
+  ctx.log.attach(f.session);
   const { settings, drives } = await J.readJobInputs(ctx.deps.fs, f.session);
   const checkOpts = { force: f.force === true, dryRun: f.dryRun === true, json: f.json === true };
   await refuseUnlessImportable(ctx, f.session, checkOpts);
@@ -173,6 +174,7 @@ interface ShipFlags extends ArmFlags {
 }
 
 async function shipJob(ctx: CliContext, f: ShipFlags): Promise<number> {
+  ctx.log.attach(f.session);
   const rec = await J.readJobRecord(ctx.deps.fs, f.session);
   const interactive = ctx.interactive && !f.yes && !f.json;
   const field = async (value: string | undefined, question: string): Promise<string | undefined> => (value !== undefined || !interactive ? value : ((await ask(ctx, question)) || undefined));
@@ -210,6 +212,7 @@ async function shipJob(ctx: CliContext, f: ShipFlags): Promise<number> {
 }
 
 async function showStatus(ctx: CliContext, f: ArmFlags & { session: string; watch?: boolean }): Promise<number> {
+  ctx.log.attach(f.session);
   const rec = await J.readJobRecord(ctx.deps.fs, f.session);
   const arm = api(ctx, f, rec.subscription);
   let delay = 30_000;
@@ -276,6 +279,7 @@ export function registerJob(program: Command, ctx: CliContext, setExit: SetExit)
   addArm(job.command('keys').description('list the BitLocker keys the service holds for the job\'s drives (printed: that is what this command is for)'))
     .addOption(sessionOption('the session dir').makeOptionMandatory())
     .action(async (f: ArmFlags & { session: string }) => {
+      ctx.log.attach(f.session);
       const rec = await J.readJobRecord(ctx.deps.fs, f.session);
       const keys = await api(ctx, f, rec.subscription).listBitLockerKeys(rec.job, rec.resourceGroup);
       printResult(ctx, f.json === true, { keys }, () => keys.map((k) => `${k.driveId}  ${k.bitLockerKey}`).join('\n') + '\n');

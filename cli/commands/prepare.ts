@@ -120,7 +120,12 @@ async function prepareAction(ctx: CliContext, flags: PrepareFlags): Promise<numb
     ctx.deps,
     {
       progress: (e) => view.update(e),
-      notice: (level, message) => (json ? printNotice(ctx, true, level, message) : view.note(`seedship: ${level === 'warning' ? 'warning: ' : ''}${message}`)),
+      sessionReady: (dir) => ctx.log.attach(dir),
+      notice: (level, message) => {
+        if (json) return printNotice(ctx, true, level, message);
+        ctx.log[level === 'warning' ? 'warn' : 'info'](message);
+        view.note(`seedship: ${level === 'warning' ? 'warning: ' : ''}${message}`);
+      },
       ...(interactive
         ? {
             askNextDrive: async (info) => {

@@ -55,6 +55,7 @@ export function registerRestore(program: Command, ctx: CliContext, setExit: SetE
 }
 
 async function restoreAction(ctx: CliContext, flags: RestoreFlags): Promise<number> {
+  if (flags.session) ctx.log.attach(flags.session);
   // The account is chosen by --container: a connection string from the environment alone means drives.
   if (flags.container) return restoreStorageAction(ctx, flags);
   const drives = flags.drive ?? [];

@@ -23,6 +23,7 @@ export function registerSync(program: Command, ctx: CliContext, setExit: SetExit
         throw usageError(`staging ${f.staging} does not exist`);
       });
       const session = f.session ?? (f.job ? `${staging}/.seedship/${f.job}` : await discoverJobSession(ctx.deps, staging));
+      ctx.log.attach(session);
       const view = await openSessionView(ctx.deps.fs, session);
       const started = ctx.deps.clock.monotonic();
       const pool = ctx.deps.createChunkProcessor(ctx.deps.cores);

@@ -28,6 +28,7 @@ export function registerVerify(program: Command, ctx: CliContext, setExit: SetEx
 async function verifyAction(ctx: CliContext, flags: VerifyFlags): Promise<number> {
   const drives = flags.drive ?? [];
   if (drives.length === 0) throw usageError('give at least one --drive PATH to verify');
+  if (flags.session) ctx.log.attach(flags.session);
   const pool = ctx.deps.createChunkProcessor(verifyThreads(flags.threads ?? ctx.deps.cores, drives.length));
   let results: DriveVerifyResult[];
   try {

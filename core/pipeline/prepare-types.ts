@@ -47,6 +47,8 @@ export interface ProgressEvent {
 export interface PrepareIO {
   progress(e: ProgressEvent): void;
   notice(level: 'info' | 'warning', message: string): void;
+  /** The session dir is open (locked, settings read): the caller's run log can go there now. */
+  sessionReady?: (dir: string) => void;
   /**
    * Ask for the mount path of the next drive, when interactive. Return undefined to stop (the run
    * then ends with status `needs-drive`). Absent when not interactive.

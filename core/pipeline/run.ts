@@ -28,6 +28,7 @@ export async function runPrepare(opts: PrepareOptions, deps: NativeDeps, io: Pre
   if (jobProblem) throw usageError(`job name ${JSON.stringify(job)}: ${jobProblem} (--job)`);
   const requested = requestedSettings(opts, job, rules);
   const session = await openSession(deps, { staging, job, sessionDir: opts.session, requested, version: SEEDSHIP_VERSION });
+  io.sessionReady?.(session.dir);
   const pool = deps.createChunkProcessor(opts.threads ?? deps.cores);
   try {
     if (session.staleLock) io.notice('warning', 'a previous run was killed; its session lock was stale and has been taken over');

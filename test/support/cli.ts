@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { CliContext } from '../../cli/context.js';
 import { runCli } from '../../cli/program.js';
@@ -10,6 +13,25 @@ import { fileURLToPath } from 'node:url';
 
 /** Path of the compiled CLI entry. */
 export const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+
+let logDir: string | undefined;
+
+/**
+ * Where the children's run logs go when they have no session dir (SEEDSHIP_LOG_DIR): one temp dir
+ * per test process, removed when it exits, so tests leave nothing in ~/.local/state.
+ */
+export function testLogDir(): string {
+  if (logDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'seedship-logs-'));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    logDir = dir;
+  }
+  return logDir;
+}
+
+function childEnv(env: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
+  return { ...process.env, CI: 'true', SEEDSHIP_LOG_DIR: process.env.SEEDSHIP_LOG_DIR ?? testLogDir(), ...env };
+}
 
 export interface CliRun {
   code: number | null;
@@ -23,7 +45,7 @@ export function runSeedship(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: opts.cwd,
-      env: { ...process.env, CI: 'true', ...opts.env },
+      env: childEnv(opts.env),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -42,7 +64,7 @@ export function runSeedship(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd
 
 /** Start `seedship args…` and return the child, for kill tests. */
 export function startSeedship(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { env: { ...process.env, CI: 'true', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [CLI, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Parse the JSON lines a `--json` run wrote to stderr. */
