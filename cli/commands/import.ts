@@ -40,7 +40,9 @@ async function importAction(ctx: CliContext, f: ImportFlags): Promise<number> {
   const view = startProgress(ctx, 'import', { json: f.json === true });
   let results: DriveImportResult[];
   try {
-    results = await runImport(ctx.deps.fs, pool, store, { drives, session: f.session, logLevel: f.logLevel, signal: ctx.signal, now: () => ctx.deps.clock.now(), board: view.board });
+    const now = () => ctx.deps.clock.now();
+    const opts = { drives, session: f.session, logLevel: f.logLevel, signal: ctx.signal, now, board: view.board };
+    results = await runImport(ctx.deps.fs, pool, store, opts);
   } finally {
     view.done();
     await pool.close();

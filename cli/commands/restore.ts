@@ -41,7 +41,8 @@ async function restoreAction(ctx: CliContext, flags: RestoreFlags): Promise<numb
   const pool = ctx.deps.createChunkProcessor(flags.threads ?? ctx.deps.cores);
   const view = startProgress(ctx, 'restore', { json: flags.json === true });
   try {
-    const r = await restoreFromDrives(ctx.deps.fs, pool, { drives, session: flags.session, to: flags.to, signal: ctx.signal, board: view.board }).finally(() => view.done());
+    const opts = { drives, session: flags.session, to: flags.to, signal: ctx.signal, board: view.board };
+    const r = await restoreFromDrives(ctx.deps.fs, pool, opts).finally(() => view.done());
     const secs = (ctx.deps.clock.monotonic() - started) / 1000;
     printResult(ctx, flags.json === true, { ...r, seconds: secs }, () => `restored ${r.files} files, ${formatBytes(r.bytes)} into ${r.to} in ${formatDuration(secs)}; every chunk matched its journal checksum${r.skippedInPrepare ? ` (${r.skippedInPrepare} files were skipped by prepare and are not on the drives)` : ''}\n`);
     return EXIT.OK;
@@ -61,7 +62,8 @@ async function restoreStorageAction(ctx: CliContext, flags: RestoreFlags): Promi
   const view = startProgress(ctx, 'restore', { json: flags.json === true });
   let r;
   try {
-    r = await restoreFromStorage(ctx.deps.fs, kit, store, { container: flags.container, to: flags.to, session, signal: ctx.signal, board: view.board });
+    const opts = { container: flags.container, to: flags.to, session, signal: ctx.signal, board: view.board };
+    r = await restoreFromStorage(ctx.deps.fs, kit, store, opts);
   } finally {
     view.done();
   }

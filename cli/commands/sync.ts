@@ -29,7 +29,9 @@ export function registerSync(program: Command, ctx: CliContext, setExit: SetExit
       const pool = ctx.deps.createChunkProcessor(ctx.deps.cores);
       const progress = startProgress(ctx, 'sync', { json: f.json === true });
       try {
-        const r = await runSync(ctx.deps.fs, pool, store, view, staging, ctx.signal, progress.board).finally(() => progress.done());
+        const r = await runSync(ctx.deps.fs, pool, store, view, staging, ctx.signal, progress.board).finally(() =>
+          progress.done(),
+        );
         const secs = (ctx.deps.clock.monotonic() - started) / 1000;
         printResult(ctx, f.json === true, { ...r, seconds: secs }, () => `sync: ${r.uploaded} uploaded (${formatBytes(r.bytesUploaded)}), ${r.unchanged} unchanged, ${r.deleted} deleted in ${formatDuration(secs)}; state in ${r.statePath}\n`);
         setExit(EXIT.OK);

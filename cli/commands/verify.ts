@@ -33,7 +33,8 @@ async function verifyAction(ctx: CliContext, flags: VerifyFlags): Promise<number
   let results: DriveVerifyResult[];
   const view = startProgress(ctx, 'verify', { json: flags.json === true });
   try {
-    results = await runVerify(ctx.deps.fs, pool, { drives, session: flags.session, signal: ctx.signal, board: view.board });
+    const opts = { drives, session: flags.session, signal: ctx.signal, board: view.board };
+    results = await runVerify(ctx.deps.fs, pool, opts);
   } finally {
     view.done();
     await pool.close();

@@ -68,7 +68,15 @@ export function benchWindowBytes(sizeBytes: number): number {
 export async function measureDriveWrite(
   fs: FileSystem,
   clock: Clock,
-  opts: { drive: string; tempName: string; sizeBytes: number; signal: AbortSignal; onWindow?: (doneBytes: number, rate: number) => void; onWrite?: (bytes: number) => void },
+  opts: {
+    drive: string;
+    tempName: string;
+    sizeBytes: number;
+    signal: AbortSignal;
+    onWindow?: (doneBytes: number, rate: number) => void;
+    /** Bytes of each write, once it is written (before the window's fdatasync). */
+    onWrite?: (bytes: number) => void;
+  },
 ): Promise<DriveWriteResult> {
   const total = Math.floor(opts.sizeBytes / BENCH_WRITE_BYTES) * BENCH_WRITE_BYTES;
   const windowBytes = benchWindowBytes(total);

@@ -68,7 +68,8 @@ export async function runHardwareBench(deps: BenchDeps, opts: HardwareBenchOptio
   const board = boardFor('bench', opts.board);
   const measured = () => board.total.setItems((board.total.items ?? 0) + 1);
   const driveTracks = opts.drives.map((drive, i) => {
-    const t = board.track({ key: drive, label: drive, unit: 'bytes', total: Math.floor(sizes[i]! / BENCH_WRITE_BYTES) * BENCH_WRITE_BYTES });
+    const testBytes = Math.floor(sizes[i]! / BENCH_WRITE_BYTES) * BENCH_WRITE_BYTES;
+    const t = board.track({ key: drive, label: drive, unit: 'bytes', total: testBytes });
     t.setState('waiting');
     return t;
   });
@@ -90,7 +91,8 @@ export async function runHardwareBench(deps: BenchDeps, opts: HardwareBenchOptio
       datasets = made.datasets;
     }
     // Measurements: each data set on one core, each (threads, data set, level) in the pool, each drive.
-    board.total.setItems(0, datasets.length * (1 + threadsToTime(opts.threads).length * BENCH_LEVELS.length) + opts.drives.length);
+    const perDataset = 1 + threadsToTime(opts.threads).length * BENCH_LEVELS.length;
+    board.total.setItems(0, datasets.length * perDataset + opts.drives.length);
     const perCore = await timePerCore(deps, datasets, opts, board, measured);
     const pipeline = await timePipeline(deps, datasets, opts, board, measured);
     await cleanup();
@@ -105,7 +107,9 @@ export async function runHardwareBench(deps: BenchDeps, opts: HardwareBenchOptio
         track.add(n);
         board.total.add(n);
       };
-      const r = await measureDriveWrite(deps.fs, deps.clock, { drive, sizeBytes: sizes[i]!, tempName: `.seedship-bench-${hex(deps.randomBytes(6))}.tmp`, signal: opts.signal, onWrite }).catch((err: unknown) => {
+      const tempName = `.seedship-bench-${hex(deps.randomBytes(6))}.tmp`;
+      const test = { drive, sizeBytes: sizes[i]!, tempName, signal: opts.signal, onWrite };
+      const r = await measureDriveWrite(deps.fs, deps.clock, test).catch((err: unknown) => {
         track.setState('failed');
         throw err;
       });
@@ -156,7 +160,13 @@ function threadsToTime(threads: number): number[] {
   return threads > 1 ? [1, threads] : [1];
 }
 
-async function timePerCore(deps: BenchDeps, datasets: readonly BenchDataset[], opts: HardwareBenchOptions, board: ProgressBoard, measured: () => void): Promise<PerCoreRate[]> {
+async function timePerCore(
+  deps: BenchDeps,
+  datasets: readonly BenchDataset[],
+  opts: HardwareBenchOptions,
+  board: ProgressBoard,
+  measured: () => void,
+): Promise<PerCoreRate[]> {
   const kit = await deps.createCodecKit();
   const out: PerCoreRate[] = [];
   for (const d of datasets) {
@@ -167,14 +177,21 @@ async function timePerCore(deps: BenchDeps, datasets: readonly BenchDataset[], o
   return out;
 }
 
-async function timePipeline(deps: BenchDeps, datasets: readonly BenchDataset[], opts: HardwareBenchOptions, board: ProgressBoard, measured: () => void): Promise<PipelineRate[]> {
+async function timePipeline(
+  deps: BenchDeps,
+  datasets: readonly BenchDataset[],
+  opts: HardwareBenchOptions,
+  board: ProgressBoard,
+  measured: () => void,
+): Promise<PipelineRate[]> {
   const out: PipelineRate[] = [];
   for (const threads of threadsToTime(opts.threads)) {
     const pool = deps.createChunkProcessor(threads);
     try {
       for (const d of datasets) {
         for (const level of BENCH_LEVELS) {
-          board.setPhase('timing the pool', `timing the worker pool with ${threadsText(threads)} (${d.name} data, zstd level ${level})`);
+          const what = `timing the worker pool with ${threadsText(threads)} (${d.name} data, zstd level ${level})`;
+          board.setPhase('timing the pool', what);
           out.push(await measurePipeline(pool, deps.clock, { dataset: d.name, level, samples: d.ranges.length, taskFor: (i, l) => sampleEncodeTask(d.ranges[i]!, 'zstd', l), signal: opts.signal }));
           measured();
         }

@@ -7,7 +7,7 @@ import { manifestTotals } from '../manifest/manifest-totals.js';
 import { blobTweakSeed } from '../restore/chunk-task.js';
 import { openSessionView, type SessionView } from '../session/session-view.js';
 import type { ProgressBoard, ProgressTrack } from '../util/progress.js';
-import { boardFor } from '../util/step-board.js';
+import { boardFor, sumOfTotals } from '../util/step-board.js';
 import { importDrive, type DriveImportResult, type ImportOptions } from './import-drive.js';
 
 export interface RunImportOptions {
@@ -27,13 +27,19 @@ export interface RunImportOptions {
  * drive (bytes of its manifest uploaded or settled without an upload, blobs as items), the
  * board's total the sum of them. A failure of the account is E_AZURE.
  */
-export async function runImport(fs: FileSystem, pool: ChunkProcessor, store: BlobStore, opts: RunImportOptions): Promise<DriveImportResult[]> {
+export async function runImport(
+  fs: FileSystem,
+  pool: ChunkProcessor,
+  store: BlobStore,
+  opts: RunImportOptions,
+): Promise<DriveImportResult[]> {
   const board = boardFor('import', opts.board);
   board.setPhase('reading manifests', `${opts.drives.length} drive(s)`);
   const tracks: ProgressTrack[] = [];
   for (const d of opts.drives) {
     const root = await fs.realpath(d).catch((err: unknown) => {
-      throw new SeedshipError('E_USAGE', `drive ${d} does not exist; pass the mount path of a prepared drive`, { path: d, cause: err });
+      const message = `drive ${d} does not exist; pass the mount path of a prepared drive`;
+      throw new SeedshipError('E_USAGE', message, { path: d, cause: err });
     });
     const m = await manifestTotals(fs, root, opts.signal);
     const t = board.track({ key: root, label: m?.driveId ? `${m.driveId} ${d}` : d, unit: 'bytes', total: m?.bytes });
@@ -41,10 +47,11 @@ export async function runImport(fs: FileSystem, pool: ChunkProcessor, store: Blo
     t.setState('waiting');
     tracks.push(t);
   }
-  const sumTotals = () => (tracks.every((t) => t.total !== undefined) ? tracks.reduce((a, t) => a + t.total!, 0) : undefined);
+  const sumTotals = () => sumOfTotals(tracks);
   board.total.setTotal(sumTotals());
   let view: Promise<SessionView> | undefined;
-  const session = opts.session === undefined ? undefined : { dir: opts.session, view: () => (view ??= openSessionView(fs, opts.session!)) };
+  const dir = opts.session;
+  const session = dir === undefined ? undefined : { dir, view: () => (view ??= openSessionView(fs, dir)) };
   const results: DriveImportResult[] = [];
   for (const [i, d] of opts.drives.entries()) {
     const track = tracks[i]!;
@@ -99,7 +106,9 @@ async function sessionOf(
     const key = await view.keyOf(dj.driveId);
     if (seq === undefined || !key) throw usageError(`drive ${d} (${dj.driveId}) is not in the session ${session.dir}`);
     const blobs = new Map<string, DriveBlob>();
-    for await (const jb of driveBlobs(fs, view.journalPath, seq, view.naming)) blobs.set(`${jb.manifest.blobPath}\0${jb.part}`, jb);
+    for await (const jb of driveBlobs(fs, view.journalPath, seq, view.naming)) {
+      blobs.set(`${jb.manifest.blobPath}\0${jb.part}`, jb);
+    }
     decrypt = { key, tweakSeed: (p) => blobTweakSeed(view.settings.jobId, p), blobs };
   }
   let manifestHash: string | undefined;

@@ -128,7 +128,8 @@ export async function runSync(
     const k = known.get(f.path);
     const meta = metaToJson(posixMetaOf(f.stat));
     const sameKind = (k?.kind ?? 'file') === f.kind;
-    if (k && sameKind && k.size === f.size && k.mtimeMs === f.mtimeMs && (f.kind !== 'symlink' || k.hashes !== '')) await metaOnly(f, k, meta, k.hashes);
+    const sameStat = k && sameKind && k.size === f.size && k.mtimeMs === f.mtimeMs;
+    if (k && sameStat && (f.kind !== 'symlink' || k.hashes !== '')) await metaOnly(f, k, meta, k.hashes);
     else changed.push({ f, k, meta });
   }
   total.setItems(entries, entries);
@@ -155,7 +156,8 @@ export async function runSync(
       container.setItems(++uploaded);
       continue;
     }
-    const encoded = await encodeFile(pool, f, s.codec, s.level, s.chunkBytes, s.blobType === 'page', signal, (n) => total.add(n));
+    const pages = s.blobType === 'page';
+    const encoded = await encodeFile(pool, f, s.codec, s.level, s.chunkBytes, pages, signal, (n) => total.add(n));
     const hashes = encoded.map((e) => e.xxh64).join(',');
     if (k && sameKind && k.size === f.size && k.hashes === hashes) {
       await metaOnly(f, k, meta, hashes);

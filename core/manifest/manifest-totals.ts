@@ -15,8 +15,17 @@ export interface ManifestTotals {
  * over the manifest alone (a small part of the drive's bytes). Undefined when there is no manifest
  * or it does not parse: the step itself reports that in its own words, and this must not.
  */
-export async function manifestTotals(fs: FileSystem, root: string, signal: AbortSignal): Promise<ManifestTotals | undefined> {
-  const header: ManifestHeader = { version: undefined, driveId: undefined, hasAccountKey: false, containerSas: undefined };
+export async function manifestTotals(
+  fs: FileSystem,
+  root: string,
+  signal: AbortSignal,
+): Promise<ManifestTotals | undefined> {
+  const header: ManifestHeader = {
+    version: undefined,
+    driveId: undefined,
+    hasAccountKey: false,
+    containerSas: undefined,
+  };
   let blobs = 0;
   let bytes = 0;
   try {

@@ -51,7 +51,15 @@ export async function runPlan(
   fs: FileSystem,
   pool: ChunkProcessor,
   clock: { monotonic(): number },
-  opts: { staging: string; codec: Codec; level: number; driveBytes: readonly number[]; repeatLastDrive: boolean; signal: AbortSignal; board?: ProgressBoard | undefined },
+  opts: {
+    staging: string;
+    codec: Codec;
+    level: number;
+    driveBytes: readonly number[];
+    repeatLastDrive: boolean;
+    signal: AbortSignal;
+    board?: ProgressBoard | undefined;
+  },
 ): Promise<PlanResult> {
   const board = boardFor('plan', opts.board);
   const scanned = board.total;
@@ -81,7 +89,8 @@ export async function runPlan(
   scanned.setState('done');
   board.setPhase('sampling', `compressing samples to estimate the ratio (${opts.codec})`);
   const ranges = await pickSamples(fs, opts.staging, { totalBytes: bytes, count: SAMPLE_COUNT, sampleBytes: SAMPLE_BYTES, exclude });
-  const sampling = board.track({ key: 'samples', label: 'compression samples', unit: 'bytes', total: ranges.reduce((a, s) => a + s.length, 0) });
+  const sampleBytes = ranges.reduce((a, s) => a + s.length, 0);
+  const sampling = board.track({ key: 'samples', label: 'compression samples', unit: 'bytes', total: sampleBytes });
   sampling.setItems(0, ranges.length);
   sampling.setState('measuring');
   const started = clock.monotonic();

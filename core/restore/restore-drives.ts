@@ -32,7 +32,14 @@ export interface RestoreResult {
 export async function restoreFromDrives(
   fs: FileSystem,
   pool: ChunkProcessor,
-  opts: { drives: readonly string[]; session: string; to: string; signal: AbortSignal; onBytes?: (n: number) => void; board?: ProgressBoard | undefined },
+  opts: {
+    drives: readonly string[];
+    session: string;
+    to: string;
+    signal: AbortSignal;
+    onBytes?: (n: number) => void;
+    board?: ProgressBoard | undefined;
+  },
 ): Promise<RestoreResult> {
   const board = boardFor('restore', opts.board);
   board.setPhase('listing', `session ${opts.session}`);
@@ -58,7 +65,8 @@ export async function restoreFromDrives(
   const tracks = new Map(
     seqs.map((seq) => {
       const d = view.state.drive(seq);
-      const t = board.track({ key: d.driveId, label: `${d.driveId} ${roots.get(seq)!}`, unit: 'bytes', total: d.rawBytes });
+      const label = `${d.driveId} ${roots.get(seq)!}`;
+      const t = board.track({ key: d.driveId, label, unit: 'bytes', total: d.rawBytes });
       t.setState('waiting');
       return [seq, t] as const;
     }),

@@ -33,7 +33,13 @@ export async function restoreFromStorage(
   fs: FileSystem,
   kit: CodecKit,
   store: BlobStore,
-  opts: { container: string; to: string; session: SessionView | undefined; signal: AbortSignal; board?: ProgressBoard | undefined },
+  opts: {
+    container: string;
+    to: string;
+    session: SessionView | undefined;
+    signal: AbortSignal;
+    board?: ProgressBoard | undefined;
+  },
 ): Promise<RestoreResult & { checked: boolean }> {
   const board = boardFor('restore', opts.board);
   board.setPhase('listing', `container ${opts.container}`);
@@ -154,7 +160,8 @@ export async function restoreFromStorage(
       continue;
     }
     await tasks.run(async (signal) => {
-      const n = await restoreBlobToFile(fs, kit, store, { container: opts.container, blob: b.name, size: b.size, zst, out, signal, onReceived: count });
+      const to = { container: opts.container, blob: b.name, size: b.size, zst, out, signal, onReceived: count };
+      const n = await restoreBlobToFile(fs, kit, store, to);
       bytes += n; // not `bytes += await …`: that reads `bytes` before the await, losing other tasks' adds
       fileDone();
       if (!legacy) await finishFile(entries, out, meta);

@@ -4,7 +4,7 @@ import { manifestTotals } from '../manifest/manifest-totals.js';
 import { blobTweakSeed } from '../restore/chunk-task.js';
 import { matchDrives, openSessionView } from '../session/session-view.js';
 import type { ProgressBoard } from '../util/progress.js';
-import { boardFor } from '../util/step-board.js';
+import { boardFor, sumOfTotals } from '../util/step-board.js';
 import { verifyDrive, type DriveVerifyResult, type VerifySessionView } from './verify-drive.js';
 
 /**
@@ -20,7 +20,13 @@ import { verifyDrive, type DriveVerifyResult, type VerifySessionView } from './v
 export async function runVerify(
   fs: FileSystem,
   pool: ChunkProcessor,
-  opts: { drives: readonly string[]; session: string | undefined; signal: AbortSignal; onBytes?: (n: number) => void; board?: ProgressBoard | undefined },
+  opts: {
+    drives: readonly string[];
+    session: string | undefined;
+    signal: AbortSignal;
+    onBytes?: (n: number) => void;
+    board?: ProgressBoard | undefined;
+  },
 ): Promise<DriveVerifyResult[]> {
   const board = boardFor('verify', opts.board);
   const view = opts.session ? await openSessionView(fs, opts.session) : undefined;
@@ -46,11 +52,12 @@ export async function runVerify(
   const totals = await Promise.all(jobs.map((j) => manifestTotals(fs, j.root, opts.signal)));
   const tracks = jobs.map((j, i) => {
     const id = j.expect?.expectDriveId ?? totals[i]?.driveId;
-    const t = board.track({ key: j.root, label: id ? `${id} ${j.input}` : j.input, unit: 'bytes', total: totals[i]?.bytes });
+    const label = id ? `${id} ${j.input}` : j.input;
+    const t = board.track({ key: j.root, label, unit: 'bytes', total: totals[i]?.bytes });
     t.setState('waiting');
     return t;
   });
-  const sumTotals = () => (tracks.every((t) => t.total !== undefined) ? tracks.reduce((a, t) => a + t.total!, 0) : undefined);
+  const sumTotals = () => sumOfTotals(tracks);
   board.total.setTotal(sumTotals());
   board.setPhase('reading back', `${jobs.length} drive(s)`);
   const inFlight = jobs.length > 1 ? READS_IN_FLIGHT_PER_DRIVE : undefined;
@@ -63,7 +70,8 @@ export async function runVerify(
         opts.onBytes?.(n);
       };
       track.setState('verifying');
-      const res = await verifyDrive(fs, pool, j.root, { session: j.session, signal: opts.signal, ...j.expect, ...(inFlight ? { inFlight } : {}), onBytes }).catch((err: unknown) => {
+      const o = { session: j.session, signal: opts.signal, ...j.expect, ...(inFlight ? { inFlight } : {}), onBytes };
+      const res = await verifyDrive(fs, pool, j.root, o).catch((err: unknown) => {
         track.setState('failed');
         throw err;
       });
