@@ -29,6 +29,8 @@ export async function runVerify(
   },
 ): Promise<DriveVerifyResult[]> {
   const board = boardFor('verify', opts.board);
+  // The session's journal and each drive's identity are read in this phase too.
+  board.setPhase('reading drive manifests', `${opts.drives.length} drive(s)`);
   const view = opts.session ? await openSessionView(fs, opts.session) : undefined;
   const seqs = view ? await matchDrives(fs, view, opts.drives) : undefined;
   // Every drive's identity and session view first (cheap), then all drives read back at once:
@@ -48,7 +50,6 @@ export async function runVerify(
     }
     jobs.push({ input, root, session, expect });
   }
-  board.setPhase('reading drive manifests', `${jobs.length} drive(s)`);
   const totals = await Promise.all(jobs.map((j) => manifestTotals(fs, j.root, opts.signal)));
   const tracks = jobs.map((j, i) => {
     const id = j.expect?.expectDriveId ?? totals[i]?.driveId;
