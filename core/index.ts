@@ -27,6 +27,7 @@ export type { VolumeInfo } from '../native/interfaces.js';
 export { compareTrees, type TreeDiff } from './demo/compare-trees.js';
 export * as job from './job/index.js';
 export { importDrive, LOG_CONTAINER, type DriveImportResult } from './datacenter/import-drive.js';
+export { runImport, type RunImportOptions } from './datacenter/run-import.js';
 export { restoreFromStorage } from './restore/restore-storage.js';
 export { openSessionView } from './session/session-view.js';
 export { readDriveJson as readDriveJsonOf } from './drives/drive-identity.js';

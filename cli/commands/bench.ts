@@ -4,8 +4,9 @@ import { threadsText, BENCH_LEVELS, BENCH_MIN_SIZE_BYTES, formatBytes, formatDur
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { collect, intOption, sizeOption } from '../options.js';
-import { printNotice, printResult } from '../output.js';
+import { printResult } from '../output.js';
 import type { SetExit } from '../program.js';
+import { startProgress } from '../progress.js';
 
 interface BenchFlags {
   drive?: string[];
@@ -43,16 +44,22 @@ Exit codes: 0 done, 2 usage error (a missing drive, --size larger than its free 
 async function benchAction(ctx: CliContext, flags: BenchFlags): Promise<number> {
   const json = flags.json === true;
   const staging = flags.staging === undefined ? undefined : await resolveStaging(ctx.deps, flags.staging);
-  const r = await runHardwareBench(ctx.deps, {
-    staging,
-    drives: flags.drive ?? [],
-    sizeBytes: flags.size,
-    threads: flags.threads ?? ctx.deps.cores,
-    scratchDir: tmpdir(),
-    signal: ctx.signal,
-    ...(json ? {} : { onStep: (m: string) => printNotice(ctx, false, 'info', `${m}…`) }),
-  });
-  for (const w of r.warnings) printNotice(ctx, json, 'warning', w);
+  const view = startProgress(ctx, 'bench', { json, total: { label: 'measurements; drive test bytes', unit: 'bytes' } });
+  let r: HardwareBenchResult;
+  try {
+    r = await runHardwareBench(ctx.deps, {
+      staging,
+      drives: flags.drive ?? [],
+      sizeBytes: flags.size,
+      threads: flags.threads ?? ctx.deps.cores,
+      scratchDir: tmpdir(),
+      signal: ctx.signal,
+      board: view.board,
+    });
+    for (const w of r.warnings) view.note('warning', w);
+  } finally {
+    view.done();
+  }
   printResult(ctx, json, r, () => humanReport(r));
   return EXIT.OK;
 }

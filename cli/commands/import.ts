@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { blobTweakSeed, driveBlobs, formatBytes, formatDuration, importDrive, openSessionView, readDriveJsonOf, SeedshipError, usageError, type DriveBlob, type DriveImportResult } from '../../core/index.js';
+import { formatBytes, formatDuration, runImport, usageError, type DriveImportResult } from '../../core/index.js';
 import type { CliContext } from '../context.js';
 import { openBlobStore } from '../lazy-native.js';
 import { EXIT } from '../exit-codes.js';
 import { choiceOption, collect, connectionStringOption, sessionOption } from '../options.js';
 import { printResult } from '../output.js';
 import type { SetExit } from '../program.js';
+import { startProgress } from '../progress.js';
 
 interface ImportFlags {
   drive?: string[];
@@ -36,35 +37,15 @@ async function importAction(ctx: CliContext, f: ImportFlags): Promise<number> {
   if (!cs) throw usageError('give --connection-string (or set AZURE_STORAGE_CONNECTION_STRING)');
   const store = await openBlobStore(cs);
   const pool = ctx.deps.createChunkProcessor(ctx.deps.cores);
-  const results: DriveImportResult[] = [];
   const started = ctx.deps.clock.monotonic();
+  const view = startProgress(ctx, 'import', { json: f.json === true });
+  let results: DriveImportResult[];
   try {
-    for (const d of drives) {
-      const dj = await readDriveJsonOf(ctx.deps.fs, d);
-      let decrypt: Parameters<typeof importDrive>[4]['decrypt'];
-      if (dj?.encrypted) {
-        if (!f.session) throw usageError(`drive ${d} is encrypted by seedship; pass --session DIR so import can use its key`);
-        const view = await openSessionView(ctx.deps.fs, f.session);
-        const seq = view.state.drives.find((x) => x?.driveId === dj.driveId)?.seq;
-        const key = await view.keyOf(dj.driveId);
-        if (seq === undefined || !key) throw usageError(`drive ${d} (${dj.driveId}) is not in the session ${f.session}`);
-        const blobs = new Map<string, DriveBlob>();
-        for await (const jb of driveBlobs(ctx.deps.fs, view.journalPath, seq, view.naming)) blobs.set(`${jb.manifest.blobPath}\0${jb.part}`, jb);
-        decrypt = { key, tweakSeed: (p) => blobTweakSeed(view.settings.jobId, p), blobs };
-      }
-      let manifestHash: string | undefined;
-      if (f.session && dj) {
-        const info = await ctx.deps.fs.readFileIfExists(`${f.session}/${dj.driveId}.xml`);
-        manifestHash = info ? /<ManifestHash>([0-9A-F]+)<\/ManifestHash>/.exec(info.toString('utf8'))?.[1] : undefined;
-      }
-      try {
-        results.push(await importDrive(ctx.deps.fs, pool, store, d, { logLevel: f.logLevel, signal: ctx.signal, now: () => ctx.deps.clock.now(), manifestHash, decrypt }));
-      } catch (err) {
-        if (err instanceof SeedshipError) throw err;
-        throw new SeedshipError('E_AZURE', `importing drive ${d} failed: ${(err as Error).message}`, { cause: err });
-      }
-    }
+    const now = () => ctx.deps.clock.now();
+    const opts = { drives, session: f.session, logLevel: f.logLevel, signal: ctx.signal, now, board: view.board };
+    results = await runImport(ctx.deps.fs, pool, store, opts);
   } finally {
+    view.done();
     await pool.close();
   }
   const secs = (ctx.deps.clock.monotonic() - started) / 1000;

@@ -6,6 +6,7 @@ import { choiceOption, collect, intOption, sizeOption, stagingOption } from '../
 import { printResult } from '../output.js';
 import type { SetExit } from '../program.js';
 import { addUsageCheck } from '../usage.js';
+import { startProgress } from '../progress.js';
 
 interface PlanFlags {
   staging: string;
@@ -49,8 +50,17 @@ async function planAction(ctx: CliContext, flags: PlanFlags): Promise<number> {
   for (const d of flags.drive ?? []) sizes.push((await ctx.deps.fs.statfs(d).catch(() => { throw usageError(`drive ${d} does not exist`); })).freeBytes);
   if (flags.driveSize !== undefined) sizes.push(flags.driveSize);
   const pool = ctx.deps.createChunkProcessor(flags.threads ?? ctx.deps.cores);
+  const view = startProgress(ctx, 'plan', { json: flags.json === true, total: { label: `staging ${staging}` } });
   try {
-    const r = await runPlan(ctx.deps.fs, pool, ctx.deps.clock, { staging, codec: flags.codec ?? 'zstd', level: flags.level ?? 3, driveBytes: sizes, repeatLastDrive: flags.driveSize !== undefined, signal: ctx.signal });
+    const r = await runPlan(ctx.deps.fs, pool, ctx.deps.clock, {
+      staging,
+      codec: flags.codec ?? 'zstd',
+      level: flags.level ?? 3,
+      driveBytes: sizes,
+      repeatLastDrive: flags.driveSize !== undefined,
+      signal: ctx.signal,
+      board: view.board,
+    }).finally(() => view.done());
     printResult(ctx, flags.json === true, r, () =>
       [
         `staging: ${r.files} entries (files, directories, links, special files), ${formatBytes(r.bytes)}${r.skipped.length ? ` (${r.skipped.length} would be skipped: unreadable directories or entries)` : ''}`,

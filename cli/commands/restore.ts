@@ -7,6 +7,7 @@ import { collect, connectionStringOption, ENV, intOption, sessionOption } from '
 import { printResult } from '../output.js';
 import type { SetExit } from '../program.js';
 import { addUsageCheck } from '../usage.js';
+import { startProgress } from '../progress.js';
 
 interface RestoreFlags {
   drive?: string[];
@@ -63,8 +64,10 @@ async function restoreAction(ctx: CliContext, flags: RestoreFlags): Promise<numb
   if (!flags.session) throw usageError('restore from drives needs --session DIR (the journal holds the file list and checksums)');
   const started = ctx.deps.clock.monotonic();
   const pool = ctx.deps.createChunkProcessor(flags.threads ?? ctx.deps.cores);
+  const view = startProgress(ctx, 'restore', { json: flags.json === true });
   try {
-    const r = await restoreFromDrives(ctx.deps.fs, pool, { drives, session: flags.session, to: flags.to, signal: ctx.signal });
+    const opts = { drives, session: flags.session, to: flags.to, signal: ctx.signal, board: view.board };
+    const r = await restoreFromDrives(ctx.deps.fs, pool, opts).finally(() => view.done());
     const secs = (ctx.deps.clock.monotonic() - started) / 1000;
     printResult(ctx, flags.json === true, { ...r, seconds: secs }, () => `restored ${r.files} files, ${formatBytes(r.bytes)} into ${r.to} in ${formatDuration(secs)}; every chunk matched its journal checksum${r.skippedInPrepare ? ` (${r.skippedInPrepare} files were skipped by prepare and are not on the drives)` : ''}\n`);
     return EXIT.OK;
@@ -78,8 +81,17 @@ async function restoreStorageAction(ctx: CliContext, flags: RestoreFlags): Promi
   if (!cs || !flags.container) throw usageError('restore from a storage account needs --connection-string and --container');
   if (flags.drive?.length) throw usageError('give either --drive or --connection-string, not both');
   const started = ctx.deps.clock.monotonic();
-  const view = flags.session ? await openSessionView(ctx.deps.fs, flags.session) : undefined;
-  const r = await restoreFromStorage(ctx.deps.fs, await ctx.deps.createCodecKit(), await openBlobStore(cs), { container: flags.container, to: flags.to, session: view, signal: ctx.signal });
+  const session = flags.session ? await openSessionView(ctx.deps.fs, flags.session) : undefined;
+  const kit = await ctx.deps.createCodecKit();
+  const store = await openBlobStore(cs);
+  const view = startProgress(ctx, 'restore', { json: flags.json === true });
+  let r;
+  try {
+    const opts = { container: flags.container, to: flags.to, session, signal: ctx.signal, board: view.board };
+    r = await restoreFromStorage(ctx.deps.fs, kit, store, opts);
+  } finally {
+    view.done();
+  }
   const secs = (ctx.deps.clock.monotonic() - started) / 1000;
   printResult(ctx, flags.json === true, { ...r, seconds: secs }, () => `restored ${r.files} files, ${formatBytes(r.bytes)} from container ${flags.container} into ${r.to} in ${formatDuration(secs)}${r.checked ? '; every chunk matched its journal checksum' : ' (no --session: nothing to check the bytes against)'}\n`);
   return EXIT.OK;

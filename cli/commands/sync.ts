@@ -6,6 +6,7 @@ import { EXIT } from '../exit-codes.js';
 import { printResult } from '../output.js';
 import type { SetExit } from '../program.js';
 import { connectionStringOption, sessionOption, stagingOption } from '../options.js';
+import { startProgress } from '../progress.js';
 
 export function registerSync(program: Command, ctx: CliContext, setExit: SetExit): void {
   program
@@ -26,9 +27,13 @@ export function registerSync(program: Command, ctx: CliContext, setExit: SetExit
       ctx.log.attach(session);
       const view = await openSessionView(ctx.deps.fs, session);
       const started = ctx.deps.clock.monotonic();
+      const store = await openBlobStore(cs);
       const pool = ctx.deps.createChunkProcessor(ctx.deps.cores);
+      const progress = startProgress(ctx, 'sync', { json: f.json === true });
       try {
-        const r = await runSync(ctx.deps.fs, pool, await openBlobStore(cs), view, staging, ctx.signal);
+        const r = await runSync(ctx.deps.fs, pool, store, view, staging, ctx.signal, progress.board).finally(() =>
+          progress.done(),
+        );
         const secs = (ctx.deps.clock.monotonic() - started) / 1000;
         printResult(ctx, f.json === true, { ...r, seconds: secs }, () => `sync: ${r.uploaded} uploaded (${formatBytes(r.bytesUploaded)}), ${r.unchanged} unchanged, ${r.deleted} deleted in ${formatDuration(secs)}; state in ${r.statePath}\n`);
         setExit(EXIT.OK);

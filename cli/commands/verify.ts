@@ -5,6 +5,7 @@ import { EXIT } from '../exit-codes.js';
 import { collect, intOption, sessionOption } from '../options.js';
 import { printResult } from '../output.js';
 import type { SetExit } from '../program.js';
+import { startProgress } from '../progress.js';
 
 interface VerifyFlags {
   drive?: string[];
@@ -31,9 +32,12 @@ async function verifyAction(ctx: CliContext, flags: VerifyFlags): Promise<number
   if (flags.session) ctx.log.attach(flags.session);
   const pool = ctx.deps.createChunkProcessor(verifyThreads(flags.threads ?? ctx.deps.cores, drives.length));
   let results: DriveVerifyResult[];
+  const view = startProgress(ctx, 'verify', { json: flags.json === true });
   try {
-    results = await runVerify(ctx.deps.fs, pool, { drives, session: flags.session, signal: ctx.signal });
+    const opts = { drives, session: flags.session, signal: ctx.signal, board: view.board };
+    results = await runVerify(ctx.deps.fs, pool, opts);
   } finally {
+    view.done();
     await pool.close();
   }
   const bad = results.filter((r) => r.problems.length > 0);

@@ -68,7 +68,15 @@ export function benchWindowBytes(sizeBytes: number): number {
 export async function measureDriveWrite(
   fs: FileSystem,
   clock: Clock,
-  opts: { drive: string; tempName: string; sizeBytes: number; signal: AbortSignal; onWindow?: (doneBytes: number, rate: number) => void },
+  opts: {
+    drive: string;
+    tempName: string;
+    sizeBytes: number;
+    signal: AbortSignal;
+    onWindow?: (doneBytes: number, rate: number) => void;
+    /** Bytes of each write, once it is written (before the window's fdatasync). */
+    onWrite?: (bytes: number) => void;
+  },
 ): Promise<DriveWriteResult> {
   const total = Math.floor(opts.sizeBytes / BENCH_WRITE_BYTES) * BENCH_WRITE_BYTES;
   const windowBytes = benchWindowBytes(total);
@@ -89,6 +97,7 @@ export async function measureDriveWrite(
       // A different stamp in every 4 KiB page of each write, so nothing deduplicates it either.
       for (let p = 0; p < BENCH_WRITE_BYTES; p += 4096) view.setFloat64(p, pos);
       await fh.write(buf, pos);
+      opts.onWrite?.(BENCH_WRITE_BYTES);
       windowDone += BENCH_WRITE_BYTES;
       if (windowDone >= windowBytes || pos + BENCH_WRITE_BYTES >= total) {
         await fh.datasync();

@@ -4,8 +4,10 @@ import { sampleEncodeTask } from '../plan/samples.js';
 import { formatBytes } from '../util/size.js';
 import { BENCH_CHUNK_BYTES, stagingDataset, syntheticDatasets, type BenchDataset } from './bench-data.js';
 import { measurePerCore, measurePipeline, type PerCoreRate, type PipelineRate } from './codec-bench.js';
-import { checkBenchDrive, measureDriveWrite, type DriveWriteResult } from './drive-write.js';
+import { BENCH_WRITE_BYTES, checkBenchDrive, measureDriveWrite, type DriveWriteResult } from './drive-write.js';
 import { estimateJob, mbps, recommendSettings, threadsText, type JobEstimate, type Recommendation } from './recommend.js';
+import type { ProgressBoard } from '../util/progress.js';
+import { boardFor } from '../util/step-board.js';
 
 /** zstd levels timed: the default (3), the fastest, and one step up for fast machines. */
 export const BENCH_LEVELS = [1, 3, 6] as const;
@@ -21,8 +23,12 @@ export interface HardwareBenchOptions {
   /** Where the built-in data is written for the pool workers to read (a new dir, removed after). */
   readonly scratchDir: string;
   readonly signal: AbortSignal;
-  /** What is being measured now, for people waiting. */
-  readonly onStep?: (message: string) => void;
+  /**
+   * Progress: a phase per measurement (`sampling` or `writing samples`, `timing one core`,
+   * `timing the pool`, `timing drive writes`, each with what it times); the total counts the
+   * measurements as items and the drives' test bytes written; a track per drive.
+   */
+  readonly board?: ProgressBoard | undefined;
 }
 
 export interface HardwareBenchResult {
@@ -59,31 +65,56 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 export async function runHardwareBench(deps: BenchDeps, opts: HardwareBenchOptions): Promise<HardwareBenchResult> {
   const sizes: number[] = [];
   for (const d of opts.drives) sizes.push(await checkBenchDrive(deps.fs, d, opts.sizeBytes));
-  const step = opts.onStep ?? (() => undefined);
+  const board = boardFor('bench', opts.board);
+  const measured = () => board.total.setItems((board.total.items ?? 0) + 1);
+  const driveTracks = opts.drives.map((drive, i) => {
+    const testBytes = Math.floor(sizes[i]! / BENCH_WRITE_BYTES) * BENCH_WRITE_BYTES;
+    const t = board.track({ key: drive, label: drive, unit: 'bytes', total: testBytes });
+    t.setState('waiting');
+    return t;
+  });
+  board.total.setTotal(driveTracks.reduce((a, t) => a + t.total!, 0));
   let cleanup: () => Promise<void> = async () => undefined;
   try {
     let datasets: BenchDataset[];
     let staging: { path: string; files: number; bytes: number } | undefined;
     if (opts.staging !== undefined) {
-      step(`sampling ${opts.staging}`);
+      board.setPhase('sampling', `sampling ${opts.staging}`);
       const s = await stagingDataset(deps.fs, opts.staging, opts.signal);
       if (s.dataset.ranges.length === 0) throw new SeedshipError('E_STAGING', `staging ${opts.staging} holds no data to sample`, { path: opts.staging });
       datasets = [s.dataset];
       staging = { path: opts.staging, files: s.files, bytes: s.bytes };
     } else {
+      board.setPhase('writing samples', 'writing the built-in samples');
       const made = await syntheticDatasets(deps.fs, `${opts.scratchDir.replace(/\/+$/, '')}/seedship-bench-${hex(deps.randomBytes(6))}`);
       cleanup = made.cleanup;
       datasets = made.datasets;
     }
-    const perCore = await timePerCore(deps, datasets, opts, step);
-    const pipeline = await timePipeline(deps, datasets, opts, step);
+    // Measurements: each data set on one core, each (threads, data set, level) in the pool, each drive.
+    const perDataset = 1 + threadsToTime(opts.threads).length * BENCH_LEVELS.length;
+    board.total.setItems(0, datasets.length * perDataset + opts.drives.length);
+    const perCore = await timePerCore(deps, datasets, opts, board, measured);
+    const pipeline = await timePipeline(deps, datasets, opts, board, measured);
     await cleanup();
     cleanup = async () => undefined;
     const drives: DriveWriteResult[] = [];
     const warnings: string[] = [];
     for (const [i, drive] of opts.drives.entries()) {
-      step(`writing ${formatBytes(sizes[i]!)} to ${drive}`);
-      const r = await measureDriveWrite(deps.fs, deps.clock, { drive, sizeBytes: sizes[i]!, tempName: `.seedship-bench-${hex(deps.randomBytes(6))}.tmp`, signal: opts.signal });
+      board.setPhase('timing drive writes', `writing ${formatBytes(sizes[i]!)} to ${drive}`);
+      const track = driveTracks[i]!;
+      track.setState('measuring');
+      const onWrite = (n: number) => {
+        track.add(n);
+        board.total.add(n);
+      };
+      const tempName = `.seedship-bench-${hex(deps.randomBytes(6))}.tmp`;
+      const test = { drive, sizeBytes: sizes[i]!, tempName, signal: opts.signal, onWrite };
+      const r = await measureDriveWrite(deps.fs, deps.clock, test).catch((err: unknown) => {
+        track.setState('failed');
+        throw err;
+      });
+      track.setState('done');
+      measured();
       drives.push(r);
       if (r.cliff) {
         warnings.push(`${drive}: write rate fell from ${mbps(r.cliff.fromRate)} to ${mbps(r.cliff.toRate)} after ${formatBytes(r.cliff.afterBytes)}: an SMR drive or an SSD whose cache filled; plan with the lower rate`);
@@ -129,21 +160,40 @@ function threadsToTime(threads: number): number[] {
   return threads > 1 ? [1, threads] : [1];
 }
 
-async function timePerCore(deps: BenchDeps, datasets: readonly BenchDataset[], opts: HardwareBenchOptions, step: (m: string) => void): Promise<PerCoreRate[]> {
-  step('timing zstd, XXH64 and MD5 on one core');
+async function timePerCore(
+  deps: BenchDeps,
+  datasets: readonly BenchDataset[],
+  opts: HardwareBenchOptions,
+  board: ProgressBoard,
+  measured: () => void,
+): Promise<PerCoreRate[]> {
   const kit = await deps.createCodecKit();
-  return datasets.flatMap((d) => measurePerCore(kit, deps.clock, d.name, d.chunks, BENCH_LEVELS, opts.signal));
+  const out: PerCoreRate[] = [];
+  for (const d of datasets) {
+    board.setPhase('timing one core', `timing zstd, XXH64 and MD5 on one core (${d.name} data)`);
+    out.push(...measurePerCore(kit, deps.clock, d.name, d.chunks, BENCH_LEVELS, opts.signal));
+    measured();
+  }
+  return out;
 }
 
-async function timePipeline(deps: BenchDeps, datasets: readonly BenchDataset[], opts: HardwareBenchOptions, step: (m: string) => void): Promise<PipelineRate[]> {
+async function timePipeline(
+  deps: BenchDeps,
+  datasets: readonly BenchDataset[],
+  opts: HardwareBenchOptions,
+  board: ProgressBoard,
+  measured: () => void,
+): Promise<PipelineRate[]> {
   const out: PipelineRate[] = [];
   for (const threads of threadsToTime(opts.threads)) {
-    step(`timing the worker pool with ${threadsText(threads)}`);
     const pool = deps.createChunkProcessor(threads);
     try {
       for (const d of datasets) {
         for (const level of BENCH_LEVELS) {
+          const what = `timing the worker pool with ${threadsText(threads)} (${d.name} data, zstd level ${level})`;
+          board.setPhase('timing the pool', what);
           out.push(await measurePipeline(pool, deps.clock, { dataset: d.name, level, samples: d.ranges.length, taskFor: (i, l) => sampleEncodeTask(d.ranges[i]!, 'zstd', l), signal: opts.signal }));
+          measured();
         }
       }
     } finally {

@@ -40,7 +40,14 @@ export interface ImportOptions {
   /** Expected MD5 of this drive's manifest (from the session's drive-info file), when known. */
   readonly manifestHash?: string | undefined;
   readonly job?: string | undefined;
+  /** Bytes of each block or page range uploaded, as they go. */
   readonly onBytes?: (n: number) => void;
+  /**
+   * After each blob, in manifest order: the bytes of its ranges that were not uploaded (already
+   * imported, refused by a check, a block that failed). With `onBytes`, a count that reaches the
+   * manifest's total.
+   */
+  readonly onBlobDone?: (notUploaded: number) => void;
   /**
    * For a drive encrypted by `prepare --encrypt`: its key and the journal's view of its blobs
    * (the raw offsets that make each data unit's tweak). The account receives the plain stored bytes.
@@ -165,6 +172,7 @@ export async function importDrive(fs: FileSystem, pool: ChunkProcessor, store: B
       },
     );
     for await (const { item: b, result: log } of window) {
+      opts.onBlobDone?.(b.ranges.reduce((a, r) => a + r.length, 0) - log.bytes);
       logs.push(log.entry);
       blocksUploaded += log.blocks;
       bytesUploaded += log.bytes;

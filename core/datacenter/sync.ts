@@ -13,6 +13,8 @@ import { walkStaging, type StagedFile } from '../plan/scan.js';
 import { SESSION_ROOT_NAME } from '../session/session-layout.js';
 import type { SessionView } from '../session/session-view.js';
 import { mapBounded } from '../util/bounded-map.js';
+import type { ProgressBoard } from '../util/progress.js';
+import { boardFor } from '../util/step-board.js';
 
 /** What the account holds for one staged entry, as far as seedship knows. */
 interface Known {
@@ -64,10 +66,25 @@ async function seededState(fs: FileSystem, v: SessionView): Promise<Map<string, 
  * files that appeared or changed (size, mtime, then chunk hashes decide), in the same blob format
  * (a zstd frame per chunk, the same block ids), and delete blobs of files gone from staging. What
  * the account holds is kept in `<session>/sync-state.json`, so a sync with no changes uploads nothing.
+ *
+ * Progress on `board`: phase `comparing` (staging walked against what the account holds: entries
+ * as the total's items), `uploading` (the entries whose size or time differ, read and hashed, sent
+ * when their bytes differ: the total counts their bytes read of their known sum), `deleting`; one
+ * track for the container (stored bytes sent, entries uploaded as items).
  */
-export async function runSync(fs: FileSystem, pool: ChunkProcessor, store: BlobStore, v: SessionView, staging: string, signal: AbortSignal): Promise<SyncResult> {
+export async function runSync(
+  fs: FileSystem,
+  pool: ChunkProcessor,
+  store: BlobStore,
+  v: SessionView,
+  staging: string,
+  signal: AbortSignal,
+  board?: ProgressBoard,
+): Promise<SyncResult> {
   const s = v.settings;
   if (s.encrypt) throw new SeedshipError('E_USAGE', 'sync of a session prepared with --encrypt is not supported: the account holds the plain stored bytes');
+  const progress = boardFor('sync', board);
+  progress.setPhase('comparing', `staging ${staging} against container ${s.container}`);
   const statePath = `${v.dir}/${STATE_FILE}`;
   const saved = await fs.readFileIfExists(statePath);
   const known = saved ? new Map(Object.entries(JSON.parse(saved.toString('utf8')) as Record<string, Known>)) : await seededState(fs, v);
@@ -83,47 +100,67 @@ export async function runSync(fs: FileSystem, pool: ChunkProcessor, store: BlobS
   let metadataUpdated = 0;
   let deleted = 0;
   let bytesUploaded = 0;
+  const total = progress.total;
+  const container = progress.track({ key: s.container, label: `container ${s.container}`, unit: 'bytes' });
+  container.setState('waiting');
+  const sent = (n: number) => {
+    bytesUploaded += n;
+    container.add(n);
+  };
   await store.ensureContainer(s.container);
+  // A change of mode, owner or times alone is a metadata update, not an upload.
+  const metaOnly = async (f: StagedFile, k: Known | undefined, meta: PosixMetaJson, hashes: string) => {
+    if (k && metaChanged(k.meta, meta)) {
+      await store.setMetadata(s.container, nameOf(f.path, f.kind).name, mdOf(f.path, f.kind, meta));
+      metadataUpdated++;
+    }
+    known.set(f.path, { kind: f.kind, size: f.size, mtimeMs: f.mtimeMs, hashes, meta });
+    unchanged++;
+  };
+  // Entries whose size, time or kind differ: read (and for files, hashed) in the next phase.
+  const changed: { f: StagedFile; k: Known | undefined; meta: PosixMetaJson }[] = [];
+  let entries = 0;
   const files = walkStaging(fs, staging, { exclude: (rel) => rel === SESSION_ROOT_NAME || `${staging}/${rel}` === v.dir, onSkip: () => undefined, entries: true });
   for await (const f of files) {
     signal.throwIfAborted();
     seen.add(f.path);
+    total.setItems(++entries);
     const k = known.get(f.path);
     const meta = metaToJson(posixMetaOf(f.stat));
+    const sameKind = (k?.kind ?? 'file') === f.kind;
+    const sameStat = k && sameKind && k.size === f.size && k.mtimeMs === f.mtimeMs;
+    if (k && sameStat && (f.kind !== 'symlink' || k.hashes !== '')) await metaOnly(f, k, meta, k.hashes);
+    else changed.push({ f, k, meta });
+  }
+  total.setItems(entries, entries);
+  total.setTotal(changed.reduce((a, c) => a + (c.f.kind === 'file' ? c.f.size : 0), 0));
+  container.setItems(0, changed.length);
+  progress.setPhase('uploading', `${changed.length} entries changed or new`);
+  container.setState('syncing');
+  for (const { f, k, meta } of changed) {
+    signal.throwIfAborted();
     const name = nameOf(f.path, f.kind).name;
     const sameKind = (k?.kind ?? 'file') === f.kind;
-    // A change of mode, owner or times alone is a metadata update, not an upload.
-    const metaOnly = async (hashes: string) => {
-      if (k && metaChanged(k.meta, meta)) {
-        await store.setMetadata(s.container, name, mdOf(f.path, f.kind, meta));
-        metadataUpdated++;
-      }
-      known.set(f.path, { kind: f.kind, size: f.size, mtimeMs: f.mtimeMs, hashes, meta });
-      unchanged++;
-    };
-    if (k && sameKind && k.size === f.size && k.mtimeMs === f.mtimeMs && (f.kind !== 'symlink' || k.hashes !== '')) {
-      await metaOnly(k.hashes);
-      continue;
-    }
     if (f.kind !== 'file') {
       const content = f.kind === 'symlink' ? encodeBytes(await fs.readlink(f.abs)) : new Uint8Array(0);
       const hashes = content.length > 0 ? createHash('sha256').update(content).digest('hex').slice(0, 16) : '';
       if (k && sameKind && k.hashes === hashes) {
-        await metaOnly(hashes);
+        await metaOnly(f, k, meta, hashes);
         continue;
       }
       await store.deleteBlob(s.container, name);
       if (content.length > 0) await store.stageBlock(s.container, name, blockId(0), content, createHash('md5').update(content).digest());
       await store.commitBlocks(s.container, name, content.length > 0 ? [blockId(0)] : [], mdOf(f.path, f.kind, meta));
-      bytesUploaded += content.length;
+      sent(content.length);
       known.set(f.path, { kind: f.kind, size: f.size, mtimeMs: f.mtimeMs, hashes, meta });
-      uploaded++;
+      container.setItems(++uploaded);
       continue;
     }
-    const encoded = await encodeFile(pool, f, s.codec, s.level, s.chunkBytes, s.blobType === 'page', signal);
+    const pages = s.blobType === 'page';
+    const encoded = await encodeFile(pool, f, s.codec, s.level, s.chunkBytes, pages, signal, (n) => total.add(n));
     const hashes = encoded.map((e) => e.xxh64).join(',');
     if (k && sameKind && k.size === f.size && k.hashes === hashes) {
-      await metaOnly(hashes);
+      await metaOnly(f, k, meta, hashes);
       continue;
     }
     const md = mdOf(f.path, f.kind, meta);
@@ -132,6 +169,7 @@ export async function runSync(fs: FileSystem, pool: ChunkProcessor, store: BlobS
       await store.createPageBlob(s.container, name, f.size, md);
       for (let i = 0; i < encoded.length; i++) {
         for (const x of encoded[i]!.extents) await store.uploadPages(s.container, name, encoded[i]!.stored.subarray(x.at, x.at + x.length), i * s.chunkBytes + x.at, Buffer.from(x.md5, 'hex'));
+        sent(encoded[i]!.stored.length);
       }
     } else {
       const ids: string[] = [];
@@ -140,13 +178,15 @@ export async function runSync(fs: FileSystem, pool: ChunkProcessor, store: BlobS
         if (e.stored.length === 0) continue;
         ids.push(blockId(i));
         await store.stageBlock(s.container, name, blockId(i), e.stored, Buffer.from(e.extents[0]!.md5, 'hex'));
+        sent(e.stored.length);
       }
       await store.commitBlocks(s.container, name, ids, md);
     }
-    bytesUploaded += encoded.reduce((a, e) => a + e.stored.length, 0);
     known.set(f.path, { kind: f.kind, size: f.size, mtimeMs: f.mtimeMs, hashes, meta });
-    uploaded++;
+    container.setItems(++uploaded);
   }
+  container.setState('done');
+  progress.setPhase('deleting', 'blobs of entries gone from staging');
   for (const [path, k] of [...known.entries()]) {
     if (seen.has(path)) continue;
     await store.deleteBlob(s.container, nameOf(path, k.kind).name);
@@ -162,7 +202,16 @@ function metaChanged(a: PosixMetaJson | undefined, b: PosixMetaJson): boolean {
   return a === undefined || a.m !== b.m || a.u !== b.u || a.g !== b.g || a.t !== b.t || a.n !== b.n;
 }
 
-async function encodeFile(pool: ChunkProcessor, f: StagedFile, codec: 'zstd' | 'none', level: number, chunkBytes: number, pages: boolean, signal: AbortSignal): Promise<Extract<EncodeResult, { ok: true }>[]> {
+async function encodeFile(
+  pool: ChunkProcessor,
+  f: StagedFile,
+  codec: 'zstd' | 'none',
+  level: number,
+  chunkBytes: number,
+  pages: boolean,
+  signal: AbortSignal,
+  onRead: (rawBytes: number) => void,
+): Promise<Extract<EncodeResult, { ok: true }>[]> {
   const n = chunkCount(f.size, chunkBytes);
   const out: Extract<EncodeResult, { ok: true }>[] = [];
   const chunks = Array.from({ length: n }, (_, i) => i);
@@ -171,6 +220,7 @@ async function encodeFile(pool: ChunkProcessor, f: StagedFile, codec: 'zstd' | '
   )) {
     if (!result.ok) throw new SeedshipError('E_SOURCE_CHANGED', `${f.path} ${result.reason === 'changed' ? 'changed while being read' : 'cannot be read'} (${result.message}); run sync again when it is stable`, { path: f.path });
     out.push(result);
+    onRead(result.rawLength);
   }
   return out;
 }

@@ -9,6 +9,8 @@ import { SESSION_ROOT_NAME } from '../session/session-layout.js';
 import { chunkCount, rawChunkBytes } from './chunking.js';
 import { pickSamples, sampleEncodeTask } from './samples.js';
 import { walkStaging, type SkippedEntry } from './scan.js';
+import type { ProgressBoard } from '../util/progress.js';
+import { boardFor } from '../util/step-board.js';
 
 /** Samples read and compressed to estimate the ratio and the rate. */
 const SAMPLE_COUNT = 48;
@@ -50,13 +52,29 @@ export interface PlanResult {
 /**
  * `plan`: how much the drives must hold and how many are needed, estimated from zstd on a
  * spread of samples; writes nothing. Drive write speed is not measured here.
+ *
+ * Progress on `board`: phase `scanning` (the total counts staged bytes, its items the entries;
+ * neither is known ahead), then `sampling` (the scan's bytes become the total's; a `samples`
+ * track counts the sampled bytes of their known total).
  */
 export async function runPlan(
   fs: FileSystem,
   pool: ChunkProcessor,
   clock: { monotonic(): number },
-  opts: { staging: string; codec: Codec; level: number; driveBytes: readonly number[]; repeatLastDrive: boolean; signal: AbortSignal },
+  opts: {
+    staging: string;
+    codec: Codec;
+    level: number;
+    driveBytes: readonly number[];
+    repeatLastDrive: boolean;
+    signal: AbortSignal;
+    board?: ProgressBoard | undefined;
+  },
 ): Promise<PlanResult> {
+  const board = boardFor('plan', opts.board);
+  const scanned = board.total;
+  scanned.setState('scanning');
+  board.setPhase('scanning', opts.staging);
   const skipped: SkippedEntry[] = [];
   const exclude = (rel: string) => rel === SESSION_ROOT_NAME;
   const cb = rawChunkBytes(opts.codec);
@@ -70,16 +88,33 @@ export async function runPlan(
     opts.signal.throwIfAborted();
     files++;
     bytes += f.size;
+    scanned.set(bytes);
+    scanned.setItems(files);
     if (f.mapped) mapped++;
     if (blobNameOf(f.path, f.kind === 'file' ? suffix : '').escaped) escaped++;
     overhead += SEGMENT_START_BYTES + MANIFEST_BYTES_PER_BLOB + chunkCount(f.size, cb) * RANGE_ELEMENT_MAX_BYTES;
   }
+  scanned.setTotal(bytes);
+  scanned.setItems(files, files);
+  scanned.setState('done');
+  board.setPhase('sampling', `compressing samples to estimate the ratio (${opts.codec})`);
   const ranges = await pickSamples(fs, opts.staging, { totalBytes: bytes, count: SAMPLE_COUNT, sampleBytes: SAMPLE_BYTES, exclude });
+  const sampleBytes = ranges.reduce((a, s) => a + s.length, 0);
+  const sampling = board.track({ key: 'samples', label: 'compression samples', unit: 'bytes', total: sampleBytes });
+  sampling.setItems(0, ranges.length);
+  sampling.setState('measuring');
   const started = clock.monotonic();
   const tasks = ranges.map((s) =>
-    pool.encode(sampleEncodeTask(s, opts.codec, opts.level), opts.signal).then((r) => (r.ok ? { raw: r.rawLength, stored: r.stored.length } : { raw: 0, stored: 0 })),
+    pool.encode(sampleEncodeTask(s, opts.codec, opts.level), opts.signal).then((r) => {
+      // A sample that changed under the read is left out, so the total shrinks by it.
+      if (r.ok) sampling.add(s.length);
+      else sampling.setTotal((sampling.total ?? 0) - s.length);
+      sampling.setItems((sampling.items ?? 0) + 1);
+      return r.ok ? { raw: r.rawLength, stored: r.stored.length } : { raw: 0, stored: 0 };
+    }),
   );
   const samples = await Promise.all(tasks);
+  sampling.setState('done');
   const seconds = (clock.monotonic() - started) / 1000;
   const sampledBytes = samples.reduce((a, s) => a + s.raw, 0);
   const sampledStored = samples.reduce((a, s) => a + s.stored, 0);

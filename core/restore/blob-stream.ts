@@ -23,6 +23,8 @@ export interface BlobToFile {
   readonly signal: AbortSignal;
   /** Called with the count of each piece of restored (raw) bytes. May not block. */
   readonly onBytes?: (n: number) => void;
+  /** Called with the count of each piece of stored bytes downloaded (of `size`). May not block. */
+  readonly onReceived?: (n: number) => void;
 }
 
 /**
@@ -64,6 +66,7 @@ export async function restoreBlobToFile(fs: FileSystem, kit: CodecKit, store: Bl
         if (dec) await decodeInto(dec, piece, write, () => `blob ${name} is not valid zstd near stored offset ${received}`);
         else await write(piece);
         received += piece.length;
+        o.onReceived?.(piece.length);
       }
     } finally {
       await pieces.return?.();

@@ -9,6 +9,8 @@ import { decodeName } from '../../native/raw-names.js';
 import { EntryRestorer, writeWholeSparse, type RestoreMeta } from './restore-entry.js';
 import { writeNonZero } from './sparse-writer.js';
 import { countSkippedPaths } from '../journal/path-outcomes.js';
+import type { ProgressBoard } from '../util/progress.js';
+import { boardFor } from '../util/step-board.js';
 
 export interface RestoreResult {
   readonly files: number;
@@ -21,12 +23,26 @@ export interface RestoreResult {
  * Rebuild the staged tree from prepared drives: every chunk read back, MD5-checked, decrypted,
  * decompressed and XXH64-checked against the journal, written at its offset; parts of a file on
  * several drives are joined. Refuses a non-empty target, so nothing already there is overwritten.
+ *
+ * Progress on `board`: phase `listing` (the journal read, the drives matched: totals from the
+ * journal), `restoring` for each drive in turn, then `metadata` (directories' times and modes);
+ * a track per drive (raw bytes of its chunks, of the journal's total for it), the board's total
+ * those bytes with the entries restored as items (of the journal's count).
  */
 export async function restoreFromDrives(
   fs: FileSystem,
   pool: ChunkProcessor,
-  opts: { drives: readonly string[]; session: string; to: string; signal: AbortSignal; onBytes?: (n: number) => void },
+  opts: {
+    drives: readonly string[];
+    session: string;
+    to: string;
+    signal: AbortSignal;
+    onBytes?: (n: number) => void;
+    board?: ProgressBoard | undefined;
+  },
 ): Promise<RestoreResult> {
+  const board = boardFor('restore', opts.board);
+  board.setPhase('listing', `session ${opts.session}`);
   const view = await openSessionView(fs, opts.session);
   const roots = await matchDrives(fs, view, opts.drives);
   for (const d of view.state.drives) {
@@ -46,6 +62,17 @@ export async function restoreFromDrives(
   const order = (seq: number) => view.state.drive(seq).closeOrder || Number.MAX_SAFE_INTEGER;
   const seqs = [...roots.keys()].filter((seq) => view.state.drive(seq).status !== 'failed').sort((a, b) => order(a) - order(b) || a - b);
   const dirs = new Set<string>();
+  const tracks = new Map(
+    seqs.map((seq) => {
+      const d = view.state.drive(seq);
+      const label = `${d.driveId} ${roots.get(seq)!}`;
+      const t = board.track({ key: d.driveId, label, unit: 'bytes', total: d.rawBytes });
+      t.setState('waiting');
+      return [seq, t] as const;
+    }),
+  );
+  board.total.setTotal(seqs.reduce((a, seq) => a + view.state.drive(seq).rawBytes, 0));
+  board.total.setItems(0, view.state.filesDone);
   // One window over every chunk of every blob of a drive, so many small files keep the workers
   // busy; output files are opened at their part's first chunk and closed after its last.
   interface Item {
@@ -56,8 +83,11 @@ export async function restoreFromDrives(
     readonly task: DecodeTask;
     readonly seq: number;
   }
-  for (const seq of seqs) {
+  for (const [i, seq] of seqs.entries()) {
     const root = roots.get(seq)!;
+    const track = tracks.get(seq)!;
+    board.setPhase('restoring', `drive ${i + 1} of ${seqs.length}: ${track.label}`);
+    track.setState('restoring');
     const key = await view.keyOf(view.state.drive(seq).driveId);
     async function* items(): AsyncGenerator<Item> {
       for await (const blob of driveBlobs(fs, view.journalPath, seq, view.naming)) {
@@ -72,8 +102,12 @@ export async function restoreFromDrives(
       for await (const { item, result } of window) {
         const { blob, chunk } = item;
         if (!result.ok) {
+          track.setState('failed');
           throw new SeedshipError('E_INTEGRITY', `drive ${view.state.drive(seq).driveId}: ${blob.manifest.blobPath} block ${chunk.index}: ${result.message}`, { path: item.task.path });
         }
+        track.add(chunk.rawLength);
+        board.total.add(chunk.rawLength);
+        board.total.setItems(files);
         const out = `${opts.to}/${blob.path}`;
         const dir = out.slice(0, out.lastIndexOf('/'));
         if (item.first && !dirs.has(dir)) {
@@ -114,7 +148,10 @@ export async function restoreFromDrives(
     } finally {
       await h?.close();
     }
+    track.setState('done');
   }
+  board.total.setItems(files);
+  board.setPhase('metadata', 'modes, owners and times of directories');
   await entries.finish();
   if (files !== view.state.filesDone) {
     throw new SeedshipError('E_INTEGRITY', `restored ${files} files, but the journal records ${view.state.filesDone} as copied; some drives are missing or incomplete`, { path: opts.to });

@@ -1,7 +1,10 @@
 import type { ChunkProcessor, FileSystem } from '../../native/interfaces.js';
 import { SeedshipError } from '../errors.js';
+import { manifestTotals } from '../manifest/manifest-totals.js';
 import { blobTweakSeed } from '../restore/chunk-task.js';
 import { matchDrives, openSessionView } from '../session/session-view.js';
+import type { ProgressBoard } from '../util/progress.js';
+import { boardFor, sumOfTotals } from '../util/step-board.js';
 import { verifyDrive, type DriveVerifyResult, type VerifySessionView } from './verify-drive.js';
 
 /**
@@ -9,12 +12,25 @@ import { verifyDrive, type DriveVerifyResult, type VerifySessionView } from './v
  * journal (decrypt, decompress, XXH64). Returns one result per drive; problems are in the results.
  * With a session, every drive must be one of the session's job (E_DRIVE_FOREIGN, or E_USAGE for a
  * path that is no seedship drive, before anything is read back).
+ *
+ * Progress on `board`: phase `reading drive manifests` (each manifest counted: the bytes to read
+ * back), then `reading back`; a track per drive (bytes read of its manifest's total), and the
+ * board's total the sum of them.
  */
 export async function runVerify(
   fs: FileSystem,
   pool: ChunkProcessor,
-  opts: { drives: readonly string[]; session: string | undefined; signal: AbortSignal; onBytes?: (n: number) => void },
+  opts: {
+    drives: readonly string[];
+    session: string | undefined;
+    signal: AbortSignal;
+    onBytes?: (n: number) => void;
+    board?: ProgressBoard | undefined;
+  },
 ): Promise<DriveVerifyResult[]> {
+  const board = boardFor('verify', opts.board);
+  // The session's journal and each drive's identity are read in this phase too.
+  board.setPhase('reading drive manifests', `${opts.drives.length} drive(s)`);
   const view = opts.session ? await openSessionView(fs, opts.session) : undefined;
   const seqs = view ? await matchDrives(fs, view, opts.drives) : undefined;
   // Every drive's identity and session view first (cheap), then all drives read back at once:
@@ -34,10 +50,37 @@ export async function runVerify(
     }
     jobs.push({ input, root, session, expect });
   }
+  const totals = await Promise.all(jobs.map((j) => manifestTotals(fs, j.root, opts.signal)));
+  const tracks = jobs.map((j, i) => {
+    const id = j.expect?.expectDriveId ?? totals[i]?.driveId;
+    const label = id ? `${id} ${j.input}` : j.input;
+    const t = board.track({ key: j.root, label, unit: 'bytes', total: totals[i]?.bytes });
+    t.setState('waiting');
+    return t;
+  });
+  const sumTotals = () => sumOfTotals(tracks);
+  board.total.setTotal(sumTotals());
+  board.setPhase('reading back', `${jobs.length} drive(s)`);
   const inFlight = jobs.length > 1 ? READS_IN_FLIGHT_PER_DRIVE : undefined;
   const settled = await Promise.allSettled(
-    jobs.map(async (j) => {
-      const res = await verifyDrive(fs, pool, j.root, { session: j.session, signal: opts.signal, ...j.expect, ...(inFlight ? { inFlight } : {}), ...(opts.onBytes ? { onBytes: opts.onBytes } : {}) });
+    jobs.map(async (j, i) => {
+      const track = tracks[i]!;
+      const onBytes = (n: number) => {
+        track.add(n);
+        board.total.add(n);
+        opts.onBytes?.(n);
+      };
+      track.setState('verifying');
+      const o = { session: j.session, signal: opts.signal, ...j.expect, ...(inFlight ? { inFlight } : {}), onBytes };
+      const res = await verifyDrive(fs, pool, j.root, o).catch((err: unknown) => {
+        track.setState('failed');
+        throw err;
+      });
+      // The manifest's ranges are what is read, but for a page blob read whole with --session
+      // (holes too) or a blob verify refuses to read: the drive is done at what it read.
+      track.setTotal(track.done);
+      board.total.setTotal(sumTotals());
+      track.setState(res.problems.length > 0 || res.absent ? 'failed' : 'done');
       if (res.absent) {
         // matchDrives read this drive's drive.json a moment ago; it was swapped or changed since.
         throw new SeedshipError('E_DRIVE_FOREIGN', `drive ${j.input}: ${res.absent.reason}; pass the mount path of drive ${j.expect?.expectDriveId} of this session`, { path: j.input });
