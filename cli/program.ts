@@ -1,8 +1,9 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { SeedshipError } from '../core/index.js';
 import type { CliContext } from './context.js';
 import { EXIT, EXIT_CODE_HELP } from './exit-codes.js';
 import { reportError } from './output.js';
+import { parseIntervalSeconds, setProgressInterval } from './progress.js';
 import { registerPrepare } from './commands/prepare.js';
 import { registerVerify } from './commands/verify.js';
 import { registerPlan } from './commands/plan.js';
@@ -46,6 +47,7 @@ export function buildProgram(ctx: CliContext, setExit: SetExit): Command {
   program
     .description('Seed a cloud backup by shipping drives: copy staging data to drives (Azure Import/Export format), verify, plan and restore.')
     .option('--debug', 'print stacks of unexpected errors')
+    .option('--progress-interval <seconds>', 'seconds between progress lines without a terminal (default 10; env SEEDSHIP_PROGRESS_INTERVAL)', progressIntervalOption)
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `\nAzureOfflineBackupDiskPrep spelling: seedship s:<staging> [p:<publishsettings>]  (= prepare)\n\n${EXIT_CODE_HELP}\n`)
     .configureOutput({
@@ -53,9 +55,19 @@ export function buildProgram(ctx: CliContext, setExit: SetExit): Command {
       writeErr: (s) => ctx.stderr.write(s),
     })
     .exitOverride();
+  program.hook('preAction', () => {
+    const s = program.opts<{ progressInterval?: number }>().progressInterval;
+    if (s !== undefined) setProgressInterval(ctx, s);
+  });
   for (const register of COMMANDS) register(program, ctx, setExit);
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
   return program;
+}
+
+function progressIntervalOption(value: string): number {
+  const s = parseIntervalSeconds(value);
+  if (s === undefined) throw new InvalidArgumentError('give a number of seconds from 0.1 to 86400, e.g. 10');
+  return s;
 }
 
 /** Run the CLI with `argv` (without node and script) and return the exit code. */

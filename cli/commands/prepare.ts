@@ -3,9 +3,9 @@ import { formatBytes, formatDuration, runPrepare, serviceNamingRules, usageError
 import type { CliContext } from '../context.js';
 import { EXIT, EXIT_CODE_HELP } from '../exit-codes.js';
 import { choiceOption, collect, intOption, sizeOption } from '../options.js';
-import { printNotice, printResult } from '../output.js';
+import { printResult } from '../output.js';
 import type { SetExit } from '../program.js';
-import { ProgressView } from '../progress.js';
+import { startProgress } from '../progress.js';
 import { ask } from '../prompt.js';
 import { addJobCreateOptions, createJob } from './job.js';
 
@@ -71,46 +71,52 @@ async function prepareAction(ctx: CliContext, flags: PrepareFlags): Promise<numb
   const interactive = ctx.interactive && !flags.yes && !json;
   const drives = flags.drive ?? [];
   if (drives.length === 0 && !interactive) throw usageError('give at least one --drive PATH (the mount path of a drive to fill)');
-  const view = new ProgressView(ctx, json);
-  const result = await runPrepare(
-    {
-      staging: flags.staging,
-      job: flags.job,
-      drives,
-      session: flags.session,
-      container: flags.container,
-      codec: flags.codec,
-      level: flags.level,
-      blobType: flags.blobType,
-      encrypt: flags.encrypt,
-      bitlockerKeys: flags.bitlockerKey,
-      threads: flags.threads,
-      verify: flags.verify,
-      containerSas: flags.containerSas,
-      disposition: flags.disposition,
-      driveLimit: flags.driveLimit,
-      allowStagingVolume: flags.allowStagingVolume,
-      serviceStrict: flags.serviceStrict,
-    },
-    ctx.deps,
-    {
-      progress: (e) => view.update(e),
-      notice: (level, message) => (json ? printNotice(ctx, true, level, message) : view.note(`seedship: ${level === 'warning' ? 'warning: ' : ''}${message}`)),
-      ...(interactive
-        ? {
-            askNextDrive: async (info) => {
-              view.done();
-              const head = info.sealedDriveId ? `Drive ${info.sealedDriveId} is full and sealed. ` : '';
-              const a = await ask(ctx, `${head}${formatBytes(info.rawRemaining)} in ${info.filesRemaining} files remain.\nAttach the next drive and type its mount path (empty to stop): `);
-              return a ? a : undefined;
-            },
-          }
-        : {}),
-    },
-    serviceNamingRules,
-    ctx.signal,
-  );
-  view.done();
+  const view = startProgress(ctx, 'prepare', { json, total: { label: 'all', unit: 'bytes' } });
+  let result: PrepareResult;
+  try {
+    result = await runPrepare(
+      {
+        staging: flags.staging,
+        job: flags.job,
+        drives,
+        session: flags.session,
+        container: flags.container,
+        codec: flags.codec,
+        level: flags.level,
+        blobType: flags.blobType,
+        encrypt: flags.encrypt,
+        bitlockerKeys: flags.bitlockerKey,
+        threads: flags.threads,
+        verify: flags.verify,
+        containerSas: flags.containerSas,
+        disposition: flags.disposition,
+        driveLimit: flags.driveLimit,
+        allowStagingVolume: flags.allowStagingVolume,
+        serviceStrict: flags.serviceStrict,
+      },
+      ctx.deps,
+      {
+        board: view.board,
+        notice: (level, message) => view.note(level, message),
+        ...(interactive
+          ? {
+              askNextDrive: async (info) => {
+                // The live lines leave the terminal while the operator answers, and come back after.
+                view.pause();
+                const head = info.sealedDriveId ? `Drive ${info.sealedDriveId} is full and sealed. ` : '';
+                const a = await ask(ctx, `${head}${formatBytes(info.rawRemaining)} in ${info.filesRemaining} files remain.\nAttach the next drive and type its mount path (empty to stop): `);
+                view.resume();
+                return a ? a : undefined;
+              },
+            }
+          : {}),
+      },
+      serviceNamingRules,
+      ctx.signal,
+    );
+  } finally {
+    view.done();
+  }
   printResult(ctx, json, result, () => summary(result));
   if (result.status === 'needs-drive') {
     if (!json) {
