@@ -150,6 +150,7 @@ class LiveDisplay {
     multi.on('update-post', unref);
     this.#multi = multi;
     this.#refresh();
+    multi.update(); // drawn at once, not a quarter second later (after a prompt, say)
     unref();
   }
 
