@@ -47,7 +47,11 @@ export function buildProgram(ctx: CliContext, setExit: SetExit): Command {
   program
     .description('Seed a cloud backup by shipping drives: copy staging data to drives (Azure Import/Export format), verify, plan and restore.')
     .option('--debug', 'print stacks of unexpected errors')
-    .option('--progress-interval <seconds>', 'seconds between progress lines without a terminal (default 10; env SEEDSHIP_PROGRESS_INTERVAL)', progressIntervalOption)
+    .option(
+      '--progress-interval <seconds>',
+      'seconds between progress lines without a terminal (default 10; env SEEDSHIP_PROGRESS_INTERVAL)',
+      progressIntervalOption,
+    )
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `\nAzureOfflineBackupDiskPrep spelling: seedship s:<staging> [p:<publishsettings>]  (= prepare)\n\n${EXIT_CODE_HELP}\n`)
     .configureOutput({

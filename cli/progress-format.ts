@@ -1,4 +1,5 @@
-import { formatBytes, formatDuration, type ProgressSnapshot, type ProgressUnit, type TrackSnapshot } from '../core/index.js';
+import { formatBytes, formatDuration } from '../core/index.js';
+import type { ProgressSnapshot, ProgressUnit, TrackSnapshot } from '../core/index.js';
 
 /**
  * How a progress snapshot reads as text: the plain line written every interval without a
@@ -59,7 +60,8 @@ function join(parts: readonly (string | undefined)[], sep: string): string {
 
 /** One track in a plain line: `SS0001 /mnt/a: writing 1.10 GiB 22.0 MiB/s (40% full)`. */
 export function plainTrackPart(t: TrackSnapshot): string {
-  return `${t.label}: ${join([t.state, fillPart(t), doneOfTotal(t), itemsPart(t), formatRate(t.unit, t.rate), etaPart(t)], ' ')}`;
+  const parts = [t.state, fillPart(t), doneOfTotal(t), itemsPart(t), formatRate(t.unit, t.rate), etaPart(t)];
+  return `${t.label}: ${join(parts, ' ')}`;
 }
 
 /**
@@ -69,7 +71,8 @@ export function plainTrackPart(t: TrackSnapshot): string {
 export function plainLine(s: ProgressSnapshot): string {
   const head = `seedship: ${s.step} ${s.phase}${s.message ? ` (${s.message})` : ''}`;
   const t = s.total;
-  const whole = join([`elapsed ${formatDuration(s.elapsedMs / 1000)}`, doneOfTotal(t), itemsPart(t), formatRate(t.unit, t.rate), etaPart(t)], ', ');
+  const elapsed = `elapsed ${formatDuration(s.elapsedMs / 1000)}`;
+  const whole = join([elapsed, doneOfTotal(t), itemsPart(t), formatRate(t.unit, t.rate), etaPart(t)], ', ');
   return `${head}: ${whole}${s.tracks.map((tr) => ` | ${plainTrackPart(tr)}`).join('')}`;
 }
 
@@ -88,13 +91,16 @@ export function liveStepLine(s: ProgressSnapshot): string {
   const t = s.total;
   const phase = `${s.step} ${s.phase}${s.message ? ` (${s.message})` : ''}`;
   const bar = t.total !== undefined ? `[${textBar(t.done, t.total, 20)}]` : undefined;
-  return join([phase, `elapsed ${formatDuration(s.elapsedMs / 1000)}`, doneOfTotal(t), itemsPart(t), formatRate(t.unit, t.rate), etaPart(t), bar], '  ');
+  const elapsed = `elapsed ${formatDuration(s.elapsedMs / 1000)}`;
+  return join([phase, elapsed, doneOfTotal(t), itemsPart(t), formatRate(t.unit, t.rate), etaPart(t), bar], '  ');
 }
 
 /** The live display's line for one track (a drive): label, state, fill, done/total, rate, ETA, bar. */
 export function liveTrackLine(t: TrackSnapshot): string {
   const bar = t.total !== undefined ? `[${textBar(t.done, t.total, 20)}]` : undefined;
-  return '  ' + join([t.label, t.state, fillPart(t), doneOfTotal(t), itemsPart(t), formatRate(t.unit, t.rate), etaPart(t), bar], '  ');
+  const rate = formatRate(t.unit, t.rate);
+  const parts = [t.label, t.state, fillPart(t), doneOfTotal(t), itemsPart(t), rate, etaPart(t), bar];
+  return '  ' + join(parts, '  ');
 }
 
 /** Cut a line to `width` columns (the display must not wrap, or its lines would drift). */

@@ -31,7 +31,10 @@ export function progressIntervalMs(ctx: CliContext): number {
   const env = ctx.env.SEEDSHIP_PROGRESS_INTERVAL;
   if (env === undefined || env === '') return DEFAULT_PROGRESS_INTERVAL_S * 1000;
   const s = parseIntervalSeconds(env);
-  if (s === undefined) throw usageError(`SEEDSHIP_PROGRESS_INTERVAL=${JSON.stringify(env)} is not a number of seconds (0.1 to 86400); set it to e.g. 10, or unset it`);
+  if (s === undefined) {
+    const what = `SEEDSHIP_PROGRESS_INTERVAL=${JSON.stringify(env)}`;
+    throw usageError(`${what} is not a number of seconds (0.1 to 86400); set it to e.g. 10, or unset it`);
+  }
   return s * 1000;
 }
 
@@ -72,7 +75,8 @@ export function startProgress(ctx: CliContext, step: string, opts: { json: boole
   };
   const sampleToLog = () => ctx.log.progress(board.snapshot());
   every(LOG_SAMPLE_MS, sampleToLog);
-  if (opts.json) every(intervalMs, () => ctx.stderr.write(JSON.stringify({ type: 'progress', ...board.snapshot() }) + '\n'));
+  const progressEvent = () => JSON.stringify({ type: 'progress', ...board.snapshot() }) + '\n';
+  if (opts.json) every(intervalMs, () => ctx.stderr.write(progressEvent()));
   else if (!tty) every(intervalMs, () => ctx.stderr.write(plainLine(board.snapshot()) + '\n'));
 
   board.onPhase((change: PhaseChange) => {

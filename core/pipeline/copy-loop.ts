@@ -362,8 +362,10 @@ export class CopyLoop {
   /** Write the manifest of a full drive and record it sealed. */
   async seal(d: DriveState, root: string): Promise<void> {
     this.#track(d, root).setState('sealing');
-    // The step is sealing once no drive is being filled any more (a drive filled while others go on is shown by its state).
-    if (this.#lanes.size === 0 && this.#o.board.phase !== 'seal') this.#o.board.setPhase('seal', `sealing drive ${d.driveId}`);
+    // The step is sealing once no drive is being filled any more (a drive filled while others go
+    // on shows it in its state).
+    const board = this.#o.board;
+    if (this.#lanes.size === 0 && board.phase !== 'seal') board.setPhase('seal', `sealing drive ${d.driveId}`);
     const r = await sealDrive({ ...this.#o.sealBase, now: this.#deps.clock.now(), bitLockerKey: await this.#drives.bitlockerKeyOf(d) }, d, root);
     this.#record({ type: RecordType.DriveSealed, drive: d.seq, manifestHash: r.manifestHash, manifestBytes: r.manifestBytes });
     await this.commit();
@@ -414,9 +416,14 @@ export class CopyLoop {
     t.setState('reading back');
     t.set(0);
     t.setTotal(d.storedBytes);
-    if (this.#lanes.size === 0 && this.#o.board.phase !== 'read-back') this.#o.board.setPhase('read-back', `reading back drive ${d.driveId}`);
+    const board = this.#o.board;
+    if (this.#lanes.size === 0 && board.phase !== 'read-back') {
+      board.setPhase('read-back', `reading back drive ${d.driveId}`);
+    }
     const key = await this.#drives.keyOf(d);
-    const out = await readBackDrive(this.#deps, this.#readPool(), this.#s, this.#o.naming, d, root, key, this.#o.signal, (n) => t.add(n));
+    const pool = this.#readPool();
+    const onBytes = (n: number) => t.add(n);
+    const out = await readBackDrive(this.#deps, pool, this.#s, this.#o.naming, d, root, key, this.#o.signal, onBytes);
     this.readBacks.set(d.seq, out);
     t.setState(out.kind === 'ok' ? 'done' : out.kind === 'failed' ? 'failed' : 'waiting');
     if (out.kind === 'ok') {

@@ -98,7 +98,8 @@ async function prepareInSession(
   };
   let scan;
   try {
-    scan = await prescan(fs, session.staging, { chunkBytes: s.chunkBytes, pages: s.blobType === 'page', suffix, exclude, onEntry, signal });
+    const pages = s.blobType === 'page';
+    scan = await prescan(fs, session.staging, { chunkBytes: s.chunkBytes, pages, suffix, exclude, onEntry, signal });
   } finally {
     await judge?.close();
   }
