@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { clearScreenDown } from 'node:readline';
 import { ProgressBoard, usageError, type PhaseChange, type TrackInit } from '../core/index.js';
 import type { CliContext } from './context.js';
 import { printNotice } from './output.js';
@@ -124,6 +125,8 @@ class LiveDisplay {
   readonly #board: ProgressBoard;
   #multi: cliProgress.MultiBar | undefined;
   readonly #bars = new Map<string, cliProgress.SingleBar>();
+  /** Messages wait in cli-progress's buffer for the next redraw. */
+  #logged = false;
 
   constructor(ctx: CliContext, board: ProgressBoard) {
     this.#ctx = ctx;
@@ -151,6 +154,13 @@ class LiveDisplay {
     });
     const unref = () => (multi as unknown as { timer?: NodeJS.Timeout | null }).timer?.unref();
     multi.on('update-pre', () => this.#refresh());
+    // cli-progress prints buffered messages from the first live line down, clearing only that one
+    // line: clear them all first, or a second message line lands on what is left of a live line.
+    multi.on('redraw-pre', () => {
+      if (!this.#logged) return;
+      this.#logged = false;
+      clearScreenDown(this.#ctx.stderr);
+    });
     multi.on('update-post', unref);
     this.#multi = multi;
     this.#refresh();
@@ -160,7 +170,9 @@ class LiveDisplay {
 
   /** Print a message above the live lines (at the next redraw, a quarter second at most). */
   log(line: string): void {
-    this.#multi?.log(line + '\n');
+    if (!this.#multi) return;
+    this.#logged = true;
+    this.#multi.log(line + '\n');
   }
 
   /** Take the lines off the terminal; messages still buffered are printed first. */

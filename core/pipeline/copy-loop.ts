@@ -187,6 +187,8 @@ export class CopyLoop {
       }
       // Every new drive given is filled at once; none is touched when nothing is left to copy.
       if (await feed.anyWork()) await this.#drives.attachGiven();
+      for (const c of this.#drives.open.values()) this.#track(c.state, c.writer.root).setState('waiting');
+      this.#o.board.setPhase('copy');
       for (;;) {
         await this.#dealWithFaults();
         const ready = [...this.#drives.open.values()].filter((c) => this.#feed!.hasWorkFor(c.state.seq));
@@ -284,6 +286,7 @@ export class CopyLoop {
   async #runLane(cur: CurrentDrive): Promise<void> {
     const lane: Lane = { cur, stopped: undefined, held: new Set() };
     this.#lanes.set(cur.state.seq, lane);
+    this.#track(cur.state, cur.writer.root).setState('writing');
     try {
       await this.#pump(lane);
     } catch (err) {
@@ -361,7 +364,9 @@ export class CopyLoop {
 
   /** Write the manifest of a full drive and record it sealed. */
   async seal(d: DriveState, root: string): Promise<void> {
-    this.#track(d, root).setState('sealing');
+    const t = this.#track(d, root);
+    t.setState('sealing');
+    t.setTotal(d.storedBytes); // no time left to fill it
     // The step is sealing once no drive is being filled any more (a drive filled while others go
     // on shows it in its state).
     const board = this.#o.board;
@@ -370,7 +375,7 @@ export class CopyLoop {
     this.#record({ type: RecordType.DriveSealed, drive: d.seq, manifestHash: r.manifestHash, manifestBytes: r.manifestBytes });
     await this.commit();
     this.sealedNow.push(d.seq);
-    if (!this.#o.readBack) this.#track(d, root).setState('done');
+    if (!this.#o.readBack) t.setState('done');
     this.#io.notice('info', `drive ${d.driveId} sealed: ${r.blobs} blobs, ${formatBytes(d.storedBytes)}; drive info in ${r.driveInfoFile}`);
   }
 
@@ -1050,7 +1055,7 @@ export class CopyLoop {
     // Its ETA is the time until it is full at the rate it is written now.
     t.setTotal(d.storedBytes + Math.max(0, this.#room(d)));
     t.setFill(d.usedBytes, d.budget);
-    if (t.state !== 'writing') t.setState('writing');
+    // Back to copying after a seal or read-back while no drive was being filled.
     if (this.#o.board.phase !== 'copy') this.#o.board.setPhase('copy');
   }
 }

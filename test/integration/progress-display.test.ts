@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { NodeFileSystem } from '../../native/index.js';
 import { tempDir, writeTree } from '../support/tree.js';
@@ -11,6 +12,7 @@ import { playTerminal } from '../support/screen.js';
 
 const MiB = 1024 * 1024;
 const SCHEMA = new URL('../../../docs/progress.schema.json', import.meta.url);
+const SLOW_ENTRY = fileURLToPath(new URL('../support/slow-drive-entry.js', import.meta.url));
 
 /** A live step line (`prepare copy  elapsed 3s  …`) or drive line (`  SS… /path  writing  (12% full)  …`). */
 const LIVE_LINE = /^prepare \S+( \(.*\))?  elapsed |^ {2}SS\w+ \S+ {2}(waiting|writing|sealing|reading back|done|failed) {2}/;
@@ -25,21 +27,23 @@ test('on a terminal the live display shows each drive and the whole step, redraw
   const t = tempDir();
   try {
     const staging = `${t.dir}/s`;
-    // Compressible text at zstd level 19 on one thread: a few seconds of copy, many redraws.
-    writeTree(staging, { 'a.log': { size: 12 * MiB, seed: 1, kind: 'text' }, 'b.log': { size: 12 * MiB, seed: 2, kind: 'text' }, 'c.txt': 'c' });
-    for (const d of ['d1', 'd2']) mkdirSync(`${t.dir}/${d}`);
-    const argv = [process.execPath, CLI, 'prepare', '--staging', staging, '--job', 'live-job', '--drive', `${t.dir}/d1`, '--drive', `${t.dir}/d2`, '--allow-staging-volume', '--level', '19', '--threads', '1'];
-    const r = await runInPty(wide(argv), [], {}, 120_000);
+    writeTree(staging, { 'a.bin': { size: 12 * MiB, seed: 1 }, 'b.bin': { size: 12 * MiB, seed: 2 }, 'c.txt': 'c' });
+    const drives = `${t.dir}/drives`;
+    for (const d of ['d1', 'd2']) mkdirSync(`${drives}/${d}`, { recursive: true });
+    // Each write and sync on the drives waits 400 ms: the copy lasts seconds, its lines change between redraws.
+    const entry = [process.execPath, SLOW_ENTRY, drives, '400'];
+    const args = ['prepare', '--staging', staging, '--job', 'live-job', '--drive', `${drives}/d1`, '--drive', `${drives}/d2`, '--allow-staging-volume', '--codec', 'none'];
+    const r = await runInPty(wide([...entry, ...args]), [], {}, 120_000);
     assert.equal(r.code, 0, r.output);
 
     // The drive lines as drawn, one render after another (each ends at the erase-to-end-of-line).
     const renders = [...r.output.matchAll(/ {2}(SS\w+) [^\x1b\r\n]*\(\d+% full\)[^\x1b\r\n]*/g)].map((m) => m[0]);
-    const drives = new Set([...r.output.matchAll(/ {2}(SS\w+) \S+ {2}writing/g)].map((m) => m[1]));
-    assert.equal(drives.size, 2, 'both drives were shown being written');
-    for (const id of drives) {
+    const ids = new Set([...r.output.matchAll(/ {2}(SS\w+) \S+ {2}writing/g)].map((m) => m[1]));
+    assert.equal(ids.size, 2, 'both drives were shown being written');
+    for (const id of ids) {
       const mine = new Set(renders.filter((l) => l.startsWith(`  ${id} `)));
       assert.ok(mine.size >= 2, `drive ${id}: the line was redrawn with new figures (${[...mine].join(' / ')})`);
-      assert.ok([...mine].some((l) => / MiB\/s /.test(l)), `drive ${id}: an observed rate was shown`);
+      assert.ok([...mine].some((l) => / [\d.]+ (B|KiB|MiB|GiB)\/s /.test(l)), `drive ${id}: an observed rate was shown`);
     }
     const steps = new Set([...r.output.matchAll(/prepare copy {2}elapsed [^\x1b\r\n]*/g)].map((m) => m[0]));
     assert.ok(steps.size >= 2, 'the step line was redrawn during the copy');
@@ -133,7 +137,7 @@ test('without a terminal a long prepare prints a plain line every --progress-int
     // Each line: done/total, files, rate, and a part per drive.
     const copying = parsed.filter((p) => p.phase === 'copy');
     assert.ok(copying.length >= 5, lines.join('\n'));
-    for (const p of copying) assert.match(p.rest, /^[\d.]+ (B|KiB|MiB)\/16\.0 MiB [\d.]+%, \d+\/3 files, (…|[\d.]+ (B|KiB|MiB))\/s(, ETA \S+( \S+)?)? \| SS\w+ \S+: writing \(\d+% full\) /);
+    for (const p of copying) assert.match(p.rest, /^[\d.]+ (B|KiB|MiB)\/16\.0 MiB [\d.]+%, \d+\/3 files, (…|[\d.]+ (B|KiB|MiB))\/s(, ETA \S+( \S+)?)? \| SS\w+ \S+: (waiting|writing) \(\d+% full\) /);
     assert.ok(copying.some((p) => /MiB\/s, ETA /.test(p.rest)), 'an observed rate and ETA were shown');
     assert.match(last.rest, /^16\.0 MiB\/16\.0 MiB 100\.0%, 3\/3 files, .* \| SS\w+ \S+: done /);
   } finally {
