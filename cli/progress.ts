@@ -127,6 +127,8 @@ class LiveDisplay {
   readonly #bars = new Map<string, cliProgress.SingleBar>();
   /** Messages wait in cli-progress's buffer for the next redraw. */
   #logged = false;
+  /** A process that exits with the lines up (a second Ctrl-C) still takes them off and shows the cursor. */
+  readonly #onExit = () => this.stop();
 
   constructor(ctx: CliContext, board: ProgressBoard) {
     this.#ctx = ctx;
@@ -163,6 +165,7 @@ class LiveDisplay {
     });
     multi.on('update-post', unref);
     this.#multi = multi;
+    process.once('exit', this.#onExit);
     this.#refresh();
     multi.update(); // drawn at once, not a quarter second later (after a prompt, say)
     unref();
@@ -179,6 +182,7 @@ class LiveDisplay {
   stop(): void {
     const multi = this.#multi;
     if (!multi) return;
+    process.removeListener('exit', this.#onExit);
     multi.update();
     multi.stop();
     this.#multi = undefined;
