@@ -1,8 +1,9 @@
-import { CommanderError, type Command } from 'commander';
+import { CommanderError, InvalidArgumentError, type Command } from 'commander';
 import { SEEDSHIP_VERSION, SeedshipError } from '../core/index.js';
 import type { CliContext } from './context.js';
 import { EXIT, EXIT_CODE_HELP } from './exit-codes.js';
 import { reportError } from './output.js';
+import { parseIntervalSeconds, setProgressInterval } from './progress.js';
 import { registerPrepare } from './commands/prepare.js';
 import { registerVerify } from './commands/verify.js';
 import { registerPlan } from './commands/plan.js';
@@ -100,6 +101,11 @@ export function buildProgram(ctx: CliContext, setExit: SetExit, opts: { json?: b
     .description('Seed a cloud backup by shipping drives: copy staging data to drives (Azure Import/Export format), verify, plan and restore.')
     .version(SEEDSHIP_VERSION, '-V, --version', 'print the version and exit')
     .option('--debug', 'print stacks of unexpected errors')
+    .option(
+      '--progress-interval <seconds>',
+      'seconds between progress lines without a terminal (default 10; env SEEDSHIP_PROGRESS_INTERVAL)',
+      progressIntervalOption,
+    )
     .showHelpAfterError(opts.json ? false : '(run with --help for usage)')
     .addHelpText('after', `\nAzureOfflineBackupDiskPrep spelling: seedship s:<staging> [p:<publishsettings>]  (= prepare)\n\n${EXIT_CODE_HELP}\n${ENV_HELP}`)
     .configureOutput(output)
@@ -108,6 +114,10 @@ export function buildProgram(ctx: CliContext, setExit: SetExit, opts: { json?: b
     .hook('preAction', (_program, action) => {
       if (action instanceof SeedshipCommand) action.reportProblems();
     });
+  program.hook('preAction', () => {
+    const s = program.opts<{ progressInterval?: number }>().progressInterval;
+    if (s !== undefined) setProgressInterval(ctx, s);
+  });
   for (const register of COMMANDS) register(program, ctx, setExit);
   for (const c of program.commands) c.helpGroup(COMMAND_GROUPS[c.name()] ?? 'Other:');
   program.commandsGroup('Other:').helpCommand('help [command]', 'show the help of a command');
@@ -118,6 +128,12 @@ export function buildProgram(ctx: CliContext, setExit: SetExit, opts: { json?: b
   };
   program.commands.forEach(configure);
   return program;
+}
+
+function progressIntervalOption(value: string): number {
+  const s = parseIntervalSeconds(value);
+  if (s === undefined) throw new InvalidArgumentError('give a number of seconds from 0.1 to 86400, e.g. 10');
+  return s;
 }
 
 /** Run the CLI with `argv` (without node and script) and return the exit code. */

@@ -50,7 +50,7 @@ async function demo(ctx: CliContext, flags: DemoFlags): Promise<number> {
       const drives = [1, 2, 3, 4].map((i) => `${dir}/drive${i}`);
       for (const d of drives) await ctx.deps.fs.mkdir(d);
       const prep = await stage(() =>
-        runPrepare({ staging, job: 'demo', drives, allowStagingVolume: true, driveLimit, verify: false }, ctx.deps, { progress: () => undefined, notice: () => undefined }, serviceNamingRules, ctx.signal),
+        runPrepare({ staging, job: 'demo', drives, allowStagingVolume: true, driveLimit, verify: false }, ctx.deps, { notice: () => undefined }, serviceNamingRules, ctx.signal),
       );
       const r = prep.value;
       const used = r.drives.filter((d) => d.blobs > 0);

@@ -4,9 +4,9 @@ import type { CliContext } from '../context.js';
 import { EXIT, EXIT_CODE_HELP } from '../exit-codes.js';
 import { CLOUDS } from '../../native/clouds.js';
 import { choiceOption, collect, intOption, sessionOption, sizeOption, stagingOption } from '../options.js';
-import { printNotice, printResult } from '../output.js';
+import { printResult } from '../output.js';
 import type { SetExit } from '../program.js';
-import { ProgressView } from '../progress.js';
+import { startProgress } from '../progress.js';
 import { ask } from '../prompt.js';
 import { addUsageCheck } from '../usage.js';
 import { warnServiceCheck } from './check.js';
@@ -96,51 +96,53 @@ async function prepareAction(ctx: CliContext, flags: PrepareFlags): Promise<numb
   const drives = flags.drive ?? [];
   if (drives.length === 0 && !interactive) throw usageError('give at least one --drive PATH (the mount path of a drive to fill)');
   await warnServiceCheck(ctx, flags);
-  const view = new ProgressView(ctx, json);
-  const result = await runPrepare(
-    {
-      staging: flags.staging,
-      job: flags.job,
-      drives,
-      session: flags.session,
-      container: flags.container,
-      codec: flags.codec,
-      level: flags.level,
-      blobType: flags.blobType,
-      encrypt: flags.encrypt,
-      bitlockerKeys: flags.bitlockerKey,
-      threads: flags.threads,
-      verify: flags.verify,
-      containerSas: flags.containerSas,
-      disposition: flags.disposition,
-      driveLimit: flags.driveLimit,
-      allowStagingVolume: flags.allowStagingVolume,
-      serviceStrict: flags.serviceStrict,
-    },
-    ctx.deps,
-    {
-      progress: (e) => view.update(e),
-      sessionReady: (dir) => ctx.log.attach(dir),
-      notice: (level, message) => {
-        if (json) return printNotice(ctx, true, level, message);
-        ctx.log[level === 'warning' ? 'warn' : 'info'](message);
-        view.note(`seedship: ${level === 'warning' ? 'warning: ' : ''}${message}`);
+  const view = startProgress(ctx, 'prepare', { json, total: { label: 'all', unit: 'bytes' } });
+  let result: PrepareResult;
+  try {
+    result = await runPrepare(
+      {
+        staging: flags.staging,
+        job: flags.job,
+        drives,
+        session: flags.session,
+        container: flags.container,
+        codec: flags.codec,
+        level: flags.level,
+        blobType: flags.blobType,
+        encrypt: flags.encrypt,
+        bitlockerKeys: flags.bitlockerKey,
+        threads: flags.threads,
+        verify: flags.verify,
+        containerSas: flags.containerSas,
+        disposition: flags.disposition,
+        driveLimit: flags.driveLimit,
+        allowStagingVolume: flags.allowStagingVolume,
+        serviceStrict: flags.serviceStrict,
       },
-      ...(interactive
-        ? {
-            askNextDrive: async (info) => {
-              view.done();
-              const head = info.sealedDriveId ? `Drive ${info.sealedDriveId} is full and sealed. ` : '';
-              const a = await ask(ctx, `${head}${formatBytes(info.rawRemaining)} in ${info.filesRemaining} files remain.\nAttach the next drive and type its mount path (empty to stop): `);
-              return a ? a : undefined;
-            },
-          }
-        : {}),
-    },
-    serviceNamingRules,
-    ctx.signal,
-  );
-  view.done();
+      ctx.deps,
+      {
+        board: view.board,
+        sessionReady: (dir) => ctx.log.attach(dir),
+        notice: (level, message) => view.note(level, message),
+        ...(interactive
+          ? {
+              askNextDrive: async (info) => {
+                // The live lines leave the terminal while the operator answers, and come back after.
+                view.pause();
+                const head = info.sealedDriveId ? `Drive ${info.sealedDriveId} is full and sealed. ` : '';
+                const a = await ask(ctx, `${head}${formatBytes(info.rawRemaining)} in ${info.filesRemaining} files remain.\nAttach the next drive and type its mount path (empty to stop): `);
+                view.resume();
+                return a ? a : undefined;
+              },
+            }
+          : {}),
+      },
+      serviceNamingRules,
+      ctx.signal,
+    );
+  } finally {
+    view.done();
+  }
   printResult(ctx, json, result, () => summary(result));
   if (result.status === 'needs-drive') {
     if (!json) {

@@ -13,7 +13,7 @@ import { SESSION_ROOT_NAME } from '../session/session-layout.js';
 import { mapBounded } from '../util/bounded-map.js';
 import { blobTweakSeed } from '../restore/chunk-task.js';
 import { formatBytes } from '../util/size.js';
-import { RateMeter } from '../util/rate-meter.js';
+import type { ProgressBoard, ProgressTrack } from '../util/progress.js';
 import type { CurrentDrive, DriveCoordinator } from './drive-coordinator.js';
 import type { OpenSession } from './open-session.js';
 import type { PrepareIO } from './prepare-types.js';
@@ -94,6 +94,8 @@ export interface CopyLoopOptions {
   readonly filesTotal: number;
   /** Read every drive back as soon as it is sealed. */
   readonly readBack: boolean;
+  /** Counters for whoever shows progress: raw bytes and files in all, each drive's bytes, fill and state. */
+  readonly board: ProgressBoard;
   /**
    * Entries before the frontier that earlier runs left off the drives (catch-up.ts), copied
    * after the first pass; absent when there are none.
@@ -124,7 +126,8 @@ export class CopyLoop {
   readonly #io: PrepareIO;
   readonly #o: CopyLoopOptions;
   readonly #live = new Map<number, LiveFile>();
-  readonly #rate = new RateMeter();
+  /** Each drive's progress track, by sequence number. */
+  readonly #tracks = new Map<number, ProgressTrack>();
   readonly #buffers: BufferPool;
   readonly #lanes = new Map<number, Lane>();
   /** Drives that failed (EIO, gone) and are not dealt with yet, with the error. */
@@ -184,6 +187,8 @@ export class CopyLoop {
       }
       // Every new drive given is filled at once; none is touched when nothing is left to copy.
       if (await feed.anyWork()) await this.#drives.attachGiven();
+      for (const c of this.#drives.open.values()) this.#track(c.state, c.writer.root).setState('waiting');
+      this.#o.board.setPhase('copy');
       for (;;) {
         await this.#dealWithFaults();
         const ready = [...this.#drives.open.values()].filter((c) => this.#feed!.hasWorkFor(c.state.seq));
@@ -252,6 +257,7 @@ export class CopyLoop {
     this.#record({ type: RecordType.DriveFailed, drive: seq, reason });
     await this.commit();
     this.failedNow.push({ seq, driveId: cur.state.driveId, reason });
+    this.#track(cur.state, cur.writer.root).setState('failed');
     this.#io.notice('warning', `drive ${cur.state.driveId} (${cur.writer.root}) failed (${reason}); do not ship it — what it held is copied onto the other drives, or onto the next one given`);
   }
 
@@ -280,6 +286,7 @@ export class CopyLoop {
   async #runLane(cur: CurrentDrive): Promise<void> {
     const lane: Lane = { cur, stopped: undefined, held: new Set() };
     this.#lanes.set(cur.state.seq, lane);
+    this.#track(cur.state, cur.writer.root).setState('writing');
     try {
       await this.#pump(lane);
     } catch (err) {
@@ -347,6 +354,7 @@ export class CopyLoop {
     this.#drives.forget(cur.state.seq);
     this.#feed?.unpin(cur.state.seq);
     if (empty) {
+      this.#track(cur.state, cur.writer.root).setState('waiting');
       this.#io.notice('info', `drive ${cur.state.driveId} (${cur.writer.root}) received no data and is not sealed; a later run of this job can fill it`);
       return;
     }
@@ -356,11 +364,18 @@ export class CopyLoop {
 
   /** Write the manifest of a full drive and record it sealed. */
   async seal(d: DriveState, root: string): Promise<void> {
-    this.#emit('seal', `sealing drive ${d.driveId}`, d);
+    const t = this.#track(d, root);
+    t.setState('sealing');
+    t.setTotal(d.storedBytes); // no time left to fill it
+    // The step is sealing once no drive is being filled any more (a drive filled while others go
+    // on shows it in its state).
+    const board = this.#o.board;
+    if (this.#lanes.size === 0 && board.phase !== 'seal') board.setPhase('seal', `sealing drive ${d.driveId}`);
     const r = await sealDrive({ ...this.#o.sealBase, now: this.#deps.clock.now(), bitLockerKey: await this.#drives.bitlockerKeyOf(d) }, d, root);
     this.#record({ type: RecordType.DriveSealed, drive: d.seq, manifestHash: r.manifestHash, manifestBytes: r.manifestBytes });
     await this.commit();
     this.sealedNow.push(d.seq);
+    if (!this.#o.readBack) t.setState('done');
     this.#io.notice('info', `drive ${d.driveId} sealed: ${r.blobs} blobs, ${formatBytes(d.storedBytes)}; drive info in ${r.driveInfoFile}`);
   }
 
@@ -388,6 +403,7 @@ export class CopyLoop {
       this.#record({ type: RecordType.DriveFailed, drive: u.state.seq, reason });
       this.#lostFinished = true;
       this.readBacks.set(u.state.seq, { kind: 'failed', problems: [], message: `drive ${u.state.driveId} (${u.input}) cannot be read (${u.code})` });
+      this.#track(u.state, u.input).setState('failed');
       this.#io.notice('warning', `drive ${u.state.driveId} (${u.input}) cannot be read (${u.code}): it is failing; do not ship it — what it holds is copied again onto the other drives, or the next one given`);
     }
     if (drives.length > 0) await this.#syncs.commitJournal();
@@ -401,9 +417,20 @@ export class CopyLoop {
 
   /** Read a sealed drive back from its media (invariant 7), beside the copy onto the other drives. */
   async readBack(d: DriveState, root: string): Promise<ReadBackOutcome> {
-    this.#emit('verify', `reading back drive ${d.driveId}`, d);
-    const out = await readBackDrive(this.#deps, this.#readPool(), this.#s, this.#o.naming, d, root, await this.#drives.keyOf(d), this.#o.signal);
+    const t = this.#track(d, root);
+    t.setState('reading back');
+    t.set(0);
+    t.setTotal(d.storedBytes);
+    const board = this.#o.board;
+    if (this.#lanes.size === 0 && board.phase !== 'read-back') {
+      board.setPhase('read-back', `reading back drive ${d.driveId}`);
+    }
+    const key = await this.#drives.keyOf(d);
+    const pool = this.#readPool();
+    const onBytes = (n: number) => t.add(n);
+    const out = await readBackDrive(this.#deps, pool, this.#s, this.#o.naming, d, root, key, this.#o.signal, onBytes);
     this.readBacks.set(d.seq, out);
+    t.setState(out.kind === 'ok' ? 'done' : out.kind === 'failed' ? 'failed' : 'waiting');
     if (out.kind === 'ok') {
       await this.#syncs.commitJournal(); // DriveVerified names no data: no drive needs a sync for it
       this.#io.notice('info', `drive ${d.driveId} read back from its media: every block matches`);
@@ -746,7 +773,7 @@ export class CopyLoop {
       return;
     }
     if (job.last) lane.held.delete(f);
-    this.#emit('copy', undefined, cur.state);
+    this.#bump(cur.state, cur.writer.root);
     // Group commit per drive, beside the copy; a drive with two intervals unsynced makes its pump
     // wait, so the pump takes files at the pace its drive writes them, the other drives the rest.
     await this.#syncs.afterWrite(cur);
@@ -1006,24 +1033,30 @@ export class CopyLoop {
     this.#s.state.apply(r);
   }
 
-  #emit(phase: 'copy' | 'seal' | 'verify', message: string | undefined, d: DriveState): void {
+  /** A drive's track on the board, made when the drive is first seen. */
+  #track(d: DriveState, root: string): ProgressTrack {
+    let t = this.#tracks.get(d.seq);
+    if (!t) {
+      t = this.#o.board.track({ key: d.driveId, label: `${d.driveId} ${root}`, unit: 'bytes', capacity: d.budget });
+      t.setFill(d.usedBytes, d.budget);
+      this.#tracks.set(d.seq, t);
+    }
+    return t;
+  }
+
+  /** After each chunk written: counters only (a viewer reads them on its own cadence). */
+  #bump(d: DriveState, root: string): void {
     const st = this.#s.state;
-    const now = this.#deps.clock.monotonic();
-    this.#rate.add(now, st.rawDone);
-    const rate = this.#rate.rate();
-    const left = Math.max(0, this.#o.rawTotal - st.rawDone);
-    this.#io.progress({
-      phase,
-      drive: { seq: d.seq, driveId: d.driveId, path: d.path, written: d.storedBytes, room: Math.max(0, this.#room(d)), budget: d.budget },
-      filesDone: st.filesDone,
-      filesTotal: this.#o.filesTotal,
-      rawDone: st.rawDone,
-      rawTotal: this.#o.rawTotal,
-      storedDone: st.storedDone,
-      rate,
-      etaSeconds: rate > 0 ? left / rate : undefined,
-      message,
-    });
+    const all = this.#o.board.total;
+    all.set(st.rawDone);
+    all.setItems(st.filesDone);
+    const t = this.#track(d, root);
+    t.set(d.storedBytes);
+    // Its ETA is the time until it is full at the rate it is written now.
+    t.setTotal(d.storedBytes + Math.max(0, this.#room(d)));
+    t.setFill(d.usedBytes, d.budget);
+    // Back to copying after a seal or read-back while no drive was being filled.
+    if (this.#o.board.phase !== 'copy') this.#o.board.setPhase('copy');
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Codec, EntryKind } from '../../native/interfaces.js';
 import type { ImportDisposition } from '../manifest/drive-manifest.js';
 import type { SkippedEntry } from '../plan/scan.js';
+import type { ProgressBoard } from '../util/progress.js';
 
 /** What the user asks of `prepare`. Unset fields take the session's value or the default. */
 export interface PrepareOptions {
@@ -27,25 +28,14 @@ export interface PrepareOptions {
   readonly serviceStrict?: boolean | undefined;
 }
 
-/** Live progress, emitted after each chunk is written and at phase changes. */
-export interface ProgressEvent {
-  readonly phase: 'scan' | 'copy' | 'seal' | 'verify';
-  readonly drive?: { readonly seq: number; readonly driveId: string; readonly path: string; readonly written: number; readonly room: number; readonly budget: number } | undefined;
-  readonly filesDone: number;
-  readonly filesTotal: number;
-  readonly rawDone: number;
-  readonly rawTotal: number;
-  readonly storedDone: number;
-  /** Raw bytes per second over the recent past (observed, not assumed). */
-  readonly rate: number;
-  /** Seconds left at `rate`, or undefined before a rate is known. */
-  readonly etaSeconds: number | undefined;
-  readonly message?: string | undefined;
-}
-
 /** How the engine talks to its caller. */
 export interface PrepareIO {
-  progress(e: ProgressEvent): void;
+  /**
+   * The counters the run bumps (files and raw bytes on its total track, a track per drive with
+   * its stored bytes, fill and state; phases scan, copy, seal, read-back, done). The caller shows
+   * them as it likes; without one the run keeps its own.
+   */
+  readonly board?: ProgressBoard | undefined;
   notice(level: 'info' | 'warning', message: string): void;
   /** The session dir is open (locked, settings read): the caller's run log can go there now. */
   sessionReady?: (dir: string) => void;

@@ -30,6 +30,7 @@ export async function readBackDrive(
   root: string,
   key: Uint8Array | undefined,
   signal: AbortSignal,
+  onBytes?: (n: number) => void,
 ): Promise<ReadBackOutcome> {
   let res;
   try {
@@ -40,6 +41,7 @@ export async function readBackDrive(
       // Drives are read back at once through one pool: a few reads each keep every drive busy.
       inFlight: READS_IN_FLIGHT_PER_DRIVE,
       signal,
+      ...(onBytes ? { onBytes } : {}),
     });
   } catch (err) {
     // The drive went away under the read (unplugged, or swapped in its bay): not at hand, not failed.

@@ -11,6 +11,8 @@ import { DriveCoordinator, type InspectedDrive } from './drive-coordinator.js';
 import { discoverJob, openSession, resolveStaging, type OpenSession } from './open-session.js';
 import type { DriveSummary, PrepareIO, PrepareOptions, PrepareResult } from './prepare-types.js';
 import { prescan, type PathProblem } from './prescan.js';
+import type { StagedFile } from '../plan/scan.js';
+import { ProgressBoard } from '../util/progress.js';
 import type { NamingRules } from './naming-rules.js';
 
 export const SEEDSHIP_VERSION = '0.1.0';
@@ -79,19 +81,32 @@ async function prepareInSession(
   }
 
   // Every check before the first byte is written.
-  io.progress({ phase: 'scan', filesDone: 0, filesTotal: 0, rawDone: 0, rawTotal: 0, storedDone: 0, rate: 0, etaSeconds: undefined, message: 'scanning staging' });
+  const board = io.board ?? new ProgressBoard('prepare', deps.clock);
+  const all = board.total;
+  board.setPhase('scan', 'scanning staging');
   const suffix = s.codec === 'zstd' ? '.zst' : '';
   const exclude = (rel: string) => rel === SESSION_ROOT_NAME || `${session.staging}/${rel}` === session.dir;
   // What earlier runs left off the drives in the part of staging they visited, judged in the
   // pre-scan's walk (read before this run appends to the journal).
   const catchUp = await CatchUp.read(fs, session.journalPath, session.staging, session.state.frontier);
   const judge = catchUp?.judge();
+  // While scanning, the total track counts what was found; then what is copied of it.
+  let seen = 0;
+  const onEntry = async (f: StagedFile) => {
+    all.add(f.size);
+    all.setItems(++seen);
+    if (judge) await judge.see(f);
+  };
   let scan;
   try {
-    scan = await prescan(fs, session.staging, { chunkBytes: s.chunkBytes, pages: s.blobType === 'page', suffix, exclude, onEntry: judge && ((f) => judge.see(f)), signal });
+    const pages = s.blobType === 'page';
+    scan = await prescan(fs, session.staging, { chunkBytes: s.chunkBytes, pages, suffix, exclude, onEntry, signal });
   } finally {
     await judge?.close();
   }
+  all.set(session.state.rawDone);
+  all.setTotal(scan.bytes);
+  all.setItems(session.state.filesDone, scan.files);
   const found = judge?.findings;
   const errors = scan.problems.filter((p) => p.severity === 'error');
   for (const w of scan.problems.filter((p) => p.severity === 'warning').slice(0, SHOWN_PROBLEMS)) io.notice('warning', `${w.path}: ${w.message}`);
@@ -126,6 +141,7 @@ async function prepareInSession(
     rawTotal: scan.bytes,
     filesTotal: scan.files,
     readBack: opts.verify !== false,
+    board,
     catchUp: catchUp && found && found.missing > 0 ? catchUp.entries({ exclude, suffix }) : undefined,
     signal,
   });
@@ -163,6 +179,9 @@ async function prepareInSession(
   } finally {
     await loop.close();
   }
+  all.set(session.state.rawDone);
+  all.setItems(session.state.filesDone);
+  board.setPhase('done', loop.needsDrive ? 'needs another drive' : undefined);
 
   const verified = new Map<number, boolean>();
   for (const [seq, out] of loop.readBacks) if (out.kind !== 'absent') verified.set(seq, out.kind === 'ok');

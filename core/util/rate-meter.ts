@@ -13,6 +13,12 @@ export class RateMeter {
   /** Record the running total `value` at time `t` (ms). */
   add(t: number, value: number): void {
     const last = this.#samples[this.#samples.length - 1];
+    // A counter that went back started over (a drive's read-back after its copy): so does its rate.
+    if (last && value < last.v) {
+      this.#samples.length = 0;
+      this.#samples.push({ t, v: value });
+      return;
+    }
     if (last && t - last.t < 200) {
       last.v = value;
       return;

@@ -8,9 +8,22 @@ import { runSeedship, runSeedshipWith, startSeedship } from '../support/cli.js';
 
 const MiB = 1024 * 1024;
 
-/** Start prepare, wait for its first copy progress line, run `during`, and collect the outcome. */
+/** Whether a --json run reported bytes copied: a progress event of its copy with bytes done (whole lines only). */
+function bytesCopied(stderr: string): boolean {
+  return stderr
+    .split('\n')
+    .slice(0, -1)
+    .some((l) => {
+      if (!l.startsWith('{"type":"progress"')) return false;
+      const e = JSON.parse(l) as { phase: string; total: { done: number } };
+      return e.phase === 'copy' && e.total.done > 0;
+    });
+}
+
+/** Start prepare, wait for its first progress line with bytes copied, run `during`, and collect the outcome. */
 async function prepareWhile(args: string[], during: () => void | Promise<void>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = startSeedship(args);
+  // Progress samples every 0.1 s: the first with bytes done comes just after the first chunk is written.
+  const child = startSeedship(['--progress-interval', '0.1', ...args]);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -19,7 +32,7 @@ async function prepareWhile(args: string[], during: () => void | Promise<void>):
   await new Promise<void>((res) => {
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
-      if (!started && stderr.includes('"phase":"copy"')) {
+      if (!started && bytesCopied(stderr)) {
         started = true;
         res();
       }

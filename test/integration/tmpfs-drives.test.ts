@@ -8,6 +8,14 @@ import { canMount, have, mountLoopImage, mountTmpfs, NEEDS_ROOT, remountReadOnly
 
 const MiB = 1024 * 1024;
 
+/** Whether a --json run's progress events (whole lines) show bytes recorded on the drive at `path`. */
+function dataOn(stderr: string, path: string): boolean {
+  return stderr
+    .split('\n')
+    .slice(0, -1)
+    .some((l) => l.startsWith('{"type":"progress"') && (JSON.parse(l) as { tracks: { label: string; done: number }[] }).tracks.some((t) => t.label.endsWith(` ${path}`) && t.done > 0));
+}
+
 test('real drive-full on tmpfs drives: spans them, the swap of a full drive continues, restore is identical', async (ctx) => {
   if (!canMount()) return ctx.skip(NEEDS_ROOT);
   const t = tempDir();
@@ -63,17 +71,17 @@ test('real ENOSPC mid-write (the drive filled by someone else): sealed with its 
     const d1 = `${t.dir}/d1`;
     const d2 = `${t.dir}/d2`;
     mounts.push(mountTmpfs(d1, 40), mountTmpfs(d2, 40));
-    const child = startSeedship(['prepare', '--staging', staging, '--job', 'enospc', '--drive', d1, '--drive', d2, '--codec', 'none', '--level', '1', '--threads', '1', '--json']);
+    const child = startSeedship(['--progress-interval', '0.1', 'prepare', '--staging', staging, '--job', 'enospc', '--drive', d1, '--drive', d2, '--codec', 'none', '--level', '1', '--threads', '1', '--json']);
     let stderr = '';
     let stdout = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
-    // Stop the copy at its first progress line, fill drive 1 behind its back, let it go on.
+    // Stop the copy at its first progress sample with data on drive 1, fill drive 1 behind its back, let it go on.
     await new Promise<void>((res) => {
       child.stderr!.on('data', (d: Buffer) => {
-        const had = stderr.includes('"phase":"copy"');
+        const had = dataOn(stderr, d1);
         stderr += d.toString();
-        if (!had && stderr.includes('"phase":"copy"')) {
+        if (!had && dataOn(stderr, d1)) {
           child.kill('SIGSTOP');
           res();
         }
