@@ -100,7 +100,7 @@ export function buildProgram(ctx: CliContext, setExit: SetExit, opts: { json?: b
   program
     .description('Seed a cloud backup by shipping drives: copy staging data to drives (Azure Import/Export format), verify, plan and restore.')
     .version(SEEDSHIP_VERSION, '-V, --version', 'print the version and exit')
-    .option('--debug', 'print stacks of unexpected errors')
+    .option('--debug', 'print stacks of unexpected errors; debug records (options as parsed, samples) in the run log')
     .option(
       '--progress-interval <seconds>',
       'seconds between progress lines without a terminal (default 10; env SEEDSHIP_PROGRESS_INTERVAL)',

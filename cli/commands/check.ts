@@ -90,9 +90,10 @@ export function formatCheck(r: ServiceCheckResult): string {
   return lines.join('\n') + '\n';
 }
 
-function noteFindings(ctx: CliContext, json: boolean, r: ServiceCheckResult): void {
+function noteFindings(ctx: CliContext, json: boolean, r: ServiceCheckResult, withFix = true): void {
   for (const f of [...r.drives.flatMap((d) => d.findings), ...r.findings]) {
-    printNotice(ctx, json, 'warning', `service check: ${f.drive ?? 'job'}: ${f.message} — ${f.fix}`, { finding: f });
+    const fix = withFix ? ` — ${f.fix}` : '';
+    printNotice(ctx, json, 'warning', `service check: ${f.drive ?? 'job'}: ${f.message}${fix}`, { finding: f });
   }
 }
 
@@ -138,9 +139,11 @@ export async function warnServiceCheck(ctx: CliContext, flags: PrepareCheckFlags
   }
   if (!result.ok) {
     const head = 'the Azure Import/Export service could not import these drives as they are';
-    printNotice(ctx, json, 'warning', `${head} (seedship's own importer can; prepare goes on):`);
+    const how = 'seedship check --drive … says how to fix each';
+    printNotice(ctx, json, 'warning', `${head} (seedship's own importer can; prepare goes on; ${how}):`);
   }
-  noteFindings(ctx, json, result);
+  // Prepare names what it found, briefly: the fixes are `seedship check`'s (and in --json's findings).
+  noteFindings(ctx, json, result, false);
   if (!result.ok && flags.createJob && !flags.force) {
     throw new SeedshipError(
       'E_DRIVE_UNSUITABLE',

@@ -20,6 +20,8 @@ Examples:
     .action((shell: CompletionShell) => {
       // The whole program, as built for this run: commands other modules add complete too.
       ctx.stdout.write(completionScript(program, shell));
+      // Printing a script records nothing worth keeping; a shell sourcing it at every start would fill the log dir.
+      ctx.log.discard();
       setExit(EXIT.OK);
     });
 }

@@ -92,8 +92,8 @@ test('the report opens in chromium offline: every drive, the chart with a line p
         assert.equal(await path.getAttribute('data-drive'), ids[i]);
         const box = await path.boundingBox();
         assert.ok(box && box.width > 400 && box.height > 10, `drive ${ids[i]}'s line is drawn across the chart: ${JSON.stringify(box)}`);
-        // Two runs: the line breaks once between them.
-        assert.equal(((await path.getAttribute('d')) ?? '').match(/M/g)?.length, 2);
+        // The prepare run's own samples and the two runs added: the line breaks between runs.
+        assert.ok((((await path.getAttribute('d')) ?? '').match(/M/g)?.length ?? 0) >= 3);
       }
       assert.ok((await page.locator('text=odd/' + TRAP).count()) >= 1, 'the trap name is shown as text');
       assert.equal(await page.locator('img').count(), 0);

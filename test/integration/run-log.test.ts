@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { SEEDSHIP_VERSION } from '../../core/index.js';
-import { CLI, runSeedship } from '../support/cli.js';
+import { CLI, jsonLines, runSeedship } from '../support/cli.js';
 import { havePty, runInPty } from '../support/pty.js';
 import { tempDir, writeTree } from '../support/tree.js';
 
@@ -186,7 +186,10 @@ test('a log dir that cannot be made costs one warning line; the command still su
     const vj = await runSeedship(['verify', '--drive', `${t.dir}/d1`, '--json'], { env: { SEEDSHIP_LOG_DIR: `${blocker}/logs` } });
     assert.equal(vj.code, 0, vj.stderr);
     assert.equal(JSON.parse(vj.stdout).ok, true);
-    assert.match(JSON.parse(vj.stderr.trim()).message as string, /cannot write the run log/);
+    const logWarnings = jsonLines(vj.stderr).filter((e) => /run log/.test(String(e.message)));
+    assert.equal(logWarnings.length, 1, vj.stderr);
+    assert.equal(logWarnings[0]!.type, 'warning');
+    assert.match(logWarnings[0]!.message as string, /cannot write the run log/);
 
     // The session's logs dir cannot be made: the log goes to the fallback dir, with a warning saying so.
     const session = `${staging}/.seedship/jjj`;
