@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { setMaxListeners } from 'node:events';
-import { makeProcessContext } from './context.js';
+import { makeProcessContext } from './shared/context.js';
 import { runCli } from './program.js';
 
 const controller = new AbortController();

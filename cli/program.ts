@@ -1,9 +1,9 @@
 import { CommanderError, InvalidArgumentError, type Command } from 'commander';
 import { SEEDSHIP_VERSION, SeedshipError } from '../core/index.js';
-import type { CliContext } from './context.js';
-import { EXIT, EXIT_CODE_HELP } from './exit-codes.js';
-import { reportError } from './output.js';
-import { parseIntervalSeconds, setProgressInterval } from './progress.js';
+import type { CliContext } from './shared/context.js';
+import { EXIT, EXIT_CODE_HELP } from './shared/exit-codes.js';
+import { reportError } from './shared/output.js';
+import { parseIntervalSeconds, setProgressInterval } from './shared/progress.js';
 import { registerPrepare } from './commands/prepare.js';
 import { registerVerify } from './commands/verify.js';
 import { registerPlan } from './commands/plan.js';
@@ -15,15 +15,11 @@ import { registerImport } from './commands/import.js';
 import { registerSync } from './commands/sync.js';
 import { registerBench } from './commands/bench.js';
 import { registerCompletion } from './commands/completion.js';
-import { SeedshipCommand, usageProblemLines } from './usage.js';
+import { SeedshipCommand, usageProblemLines } from './shared/usage.js';
+import type { Register, SetExit } from './shared/types.js';
 import { registerCheck } from './commands/check.js';
 import { registerReport } from './commands/report.js';
 
-/** Sets the exit code of the command that ran. */
-export type SetExit = (code: number) => void;
-
-/** One command module: adds its subcommand and its action. */
-export type Register = (program: Command, ctx: CliContext, setExit: SetExit) => void;
 
 // In the order of a job: the help lists the groups of COMMAND_GROUPS in the order their first command comes here.
 const COMMANDS: Register[] = [

@@ -1,10 +1,10 @@
 import { StorageImportExport, type JobResponse, type Location as SdkLocation } from '@azure/arm-storageimportexport';
 import { DefaultAzureCredential } from '@azure/identity';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
-import type { ImportExportApi, JobView, LocationView } from './job-model.js';
-import { CLOUDS, type CloudName } from './clouds.js';
+import type { ImportExportApi, JobView, LocationView } from '../core/azure/job-model.js';
+import { CLOUDS, type CloudName } from '../core/azure/clouds.js';
 
-export { CLOUDS, armErrorMessage, type CloudName } from './clouds.js';
+export { CLOUDS, armErrorMessage, type CloudName } from '../core/azure/clouds.js';
 
 /** A fixed bearer token (SEEDSHIP_ARM_TOKEN): air-gapped runs and tests. */
 class StaticTokenCredential implements TokenCredential {

@@ -10,7 +10,7 @@ import type { DecodeResult, DecodeTask, EncodeResult, EncodeTask, StoredExtent }
 import { decryptUnit, encryptUnit, unitTweak } from './chunk-crypto.js';
 import { md5HexMany } from './md5-many.js';
 import { createXxh64Hasher } from './xxh64.js';
-import { nonZeroPageRanges } from './page-ranges.js';
+import { nonZeroPageRanges } from '../core/azure/page-ranges.js';
 import { encodePath } from './raw-names.js';
 
 const xxh64 = await createXxh64Hasher();

@@ -1,8 +1,9 @@
-import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, promises as fsp, statfsSync, unlinkSync, writeSync, type BigIntStats, type Dirent } from 'node:fs';
+import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, promises as fsp, statfsSync, unlinkSync, writeSync, type Dirent } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import type { DirEntry, FileHandle, FileStat, FileSystem, FsSpace, OpenFlags } from './interfaces.js';
 import { osExtras } from './os-extras.js';
+import { toStat, kindOf } from './stat.js';
 import { decodeName, encodeBytes, encodePath } from './raw-names.js';
 
 /** statfs f_type of file systems whose metadata is local: ext2/3/4, xfs, btrfs, tmpfs, f2fs, overlay, zfs, ntfs3. */
@@ -10,42 +11,6 @@ const LOCAL_FS_TYPES = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0xf2
 
 /** statfs f_type of every FUSE file system (fuse, fuseblk: ntfs-3g). */
 const FUSE_SUPER_MAGIC = 0x65735546;
-
-type Typed = { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean };
-
-function kindOf(s: Typed): FileStat['kind'] {
-  if (s.isFile()) return 'file';
-  if (s.isDirectory()) return 'dir';
-  if (s.isSymbolicLink()) return 'symlink';
-  if (s.isFIFO()) return 'fifo';
-  if (s.isSocket()) return 'socket';
-  if (s.isCharacterDevice()) return 'char';
-  return 'block';
-}
-
-const NS_PER_MS = 1_000_000n;
-
-/** A FileStat from a bigint stat (exact nanosecond times). */
-export function toStat(s: BigIntStats): FileStat {
-  return {
-    kind: kindOf(s),
-    size: Number(s.size),
-    mtimeMs: Number(s.mtimeNs / NS_PER_MS) + Number(s.mtimeNs % NS_PER_MS) / 1e6,
-    ctimeMs: Number(s.ctimeNs / NS_PER_MS) + Number(s.ctimeNs % NS_PER_MS) / 1e6,
-    ino: Number(s.ino),
-    dev: Number(s.dev),
-    mode: Number(s.mode),
-    uid: Number(s.uid),
-    gid: Number(s.gid),
-    nlink: Number(s.nlink),
-    rdev: Number(s.rdev),
-    blocks: Number(s.blocks),
-    atimeNs: s.atimeNs,
-    mtimeNs: s.mtimeNs,
-    ctimeNs: s.ctimeNs,
-    birthtimeNs: s.birthtimeNs,
-  };
-}
 
 function isCode(err: unknown, ...codes: string[]): boolean {
   return typeof err === 'object' && err !== null && codes.includes((err as { code?: string }).code ?? '');

@@ -11,7 +11,7 @@ import { constants as osc } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorMap } from 'node:util';
 import type { FileHandle, FileStat, OpenFlags } from './interfaces.js';
-import { toStat } from './node-fs.js';
+import { toStat } from './stat.js';
 import { encodeBytes, encodePath } from './raw-names.js';
 
 /** Position and (except at the end of a file) length alignment that `pwriteDirect` requires. */

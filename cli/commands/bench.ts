@@ -1,12 +1,12 @@
 import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
 import { threadsText, BENCH_LEVELS, BENCH_MIN_SIZE_BYTES, formatBytes, formatDuration, mbps, resolveStaging, runHardwareBench, type HardwareBenchResult } from '../../core/index.js';
-import type { CliContext } from '../context.js';
-import { EXIT } from '../exit-codes.js';
-import { collect, intOption, sizeOption } from '../options.js';
-import { printResult } from '../output.js';
-import type { SetExit } from '../program.js';
-import { startProgress } from '../progress.js';
+import type { CliContext } from '../shared/context.js';
+import { EXIT } from '../shared/exit-codes.js';
+import { collect, intOption, sizeOption } from '../shared/options.js';
+import { printResult } from '../shared/output.js';
+import type { SetExit } from '../shared/types.js';
+import { startProgress } from '../shared/progress.js';
 
 interface BenchFlags {
   drive?: string[];

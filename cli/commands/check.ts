@@ -12,11 +12,11 @@ import {
   type DriveToCheck,
   type ServiceCheckResult,
 } from '../../core/index.js';
-import type { CliContext } from '../context.js';
-import { EXIT, EXIT_CODE_HELP } from '../exit-codes.js';
-import { collect, sessionOption } from '../options.js';
-import { printNotice, printResult } from '../output.js';
-import type { SetExit } from '../program.js';
+import type { CliContext } from '../shared/context.js';
+import { EXIT, EXIT_CODE_HELP } from '../shared/exit-codes.js';
+import { collect, sessionOption } from '../shared/options.js';
+import { printNotice, printResult } from '../shared/output.js';
+import type { SetExit } from '../shared/types.js';
 
 interface CheckFlags {
   drive?: string[];

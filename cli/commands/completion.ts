@@ -1,8 +1,8 @@
 import { Argument, type Command } from 'commander';
-import type { CliContext } from '../context.js';
-import { COMPLETION_SHELLS, completionScript, type CompletionShell } from '../completion.js';
-import { EXIT } from '../exit-codes.js';
-import type { SetExit } from '../program.js';
+import type { CliContext } from '../shared/context.js';
+import { COMPLETION_SHELLS, completionScript, type CompletionShell } from '../shared/completion.js';
+import { EXIT } from '../shared/exit-codes.js';
+import type { SetExit } from '../shared/types.js';
 
 export function registerCompletion(program: Command, ctx: CliContext, setExit: SetExit): void {
   program

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
 import { compareTrees, formatBytes, formatDuration, importDrive, openSessionView, restoreFromStorage, runPlan, runPrepare, runVerify, serviceNamingRules, usageError } from '../../core/index.js';
 import { generateStaging } from '../../fixtures/generate.js';
-import type { CliContext } from '../context.js';
-import { openBlobStore } from '../lazy-native.js';
-import { EXIT } from '../exit-codes.js';
-import { sizeOption } from '../options.js';
-import type { SetExit } from '../program.js';
+import type { CliContext } from '../shared/context.js';
+import { openBlobStore } from '../shared/lazy-native.js';
+import { EXIT } from '../shared/exit-codes.js';
+import { sizeOption } from '../shared/options.js';
+import type { SetExit } from '../shared/types.js';
 
 interface DemoFlags {
   size: number;

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { driveUnsuitability, formatBytes, type VolumeInfo } from '../../core/index.js';
-import type { CliContext } from '../context.js';
-import { EXIT } from '../exit-codes.js';
-import { printResult } from '../output.js';
-import type { SetExit } from '../program.js';
+import type { CliContext } from '../shared/context.js';
+import { EXIT } from '../shared/exit-codes.js';
+import { printResult } from '../shared/output.js';
+import type { SetExit } from '../shared/types.js';
 
 export function registerDrives(program: Command, ctx: CliContext, setExit: SetExit): void {
   program

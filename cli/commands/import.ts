@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { formatBytes, formatDuration, runImport, usageError, type DriveImportResult } from '../../core/index.js';
-import type { CliContext } from '../context.js';
-import { openBlobStore } from '../lazy-native.js';
-import { EXIT } from '../exit-codes.js';
-import { choiceOption, collect, connectionStringOption, sessionOption } from '../options.js';
-import { printResult } from '../output.js';
-import type { SetExit } from '../program.js';
-import { startProgress } from '../progress.js';
+import type { CliContext } from '../shared/context.js';
+import { openBlobStore } from '../shared/lazy-native.js';
+import { EXIT } from '../shared/exit-codes.js';
+import { choiceOption, collect, connectionStringOption, sessionOption } from '../shared/options.js';
+import { printResult } from '../shared/output.js';
+import type { SetExit } from '../shared/types.js';
+import { startProgress } from '../shared/progress.js';
 
 interface ImportFlags {
   drive?: string[];

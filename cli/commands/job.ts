@@ -1,12 +1,12 @@
 import { Option, type Command } from 'commander';
 import { job as J, SeedshipError, usageError, discoverJobSession } from '../../core/index.js';
-import { armErrorMessage, CLOUDS, type CloudName } from '../../native/clouds.js';
-import type { CliContext } from '../context.js';
-import { EXIT } from '../exit-codes.js';
-import { choiceOption, intOption, sessionOption } from '../options.js';
-import { printNotice, printResult } from '../output.js';
-import type { SetExit } from '../program.js';
-import { ask } from '../prompt.js';
+import { armErrorMessage, CLOUDS, type CloudName } from '../../core/azure/clouds.js';
+import type { CliContext } from '../shared/context.js';
+import { EXIT } from '../shared/exit-codes.js';
+import { choiceOption, intOption, sessionOption } from '../shared/options.js';
+import { printNotice, printResult } from '../shared/output.js';
+import type { SetExit } from '../shared/types.js';
+import { ask } from '../shared/prompt.js';
 import { refuseUnlessImportable } from './check.js';
 
 const API_VERSION = '2021-01-01';

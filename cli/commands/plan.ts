@@ -1,12 +1,12 @@
 import { Option, type Command } from 'commander';
 import { formatBytes, formatDuration, MIN_DRIVE_BYTES, resolveStaging, runPlan, usageError } from '../../core/index.js';
-import type { CliContext } from '../context.js';
-import { EXIT } from '../exit-codes.js';
-import { choiceOption, collect, intOption, sizeOption, stagingOption } from '../options.js';
-import { printResult } from '../output.js';
-import type { SetExit } from '../program.js';
-import { addUsageCheck } from '../usage.js';
-import { startProgress } from '../progress.js';
+import type { CliContext } from '../shared/context.js';
+import { EXIT } from '../shared/exit-codes.js';
+import { choiceOption, collect, intOption, sizeOption, stagingOption } from '../shared/options.js';
+import { printResult } from '../shared/output.js';
+import type { SetExit } from '../shared/types.js';
+import { addUsageCheck } from '../shared/usage.js';
+import { startProgress } from '../shared/progress.js';
 
 interface PlanFlags {
   staging: string;

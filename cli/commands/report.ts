@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { report, SEEDSHIP_VERSION } from '../../core/index.js';
-import type { CliContext } from '../context.js';
-import { EXIT } from '../exit-codes.js';
-import { sessionOption } from '../options.js';
-import { printNotice, printResult } from '../output.js';
-import type { SetExit } from '../program.js';
+import type { CliContext } from '../shared/context.js';
+import { EXIT } from '../shared/exit-codes.js';
+import { sessionOption } from '../shared/options.js';
+import { printNotice, printResult } from '../shared/output.js';
+import type { SetExit } from '../shared/types.js';
 
 interface ReportFlags {
   session: string;

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { formatBytes, formatDuration, openSessionView, restoreFromDrives, restoreFromStorage, usageError } from '../../core/index.js';
-import type { CliContext } from '../context.js';
-import { openBlobStore } from '../lazy-native.js';
-import { EXIT } from '../exit-codes.js';
-import { collect, connectionStringOption, ENV, intOption, sessionOption } from '../options.js';
-import { printResult } from '../output.js';
-import type { SetExit } from '../program.js';
-import { addUsageCheck } from '../usage.js';
-import { startProgress } from '../progress.js';
+import type { CliContext } from '../shared/context.js';
+import { openBlobStore } from '../shared/lazy-native.js';
+import { EXIT } from '../shared/exit-codes.js';
+import { collect, connectionStringOption, ENV, intOption, sessionOption } from '../shared/options.js';
+import { printResult } from '../shared/output.js';
+import type { SetExit } from '../shared/types.js';
+import { addUsageCheck } from '../shared/usage.js';
+import { startProgress } from '../shared/progress.js';
 
 interface RestoreFlags {
   drive?: string[];

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { discoverJobSession, formatBytes, formatDuration, openSessionView, runSync, usageError } from '../../core/index.js';
-import type { CliContext } from '../context.js';
-import { openBlobStore } from '../lazy-native.js';
-import { EXIT } from '../exit-codes.js';
-import { printResult } from '../output.js';
-import type { SetExit } from '../program.js';
-import { connectionStringOption, sessionOption, stagingOption } from '../options.js';
-import { startProgress } from '../progress.js';
+import type { CliContext } from '../shared/context.js';
+import { openBlobStore } from '../shared/lazy-native.js';
+import { EXIT } from '../shared/exit-codes.js';
+import { printResult } from '../shared/output.js';
+import type { SetExit } from '../shared/types.js';
+import { connectionStringOption, sessionOption, stagingOption } from '../shared/options.js';
+import { startProgress } from '../shared/progress.js';
 
 export function registerSync(program: Command, ctx: CliContext, setExit: SetExit): void {
   program

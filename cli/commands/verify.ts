@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { formatBytes, runVerify, usageError, verifyThreads, type DriveVerifyResult } from '../../core/index.js';
-import type { CliContext } from '../context.js';
-import { EXIT } from '../exit-codes.js';
-import { collect, intOption, sessionOption } from '../options.js';
-import { printResult } from '../output.js';
-import type { SetExit } from '../program.js';
-import { startProgress } from '../progress.js';
+import type { CliContext } from '../shared/context.js';
+import { EXIT } from '../shared/exit-codes.js';
+import { collect, intOption, sessionOption } from '../shared/options.js';
+import { printResult } from '../shared/output.js';
+import type { SetExit } from '../shared/types.js';
+import { startProgress } from '../shared/progress.js';
 
 interface VerifyFlags {
   drive?: string[];

@@ -1,10 +1,10 @@
 import type { ChunkProcessor, FileSystem } from '../../native/interfaces.js';
 import type { BlobStore } from '../../native/blob-store-types.js';
 import { readDriveJson } from '../drives/drive-identity.js';
-import { SeedshipError, usageError } from '../errors.js';
-import { driveBlobs, type DriveBlob } from '../manifest/drive-blobs.js';
+import { SeedshipError, usageError } from '../util/errors.js';
+import { driveBlobs, type DriveBlob } from '../journal/drive-blobs.js';
 import { manifestTotals } from '../manifest/manifest-totals.js';
-import { blobTweakSeed } from '../restore/chunk-task.js';
+import { blobTweakSeed } from '../chunks/chunk-task.js';
 import { openSessionView, type SessionView } from '../session/session-view.js';
 import type { ProgressBoard, ProgressTrack } from '../util/progress.js';
 import { boardFor, sumOfTotals } from '../util/step-board.js';

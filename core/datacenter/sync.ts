@@ -1,15 +1,15 @@
 import type { ChunkProcessor, EncodeResult, EntryKind, FileSystem } from '../../native/interfaces.js';
 import { encodeBytes } from '../../native/raw-names.js';
 import { blobMetadataOf, metaFromJson, metaToJson, posixMetaOf, type PosixMetaJson } from '../manifest/blob-metadata.js';
-import { blobNameOf } from '../plan/naming.js';
+import { blobNameOf, blobSuffix } from '../manifest/naming.js';
 import type { BlobStore } from '../../native/blob-store-types.js';
 import { createHash } from 'node:crypto';
-import { SeedshipError } from '../errors.js';
+import { SeedshipError } from '../util/errors.js';
 import { RecordType } from '../journal/record-codec.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { blockId } from '../manifest/drive-manifest.js';
-import { chunkCount } from '../plan/chunking.js';
-import { walkStaging, type StagedFile } from '../plan/scan.js';
+import { chunkCount } from '../manifest/chunking.js';
+import { walkStaging, type StagedFile } from '../staging/scan.js';
 import { SESSION_ROOT_NAME } from '../session/session-layout.js';
 import type { SessionView } from '../session/session-view.js';
 import { mapBounded } from '../util/bounded-map.js';
@@ -88,7 +88,7 @@ export async function runSync(
   const statePath = `${v.dir}/${STATE_FILE}`;
   const saved = await fs.readFileIfExists(statePath);
   const known = saved ? new Map(Object.entries(JSON.parse(saved.toString('utf8')) as Record<string, Known>)) : await seededState(fs, v);
-  const suffix = s.codec === 'zstd' ? '.zst' : '';
+  const suffix = blobSuffix(s.codec);
   const nameOf = (path: string, kind: EntryKind | undefined) => blobNameOf(path, (kind ?? 'file') === 'file' ? suffix : '');
   const mdOf = (path: string, kind: EntryKind, meta: PosixMetaJson) => {
     const n = nameOf(path, kind);

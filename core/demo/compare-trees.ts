@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FileSystem } from '../../native/interfaces.js';
 import { SESSION_ROOT_NAME } from '../session/session-layout.js';
-import { walkStaging } from '../plan/scan.js';
+import { walkStaging } from '../staging/scan.js';
 
 const READ_BYTES = 4 * 1024 * 1024;
 

@@ -2,4 +2,4 @@
 export * from './job-rules.js';
 export * from './job-session.js';
 export { parsePublishSettings } from './publish-settings.js';
-export type * from '../../native/job-model.js';
+export type * from '../azure/job-model.js';

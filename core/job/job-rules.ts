@@ -1,5 +1,5 @@
-import { usageError } from '../errors.js';
-import type { DeliveryPackage, ReturnAddress, ReturnShipping } from '../../native/job-model.js';
+import { usageError } from '../util/errors.js';
+import type { DeliveryPackage, ReturnAddress, ReturnShipping } from '../azure/job-model.js';
 
 /** The service takes at most 10 drives per job. */
 export const MAX_DRIVES_PER_JOB = 10;

@@ -1,8 +1,8 @@
 import type { FileSystem } from '../../native/interfaces.js';
-import { SeedshipError, usageError } from '../errors.js';
+import { SeedshipError, usageError } from '../util/errors.js';
 import { parseDriveInfo, type DriveInfo } from '../manifest/drive-info.js';
 import { readSettings, type SessionSettings } from '../session/session-settings.js';
-import type { DeliveryPackage, JobView, LocationView, PutJobBody, ReturnAddress, ReturnShipping } from '../../native/job-model.js';
+import type { DeliveryPackage, JobView, LocationView, PutJobBody, ReturnAddress, ReturnShipping } from '../azure/job-model.js';
 import { MAX_DRIVES_PER_JOB } from './job-rules.js';
 
 /** What `job create` recorded in the session dir (`job.json`). No secret in it. */

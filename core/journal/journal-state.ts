@@ -1,17 +1,9 @@
 import type { EntryKind } from '../../native/interfaces.js';
 import type { PosixMetaJson } from '../manifest/blob-metadata.js';
 import { blobOverheadBytes, RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
-import { compareStagedPaths } from '../plan/scan.js';
+import { compareStagedPaths } from '../staging/scan.js';
+import { SEGMENT_START_BYTES, segmentAllocBytes } from '../drives/drive-space.js';
 import { RecordType, type JournalRecord } from './record-codec.js';
-
-/** Space a file system takes per file beyond its data (inode, directory entry), counted generously. */
-export const PER_FILE_OVERHEAD_BYTES = 4096;
-/** Allocation unit assumed for data (ext4, NTFS and tmpfs all use 4 KiB by default). */
-export const ALLOC_UNIT_BYTES = 4096;
-/** Room kept for drive.json and the manifest's temp/rename, beyond the manifest itself. */
-export const DRIVE_FIXED_RESERVE_BYTES = 256 * 1024;
-/** The manifest reserve file grows in steps of this many bytes. */
-export const RESERVE_STEP_BYTES = 1024 * 1024;
 
 export interface DriveState {
   readonly seq: number;
@@ -71,24 +63,6 @@ export interface ActiveFile {
   rawDone: number;
   storedDone: number;
   segments: SegmentState[];
-}
-
-/** Allocation estimate of one segment's drive file. */
-export function segmentAllocBytes(dataBytes: number): number {
-  return Math.ceil(dataBytes / ALLOC_UNIT_BYTES) * ALLOC_UNIT_BYTES + PER_FILE_OVERHEAD_BYTES;
-}
-
-/** What a new segment takes before its data: its (empty) data file and its metadata file. */
-export const SEGMENT_START_BYTES = segmentAllocBytes(0) + ALLOC_UNIT_BYTES + PER_FILE_OVERHEAD_BYTES;
-
-/** Size the reserve file must have to keep room for a manifest of `manifestBytes`. */
-export function reserveBytesFor(manifestBytes: number): number {
-  return Math.ceil((manifestBytes + DRIVE_FIXED_RESERVE_BYTES) / RESERVE_STEP_BYTES) * RESERVE_STEP_BYTES;
-}
-
-/** Bytes still free for data on a drive under its budget. */
-export function driveRoom(d: DriveState): number {
-  return d.budget - d.usedBytes - reserveBytesFor(d.manifestBytes);
 }
 
 /**

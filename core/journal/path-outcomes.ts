@@ -1,5 +1,5 @@
 import type { EntryKind, FileSystem } from '../../native/interfaces.js';
-import { compareStagedPaths } from '../plan/scan.js';
+import { compareStagedPaths } from '../staging/scan.js';
 import { JournalReader } from './journal-reader.js';
 import { RecordType } from './record-codec.js';
 

@@ -1,4 +1,4 @@
-import { SeedshipError } from '../errors.js';
+import { SeedshipError } from '../util/errors.js';
 import { parseFlatXml, xmlEscape } from '../util/xml.js';
 
 /**

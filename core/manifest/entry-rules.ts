@@ -1,5 +1,5 @@
-import { blobNameProblem, checkContainerName } from '../plan/naming.js';
-import { MAX_BLOCK_BYTES, MAX_BLOCKS_PER_BLOB } from '../plan/chunking.js';
+import { blobNameProblem, checkContainerName } from './naming.js';
+import { MAX_BLOCK_BYTES, MAX_BLOCKS_PER_BLOB } from './chunking.js';
 import type { ParsedBlob } from './manifest-parser.js';
 
 /**

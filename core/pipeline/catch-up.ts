@@ -2,7 +2,7 @@ import type { FileSystem } from '../../native/interfaces.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { OUTCOME_TYPES, pathOutcomes, WalkOrder, type PathOutcome, type PathState } from '../journal/path-outcomes.js';
 import { RecordType } from '../journal/record-codec.js';
-import { compareStagedPaths, walkStaging, type SkippedEntry, type StagedFile } from '../plan/scan.js';
+import { compareStagedPaths, walkStaging, type SkippedEntry, type StagedFile } from '../staging/scan.js';
 
 /** Paths of each kind of finding kept to name them; the counts cover all. */
 const MAX_PATHS_KEPT = 1000;

@@ -1,17 +1,18 @@
 import type { ChunkProcessor, CodecKit, EncodeResult, EncodeTask, EntryKind, FileStat, NativeDeps } from '../../native/interfaces.js';
-import { errnoCode, SeedshipError } from '../errors.js';
-import { reserveBytesFor, SEGMENT_START_BYTES, segmentAllocBytes, type ActiveFile, type DriveState, type SegmentState } from '../journal/journal-state.js';
+import { errnoCode, SeedshipError } from '../util/errors.js';
+import { type ActiveFile, type DriveState, type SegmentState } from '../journal/journal-state.js';
+import { driveRoom, reserveBytesFor, SEGMENT_START_BYTES, segmentAllocBytes } from '../drives/drive-space.js';
 import { RecordType, type ChunkRec, type FileDoneRec, type JournalRecord, type SegmentStartedRec } from '../journal/record-codec.js';
 import { metaToJson, posixMetaOf, type PosixMetaJson } from '../manifest/blob-metadata.js';
-import { drivePathOf, EMPTY_FILE, metadataFileOf, type BlobNaming, type SegmentNaming } from '../manifest/drive-blobs.js';
+import { drivePathOf, EMPTY_FILE, metadataFileOf, type BlobNaming, type SegmentNaming } from '../journal/drive-blobs.js';
 import { encodeBytes } from '../../native/raw-names.js';
 import { RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
-import { chunkCount, MAX_BLOCK_BYTES, worstStoredBytes } from '../plan/chunking.js';
+import { chunkCount, MAX_BLOCK_BYTES, worstStoredBytes } from '../manifest/chunking.js';
 import { BufferPool } from '../util/buffer-pool.js';
-import { walkStaging, type SkippedEntry, type StagedFile } from '../plan/scan.js';
+import { walkStaging, type SkippedEntry, type StagedFile } from '../staging/scan.js';
 import { SESSION_ROOT_NAME } from '../session/session-layout.js';
 import { mapBounded } from '../util/bounded-map.js';
-import { blobTweakSeed } from '../restore/chunk-task.js';
+import { blobTweakSeed } from '../chunks/chunk-task.js';
 import { formatBytes } from '../util/size.js';
 import type { ProgressBoard, ProgressTrack } from '../util/progress.js';
 import type { CurrentDrive, DriveCoordinator } from './drive-coordinator.js';
@@ -22,7 +23,8 @@ import { FileFeed } from './placement.js';
 import { CatchUp } from './catch-up.js';
 import { readBackDrive, type ReadBackOutcome } from './read-back.js';
 import { batchChunks, SMALL_CHUNK_BATCH } from './chunk-batches.js';
-import { DriveSyncs, isDriveFault } from './drive-syncs.js';
+import { DriveSyncs } from './drive-syncs.js';
+import { isDriveFault } from './drive-faults.js';
 import { verifyThreads } from '../verify/verify-drives.js';
 
 /** Chunks in flight per worker thread: one being encoded, the next queued, one waiting to be written. */
@@ -641,7 +643,7 @@ export class CopyLoop {
     const cur = lane.cur;
     const s = this.#s.settings;
     const also = new Map<ChunkJob, { path: string; data: Uint8Array }>();
-    const prewrite = batch.length > 1 && !lane.stopped && cur.writer.canWriteWhole && s.blobType === 'block' && this.#room(cur.state) >= PREWRITE_MIN_ROOM_BYTES;
+    const prewrite = batch.length > 1 && !lane.stopped && cur.writer.canWriteWhole && s.blobType === 'block' && driveRoom(cur.state) >= PREWRITE_MIN_ROOM_BYTES;
     const tasks: EncodeTask[] = [];
     for (const job of batch) {
       job.keySeq = cur.key ? cur.state.seq : undefined;
@@ -689,11 +691,6 @@ export class CopyLoop {
     return results;
   }
 
-  /** Room left for data on a drive, after its manifest's reserve. */
-  #room(d: DriveState): number {
-    return d.budget - d.usedBytes - reserveBytesFor(d.manifestBytes);
-  }
-
   /** A chunk its pump will not write (its drive stopped): remove what a worker wrote ahead for it. */
   async #dropPrewrite(job: ChunkJob, res: EncodeResult): Promise<void> {
     const pre = job.prewrite && res.ok && res.written === true ? job.prewrite : undefined;
@@ -738,7 +735,7 @@ export class CopyLoop {
     const fit = this.#fits(cur.state, f, job, res, seg, active);
     if (fit !== 'yes') {
       await dropPre(); // it would stay on a drive about to be sealed
-      if (fit === 'not-whole' && this.#room(cur.state) >= HAND_OFF_MIN_ROOM_BYTES) {
+      if (fit === 'not-whole' && driveRoom(cur.state) >= HAND_OFF_MIN_ROOM_BYTES) {
         // A block blob the documented format cannot split, larger than this drive's room: another
         // drive takes it, this one goes on with smaller files.
         f.owner = undefined;
@@ -1053,7 +1050,7 @@ export class CopyLoop {
     const t = this.#track(d, root);
     t.set(d.storedBytes);
     // Its ETA is the time until it is full at the rate it is written now.
-    t.setTotal(d.storedBytes + Math.max(0, this.#room(d)));
+    t.setTotal(d.storedBytes + Math.max(0, driveRoom(d)));
     t.setFill(d.usedBytes, d.budget);
     // Back to copying after a seal or read-back while no drive was being filled.
     if (this.#o.board.phase !== 'copy') this.#o.board.setPhase('copy');

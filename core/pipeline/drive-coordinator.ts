@@ -1,12 +1,13 @@
 import type { NativeDeps } from '../../native/interfaces.js';
-import { errnoCode, SeedshipError, usageError } from '../errors.js';
+import { errnoCode, SeedshipError, usageError } from '../util/errors.js';
 import { generateDriveId, readDriveJson, usableSerial, writeDriveJson, type DriveJson } from '../drives/drive-identity.js';
 import { RecordType } from '../journal/record-codec.js';
-import { driveRoom, reserveBytesFor, segmentAllocBytes, type DriveState } from '../journal/journal-state.js';
+import { type DriveState } from '../journal/journal-state.js';
+import { driveRoom, reserveBytesFor, segmentAllocBytes } from '../drives/drive-space.js';
 import { sessionFiles } from '../session/session-layout.js';
 import { formatBytes } from '../util/size.js';
 import { DriveWriter } from './drive-writer.js';
-import { isDriveFault } from './drive-syncs.js';
+import { isDriveFault } from './drive-faults.js';
 import type { OpenSession } from './open-session.js';
 
 /** Space left unused on every drive, beyond seedship's own accounting: 1 MiB or 0.2 %. */

@@ -1,5 +1,5 @@
 import type { Clock } from '../../native/interfaces.js';
-import { errnoCode } from '../errors.js';
+import { isDriveFault } from './drive-faults.js';
 import type { JournalWriter } from '../journal/journal-writer.js';
 import type { CurrentDrive } from './drive-coordinator.js';
 
@@ -19,20 +19,7 @@ export const COMMIT_EVERY_MS = 1000;
 /** …or when this many of its data files are open (many small files), to stay far below fd limits. */
 export const COMMIT_MAX_OPEN_FILES = 512;
 
-/** Errors that mean the drive itself failed (not staging, not seedship). */
-const DRIVE_FAULTS = new Set(['EIO', 'EROFS', 'ENOTCONN', 'ENODEV', 'ENXIO', 'ESTALE', 'EREMOTEIO', 'EUCLEAN']);
 
-/**
- * Whether `err` means the drive failed: an I/O-class error, or (given the drive's root) a path on
- * the drive gone missing under seedship's own hands (a dying drive drops directories it made).
- */
-export function isDriveFault(err: unknown, root?: string): boolean {
-  const code = errnoCode(err);
-  if (code !== undefined && DRIVE_FAULTS.has(code)) return true;
-  const raw = (err as { path?: unknown } | undefined)?.path;
-  const path = typeof raw === 'string' ? raw : raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : undefined;
-  return code === 'ENOENT' && root !== undefined && path !== undefined && path.startsWith(`${root}/`);
-}
 
 /** Sync state of a drive being filled. */
 interface DriveSync {

@@ -1,12 +1,13 @@
 import type { NativeDeps } from '../../native/interfaces.js';
-import { errnoCode, SeedshipError, usageError } from '../errors.js';
+import { errnoCode, SeedshipError, usageError } from '../util/errors.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { JournalState } from '../journal/journal-state.js';
 import { JournalWriter } from '../journal/journal-writer.js';
-import { rawChunkBytes } from '../plan/chunking.js';
+import { rawChunkBytes } from '../manifest/chunking.js';
 import { defaultSessionDir, SESSION_ROOT_NAME, sessionFiles } from '../session/session-layout.js';
 import { SessionLock } from '../session/session-lock.js';
 import { checkAgainstSession, readSettings, writeSettings, type RequestedSettings, type SessionSettings } from '../session/session-settings.js';
+import { blobSuffix } from '../manifest/naming.js';
 
 /** An open session: settings, the replayed state and the journal writer, under the session lock. */
 export interface OpenSession {
@@ -84,7 +85,7 @@ export async function openSession(
       settings = newSettings(deps, p);
       await writeSettings(fs, dir, settings);
     }
-    const state = new JournalState(settings.container, settings.codec === 'zstd' ? '.zst' : '');
+    const state = new JournalState(settings.container, blobSuffix(settings.codec));
     let journal: JournalWriter;
     let tornTail: string | undefined;
     if (haveJournal) {

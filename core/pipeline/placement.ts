@@ -1,4 +1,4 @@
-import { compareStagedPaths } from '../plan/scan.js';
+import { compareStagedPaths } from '../staging/scan.js';
 
 /** What the feed needs to know of a staged entry being copied. */
 export interface FedFile {

@@ -1,6 +1,6 @@
 import type { Codec, EntryKind } from '../../native/interfaces.js';
 import type { ImportDisposition } from '../manifest/drive-manifest.js';
-import type { SkippedEntry } from '../plan/scan.js';
+import type { SkippedEntry } from '../staging/scan.js';
 import type { ProgressBoard } from '../util/progress.js';
 
 /** What the user asks of `prepare`. Unset fields take the session's value or the default. */

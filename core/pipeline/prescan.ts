@@ -1,7 +1,7 @@
 import type { EntryKind, FileSystem } from '../../native/interfaces.js';
-import { chunkCount, MAX_BLOCKS_PER_BLOB } from '../plan/chunking.js';
-import { blobNameOf } from '../plan/naming.js';
-import { walkStaging, type SkippedEntry, type StagedFile } from '../plan/scan.js';
+import { chunkCount, MAX_BLOCKS_PER_BLOB } from '../manifest/chunking.js';
+import { blobNameOf } from '../manifest/naming.js';
+import { walkStaging, type SkippedEntry, type StagedFile } from '../staging/scan.js';
 
 /** A staged file this session cannot store as asked (a page-blob length, too many blocks), found before copying starts. */
 export interface PathProblem {

@@ -1,9 +1,9 @@
 import type { ChunkProcessor, NativeDeps } from '../../native/interfaces.js';
-import { errnoCode } from '../errors.js';
+import { errnoCode } from '../util/errors.js';
 import type { DriveState } from '../journal/journal-state.js';
 import { RecordType } from '../journal/record-codec.js';
-import type { BlobNaming } from '../manifest/drive-blobs.js';
-import { blobTweakSeed } from '../restore/chunk-task.js';
+import type { BlobNaming } from '../journal/drive-blobs.js';
+import { blobTweakSeed } from '../chunks/chunk-task.js';
 import { verifyDrive, type VerifyProblem } from '../verify/verify-drive.js';
 import { READS_IN_FLIGHT_PER_DRIVE } from '../verify/verify-drives.js';
 import type { OpenSession } from './open-session.js';

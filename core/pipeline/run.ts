@@ -1,6 +1,6 @@
 import type { NativeDeps } from '../../native/interfaces.js';
-import { SeedshipError, usageError } from '../errors.js';
-import type { BlobNaming } from '../manifest/drive-blobs.js';
+import { SeedshipError, usageError } from '../util/errors.js';
+import type { BlobNaming } from '../journal/drive-blobs.js';
 import { JrnWriter } from '../manifest/jrn-writer.js';
 import { RecordType } from '../journal/record-codec.js';
 import { SESSION_ROOT_NAME, sessionFiles } from '../session/session-layout.js';
@@ -11,9 +11,10 @@ import { DriveCoordinator, type InspectedDrive } from './drive-coordinator.js';
 import { discoverJob, openSession, resolveStaging, type OpenSession } from './open-session.js';
 import type { DriveSummary, PrepareIO, PrepareOptions, PrepareResult } from './prepare-types.js';
 import { prescan, type PathProblem } from './prescan.js';
-import type { StagedFile } from '../plan/scan.js';
+import type { StagedFile } from '../staging/scan.js';
 import { ProgressBoard } from '../util/progress.js';
-import type { NamingRules } from './naming-rules.js';
+import type { NamingRules } from '../staging/naming-rules.js';
+import { blobSuffix } from '../manifest/naming.js';
 
 export const SEEDSHIP_VERSION = '0.1.0';
 const SHOWN_PROBLEMS = 10;
@@ -84,7 +85,7 @@ async function prepareInSession(
   const board = io.board ?? new ProgressBoard('prepare', deps.clock);
   const all = board.total;
   board.setPhase('scan', 'scanning staging');
-  const suffix = s.codec === 'zstd' ? '.zst' : '';
+  const suffix = blobSuffix(s.codec);
   const exclude = (rel: string) => rel === SESSION_ROOT_NAME || `${session.staging}/${rel}` === session.dir;
   // What earlier runs left off the drives in the part of staging they visited, judged in the
   // pre-scan's walk (read before this run appends to the journal).
@@ -132,7 +133,7 @@ async function prepareInSession(
   session.state.apply(frontier);
   await session.journal.commit();
 
-  const naming: BlobNaming = { container: s.container, suffix: s.codec === 'zstd' ? '.zst' : '', codec: s.codec, kind: s.blobType, disposition: s.disposition };
+  const naming: BlobNaming = { container: s.container, suffix: blobSuffix(s.codec), codec: s.codec, kind: s.blobType, disposition: s.disposition };
   const kit = await deps.createCodecKit();
   const loop = new CopyLoop(deps, session, coordinator, pool, kit, io, {
     threads: pool.threads,

@@ -3,7 +3,7 @@ import type { FileSystem } from '../../native/interfaces.js';
 import { DRIVE_DIR, dropReserves, MANIFEST_SEAL_TMP, readDriveJson, sealDriveJson, takeSealInode } from '../drives/drive-identity.js';
 import type { DriveState } from '../journal/journal-state.js';
 import { formatDriveInfo } from '../manifest/drive-info.js';
-import { driveBlobs, type BlobNaming } from '../manifest/drive-blobs.js';
+import { driveBlobs, type BlobNaming } from '../journal/drive-blobs.js';
 import { formatBlob, formatManifestHead, MANIFEST_FILE_WINDOWS, MANIFEST_NAME, MANIFEST_TAIL } from '../manifest/drive-manifest.js';
 import { JrnWriter } from '../manifest/jrn-writer.js';
 import { sessionFiles } from '../session/session-layout.js';

@@ -1,6 +1,6 @@
-import type { NamingRules } from '../pipeline/naming-rules.js';
+import type { NamingRules } from '../staging/naming-rules.js';
 import { checkBitLockerRecoveryPassword } from '../manifest/bitlocker-key.js';
-import { checkContainerName, checkJobName } from './naming.js';
+import { checkContainerName, checkJobName } from '../manifest/naming.js';
 
 /** The service's naming rules for the names a user types. */
 export const serviceNamingRules: NamingRules = {

@@ -1,14 +1,14 @@
 import type { ChunkProcessor, Codec, FileSystem } from '../../native/interfaces.js';
-import { usageError } from '../errors.js';
+import { usageError } from '../util/errors.js';
 import { formatBytes } from '../util/size.js';
-import { ALLOC_UNIT_BYTES, DRIVE_FIXED_RESERVE_BYTES, SEGMENT_START_BYTES } from '../journal/journal-state.js';
-import { reserveBytesFor } from '../journal/journal-state.js';
-import { blobNameOf } from './naming.js';
+import { ALLOC_UNIT_BYTES, DRIVE_FIXED_RESERVE_BYTES, SEGMENT_START_BYTES } from '../drives/drive-space.js';
+import { reserveBytesFor } from '../drives/drive-space.js';
+import { blobNameOf, blobSuffix } from '../manifest/naming.js';
 import { RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
 import { SESSION_ROOT_NAME } from '../session/session-layout.js';
-import { chunkCount, rawChunkBytes } from './chunking.js';
+import { chunkCount, rawChunkBytes } from '../manifest/chunking.js';
 import { pickSamples, sampleEncodeTask } from './samples.js';
-import { walkStaging, type SkippedEntry } from './scan.js';
+import { walkStaging, type SkippedEntry } from '../staging/scan.js';
 import type { ProgressBoard } from '../util/progress.js';
 import { boardFor } from '../util/step-board.js';
 
@@ -83,7 +83,7 @@ export async function runPlan(
   let overhead = 0;
   let mapped = 0;
   let escaped = 0;
-  const suffix = opts.codec === 'zstd' ? '.zst' : '';
+  const suffix = blobSuffix(opts.codec);
   for await (const f of walkStaging(fs, opts.staging, { exclude, onSkip: (e) => skipped.push(e), entries: true, suffix })) {
     opts.signal.throwIfAborted();
     files++;

@@ -1,5 +1,5 @@
 import type { Codec, EncodeTask, FileSystem } from '../../native/interfaces.js';
-import { walkStaging } from './scan.js';
+import { walkStaging } from '../staging/scan.js';
 
 /** One byte range of a staged file to read as a sample, with the file's identity when listed. */
 export interface SampleRange {

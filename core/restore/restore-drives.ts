@@ -1,10 +1,10 @@
 import type { ChunkProcessor, DecodeTask, FileHandle, FileSystem } from '../../native/interfaces.js';
 import type { ChunkRec } from '../journal/record-codec.js';
-import { SeedshipError } from '../errors.js';
-import { driveBlobs, type DriveBlob } from '../manifest/drive-blobs.js';
+import { SeedshipError } from '../util/errors.js';
+import { driveBlobs, type DriveBlob } from '../journal/drive-blobs.js';
 import { matchDrives, openSessionView } from '../session/session-view.js';
 import { mapBounded } from '../util/bounded-map.js';
-import { blobTweakSeed, chunkDecodeTask } from './chunk-task.js';
+import { blobTweakSeed, chunkDecodeTask } from '../chunks/chunk-task.js';
 import { decodeName } from '../../native/raw-names.js';
 import { EntryRestorer, writeWholeSparse, type RestoreMeta } from './restore-entry.js';
 import { writeNonZero } from './sparse-writer.js';

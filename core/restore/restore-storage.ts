@@ -1,7 +1,7 @@
 import type { CodecKit, FileSystem } from '../../native/interfaces.js';
 import type { BlobStore } from '../../native/blob-store-types.js';
-import { SeedshipError } from '../errors.js';
-import { driveBlobs } from '../manifest/drive-blobs.js';
+import { SeedshipError } from '../util/errors.js';
+import { driveBlobs } from '../journal/drive-blobs.js';
 import type { SessionView } from '../session/session-view.js';
 import { finishFile, restoreMetaOf, type RestoreResult } from './restore-drives.js';
 import { decodeName } from '../../native/raw-names.js';
@@ -13,6 +13,7 @@ import { blobPosixOf, POSIX_KEYS } from '../manifest/blob-metadata.js';
 import { countSkippedPaths } from '../journal/path-outcomes.js';
 import type { ProgressBoard } from '../util/progress.js';
 import { boardFor } from '../util/step-board.js';
+import { stripZstSuffix, ZST_SUFFIX } from '../manifest/naming.js';
 
 /** Blobs restored at once without a session: each holds a few MiB (blob-stream.ts). */
 const BLOBS_IN_FLIGHT = 4;
@@ -140,8 +141,8 @@ export async function restoreFromStorage(
     const px = blobPosixOf(b.metadata);
     // Blobs imported before seedship wrote metadata: a `.zst` name was always zstd frames.
     const legacy = !Object.keys(b.metadata).some((k) => k.toLowerCase() === POSIX_KEYS.mode);
-    const zst = px.codec === 'zstd' || (legacy && b.name.endsWith('.zst'));
-    const rel = px.rawName ? decodeName(px.rawName) : zst && b.name.endsWith('.zst') ? b.name.slice(0, -4) : b.name;
+    const zst = px.codec === 'zstd' || (legacy && b.name.endsWith(ZST_SUFFIX));
+    const rel = px.rawName ? decodeName(px.rawName) : zst ? stripZstSuffix(b.name) : b.name;
     if (!rel || rel.includes('\0') || rel.split('/').some((p) => p === '' || p === '.' || p === '..')) throw new SeedshipError('E_INTEGRITY', `blob name ${b.name} would leave the target directory`);
     const out = `${opts.to}/${rel}`;
     await fs.mkdir(out.slice(0, out.lastIndexOf('/')));

@@ -1,11 +1,12 @@
 import type { FileSystem } from '../../native/interfaces.js';
-import { SeedshipError } from '../errors.js';
+import { SeedshipError } from '../util/errors.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { JournalState } from '../journal/journal-state.js';
-import type { BlobNaming } from '../manifest/drive-blobs.js';
+import type { BlobNaming } from '../journal/drive-blobs.js';
 import { readDriveJson } from '../drives/drive-identity.js';
 import { sessionFiles } from './session-layout.js';
 import { readSettings, type SessionSettings } from './session-settings.js';
+import { blobSuffix } from '../manifest/naming.js';
 
 /** A session opened read-only (verify, restore, import): settings, replayed state, keys. */
 export interface SessionView {
@@ -22,14 +23,14 @@ export async function openSessionView(fs: FileSystem, dir: string): Promise<Sess
   if (!settings) throw new SeedshipError('E_USAGE', `${dir} is not a seedship session dir (no session.json); pass the --session of the prepare run`, { path: dir });
   const journalPath = sessionFiles.journal(dir);
   if (!(await fs.exists(journalPath))) throw new SeedshipError('E_JOURNAL_CORRUPT', `session ${dir} has no journal (${journalPath})`, { path: journalPath });
-  const state = new JournalState(settings.container, settings.codec === 'zstd' ? '.zst' : '');
+  const state = new JournalState(settings.container, blobSuffix(settings.codec));
   const reader = new JournalReader(fs, journalPath);
   for await (const r of reader.records()) {
     if (reader.version !== undefined) state.setJournalVersion(reader.version);
     state.apply(r);
   }
   if (reader.jobId?.toString('hex') !== settings.jobId) throw new SeedshipError('E_JOURNAL_CORRUPT', `journal ${journalPath} does not belong to this session's job`, { path: journalPath });
-  const naming: BlobNaming = { container: settings.container, suffix: settings.codec === 'zstd' ? '.zst' : '', codec: settings.codec, kind: settings.blobType, disposition: settings.disposition };
+  const naming: BlobNaming = { container: settings.container, suffix: blobSuffix(settings.codec), codec: settings.codec, kind: settings.blobType, disposition: settings.disposition };
   return {
     dir,
     settings,

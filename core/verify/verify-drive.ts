@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { ChunkProcessor, DecodeResult, DecodeTask, FileSystem } from '../../native/interfaces.js';
-import { errnoCode, SeedshipError } from '../errors.js';
+import { errnoCode, SeedshipError } from '../util/errors.js';
 import { readDriveJson, type DriveJson } from '../drives/drive-identity.js';
-import { driveBlobs, type BlobNaming, type DriveBlob } from '../manifest/drive-blobs.js';
+import { driveBlobs, type BlobNaming, type DriveBlob } from '../journal/drive-blobs.js';
 import { MANIFEST_NAME } from '../manifest/drive-manifest.js';
 import { driveFilePath, manifestEntryProblem } from '../manifest/entry-rules.js';
 import { ManifestFormatError, parseDriveManifest, type ManifestHeader, type ParsedBlob } from '../manifest/manifest-parser.js';
 import { mapBounded } from '../util/bounded-map.js';
-import { chunkDecodeTask } from '../restore/chunk-task.js';
+import { chunkDecodeTask } from '../chunks/chunk-task.js';
 import { driveAbsence, type DriveAbsence } from './drive-at-hand.js';
 import { dropCachedPages, readFileFromMedia } from './media-read.js';
 

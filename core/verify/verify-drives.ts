@@ -1,7 +1,7 @@
 import type { ChunkProcessor, FileSystem } from '../../native/interfaces.js';
-import { SeedshipError } from '../errors.js';
+import { SeedshipError } from '../util/errors.js';
 import { manifestTotals } from '../manifest/manifest-totals.js';
-import { blobTweakSeed } from '../restore/chunk-task.js';
+import { blobTweakSeed } from '../chunks/chunk-task.js';
 import { matchDrives, openSessionView } from '../session/session-view.js';
 import type { ProgressBoard } from '../util/progress.js';
 import { boardFor, sumOfTotals } from '../util/step-board.js';

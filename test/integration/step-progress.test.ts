@@ -17,7 +17,7 @@ import { restoreFromDrives } from '../../core/restore/restore-drives.js';
 import { restoreFromStorage } from '../../core/restore/restore-storage.js';
 import { openSessionView } from '../../core/session/session-view.js';
 import { runSync } from '../../core/datacenter/sync.js';
-import { runHardwareBench } from '../../core/bench/hardware-bench.js';
+import { runHardwareBench } from '../../core/hardware/hardware-bench.js';
 import { hashTree, tempDir, writeTree } from '../support/tree.js';
 import { jsonLines, runSeedship } from '../support/cli.js';
 

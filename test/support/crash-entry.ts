@@ -4,7 +4,7 @@
  * Usage: node crash-entry.js <N> <seedship args…>. With N = 0 it only prints the count at exit.
  */
 import { setMaxListeners } from 'node:events';
-import { makeProcessContext } from '../../cli/context.js';
+import { makeProcessContext } from '../../cli/shared/context.js';
 import { runCli } from '../../cli/program.js';
 import { makeNodeDeps, NodeFileSystem } from '../../native/index.js';
 import { FaultFs } from './fault-fs.js';

@@ -8,7 +8,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
-import { makeProcessContext } from '../../cli/context.js';
+import { makeProcessContext } from '../../cli/shared/context.js';
 import { runCli } from '../../cli/program.js';
 import type { FileSystem } from '../../native/interfaces.js';
 import { makeNodeDeps, NodeFileSystem } from '../../native/index.js';

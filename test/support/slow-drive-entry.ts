@@ -4,7 +4,7 @@
  * Usage: node slow-drive-entry.js <prefix> <ms> <seedship args…>.
  */
 import { setMaxListeners } from 'node:events';
-import { makeProcessContext } from '../../cli/context.js';
+import { makeProcessContext } from '../../cli/shared/context.js';
 import { runCli } from '../../cli/program.js';
 import { makeNodeDeps, NodeFileSystem } from '../../native/index.js';
 import { DriveFaultFs } from './drive-fault-fs.js';

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { detectWriteCliff, type WriteWindow } from '../../core/index.js';
-import { estimateJob, recommendSettings } from '../../core/bench/recommend.js';
-import type { PipelineRate } from '../../core/bench/codec-bench.js';
+import { estimateJob, recommendSettings } from '../../core/hardware/recommend.js';
+import type { PipelineRate } from '../../core/hardware/codec-bench.js';
 
 const MiB = 1024 * 1024;
 /** Windows of 256 MiB written at the given MB/s. */

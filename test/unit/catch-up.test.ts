@@ -5,7 +5,7 @@ import { JournalWriter } from '../../core/journal/journal-writer.js';
 import { RecordType, type JournalRecord } from '../../core/journal/record-codec.js';
 import { countSkippedPaths } from '../../core/journal/path-outcomes.js';
 import { CatchUp, type CatchUpVerdict } from '../../core/pipeline/catch-up.js';
-import { walkStaging } from '../../core/plan/scan.js';
+import { walkStaging } from '../../core/staging/scan.js';
 import { tempDir, writeTree } from '../support/tree.js';
 
 const fs = new NodeFileSystem();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { mountOf, parseMountInfo } from '../../native/mountinfo.js';
 import { cleanSerial, diskFacts, parseUdevData } from '../../native/sysfs.js';
 import { LinuxDriveProbe } from '../../native/drive-probe.js';
-import { driveUnsuitability } from '../../core/drives/drive-suitability.js';
+import { driveUnsuitability } from '../../core/check/drive-suitability.js';
 import { tempDir } from '../support/tree.js';
 import { canMount, mountTmpfs, NEEDS_ROOT, remountReadOnly } from '../support/mounts.js';
 

@@ -6,7 +6,7 @@ import { NodeFileSystem } from '../../native/node-fs.js';
 import { JournalWriter } from '../../core/journal/journal-writer.js';
 import { readAllRecords, JournalReader } from '../../core/journal/journal-reader.js';
 import { decodeRecord, encodeRecord, encodeWholeFile, HEADER_BYTES, RecordType, type JournalRecord, type WholeFileRecs } from '../../core/journal/record-codec.js';
-import { SeedshipError } from '../../core/errors.js';
+import { SeedshipError } from '../../core/util/errors.js';
 import { tempDir } from '../support/tree.js';
 
 const fs = new NodeFileSystem();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { blobNameOf, blobNameProblem, caseFoldKey, checkContainerName, checkJobName, isNtfsSafe, mapDirectoryNames } from '../../core/plan/naming.js';
+import { blobNameOf, blobNameProblem, caseFoldKey, checkContainerName, checkJobName, isNtfsSafe, mapDirectoryNames } from '../../core/manifest/naming.js';
 import { decodeName } from '../../native/raw-names.js';
 import { checkBitLockerRecoveryPassword, normalizeBitLockerKey } from '../../core/manifest/bitlocker-key.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { nonZeroPageRanges } from '../../native/page-ranges.js';
+import { nonZeroPageRanges } from '../../core/azure/page-ranges.js';
 
 test('page ranges: all zero, all data, scattered, short tail, unaligned buffer', () => {
   assert.deepEqual(nonZeroPageRanges(new Uint8Array(4096)), []);

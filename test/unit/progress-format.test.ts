@@ -4,10 +4,10 @@ import { PassThrough } from 'node:stream';
 import type { ProgressSnapshot, TrackSnapshot } from '../../core/index.js';
 import { ProgressBoard } from '../../core/index.js';
 import { RateMeter } from '../../core/util/rate-meter.js';
-import type { CliContext } from '../../cli/context.js';
-import { fitWidth, formatRate, liveStepLine, liveTrackLine, plainLine, plainTrackPart, textBar } from '../../cli/progress-format.js';
-import { parseIntervalSeconds, progressIntervalMs, setProgressInterval, startProgress } from '../../cli/progress.js';
-import { MemoryRunLog } from '../../cli/run-log.js';
+import type { CliContext } from '../../cli/shared/context.js';
+import { fitWidth, formatRate, liveStepLine, liveTrackLine, plainLine, plainTrackPart, textBar } from '../../cli/shared/progress-format.js';
+import { parseIntervalSeconds, progressIntervalMs, setProgressInterval, startProgress } from '../../cli/shared/progress.js';
+import { MemoryRunLog } from '../../cli/shared/run-log.js';
 import { makeNodeDeps } from '../../native/index.js';
 import { playTerminal } from '../support/screen.js';
 

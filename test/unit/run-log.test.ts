@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import { SecretMasker } from '../../cli/log-mask.js';
-import { commandOf, fallbackLogDir, FileRunLog } from '../../cli/run-log.js';
+import { SecretMasker } from '../../cli/shared/log-mask.js';
+import { commandOf, fallbackLogDir, FileRunLog } from '../../cli/shared/run-log.js';
 import { SeedshipError } from '../../core/index.js';
 import { tempDir } from '../support/tree.js';
 

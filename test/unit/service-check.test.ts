@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import type { StorageFacts } from '../../native/interfaces.js';
-import { bitlockerOf, judgeServiceReadiness, type DriveFacts, type JobFacts } from '../../core/drives/service-check.js';
+import { bitlockerOf, judgeServiceReadiness, type DriveFacts, type JobFacts } from '../../core/check/service-check.js';
 import { fakeMachine, fakeVolumeDevice } from '../support/fake-sysfs.js';
 
 const TB = 1e12;

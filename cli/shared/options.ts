@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option } from 'commander';
-import { formatBytes, parseSize } from '../core/index.js';
+import { formatBytes, parseSize } from '../../core/index.js';
 
 /** Repeatable option collector. */
 export function collect(value: string, previous: string[] | undefined): string[] {

@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import { makeNodeDeps, type NativeDeps } from '../native/index.js';
+import { makeNodeDeps, type NativeDeps } from '../../native/index.js';
 import { FileRunLog, type RunLog } from './run-log.js';
 
 /**
@@ -17,7 +17,7 @@ export interface CliContext {
   readonly deps: NativeDeps;
   /** Aborted on SIGINT/SIGTERM. */
   readonly signal: AbortSignal;
-  /** This run's log (cli/run-log.ts). */
+  /** This run's log (cli/shared/run-log.ts). */
   readonly log: RunLog;
 }
 

@@ -1,6 +1,6 @@
 import type { BlockLayer, StorageFacts } from '../../native/interfaces.js';
 import { checkBitLockerRecoveryPassword } from '../manifest/bitlocker-key.js';
-import type { AddFinding, CheckFinding, DriveFacts, JobFacts } from './service-check.js';
+import type { AddFinding, CheckFinding, DriveFacts, JobFacts } from './check-types.js';
 
 /** The service's drive size limit: "up to 10 TB" (Azure Backup offline seeding; spec 4.1), in decimal bytes. */
 export const MAX_SERVICE_DRIVE_BYTES = 10e12;

@@ -1,6 +1,6 @@
 import type { EntryKind, FileStat, FileSystem } from '../../native/interfaces.js';
-import { errnoCode } from '../errors.js';
-import { fitDrivePath, mapDirectoryNames } from './naming.js';
+import { errnoCode } from '../util/errors.js';
+import { fitDrivePath, mapDirectoryNames } from '../manifest/naming.js';
 
 /** Entries of one directory stat'ed at once. */
 const STAT_BATCH = 64;
@@ -60,7 +60,7 @@ export interface WalkOptions {
 /**
  * Walk `root` depth-first in a stable sorted order and yield its regular files (with `entries`,
  * every entry but the root). Symlinks are never followed. Each entry carries its drive name,
- * mapped per directory (core/plan/naming.ts). Memory: one directory listing per level of depth.
+ * mapped per directory (core/manifest/naming.ts). Memory: one directory listing per level of depth.
  */
 export async function* walkStaging(fs: FileSystem, root: string, opts: WalkOptions): AsyncGenerator<StagedFile> {
   yield* walkDir(fs, root, '', '', opts);

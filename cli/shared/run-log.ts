@@ -3,8 +3,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { SEEDSHIP_VERSION, SeedshipError, type PhaseChange, type ProgressSnapshot } from '../core/index.js';
-import type { NativeDeps } from '../native/index.js';
+import { SEEDSHIP_VERSION, SeedshipError, type PhaseChange, type ProgressSnapshot } from '../../core/index.js';
+import type { NativeDeps } from '../../native/index.js';
 import { SecretMasker } from './log-mask.js';
 
 /**

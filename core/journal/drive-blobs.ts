@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { EntryKind, FileSystem } from '../../native/interfaces.js';
 import { DRIVE_DIR } from '../drives/drive-identity.js';
-import { JournalReader } from '../journal/journal-reader.js';
-import { RecordType, type ChunkRec, type SegmentStartedRec } from '../journal/record-codec.js';
-import { blobNameOf } from '../plan/naming.js';
+import { JournalReader } from './journal-reader.js';
+import { RecordType, type ChunkRec, type SegmentStartedRec } from './record-codec.js';
+import { blobNameOf } from '../manifest/naming.js';
 import { encodeBytes } from '../../native/raw-names.js';
-import { blobMetadataOf, formatMetadataFile, metaFromJson, type PosixMeta, type PosixMetaJson } from './blob-metadata.js';
-import { blockId, type ImportDisposition, type ManifestBlob, type ManifestRange } from './drive-manifest.js';
+import { blobMetadataOf, formatMetadataFile, metaFromJson, type PosixMeta, type PosixMetaJson } from '../manifest/blob-metadata.js';
+import { blockId, type ImportDisposition, type ManifestBlob, type ManifestRange } from '../manifest/drive-manifest.js';
 
 /** How the session maps staged paths to blobs. */
 export interface BlobNaming {

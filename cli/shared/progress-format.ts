@@ -1,5 +1,5 @@
-import { formatBytes, formatDuration } from '../core/index.js';
-import type { ProgressSnapshot, ProgressUnit, TrackSnapshot } from '../core/index.js';
+import { formatBytes, formatDuration } from '../../core/index.js';
+import type { ProgressSnapshot, ProgressUnit, TrackSnapshot } from '../../core/index.js';
 
 /**
  * How a progress snapshot reads as text: the plain line written every interval without a

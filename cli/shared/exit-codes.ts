@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../core/index.js';
+import type { ErrorCode } from '../../core/index.js';
 
 /** The fixed table of exit codes; also in docs/errors.md, README.md and `--help`. */
 export const EXIT = {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Codec } from '../../native/interfaces.js';
 import { encodeBytes, hasEscapedBytes } from '../../native/raw-names.js';
 
 /**
@@ -74,6 +75,19 @@ function nameHash(bytes: Uint8Array, hexChars: number): string {
 
 /** Prefix of the blob names of staged paths too long or too deep to keep their shape. */
 export const ESCAPED_BLOB_PREFIX = 'seedship-escaped/';
+
+/** The suffix of every blob name under `codec`: '.zst' for zstd frames, none for plain data (docs/formats.md). */
+export function blobSuffix(codec: Codec): string {
+  return codec === 'zstd' ? ZST_SUFFIX : '';
+}
+
+/** `name` without the zstd suffix when it has one. */
+export function stripZstSuffix(name: string): string {
+  return name.endsWith(ZST_SUFFIX) ? name.slice(0, -ZST_SUFFIX.length) : name;
+}
+
+/** The suffix zstd blobs carry. */
+export const ZST_SUFFIX = '.zst';
 
 /**
  * The blob name of staged path `rel` with `suffix` (`.zst` for compressed files). A valid name is

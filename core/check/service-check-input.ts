@@ -1,10 +1,10 @@
 import type { FileSystem, NativeDeps, StorageFacts } from '../../native/interfaces.js';
-import { errnoCode, SeedshipError } from '../errors.js';
+import { errnoCode, SeedshipError } from '../util/errors.js';
 import { parseDriveInfo } from '../manifest/drive-info.js';
 import { sessionFiles } from '../session/session-layout.js';
 import { readSettings, type SessionSettings } from '../session/session-settings.js';
 import { openSessionView } from '../session/session-view.js';
-import { readDriveJson, type DriveJson } from './drive-identity.js';
+import { readDriveJson, type DriveJson } from '../drives/drive-identity.js';
 import {
   judgeServiceReadiness,
   type DriveFacts,

@@ -1,10 +1,10 @@
-import type { BlobStore } from '../native/blob-store-types.js';
+import type { BlobStore } from '../../native/blob-store-types.js';
 
 /**
  * The storage account client, loaded on first use: @azure/storage-blob takes about 0.25 s to
  * load, which every command paid at start-up when it was imported eagerly.
  */
 export async function openBlobStore(connectionString: string): Promise<BlobStore> {
-  const { AzureBlobStore } = await import('../native/blob-store.js');
+  const { AzureBlobStore } = await import('../../native/blob-store.js');
   return new AzureBlobStore(connectionString);
 }

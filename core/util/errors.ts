@@ -1,7 +1,7 @@
 /**
  * The error model: one class, a stable string `code` that callers match on, a user-facing
  * one-sentence message, and the original error kept as `cause`. The CLI maps codes to exit codes
- * (cli/exit-codes.ts); docs/errors.md lists every code.
+ * (cli/shared/exit-codes.ts); docs/errors.md lists every code.
  */
 export type ErrorCode =
   | 'E_USAGE' // bad flags or option values

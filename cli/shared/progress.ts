@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import { clearScreenDown } from 'node:readline';
-import { ProgressBoard, usageError, type PhaseChange, type TrackInit } from '../core/index.js';
+import { ProgressBoard, usageError, type PhaseChange, type TrackInit } from '../../core/index.js';
 import type { CliContext } from './context.js';
 import { printNotice } from './output.js';
 import { fitWidth, liveStepLine, liveTrackLine, plainLine } from './progress-format.js';

@@ -1,8 +1,8 @@
 import type { FileSystem } from '../../native/interfaces.js';
-import { errnoCode, SeedshipError } from '../errors.js';
-import { rawChunkBytes } from '../plan/chunking.js';
+import { errnoCode, SeedshipError } from '../util/errors.js';
+import { rawChunkBytes } from '../manifest/chunking.js';
 import { pickSamples, type SampleRange } from '../plan/samples.js';
-import { walkStaging } from '../plan/scan.js';
+import { walkStaging } from '../staging/scan.js';
 import { SESSION_ROOT_NAME } from '../session/session-layout.js';
 import { formatBytes } from '../util/size.js';
 import { syntheticBytes, type SyntheticKind } from './sample-data.js';

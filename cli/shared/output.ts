@@ -1,4 +1,4 @@
-import { SeedshipError } from '../core/index.js';
+import { SeedshipError } from '../../core/index.js';
 import type { CliContext } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
