@@ -37,7 +37,8 @@ module.exports = {
     },
     {
       name: 'azure-is-a-leaf',
-      comment: 'core/azure/ holds the Azure service definitions as plain data and pure functions: it imports no module of ours.',
+      comment:
+        'core/azure/ holds the Azure service definitions as plain data and pure functions: it imports no module of ours.',
       severity: 'error',
       from: { path: '^core/azure/' },
       to: { path: '^(core|native|cli)/', pathNot: '^core/azure/' },
@@ -79,7 +80,8 @@ module.exports = {
     },
     {
       name: 'no-unresolvable',
-      comment: "@cloudpss/zstd's subpath exports (bench/micro-bench.ts only) are not resolved by dependency-cruiser 17.",
+      comment:
+        "@cloudpss/zstd's subpath exports (bench/micro-bench.ts only) are not resolved by dependency-cruiser 17.",
       severity: 'error',
       from: {},
       to: { couldNotResolve: true, pathNot: '^@cloudpss/zstd/' },

@@ -56,7 +56,9 @@ interface Report {
 
 function version(cmd: string): string {
   try {
-    return execFileSync('sh', ['-c', cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0]!.trim();
+    return execFileSync('sh', ['-c', cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n')[0]!
+      .trim();
   } catch {
     return 'not installed';
   }
@@ -79,23 +81,90 @@ interface Target {
 function targets(rep: Report): Target[] {
   const sets = [...new Set(rep.rows.map((r) => r.set))];
   const find = (set: string, pred: (r: Row) => boolean) => rep.rows.find((r) => r.set === set && pred(r));
-  const seed = (set: string, level: number, threads?: number) => find(set, (r) => r.kind === 'seedship' && r.level === level && r.threads === threads && !r.name.includes('page'));
-  const per = (fn: (set: string) => number) => sets.map((s) => ({ label: s, value: fn(s) })).filter((v) => Number.isFinite(v.value));
+  const seed = (set: string, level: number, threads?: number) =>
+    find(set, (r) => r.kind === 'seedship' && r.level === level && r.threads === threads && !r.name.includes('page'));
+  const per = (fn: (set: string) => number) =>
+    sets.map((s) => ({ label: s, value: fn(s) })).filter((v) => Number.isFinite(v.value));
   const out: Target[] = [
-    { what: 'codec none vs dd (conv=fdatasync) of the same bytes', goal: 0.9, values: per((s) => ratio(seed(s, 0)!, find(s, (r) => r.kind === 'dd'))) },
-    { what: 'zstd -1 vs tar | zstd -T0 -1 + md5sum', goal: 0.9, values: per((s) => ratio(seed(s, 1)!, find(s, (r) => r.kind === 'tar-zstd' && r.level === 1))) },
-    { what: 'zstd -3 vs tar | zstd -T0 -3 + md5sum', goal: 0.9, values: per((s) => ratio(seed(s, 3)!, find(s, (r) => r.kind === 'tar-zstd' && r.level === 3))) },
-    { what: 'zstd -3 vs restic backup', goal: 2, values: per((s) => ratio(seed(s, 3)!, find(s, (r) => r.kind === 'restic'))) },
-    { what: 'small files: files/s vs tar | zstd -T0 -3', goal: 1, values: per((s) => (s.includes('small files') ? ratio(seed(s, 3)!, find(s, (r) => r.kind === 'tar-zstd' && r.level === 3)) : NaN)) },
+    {
+      what: 'codec none vs dd (conv=fdatasync) of the same bytes',
+      goal: 0.9,
+      values: per((s) =>
+        ratio(
+          seed(s, 0)!,
+          find(s, (r) => r.kind === 'dd'),
+        ),
+      ),
+    },
+    {
+      what: 'zstd -1 vs tar | zstd -T0 -1 + md5sum',
+      goal: 0.9,
+      values: per((s) =>
+        ratio(
+          seed(s, 1)!,
+          find(s, (r) => r.kind === 'tar-zstd' && r.level === 1),
+        ),
+      ),
+    },
+    {
+      what: 'zstd -3 vs tar | zstd -T0 -3 + md5sum',
+      goal: 0.9,
+      values: per((s) =>
+        ratio(
+          seed(s, 3)!,
+          find(s, (r) => r.kind === 'tar-zstd' && r.level === 3),
+        ),
+      ),
+    },
+    {
+      what: 'zstd -3 vs restic backup',
+      goal: 2,
+      values: per((s) =>
+        ratio(
+          seed(s, 3)!,
+          find(s, (r) => r.kind === 'restic'),
+        ),
+      ),
+    },
+    {
+      what: 'small files: files/s vs tar | zstd -T0 -3',
+      goal: 1,
+      values: per((s) =>
+        s.includes('small files')
+          ? ratio(
+              seed(s, 3)!,
+              find(s, (r) => r.kind === 'tar-zstd' && r.level === 3),
+            )
+          : NaN,
+      ),
+    },
     { what: 'threads 1 -> all cores, zstd -3', goal: 1.8, values: per((s) => ratio(seed(s, 3)!, seed(s, 3, 1))) },
     { what: 'threads 1 -> all cores, zstd -1', goal: 1.8, values: per((s) => ratio(seed(s, 1)!, seed(s, 1, 1))) },
   ];
   if (rep.memory.length >= 2) {
     const rss = rep.memory.map((m) => m.rssMiB);
-    out.push({ what: 'peak memory, largest / smallest staging', goal: 1.1, lowerIsBetter: true, values: [{ label: rep.memory.map((m) => `${(m.bytes / MiB / 1024).toFixed(0)} GiB`).join(' vs '), value: Math.max(...rss) / Math.min(...rss) }] });
+    out.push({
+      what: 'peak memory, largest / smallest staging',
+      goal: 1.1,
+      lowerIsBetter: true,
+      values: [
+        {
+          label: rep.memory.map((m) => `${(m.bytes / MiB / 1024).toFixed(0)} GiB`).join(' vs '),
+          value: Math.max(...rss) / Math.min(...rss),
+        },
+      ],
+    });
   }
-  const peak = Math.max(...rep.rows.filter((r) => r.kind.startsWith('seedship')).map((r) => r.rssMiB), ...rep.memory.map((m) => m.rssMiB));
-  out.push({ what: 'peak memory of any seedship run, MiB', goal: 300, lowerIsBetter: true, values: [{ label: 'all runs', value: peak }] });
+  const peak = Math.max(
+    ...rep.rows.filter((r) => r.kind.startsWith('seedship')).map((r) => r.rssMiB),
+    ...rep.memory.map((m) => m.rssMiB),
+  );
+  out.push({
+    what: 'peak memory of any seedship run, MiB',
+    goal: 300,
+    lowerIsBetter: true,
+    values: [{ label: 'all runs', value: peak }],
+  });
   if (rep.resume.length > 0) {
     const values = rep.resume.map((res) => {
       const totals = res.runs.map((r) => (r.killedSecs + r.resumeSecs) / res.uninterruptedSecs).sort((a, b) => a - b);
@@ -110,8 +179,17 @@ function targetLines(rep: Report): string[] {
   const lines = ['## Targets (issue 5), from this run', '', '| target | goal | measured | met |', '|---|---|---|---|'];
   for (const t of targets(rep)) {
     const ok = (v: number) => (t.lowerIsBetter ? v <= t.goal : v >= t.goal);
-    const shown = t.values.map((v) => `${esc(v.label)}: ${t.goal >= 10 ? v.value.toFixed(0) : f2(v.value)}`).join('<br>');
-    const met = t.values.length === 0 ? 'not measured' : t.values.every((v) => ok(v.value)) ? 'yes' : t.values.some((v) => ok(v.value)) ? 'partly' : 'no';
+    const shown = t.values
+      .map((v) => `${esc(v.label)}: ${t.goal >= 10 ? v.value.toFixed(0) : f2(v.value)}`)
+      .join('<br>');
+    const met =
+      t.values.length === 0
+        ? 'not measured'
+        : t.values.every((v) => ok(v.value))
+          ? 'yes'
+          : t.values.some((v) => ok(v.value))
+            ? 'partly'
+            : 'no';
     lines.push(`| ${esc(t.what)} | ${t.lowerIsBetter ? '≤' : '≥'} ${t.goal} | ${shown || '–'} | ${met} |`);
   }
   lines.push('', 'Ratios are speed ratios (baseline time / seedship time): above 1 means seedship is faster.', '');
@@ -122,15 +200,31 @@ function setLines(rep: Report): string[] {
   const lines: string[] = [];
   for (const set of [...new Set(rep.rows.map((r) => r.set))]) {
     const rs = rep.rows.filter((r) => r.set === set);
-    const by = (k: Row['kind'], level?: number) => rs.find((r) => r.kind === k && (level === undefined || r.level === level));
-    lines.push(`## ${set}`, '', '| command | median s (runs) | MiB/s | files/s | peak RSS MiB | × dd | × tar\\|zstd same level | × restic |', '|---|---|---|---|---|---|---|---|');
+    const by = (k: Row['kind'], level?: number) =>
+      rs.find((r) => r.kind === k && (level === undefined || r.level === level));
+    lines.push(
+      `## ${set}`,
+      '',
+      '| command | median s (runs) | MiB/s | files/s | peak RSS MiB | × dd | × tar\\|zstd same level | × restic |',
+      '|---|---|---|---|---|---|---|---|',
+    );
     for (const r of rs) {
       const s = r.kind.startsWith('seedship');
       const tz = r.level ? by('tar-zstd', r.level) : undefined;
       const runs = r.all.map((x) => x.toFixed(2)).join(', ');
-      lines.push(`| ${esc(r.name)} | ${f2(r.secs)} (${runs}) | ${(r.bytes / MiB / r.secs).toFixed(0)} | ${(r.files / r.secs).toFixed(0)} | ${r.rssMiB.toFixed(0)} | ${s ? f2(ratio(r, by('dd'))) : '–'} | ${s && tz ? f2(ratio(r, tz)) : '–'} | ${s ? f2(ratio(r, by('restic'))) : '–'} |`);
+      lines.push(
+        `| ${esc(r.name)} | ${f2(r.secs)} (${runs}) | ${(r.bytes / MiB / r.secs).toFixed(0)} | ${(r.files / r.secs).toFixed(0)} | ${r.rssMiB.toFixed(0)} | ${s ? f2(ratio(r, by('dd'))) : '–'} | ${s && tz ? f2(ratio(r, tz)) : '–'} | ${s ? f2(ratio(r, by('restic'))) : '–'} |`,
+      );
     }
-    lines.push('', '<details><summary>command lines</summary>', '', ...rs.map((r) => `- ${esc(r.name)}: \`${esc(r.cmd)}\``), '', '</details>', '');
+    lines.push(
+      '',
+      '<details><summary>command lines</summary>',
+      '',
+      ...rs.map((r) => `- ${esc(r.name)}: \`${esc(r.cmd)}\``),
+      '',
+      '</details>',
+      '',
+    );
   }
   return lines;
 }
@@ -138,13 +232,29 @@ function setLines(rep: Report): string[] {
 function extraLines(rep: Report): string[] {
   const lines: string[] = [];
   if (rep.memory.length > 0) {
-    lines.push('## Peak memory by staging size (seedship prepare, all defaults but --no-verify, mixed shape)', '', '| staging | files | time s | peak RSS MiB |', '|---|---|---|---|');
-    for (const m of rep.memory) lines.push(`| ${(m.bytes / MiB).toFixed(0)} MiB | ${m.files} | ${f2(m.secs)} | ${m.rssMiB.toFixed(0)} |`);
+    lines.push(
+      '## Peak memory by staging size (seedship prepare, all defaults but --no-verify, mixed shape)',
+      '',
+      '| staging | files | time s | peak RSS MiB |',
+      '|---|---|---|---|',
+    );
+    for (const m of rep.memory)
+      lines.push(`| ${(m.bytes / MiB).toFixed(0)} MiB | ${m.files} | ${f2(m.secs)} | ${m.rssMiB.toFixed(0)} |`);
     lines.push('', `Command: \`${esc(rep.memory[0]!.cmd)}\``, '');
   }
   for (const res of rep.resume) {
-    lines.push(`## kill -9 half-way, then resume (${res.set}, zstd -3)`, '', `Uninterrupted: median ${f2(res.uninterruptedSecs)} s (${res.uninterruptedRuns.map(f2).join(', ')}).`, '', '| killed at | killed run s | resume s | total / uninterrupted |', '|---|---|---|---|');
-    for (const r of res.runs) lines.push(`| ${(r.killedAt * 100).toFixed(0)} % | ${f2(r.killedSecs)} | ${f2(r.resumeSecs)} | ${f2((r.killedSecs + r.resumeSecs) / res.uninterruptedSecs)} |`);
+    lines.push(
+      `## kill -9 half-way, then resume (${res.set}, zstd -3)`,
+      '',
+      `Uninterrupted: median ${f2(res.uninterruptedSecs)} s (${res.uninterruptedRuns.map(f2).join(', ')}).`,
+      '',
+      '| killed at | killed run s | resume s | total / uninterrupted |',
+      '|---|---|---|---|',
+    );
+    for (const r of res.runs)
+      lines.push(
+        `| ${(r.killedAt * 100).toFixed(0)} % | ${f2(r.killedSecs)} | ${f2(r.resumeSecs)} | ${f2((r.killedSecs + r.resumeSecs) / res.uninterruptedSecs)} |`,
+      );
     lines.push('');
   }
   return lines;

@@ -34,7 +34,12 @@ function cleaner(dir: string): () => void {
  * A loop-mounted ext4 of `sizeGiB` GiB under `imageDir` when root and the tools are there;
  * else `fallbackDir` as it is, with the reason in `describe`.
  */
-export function openTarget(opts: { imageDir: string; sizeGiB: number; fallbackDir: string; useLoop: boolean }): BenchTarget {
+export function openTarget(opts: {
+  imageDir: string;
+  sizeGiB: number;
+  fallbackDir: string;
+  useLoop: boolean;
+}): BenchTarget {
   const why = !opts.useLoop
     ? 'a directory given with --target'
     : process.getuid?.() !== 0
@@ -57,7 +62,9 @@ export function openTarget(opts: { imageDir: string; sizeGiB: number; fallbackDi
     for (const s of steps) {
       const r = sh(s);
       if (!r.ok) {
-        process.stderr.write(`bench: could not set up the loop-mounted target (${s}: ${r.out}); using ${opts.fallbackDir}\n`);
+        process.stderr.write(
+          `bench: could not set up the loop-mounted target (${s}: ${r.out}); using ${opts.fallbackDir}\n`,
+        );
         return dirTarget(opts.fallbackDir, `a plain directory (the loop mount failed: ${r.out.split('\n')[0]})`);
       }
     }
@@ -77,5 +84,10 @@ export function openTarget(opts: { imageDir: string; sizeGiB: number; fallbackDi
 function dirTarget(dir: string, why: string): BenchTarget {
   mkdirSync(dir, { recursive: true });
   const fsType = sh(`stat -f -c %T ${dir}`).out;
-  return { dir, describe: `${dir} (${fsType}; ${why})`, clean: cleaner(dir), close: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    describe: `${dir} (${fsType}; ${why})`,
+    clean: cleaner(dir),
+    close: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }

@@ -41,7 +41,13 @@ function stage(dir: string): number {
     const size = Math.min((1 + ((i * 7) % 64)) * MiB, mib * MiB - bytes);
     const b = buf.subarray(0, size);
     if (i % 2 === 0) randomFillSync(b);
-    else for (let o = 0; o < size; o += 64) b.write(`line ${i}:${o} of a log that compresses somewhat ${o % 977}\n`.slice(0, 64).padEnd(64, '.'), o, 'latin1');
+    else
+      for (let o = 0; o < size; o += 64)
+        b.write(
+          `line ${i}:${o} of a log that compresses somewhat ${o % 977}\n`.slice(0, 64).padEnd(64, '.'),
+          o,
+          'latin1',
+        );
     mkdirSync(join(dir, `d${i % 8}`), { recursive: true });
     writeFileSync(join(dir, `d${i % 8}`, `f${i}.bin`), b);
     bytes += size;
@@ -90,14 +96,26 @@ function main(): void {
     const session = join(root, 'session');
     const clean = `rm -rf ${drive}/* ${drive}/.[!.]* ${session} 2>/dev/null; true`;
     const cases = [
-      { name: 'tar | tar -x + sync', kind: 'none-base', cmd: `tar -cf - -C ${staging} . | tar -xf - -C ${drive} && sync -f ${drive}` },
-      { name: 'seedship prepare --codec none', kind: 'none', cmd: `node ${cli} prepare --staging ${staging} --job bench --session ${session} --drive ${drive} --allow-staging-volume --codec none --no-verify --yes >/dev/null` },
+      {
+        name: 'tar | tar -x + sync',
+        kind: 'none-base',
+        cmd: `tar -cf - -C ${staging} . | tar -xf - -C ${drive} && sync -f ${drive}`,
+      },
+      {
+        name: 'seedship prepare --codec none',
+        kind: 'none',
+        cmd: `node ${cli} prepare --staging ${staging} --job bench --session ${session} --drive ${drive} --allow-staging-volume --codec none --no-verify --yes >/dev/null`,
+      },
       {
         name: 'zstd -3 -T0 -r --output-dir-mirror + md5sum of each output',
         kind: 'zstd-base',
         cmd: `cd ${staging} && zstd -q -3 -T0 -r . --output-dir-mirror ${drive}/z && find ${drive}/z -type f -print0 | xargs -0 md5sum >/dev/null && sync -f ${drive}`,
       },
-      { name: 'seedship prepare (zstd -3)', kind: 'zstd', cmd: `node ${cli} prepare --staging ${staging} --job bench --session ${session} --drive ${drive} --allow-staging-volume --level 3 --no-verify --yes >/dev/null` },
+      {
+        name: 'seedship prepare (zstd -3)',
+        kind: 'zstd',
+        cmd: `node ${cli} prepare --staging ${staging} --job bench --session ${session} --drive ${drive} --allow-staging-volume --level 3 --no-verify --yes >/dev/null`,
+      },
     ];
     const times = new Map<string, number[]>(cases.map((c) => [c.kind, []]));
     for (let r = 0; r < runs; r++) {
@@ -113,7 +131,13 @@ function main(): void {
     const rate = (s: number) => `${(bytes / MiB / s).toFixed(0)} MiB/s`;
     const rev = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-    const rows = cases.map((c) => `| ${c.name.replaceAll('|', '\\|')} | ${times.get(c.kind)!.map((x) => x.toFixed(2)).join(' / ')} | ${m(c.kind).toFixed(2)} | ${rate(m(c.kind))} |`);
+    const rows = cases.map(
+      (c) =>
+        `| ${c.name.replaceAll('|', '\\|')} | ${times
+          .get(c.kind)!
+          .map((x) => x.toFixed(2))
+          .join(' / ')} | ${m(c.kind).toFixed(2)} | ${rate(m(c.kind))} |`,
+    );
     const none = m('none-base') / m('none');
     const zstd = m('zstd-base') / m('zstd');
     const md = [
@@ -129,7 +153,7 @@ function main(): void {
       '',
       `Ratio baseline / seedship (goal ≥ 0.9): \`--codec none\` against tar \\| tar: **${none.toFixed(2)}**; zstd -3 against zstd -T0 + md5sum: **${zstd.toFixed(2)}**.`,
       '',
-      'Tried in the same session: large chunks 4 to a worker task and a window of 4 chunks per thread (instead of 2 and 3): `--codec none` 1.46 s against 1.49 s, within noise; left at 2 and 3. At 1 GiB the fixed cost of a run (Node and its worker threads starting, the pre-scan, the seal) is a good part of seedship\'s time and none of tar\'s.',
+      "Tried in the same session: large chunks 4 to a worker task and a window of 4 chunks per thread (instead of 2 and 3): `--codec none` 1.46 s against 1.49 s, within noise; left at 2 and 3. At 1 GiB the fixed cost of a run (Node and its worker threads starting, the pre-scan, the seal) is a good part of seedship's time and none of tar's.",
       '',
     ].join('\n');
     writeFileSync(out, md);

@@ -48,7 +48,9 @@ async function writeFile(path: string, mode: Mode, total: number, chunk: Buffer)
     for (let pos = 0; pos < total; pos += chunk.length) {
       const data = chunk.subarray(0, Math.min(chunk.length, total - pos));
       if (direct) await extras.pwriteDirect(direct.fd, data, pos, h.fd);
-      else for (let done = 0; done < data.length; ) done += (await h.write(data, done, data.length - done, pos + done)).bytesWritten;
+      else
+        for (let done = 0; done < data.length; )
+          done += (await h.write(data, done, data.length - done, pos + done)).bytesWritten;
       if (mode === 'dontneed' && pos + data.length - synced >= DONTNEED_EVERY_BYTES) {
         // DONTNEED drops only clean pages, so the range is synced first.
         await h.datasync();
@@ -76,14 +78,26 @@ interface Result {
   cachedMiB: number | undefined;
 }
 
-async function measure(name: string, path: string, sizeBytes: number, run: number, body: () => Promise<void>): Promise<Result> {
+async function measure(
+  name: string,
+  path: string,
+  sizeBytes: number,
+  run: number,
+  body: () => Promise<void>,
+): Promise<Result> {
   rmSync(path, { force: true });
   const t0 = process.hrtime.bigint();
   await body();
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const cached = cachedBytes(path);
   rmSync(path, { force: true });
-  return { name, run, secs, mibPerSec: sizeBytes / MiB / secs, cachedMiB: cached === undefined ? undefined : cached / MiB };
+  return {
+    name,
+    run,
+    secs,
+    mibPerSec: sizeBytes / MiB / secs,
+    cachedMiB: cached === undefined ? undefined : cached / MiB,
+  };
 }
 
 function dd(path: string, count: number, extra: string[]): () => Promise<void> {
@@ -105,7 +119,8 @@ async function main(): Promise<void> {
     ['dd conv=fdatasync', dd(path, size / CHUNK_BYTES, ['conv=fdatasync'])],
     ['dd oflag=direct conv=fdatasync', dd(path, size / CHUNK_BYTES, ['oflag=direct', 'conv=fdatasync'])],
   ];
-  if (extras.capabilities.directIo) cases.splice(1, 0, ['b: pwriteDirect O_DIRECT + fdatasync at end', () => writeFile(path, 'direct', size, chunk)]);
+  if (extras.capabilities.directIo)
+    cases.splice(1, 0, ['b: pwriteDirect O_DIRECT + fdatasync at end', () => writeFile(path, 'direct', size, chunk)]);
   else process.stderr.write(`direct-io-bench: ${extras.capabilities.summary}; case b skipped\n`);
 
   const results: Result[] = [];
@@ -114,7 +129,9 @@ async function main(): Promise<void> {
     for (const [name, body] of cases) {
       const r = await measure(name, path, size, run, body);
       results.push(r);
-      process.stderr.write(`${name.padEnd(50)} run ${run}: ${r.secs.toFixed(2)} s  ${r.mibPerSec.toFixed(0).padStart(5)} MiB/s  cached after: ${r.cachedMiB?.toFixed(0) ?? '?'} MiB\n`);
+      process.stderr.write(
+        `${name.padEnd(50)} run ${run}: ${r.secs.toFixed(2)} s  ${r.mibPerSec.toFixed(0).padStart(5)} MiB/s  cached after: ${r.cachedMiB?.toFixed(0) ?? '?'} MiB\n`,
+      );
     }
   }
   const fs = statfsSync(args.dir);
@@ -129,7 +146,9 @@ async function main(): Promise<void> {
     freeGiB: Math.round((fs.bavail * fs.bsize) / 1024 ** 3),
     addon: extras.capabilities.summary,
   };
-  process.stdout.write(`${JSON.stringify({ machine, sizeMiB: args.sizeMiB, chunkMiB: CHUNK_BYTES / MiB, results }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ machine, sizeMiB: args.sizeMiB, chunkMiB: CHUNK_BYTES / MiB, results }, null, 2)}\n`,
+  );
 }
 
 await main();

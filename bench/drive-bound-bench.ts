@@ -73,9 +73,19 @@ function parseArgs(argv: string[]): Args {
     json: get('--json'),
     out: get('--out') ?? fileURLToPath(new URL('../../bench/DRIVES.md', import.meta.url)),
   };
-  const bad = drives.some((n) => !Number.isInteger(n) || n < 1 || n > 16) ? '--drives' : !(args.mibPerDrive > 0) ? '--mib' : !(args.rate >= 1_000_000) ? '--rate' : !(args.runs >= 1) ? '--runs' : undefined;
+  const bad = drives.some((n) => !Number.isInteger(n) || n < 1 || n > 16)
+    ? '--drives'
+    : !(args.mibPerDrive > 0)
+      ? '--mib'
+      : !(args.rate >= 1_000_000)
+        ? '--rate'
+        : !(args.runs >= 1)
+          ? '--runs'
+          : undefined;
   if (bad) {
-    process.stderr.write(`drive-bound-bench: bad ${bad}\nusage: drive-bound-bench.js [--drives 3,6] [--mib MIB_FOR_FIRST_COUNT] [--rate BYTES_PER_S] [--runs 1] [--drive-mib MIB] [--cli PATH] [--label TEXT] [--out FILE] [--json FILE]\n`);
+    process.stderr.write(
+      `drive-bound-bench: bad ${bad}\nusage: drive-bound-bench.js [--drives 3,6] [--mib MIB_FOR_FIRST_COUNT] [--rate BYTES_PER_S] [--runs 1] [--drive-mib MIB] [--cli PATH] [--label TEXT] [--out FILE] [--json FILE]\n`,
+    );
     process.exit(2);
   }
   return args;
@@ -107,7 +117,10 @@ function sizes(totalBytes: number, seed: number): { rel: string; size: number }[
 }
 
 /** Write the staging tree: incompressible bytes (the run uses --codec none anyway). */
-function makeStaging(dir: string, totalBytes: number): { files: { rel: string; size: number }[]; large: number; small: number } {
+function makeStaging(
+  dir: string,
+  totalBytes: number,
+): { files: { rel: string; size: number }[]; large: number; small: number } {
   const files = sizes(totalBytes, 12);
   const buf = Buffer.allocUnsafe(4 * MiB);
   for (const f of files) {
@@ -186,7 +199,15 @@ function withDrives<T>(root: string, n: number, sizeMiB: number, rate: number, f
   }
 }
 
-function runBaseline(a: Args, work: string, staging: string, files: { rel: string; size: number }[], n: number, driveMiB: number, run: number): Measured {
+function runBaseline(
+  a: Args,
+  work: string,
+  staging: string,
+  files: { rel: string; size: number }[],
+  n: number,
+  driveMiB: number,
+  run: number,
+): Measured {
   const parts = split(files, n);
   return withDrives(join(work, 'drives'), n, driveMiB, a.rate, (set) => {
     const lists = parts.map((p, i) => {
@@ -224,8 +245,12 @@ function runSeedship(a: Args, work: string, staging: string, n: number, driveMiB
       const before = set.ioBytes();
       const s = timed(cmd);
       const after = set.ioBytes();
-      const res = JSON.parse(readFileSync(`${work}/prepare.json`, 'utf8')) as { status: string; files: { skipped: number } };
-      if (res.status !== 'done' || res.files.skipped !== 0) throw new Error(`prepare did not finish cleanly: ${JSON.stringify(res).slice(0, 500)}`);
+      const res = JSON.parse(readFileSync(`${work}/prepare.json`, 'utf8')) as {
+        status: string;
+        files: { skipped: number };
+      };
+      if (res.status !== 'done' || res.files.skipped !== 0)
+        throw new Error(`prepare did not finish cleanly: ${JSON.stringify(res).slice(0, 500)}`);
       return {
         n,
         run,
@@ -244,7 +269,13 @@ function runSeedship(a: Args, work: string, staging: string, n: number, driveMiB
 const f2 = (x: number) => x.toFixed(2);
 const mib = (x: number) => (x / MiB).toFixed(0);
 
-function report(a: Args, rev: string, ms: Measured[], staged: Map<number, { bytes: number; files: number; large: number; small: number; driveMiB: number }>, loads: number[]): string {
+function report(
+  a: Args,
+  rev: string,
+  ms: Measured[],
+  staged: Map<number, { bytes: number; files: number; large: number; small: number; driveMiB: number }>,
+  loads: number[],
+): string {
   const argv = process.argv
     .slice(2)
     .map((x) => (/^[\w./:,=-]+$/.test(x) ? x : `'${x.replaceAll("'", "'\\''")}'`))
@@ -271,7 +302,10 @@ function report(a: Args, rev: string, ms: Measured[], staged: Map<number, { byte
     const base = ms.find((x) => x.n === m.n && x.run === m.run && x.what === 'baseline');
     const serial = (2 * onDrives) / a.rate;
     const short = m.drives.map((d, i) => ({ i, d })).filter(({ d }) => d.bytes - d.io.read > READ_SLACK_BYTES);
-    const readOk = short.length === 0 ? 'yes' : `**no**: ${short.map(({ i, d }) => `d${i + 1} ${mib(d.bytes - d.io.read)} MiB short (read ${f2(d.io.read / d.bytes)} of its data)`).join(', ')}`;
+    const readOk =
+      short.length === 0
+        ? 'yes'
+        : `**no**: ${short.map(({ i, d }) => `d${i + 1} ${mib(d.bytes - d.io.read)} MiB short (read ${f2(d.io.read / d.bytes)} of its data)`).join(', ')}`;
     const half = ideal / 2;
     const what =
       m.what === 'baseline'
@@ -283,13 +317,32 @@ function report(a: Args, rev: string, ms: Measured[], staged: Map<number, { byte
   }
   const seeds = ms.filter((m) => m.what === 'seedship');
   const ratios = seeds.map((m) => (2 * m.drives.reduce((s, d) => s + d.bytes, 0)) / (m.n * a.rate) / m.secs);
-  lines.push('', `Goal ratio ≥ ${GOAL_RATIO}: ${ratios.every((r) => r >= GOAL_RATIO) ? 'met' : ratios.some((r) => r >= GOAL_RATIO) ? 'partly met' : 'missed'} (seedship: ${ratios.map(f2).join(', ')}).`, '');
-  lines.push('Per device, from blkio.throttle.io_service_bytes before and after each run (MiB; writes include the file system\'s own metadata and journal):', '', '| drives | run | command | drive | data on it | written | read | read / data |', '|---|---|---|---|---|---|---|---|');
+  lines.push(
+    '',
+    `Goal ratio ≥ ${GOAL_RATIO}: ${ratios.every((r) => r >= GOAL_RATIO) ? 'met' : ratios.some((r) => r >= GOAL_RATIO) ? 'partly met' : 'missed'} (seedship: ${ratios.map(f2).join(', ')}).`,
+    '',
+  );
+  lines.push(
+    "Per device, from blkio.throttle.io_service_bytes before and after each run (MiB; writes include the file system's own metadata and journal):",
+    '',
+    '| drives | run | command | drive | data on it | written | read | read / data |',
+    '|---|---|---|---|---|---|---|---|',
+  );
   for (const m of ms)
-    m.drives.forEach((d, i) => lines.push(`| ${m.n} | ${m.run + 1} | ${m.what} | d${i + 1} | ${mib(d.bytes)} | ${mib(d.io.write)} | ${mib(d.io.read)} | ${d.bytes > 0 ? f2(d.io.read / d.bytes) : '–'} |`));
+    m.drives.forEach((d, i) =>
+      lines.push(
+        `| ${m.n} | ${m.run + 1} | ${m.what} | d${i + 1} | ${mib(d.bytes)} | ${mib(d.io.write)} | ${mib(d.io.read)} | ${d.bytes > 0 ? f2(d.io.read / d.bytes) : '–'} |`,
+      ),
+    );
   lines.push('', '<details><summary>command lines</summary>', '');
   for (const m of ms) lines.push(`- ${m.n} drives, run ${m.run + 1}, ${m.what}: \`${m.cmd.replaceAll('|', '\\|')}\``);
-  lines.push('', `Drive size: ${[...staged].map(([n, s]) => `${s.driveMiB} MiB each for ${n} drives`).join(', ')}. Peak RSS of seedship: ${seeds.map((m) => m.rssMiB.toFixed(0)).join(', ')} MiB.`, '', '</details>', '');
+  lines.push(
+    '',
+    `Drive size: ${[...staged].map(([n, s]) => `${s.driveMiB} MiB each for ${n} drives`).join(', ')}. Peak RSS of seedship: ${seeds.map((m) => m.rssMiB.toFixed(0)).join(', ')} MiB.`,
+    '',
+    '</details>',
+    '',
+  );
   return lines.join('\n');
 }
 
@@ -306,7 +359,11 @@ function main(): void {
   process.on('exit', () => open?.close());
 
   // The commit of the code measured: taken before the runs, which may outlast a later commit.
-  const rev = sh(`git -C ${fileURLToPath(new URL('../..', import.meta.url))} rev-parse --short HEAD`) + (sh(`git -C ${fileURLToPath(new URL('../..', import.meta.url))} status --porcelain -uno`) ? ' (with uncommitted changes)' : '');
+  const rev =
+    sh(`git -C ${fileURLToPath(new URL('../..', import.meta.url))} rev-parse --short HEAD`) +
+    (sh(`git -C ${fileURLToPath(new URL('../..', import.meta.url))} status --porcelain -uno`)
+      ? ' (with uncommitted changes)'
+      : '');
   const work = mkdtempSync('/tmp/benchdrives-');
   const ram = join(work, 'ram');
   const ms: Measured[] = [];
@@ -322,12 +379,19 @@ function main(): void {
         const staging = join(ram, 'staging');
         const g = makeStaging(staging, bytes);
         staged.set(n, { bytes, files: g.files.length, large: g.large, small: g.small, driveMiB });
-        process.stderr.write(`drive-bound-bench: ${n} drives of ${driveMiB} MiB at ${a.rate} B/s; staging ${mib(bytes)} MiB in ${g.files.length} files under ${relative('/', staging)}\n`);
+        process.stderr.write(
+          `drive-bound-bench: ${n} drives of ${driveMiB} MiB at ${a.rate} B/s; staging ${mib(bytes)} MiB in ${g.files.length} files under ${relative('/', staging)}\n`,
+        );
         for (let run = 0; run < a.runs; run++) {
           for (const what of ['baseline', 'seedship'] as const) {
-            const m = what === 'baseline' ? runBaseline(a, work, staging, g.files, n, driveMiB, run) : runSeedship(a, work, staging, n, driveMiB, run);
+            const m =
+              what === 'baseline'
+                ? runBaseline(a, work, staging, g.files, n, driveMiB, run)
+                : runSeedship(a, work, staging, n, driveMiB, run);
             ms.push(m);
-            process.stderr.write(`drive-bound-bench: ${n} drives, run ${run + 1}, ${what}: ${f2(m.secs)} s; MiB on drives ${m.drives.map((d) => mib(d.bytes)).join('/')}\n`);
+            process.stderr.write(
+              `drive-bound-bench: ${n} drives, run ${run + 1}, ${what}: ${f2(m.secs)} s; MiB on drives ${m.drives.map((d) => mib(d.bytes)).join('/')}\n`,
+            );
             loads.push(loadavg()[0]!);
           }
         }

@@ -39,10 +39,18 @@ function parseArgs(argv: string[]): Args {
   const baselineCli = get('--baseline-cli');
   const cli = get('--cli');
   if (!baselineCli || !cli) {
-    process.stderr.write('usage: metadata-cost-bench.js --baseline-cli PATH --cli PATH [--files 20000] [--runs 5] [--json FILE]\n');
+    process.stderr.write(
+      'usage: metadata-cost-bench.js --baseline-cli PATH --cli PATH [--files 20000] [--runs 5] [--json FILE]\n',
+    );
     process.exit(2);
   }
-  return { baselineCli: resolve(baselineCli), cli: resolve(cli), files: Number(get('--files') ?? 20000), runs: Number(get('--runs') ?? 5), json: get('--json') };
+  return {
+    baselineCli: resolve(baselineCli),
+    cli: resolve(cli),
+    files: Number(get('--files') ?? 20000),
+    runs: Number(get('--runs') ?? 5),
+    json: get('--json'),
+  };
 }
 
 function sh(cmd: string): string {
@@ -53,7 +61,10 @@ function sh(cmd: string): string {
 
 function ensureTime(): void {
   const have = () => spawnSync('sh', ['-c', 'test -x /usr/bin/time']).status === 0;
-  if (!have() && process.getuid?.() === 0) spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time'], { stdio: 'ignore' });
+  if (!have() && process.getuid?.() === 0)
+    spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time'], {
+      stdio: 'ignore',
+    });
   if (!have()) throw new Error('needs GNU time (/usr/bin/time, Debian package "time") for peak memory');
 }
 
@@ -77,7 +88,12 @@ interface Run {
 
 /** A fresh ext4 (new image, mkfs, mount) for one timed run: no run inherits another's file system. */
 function freshTarget(files: number): BenchTarget {
-  const t = openTarget({ imageDir: IMAGE_DIR, sizeGiB: Math.max(4, Math.ceil((files * SMALL_FILE_MEAN_BYTES * 3) / 1024 ** 3)), fallbackDir: `${tmpdir()}/seedship-metadata-cost-target`, useLoop: true });
+  const t = openTarget({
+    imageDir: IMAGE_DIR,
+    sizeGiB: Math.max(4, Math.ceil((files * SMALL_FILE_MEAN_BYTES * 3) / 1024 ** 3)),
+    fallbackDir: `${tmpdir()}/seedship-metadata-cost-target`,
+    useLoop: true,
+  });
   // The image was just written and formatted: let that reach the disk before the clock starts.
   spawnSync('sync');
   return t;
@@ -97,7 +113,9 @@ function main(): void {
   const g = generateStaging(staging, { sizeBytes: args.files * SMALL_FILE_MEAN_BYTES, shape: 'small-files', seed: 5 });
   spawnSync('sync');
   const dirs = Number(sh(`find ${staging} -type d | wc -l`));
-  process.stderr.write(`metadata-cost: ${g.files} small files in ${dirs} directories (${(g.bytes / MiB).toFixed(0)} MiB) under ${staging}\n`);
+  process.stderr.write(
+    `metadata-cost: ${g.files} small files in ${dirs} directories (${(g.bytes / MiB).toFixed(0)} MiB) under ${staging}\n`,
+  );
   const cli: Record<Build, string> = { baseline: args.baselineCli, new: args.cli };
   const runs: Run[] = [];
   let targetDescribe = '';
@@ -119,7 +137,17 @@ function main(): void {
               remount(target.dir);
               verify = timed(`node ${cli[build]} verify --drive ${target.dir} --session ${session} > /dev/null`);
             }
-            const r: Run = { setting: s.name, build, run: i, secs: sample.secs, rssKiB: sample.rssKiB, filesOnDrive, load1Before, load1After, ...(verify ? { verify } : {}) };
+            const r: Run = {
+              setting: s.name,
+              build,
+              run: i,
+              secs: sample.secs,
+              rssKiB: sample.rssKiB,
+              filesOnDrive,
+              load1Before,
+              load1After,
+              ...(verify ? { verify } : {}),
+            };
             runs.push(r);
             process.stderr.write(
               `metadata-cost: run ${i + 1}/${args.runs} ${s.name} ${build}: ${sample.secs.toFixed(2)} s, ${(sample.rssKiB / 1024).toFixed(0)} MiB peak, ${filesOnDrive} files on the drive, load ${load1Before.toFixed(2)} -> ${load1After.toFixed(2)}` +
@@ -148,7 +176,10 @@ function main(): void {
   for (const s of SETTINGS) {
     const of = (b: Build) => runs.filter((r) => r.setting === s.name && r.build === b);
     const secs = (b: Build) => median(of(b).map((r) => r.secs));
-    const all = (b: Build) => of(b).map((r) => r.secs.toFixed(2)).join(', ');
+    const all = (b: Build) =>
+      of(b)
+        .map((r) => r.secs.toFixed(2))
+        .join(', ');
     const rss = (b: Build) => (median(of(b).map((r) => r.rssKiB)) / 1024).toFixed(0);
     const files = (b: Build) => [...new Set(of(b).map((r) => r.filesOnDrive))].join('/');
     const v = (b: Build) => of(b).find((r) => r.verify)?.verify;
@@ -157,7 +188,11 @@ function main(): void {
     );
   }
   process.stdout.write(`${out.join('\n')}\n`);
-  if (args.json) writeFileSync(args.json, JSON.stringify({ args, files: g.files, dirs, bytes: g.bytes, target: targetDescribe, runs }, null, 2));
+  if (args.json)
+    writeFileSync(
+      args.json,
+      JSON.stringify({ args, files: g.files, dirs, bytes: g.bytes, target: targetDescribe, runs }, null, 2),
+    );
 }
 
 main();

@@ -11,7 +11,16 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,7 +98,9 @@ function fixtureChunk(shape: Shape): Buffer {
   const dir = mkdtempSync(join(tmpdir(), `seedship-micro-${shape}-`));
   try {
     generateStaging(dir, { sizeBytes: 3 * CHUNK, shape, seed: 1 });
-    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort().map((f) => join(dir, f));
+    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .sort()
+      .map((f) => join(dir, f));
     return Buffer.concat(files.filter((f) => statSync(f).isFile()).map((f) => readFileSync(f))).subarray(0, CHUNK);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -114,7 +125,11 @@ function handWritten(out: string): string[] {
 function opensslMd5(): string | undefined {
   const args = ['speed', '-seconds', '2', '-evp', 'md5'];
   const r = spawnSync('openssl', args, { encoding: 'utf8' });
-  const cols = (r.stdout ?? '').split('\n').find((l) => /^md5\s/.test(l))?.trim().split(/\s+/);
+  const cols = (r.stdout ?? '')
+    .split('\n')
+    .find((l) => /^md5\s/.test(l))
+    ?.trim()
+    .split(/\s+/);
   const k = cols?.[6]?.endsWith('k') ? Number(cols[6].slice(0, -1)) : NaN;
   if (r.status !== 0 || !Number.isFinite(k)) return undefined;
   const v = spawnSync('openssl', ['version'], { encoding: 'utf8' }).stdout.trim();
@@ -156,7 +171,10 @@ async function buildCases(compressible: Buffer, random: Buffer): Promise<Case[]>
   const boku = import('@bokuweb/zstd-wasm').then((m) => m.init().then(() => m));
   add('@bokuweb/zstd-wasm', await optional('@bokuweb/zstd-wasm', boku));
   const nodeRs = await optional('@node-rs/xxhash', import('@node-rs/xxhash'));
-  const hw = await optional('hash-wasm', import('hash-wasm').then(async (m) => ({ xxh64: await m.createXXHash64(), md5: await m.createMD5() })));
+  const hw = await optional(
+    'hash-wasm',
+    import('hash-wasm').then(async (m) => ({ xxh64: await m.createXXHash64(), md5: await m.createMD5() })),
+  );
   const xx = await xxhash();
   const hex64 = (h: bigint) => h.toString(16).padStart(16, '0');
   const chunkCompressor = (level: number) => {
@@ -172,7 +190,10 @@ async function buildCases(compressible: Buffer, random: Buffer): Promise<Case[]>
       { binding: 'zstd-napi compress()', run: (d) => compress(d, { compressionLevel: level }) },
       ...alts.map(([binding, m]): Impl => ({ binding, run: (d) => m.compress(d, level) })),
     ];
-    const verify = (out: Out) => (typeof out !== 'string' && decompress(out).equals(input) ? (out.length / input.length).toFixed(3) : fail('no round trip'));
+    const verify = (out: Out) =>
+      typeof out !== 'string' && decompress(out).equals(input)
+        ? (out.length / input.length).toFixed(3)
+        : fail('no round trip');
     return { op: 'zstd compress', data: `${data}, level ${level}`, input, bytes: input.length, impls, verify };
   };
   const reusedD = new Decompressor();
@@ -190,35 +211,62 @@ async function buildCases(compressible: Buffer, random: Buffer): Promise<Case[]>
   const hashCase = (op: 'XXH64' | 'MD5', input: Buffer, impls: Impl[]): Case => {
     const want = impls[0]?.run(input);
     const data = input.length >= MiB ? `${input.length / MiB} MiB random` : `${input.length / 1024} KiB random`;
-    return { op, data, input, bytes: input.length, impls, verify: (out) => (out === want ? '' : fail(`digest ${String(out)}, not ${String(want)}`)) };
+    return {
+      op,
+      data,
+      input,
+      bytes: input.length,
+      impls,
+      verify: (out) => (out === want ? '' : fail(`digest ${String(out)}, not ${String(want)}`)),
+    };
   };
-  const addon = await optional('seedship addon', Promise.resolve().then(() => {
-    const b = createRequire(import.meta.url)(fileURLToPath(DEFAULT_ADDON_URL)) as Partial<Md5Addon>;
-    if (typeof b.md5Many !== 'function' || typeof b.xxh64Hex !== 'function') throw new Error('no md5Many/xxh64Hex: run `npm run build:native`');
-    return b as Md5Addon;
-  }));
+  const addon = await optional(
+    'seedship addon',
+    Promise.resolve().then(() => {
+      const b = createRequire(import.meta.url)(fileURLToPath(DEFAULT_ADDON_URL)) as Partial<Md5Addon>;
+      if (typeof b.md5Many !== 'function' || typeof b.xxh64Hex !== 'function')
+        throw new Error('no md5Many/xxh64Hex: run `npm run build:native`');
+      return b as Md5Addon;
+    }),
+  );
   const xxhImpls: Impl[] = [
     ...(addon ? [{ binding: CURRENT.XXH64, run: (d: Buffer) => addon.xxh64Hex(d) }] : []),
     { binding: 'xxhash-wasm h64Raw', run: (d) => hex64(xx.h64Raw(d)) },
     { binding: 'xxhash-wasm create64 (streaming)', run: (d) => hex64(xx.create64().update(d).digest()) },
     ...(nodeRs ? [{ binding: '@node-rs/xxhash xxh64', run: (d: Buffer) => hex64(nodeRs.xxh64(d)) }] : []),
-    ...(hw ? [{ binding: 'hash-wasm xxhash64 (reused)', run: (d: Buffer) => hw.xxh64.init().update(d).digest('hex') }] : []),
+    ...(hw
+      ? [{ binding: 'hash-wasm xxhash64 (reused)', run: (d: Buffer) => hw.xxh64.init().update(d).digest('hex') }]
+      : []),
   ];
   const hexOf = (d: Uint8Array) => Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('hex');
   const md5Impls: Impl[] = [
     { binding: CURRENT.MD5, run: (d) => createHash('md5').update(d).digest('hex') },
     ...(hw ? [{ binding: 'hash-wasm md5 (reused)', run: (d: Buffer) => hw.md5.init().update(d).digest('hex') }] : []),
     // One buffer fills one lane of a SIMD kernel: only the scalar one is worth a row here.
-    ...(addon ? [{ binding: 'addon md5Many scalar, 1 buffer', run: (d: Buffer) => hexOf(addon.md5Many([d], 'scalar')[0]!) }] : []),
+    ...(addon
+      ? [{ binding: 'addon md5Many scalar, 1 buffer', run: (d: Buffer) => hexOf(addon.md5Many([d], 'scalar')[0]!) }]
+      : []),
   ];
   // 8 buffers per call: the input is cut into 8 equal views; the output is their digests joined.
-  const split = (d: Buffer) => Array.from({ length: MANY }, (_, i) => d.subarray((i * d.length) / MANY, ((i + 1) * d.length) / MANY));
+  const split = (d: Buffer) =>
+    Array.from({ length: MANY }, (_, i) => d.subarray((i * d.length) / MANY, ((i + 1) * d.length) / MANY));
   const manyImpls: Impl[] = [
-    ...(addon ? [{ binding: CURRENT['MD5, 8 buffers per call'], run: (d: Buffer) => addon.md5Many(split(d)).map(hexOf).join() }] : []),
-    { binding: 'node:crypto md5, one after another', run: (d) => split(d).map((x) => createHash('md5').update(x).digest('hex')).join() },
-    ...(addon?.md5Isas ?? []).map((isa): Impl => ({ binding: `addon md5Many ${isa}`, run: (d) => addon!.md5Many(split(d), isa).map(hexOf).join() })),
+    ...(addon
+      ? [{ binding: CURRENT['MD5, 8 buffers per call'], run: (d: Buffer) => addon.md5Many(split(d)).map(hexOf).join() }]
+      : []),
+    {
+      binding: 'node:crypto md5, one after another',
+      run: (d) =>
+        split(d)
+          .map((x) => createHash('md5').update(x).digest('hex'))
+          .join(),
+    },
+    ...(addon?.md5Isas ?? []).map(
+      (isa): Impl => ({ binding: `addon md5Many ${isa}`, run: (d) => addon!.md5Many(split(d), isa).map(hexOf).join() }),
+    ),
   ];
-  if (addon) process.stderr.write(`md5Many kernels on this CPU: ${addon.md5Isas.join(', ')}; default ${addon.md5Isa}\n`);
+  if (addon)
+    process.stderr.write(`md5Many kernels on this CPU: ${addon.md5Isas.join(', ')}; default ${addon.md5Isa}\n`);
   const manyCase = (bytesEach: number): Case => {
     const input = Buffer.concat(Array.from({ length: MANY }, () => random.subarray(0, bytesEach)));
     const c = hashCase('MD5', input, manyImpls);
@@ -260,7 +308,9 @@ function runCase(c: Case, options: Benchmark.Options): Row[] {
   for (const order of [runnable, [...runnable].reverse()]) {
     const suite = new Benchmark.Suite(`${c.op}, ${c.data}`);
     // The result is dropped: native and WASM calls cannot be optimised away.
-    const benches = order.map(([row, impl]) => [row, new Benchmark(impl.binding, () => impl.run(c.input), options)] as const);
+    const benches = order.map(
+      ([row, impl]) => [row, new Benchmark(impl.binding, () => impl.run(c.input), options)] as const,
+    );
     for (const [, b] of benches) suite.push(b);
     suite.on('cycle', (e: Benchmark.Event) => process.stderr.write(`${c.op}, ${c.data}: ${String(e.target)}\n`));
     suite.run({ async: false });
@@ -301,11 +351,15 @@ function cpuRate(run: () => unknown, bytes: number, rounds: number, minCpuS: num
 /** The hash cases on 4 MiB buffers, each binding's rate per CPU second. */
 function cpuTable(cases: Case[], quick: boolean): string[] {
   const out = ['| operation | binding | data | MiB per CPU second |', '|---|---|---|--:|'];
-  for (const c of cases.filter((x) => (x.op === 'MD5' || x.op === 'MD5, 8 buffers per call' || x.op === 'XXH64') && x.data.includes('4 MiB'))) {
+  for (const c of cases.filter(
+    (x) => (x.op === 'MD5' || x.op === 'MD5, 8 buffers per call' || x.op === 'XXH64') && x.data.includes('4 MiB'),
+  )) {
     for (const impl of c.impls) {
       const rate = cpuRate(() => impl.run(c.input), c.bytes, quick ? 3 : 5, quick ? 0.2 : 0.5);
       process.stderr.write(`cpu time: ${c.op}, ${c.data}: ${impl.binding}: ${rate.toFixed(0)} MiB/s\n`);
-      out.push(`| ${c.op} | ${impl.binding === CURRENT[c.op] ? `**${impl.binding}**` : impl.binding} | ${c.data} | ${rate.toFixed(0)} |`);
+      out.push(
+        `| ${c.op} | ${impl.binding === CURRENT[c.op] ? `**${impl.binding}**` : impl.binding} | ${c.data} | ${rate.toFixed(0)} |`,
+      );
     }
   }
   return out;
@@ -313,12 +367,16 @@ function cpuTable(cases: Case[], quick: boolean): string[] {
 
 function table(op: Op, rows: Row[]): string[] {
   const ratio = op === 'zstd compress';
-  const out = [`| binding | data | MiB/s | ± rme % | samples |${ratio ? ' ratio |' : ''}`, `|---|---|--:|--:|--:|${ratio ? '--:|' : ''}`];
+  const out = [
+    `| binding | data | MiB/s | ± rme % | samples |${ratio ? ' ratio |' : ''}`,
+    `|---|---|--:|--:|--:|${ratio ? '--:|' : ''}`,
+  ];
   for (const r of rows) {
     const name = r.binding === CURRENT[op] ? `**${r.binding}**` : r.binding;
-    const cells = r.mibs !== undefined && r.bench
-      ? [r.mibs.toFixed(0), r.bench.stats.rme.toFixed(1), String(r.bench.stats.sample.length)]
-      : [`failed: ${r.error ?? '?'}`, '', ''];
+    const cells =
+      r.mibs !== undefined && r.bench
+        ? [r.mibs.toFixed(0), r.bench.stats.rme.toFixed(1), String(r.bench.stats.sample.length)]
+        : [`failed: ${r.error ?? '?'}`, '', ''];
     out.push(`| ${name} | ${r.data} | ${cells.join(' | ')} |${ratio ? ` ${r.extra} |` : ''}`);
   }
   return out;
@@ -343,7 +401,13 @@ function choice(op: Op, rows: Row[]): string {
     return `${d}: ${f?.binding ?? '–'}`;
   });
   const pct = cur ? `${((100 * cur.g) / best.g).toFixed(0)} % of its throughput` : '';
-  const verdict = !cur ? 'did not run every case' : cur === best ? 'is it' : slower ? `is not: ${pct}` : `is not, but is within noise of it (${pct})`;
+  const verdict = !cur
+    ? 'did not run every case'
+    : cur === best
+      ? 'is it'
+      : slower
+        ? `is not: ${pct}`
+        : `is not, but is within noise of it (${pct})`;
   return (
     `**Choice: \`${best.b}\`** (best geometric mean over ${cases.length} cases, ${best.g.toFixed(0)} MiB/s); seedship's current \`${CURRENT[op]}\` ${verdict},` +
     ` significantly slower than the fastest in ${slower} of ${cases.length} cases. Fastest per case: ${perCase.join('; ')}.`
@@ -361,7 +425,15 @@ async function main(): Promise<void> {
   const perCpu = cpuTable(cases, args.quick);
   load.push(loadavg()[0] ?? 0);
   const cpu = cpus();
-  const pkgs = ['zstd-napi', 'xxhash-wasm', '@cloudpss/zstd', '@bokuweb/zstd-wasm', '@node-rs/xxhash', 'hash-wasm', 'benchmark'];
+  const pkgs = [
+    'zstd-napi',
+    'xxhash-wasm',
+    '@cloudpss/zstd',
+    '@bokuweb/zstd-wasm',
+    '@node-rs/xxhash',
+    'hash-wasm',
+    'benchmark',
+  ];
   const md = [
     '# Binding microbenchmarks',
     '',
@@ -391,7 +463,7 @@ async function main(): Promise<void> {
     '',
     '## Hashes per CPU second',
     '',
-    'The same hash cases on 4 MiB buffers, timed by this process\'s CPU time instead of the wall clock',
+    "The same hash cases on 4 MiB buffers, timed by this process's CPU time instead of the wall clock",
     '(median of 5 rounds of at least 0.5 s; single thread), so other load on the machine does not',
     'lower them: the MiB/s one core gives. `openssl speed` above is timed the same way.',
     '',

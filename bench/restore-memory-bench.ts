@@ -45,18 +45,63 @@ function parseArgs(argv: string[]): Args {
   };
   const m = /^(\d+)([MG])$/i.exec(get('--size', '4G'));
   if (!m) throw new Error('--size: write e.g. 4G or 512M');
-  return { size: Number(m[1]) * (m[2]!.toUpperCase() === 'G' ? 1024 : 1) * MiB, distinct: Number(get('--distinct', '128')), runs: Number(get('--runs', '1')), out: get('--out', 'bench/RESTORE.md') };
+  return {
+    size: Number(m[1]) * (m[2]!.toUpperCase() === 'G' ? 1024 : 1) * MiB,
+    distinct: Number(get('--distinct', '128')),
+    runs: Number(get('--runs', '1')),
+    out: get('--out', 'bench/RESTORE.md'),
+  };
 }
 
 type Kind = 'random' | 'text' | 'zero' | 'vm';
 
 /** The mix of a chunk pool, by 20ths: 8 random (media, archives), 5 text (logs, source), 4 zero, 3 VM-like (half zero blocks). */
-const kindOf = (i: number): Kind => (['random', 'random', 'random', 'random', 'random', 'random', 'random', 'random', 'text', 'text', 'text', 'text', 'text', 'zero', 'zero', 'zero', 'zero', 'vm', 'vm', 'vm'] as const)[i % 20]!;
+const kindOf = (i: number): Kind =>
+  (
+    [
+      'random',
+      'random',
+      'random',
+      'random',
+      'random',
+      'random',
+      'random',
+      'random',
+      'text',
+      'text',
+      'text',
+      'text',
+      'text',
+      'zero',
+      'zero',
+      'zero',
+      'zero',
+      'vm',
+      'vm',
+      'vm',
+    ] as const
+  )[i % 20]!;
 
 function textChunk(): Buffer {
   const out = Buffer.alloc(CHUNK);
   const r = randomBytes(CHUNK / 8);
-  const words = ['INFO', 'WARN', 'backup', 'chunk', 'drive', 'journal', 'restore', 'offset', 'length', 'commit', 'GET', '/api/v1/blob', 'ok', '200', '404'];
+  const words = [
+    'INFO',
+    'WARN',
+    'backup',
+    'chunk',
+    'drive',
+    'journal',
+    'restore',
+    'offset',
+    'length',
+    'commit',
+    'GET',
+    '/api/v1/blob',
+    'ok',
+    '200',
+    '404',
+  ];
   let o = 0;
   let i = 0;
   while (o < CHUNK) {
@@ -125,8 +170,12 @@ interface Result {
 
 function ensureTime(): void {
   const have = () => existsSync('/usr/bin/time');
-  if (!have() && process.getuid?.() === 0) spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time'], { stdio: 'ignore' });
-  if (!have()) throw new Error('the bench needs GNU time (/usr/bin/time, Debian package "time") to measure peak memory');
+  if (!have() && process.getuid?.() === 0)
+    spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time'], {
+      stdio: 'ignore',
+    });
+  if (!have())
+    throw new Error('the bench needs GNU time (/usr/bin/time, Debian package "time") to measure peak memory');
 }
 
 async function runCase(az: RunningAzurite, c: Case, runs: number, work: string): Promise<Result> {
@@ -171,9 +220,17 @@ const GiB = (n: number) => (n / 1024 ** 3).toFixed(2);
 const f1 = (n: number) => n.toFixed(1);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-function report(args: Args, results: Result[], rawShare: Record<Kind, number>, zRatio: number, uploadSecs: number): string {
+function report(
+  args: Args,
+  results: Result[],
+  rawShare: Record<Kind, number>,
+  zRatio: number,
+  uploadSecs: number,
+): string {
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
-  const fs = spawnSync('sh', ['-c', `df --output=source,fstype ${tmpdir()} | tail -1`], { encoding: 'utf8' }).stdout.trim();
+  const fs = spawnSync('sh', ['-c', `df --output=source,fstype ${tmpdir()} | tail -1`], {
+    encoding: 'utf8',
+  }).stdout.trim();
   const worst = Math.max(...results.flatMap((r) => r.rssMiB));
   const lines = [
     '# Restore from the account without --session: memory and time',
@@ -185,7 +242,9 @@ function report(args: Args, results: Result[], rawShare: Record<Kind, number>, z
       `Azurite ${azuriteVersion()} on 127.0.0.1 (its blob folder and the restore target on ${fs}), started by the bench; both share the 2 cores with the CLI.`,
     '',
     `Data: one blob of ${GiB(args.size)} GiB raw in 4 MiB chunks, ${args.distinct} distinct chunks named in a shuffled order by the block list ` +
-      `(${Object.entries(rawShare).map(([k, v]) => `${k} ${(v * 100).toFixed(0)} %`).join(', ')}; "vm": random with every other 64 KiB zero). ` +
+      `(${Object.entries(rawShare)
+        .map(([k, v]) => `${k} ${(v * 100).toFixed(0)} %`)
+        .join(', ')}; "vm": random with every other 64 KiB zero). ` +
       `The \`.zst\` blob stores each chunk as one zstd frame (level ${ZSTD_LEVEL}), ${(zRatio * 100).toFixed(0)} % of the raw size. Upload of the distinct chunks: ${f1(uploadSecs)} s.`,
     '',
     `## Goal: peak RSS ≤ ${GOAL_RSS_MIB} MiB whatever the blob size: ${worst <= GOAL_RSS_MIB ? 'met' : 'missed'} (worst ${worst.toFixed(0)} MiB)`,
@@ -201,7 +260,9 @@ function report(args: Args, results: Result[], rawShare: Record<Kind, number>, z
     '',
     'Commands (`$SEEDSHIP_BENCH_CS` is the Azurite connection string, its public development key):',
     '',
-    ...results.map((r) => `- ${r.c.name}: \`${r.cmd.replace(CLI, 'dist/cli/main.js').replace(/--to \S+/, '--to DIR')}\``),
+    ...results.map(
+      (r) => `- ${r.c.name}: \`${r.cmd.replace(CLI, 'dist/cli/main.js').replace(/--to \S+/, '--to DIR')}\``,
+    ),
     '',
     'Before the fix (the issue): each blob was downloaded whole into memory and `.zst` blobs decompressed in one call: ' +
       '3.1 GiB peak RSS for one 1 GiB file, and a crash for a 2 GiB file ("The value of "length" is out of range … 2147483648"). ' +
@@ -210,7 +271,7 @@ function report(args: Args, results: Result[], rawShare: Record<Kind, number>, z
     '',
     ...spreadNote(results),
     '"SDK download alone" streams the same blobs with `@azure/storage-blob` into nothing, one after the other, in the bench ' +
-      'process: the rate Azurite serves on this machine, against which the restore\'s wall time (with Node start-up, decoding ' +
+      "process: the rate Azurite serves on this machine, against which the restore's wall time (with Node start-up, decoding " +
       'and writing) can be read.',
     '',
   ];
@@ -231,7 +292,11 @@ function spreadNote(results: Result[]): string[] {
 
 function azuriteVersion(): string {
   try {
-    return (JSON.parse(readFileSync(fileURLToPath(new URL('../../node_modules/azurite/package.json', import.meta.url)), 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(
+        readFileSync(fileURLToPath(new URL('../../node_modules/azurite/package.json', import.meta.url)), 'utf8'),
+      ) as { version: string }
+    ).version;
   } catch {
     return '?';
   }
@@ -259,14 +324,24 @@ async function main(): Promise<void> {
       const c = svc.getContainerClient(container);
       await c.create();
       const files: Case['files'] = {};
-      if (withPlain) files['vm/disk.img'] = { sha256: sha, bytes, stored: await uploadBlob(c, 'vm/disk.img', pool, seq) };
-      if (withZst) files['data/set.bin'] = { sha256: sha, bytes, stored: await uploadBlob(c, 'data/set.bin.zst', frames, seq) };
+      if (withPlain)
+        files['vm/disk.img'] = { sha256: sha, bytes, stored: await uploadBlob(c, 'vm/disk.img', pool, seq) };
+      if (withZst)
+        files['data/set.bin'] = { sha256: sha, bytes, stored: await uploadBlob(c, 'data/set.bin.zst', frames, seq) };
       return files;
     };
     const cases: Case[] = [
       { name: `plain blob, ${GiB(bytes)} GiB`, container: 'plain', files: await up('plain', true, false) },
-      { name: `.zst blob (4 MiB frames), ${GiB(bytes)} GiB raw`, container: 'zst', files: await up('zst', false, true) },
-      { name: 'both blobs in one container (restored at once)', container: 'both', files: await up('both', true, true) },
+      {
+        name: `.zst blob (4 MiB frames), ${GiB(bytes)} GiB raw`,
+        container: 'zst',
+        files: await up('zst', false, true),
+      },
+      {
+        name: 'both blobs in one container (restored at once)',
+        container: 'both',
+        files: await up('both', true, true),
+      },
     ];
     const uploadSecs = (performance.now() - t0) / 1000;
     const zRatio = cases[1]!.files['data/set.bin']!.stored / bytes;

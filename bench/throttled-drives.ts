@@ -99,7 +99,9 @@ export class ThrottledDrives {
     this.#loops.push(dev);
     const majMin = execFileSync('lsblk', ['-dno', 'MAJ:MIN', dev], { encoding: 'utf8' }).trim();
     this.drives.push({ dir, dev, majMin });
-    execFileSync('mkfs.ext4', ['-q', '-F', '-E', 'nodiscard,lazy_itable_init=0,lazy_journal_init=0', dev], { stdio: 'ignore' });
+    execFileSync('mkfs.ext4', ['-q', '-F', '-E', 'nodiscard,lazy_itable_init=0,lazy_journal_init=0', dev], {
+      stdio: 'ignore',
+    });
     mkdirSync(dir, { recursive: true });
     execFileSync('mount', ['-o', 'nodiscard', dev, dir]);
     this.#mounted.push(dir);

@@ -20,7 +20,6 @@ import type { Register, SetExit } from './shared/types.js';
 import { registerCheck } from './commands/check.js';
 import { registerReport } from './commands/report.js';
 
-
 // In the order of a job: the help lists the groups of COMMAND_GROUPS in the order their first command comes here.
 const COMMANDS: Register[] = [
   registerDrives,
@@ -65,9 +64,19 @@ export function translateDiskPrepArgs(argv: string[]): string[] {
   const staging = get('s');
   const publish = get('p');
   if (legacy.some((a) => /^u:/i.test(a))) {
-    return ['job', 'u', ...(staging ? ['--staging', staging] : []), ...(publish ? ['--publish-settings', publish] : []), ...rest];
+    return [
+      'job',
+      'u',
+      ...(staging ? ['--staging', staging] : []),
+      ...(publish ? ['--publish-settings', publish] : []),
+      ...rest,
+    ];
   }
-  if (!staging) throw new SeedshipError('E_USAGE', 'p: needs s:<staging location> too (AzureOfflineBackupDiskPrep syntax: s:<staging> [p:<publishsettings>])');
+  if (!staging)
+    throw new SeedshipError(
+      'E_USAGE',
+      'p: needs s:<staging location> too (AzureOfflineBackupDiskPrep syntax: s:<staging> [p:<publishsettings>])',
+    );
   return ['prepare', '--staging', staging, ...(publish ? ['--publish-settings', publish] : []), ...rest];
 }
 
@@ -94,7 +103,9 @@ export function buildProgram(ctx: CliContext, setExit: SetExit, opts: { json?: b
     },
   };
   program
-    .description('Seed a cloud backup by shipping drives: copy staging data to drives (Azure Import/Export format), verify, plan and restore.')
+    .description(
+      'Seed a cloud backup by shipping drives: copy staging data to drives (Azure Import/Export format), verify, plan and restore.',
+    )
     .version(SEEDSHIP_VERSION, '-V, --version', 'print the version and exit')
     .option('--debug', 'print stacks of unexpected errors; debug records (options as parsed, samples) in the run log')
     .option(
@@ -103,7 +114,10 @@ export function buildProgram(ctx: CliContext, setExit: SetExit, opts: { json?: b
       progressIntervalOption,
     )
     .showHelpAfterError(opts.json ? false : '(run with --help for usage)')
-    .addHelpText('after', `\nAzureOfflineBackupDiskPrep spelling: seedship s:<staging> [p:<publishsettings>]  (= prepare)\n\n${EXIT_CODE_HELP}\n${ENV_HELP}`)
+    .addHelpText(
+      'after',
+      `\nAzureOfflineBackupDiskPrep spelling: seedship s:<staging> [p:<publishsettings>]  (= prepare)\n\n${EXIT_CODE_HELP}\n${ENV_HELP}`,
+    )
     .configureOutput(output)
     .exitOverride()
     // Root hooks run first: no action starts while a problem of the command line is unreported.

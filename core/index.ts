@@ -38,5 +38,14 @@ export { runHardwareBench, BENCH_LEVELS, type HardwareBenchResult } from './hard
 export { BENCH_MIN_SIZE_BYTES } from './hardware/drive-write.js';
 export { detectWriteCliff, type WriteWindow, type WriteCliff } from './hardware/write-cliff.js';
 export { mbps, threadsText } from './hardware/recommend.js';
-export { ProgressBoard, ProgressTrack, type ProgressSnapshot, type TrackSnapshot, type PhaseChange, type TrackInit, type TrackState, type ProgressUnit } from './util/progress.js';
+export {
+  ProgressBoard,
+  ProgressTrack,
+  type ProgressSnapshot,
+  type TrackSnapshot,
+  type PhaseChange,
+  type TrackInit,
+  type TrackState,
+  type ProgressUnit,
+} from './util/progress.js';
 export * as report from './report/index.js';

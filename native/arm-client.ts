@@ -22,7 +22,9 @@ function jobView(j: JobResponse): JobView {
     ...(p.state !== undefined ? { state: p.state } : {}),
     ...(p.percentComplete !== undefined ? { percentComplete: p.percentComplete } : {}),
     ...(p.provisioningState !== undefined ? { provisioningState: p.provisioningState } : {}),
-    ...(p.shippingInformation ? { shippingInformation: p.shippingInformation as NonNullable<JobView['shippingInformation']> } : {}),
+    ...(p.shippingInformation
+      ? { shippingInformation: p.shippingInformation as NonNullable<JobView['shippingInformation']> }
+      : {}),
     ...(p.deliveryPackage ? { deliveryPackage: p.deliveryPackage as NonNullable<JobView['deliveryPackage']> } : {}),
     drives: (p.driveList ?? []).map((d) => ({
       ...(d.driveId !== undefined ? { driveId: d.driveId } : {}),
@@ -39,18 +41,32 @@ function jobView(j: JobResponse): JobView {
 
 function locationView(l: SdkLocation): LocationView {
   const { supportedCarriers, alternateLocations, ...rest } = l;
-  return { ...(rest as Omit<LocationView, 'supportedCarriers' | 'alternateLocations'>), supportedCarriers: supportedCarriers ?? [], alternateLocations: alternateLocations ?? [] };
+  return {
+    ...(rest as Omit<LocationView, 'supportedCarriers' | 'alternateLocations'>),
+    supportedCarriers: supportedCarriers ?? [],
+    alternateLocations: alternateLocations ?? [],
+  };
 }
 
 /**
  * The Import/Export job API through the real SDK. Credentials: a static token when given, else
  * DefaultAzureCredential for the cloud's authority. Nothing here prints or logs a credential.
  */
-export function createImportExportApi(opts: { subscription: string; cloud: CloudName; armEndpoint?: string | undefined; staticToken?: string | undefined }): ImportExportApi {
+export function createImportExportApi(opts: {
+  subscription: string;
+  cloud: CloudName;
+  armEndpoint?: string | undefined;
+  staticToken?: string | undefined;
+}): ImportExportApi {
   const cloud = CLOUDS[opts.cloud];
-  const credential: TokenCredential = opts.staticToken ? new StaticTokenCredential(opts.staticToken) : new DefaultAzureCredential({ authorityHost: cloud.authority });
+  const credential: TokenCredential = opts.staticToken
+    ? new StaticTokenCredential(opts.staticToken)
+    : new DefaultAzureCredential({ authorityHost: cloud.authority });
   const endpoint = (opts.armEndpoint ?? cloud.arm).replace(/\/$/, '');
-  const client = new StorageImportExport(credential, opts.subscription, { endpoint, credentialScopes: [`${cloud.arm}/.default`] });
+  const client = new StorageImportExport(credential, opts.subscription, {
+    endpoint,
+    credentialScopes: [`${cloud.arm}/.default`],
+  });
   return {
     createJob: async (job, rg, body) => jobView(await client.jobs.create(job, rg, body)),
     updateJob: async (job, rg, body) => jobView(await client.jobs.update(job, rg, body)),
@@ -68,4 +84,3 @@ export function createImportExportApi(opts: { subscription: string; cloud: Cloud
     },
   };
 }
-

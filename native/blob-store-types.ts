@@ -17,7 +17,12 @@ export interface BlobStore {
   stageBlock(container: string, blob: string, id: string, data: Uint8Array, md5: Uint8Array): Promise<void>;
   /** Ids of the blocks staged and not yet committed. */
   uncommittedBlocks(container: string, blob: string): Promise<Set<string>>;
-  commitBlocks(container: string, blob: string, ids: readonly string[], metadata: Record<string, string>): Promise<void>;
+  commitBlocks(
+    container: string,
+    blob: string,
+    ids: readonly string[],
+    metadata: Record<string, string>,
+  ): Promise<void>;
   createPageBlob(container: string, blob: string, length: number, metadata: Record<string, string>): Promise<void>;
   uploadPages(container: string, blob: string, data: Uint8Array, offset: number, md5: Uint8Array): Promise<void>;
   setMetadata(container: string, blob: string, metadata: Record<string, string>): Promise<void>;
@@ -31,7 +36,13 @@ export interface BlobStore {
    * does not grow with the blob. A dropped connection is resumed where it stopped. Fewer bytes than
    * `length` means the blob is shorter: the caller checks the count.
    */
-  downloadStream(container: string, blob: string, offset: number, length: number, signal?: AbortSignal): AsyncIterable<Uint8Array>;
+  downloadStream(
+    container: string,
+    blob: string,
+    offset: number,
+    length: number,
+    signal?: AbortSignal,
+  ): AsyncIterable<Uint8Array>;
   /** The blob's URL, for logs (no credential in it). */
   url(container: string, blob: string): string;
 }

@@ -32,14 +32,21 @@ export class AzureBlobStore implements BlobStore {
   async getBlob(container: string, blob: string): Promise<BlobInfo | undefined> {
     try {
       const p = await this.#c(container).getBlobClient(blob).getProperties();
-      return { name: blob, size: p.contentLength ?? 0, metadata: p.metadata ?? {}, kind: p.blobType === 'PageBlob' ? 'page' : p.blobType === 'AppendBlob' ? 'append' : 'block' };
+      return {
+        name: blob,
+        size: p.contentLength ?? 0,
+        metadata: p.metadata ?? {},
+        kind: p.blobType === 'PageBlob' ? 'page' : p.blobType === 'AppendBlob' ? 'append' : 'block',
+      };
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) return undefined;
       throw err;
     }
   }
   async stageBlock(container: string, blob: string, id: string, data: Uint8Array, md5: Uint8Array): Promise<void> {
-    await this.#c(container).getBlockBlobClient(blob).stageBlock(id, data, data.length, { transactionalContentMD5: md5 });
+    await this.#c(container)
+      .getBlockBlobClient(blob)
+      .stageBlock(id, data, data.length, { transactionalContentMD5: md5 });
   }
   async uncommittedBlocks(container: string, blob: string): Promise<Set<string>> {
     try {
@@ -50,39 +57,72 @@ export class AzureBlobStore implements BlobStore {
       throw err;
     }
   }
-  async commitBlocks(container: string, blob: string, ids: readonly string[], metadata: Record<string, string>): Promise<void> {
-    await this.#c(container).getBlockBlobClient(blob).commitBlockList([...ids], { metadata });
+  async commitBlocks(
+    container: string,
+    blob: string,
+    ids: readonly string[],
+    metadata: Record<string, string>,
+  ): Promise<void> {
+    await this.#c(container)
+      .getBlockBlobClient(blob)
+      .commitBlockList([...ids], { metadata });
   }
-  async createPageBlob(container: string, blob: string, length: number, metadata: Record<string, string>): Promise<void> {
+  async createPageBlob(
+    container: string,
+    blob: string,
+    length: number,
+    metadata: Record<string, string>,
+  ): Promise<void> {
     await this.#c(container).getPageBlobClient(blob).create(length, { metadata });
   }
   async uploadPages(container: string, blob: string, data: Uint8Array, offset: number, md5: Uint8Array): Promise<void> {
-    await this.#c(container).getPageBlobClient(blob).uploadPages(data, offset, data.length, { transactionalContentMD5: md5 });
+    await this.#c(container)
+      .getPageBlobClient(blob)
+      .uploadPages(data, offset, data.length, { transactionalContentMD5: md5 });
   }
   async setMetadata(container: string, blob: string, metadata: Record<string, string>): Promise<void> {
     await this.#c(container).getBlobClient(blob).setMetadata(metadata);
   }
   async uploadText(container: string, blob: string, text: string): Promise<void> {
     const b = Buffer.from(text, 'utf8');
-    await this.#c(container).getBlockBlobClient(blob).upload(b, b.length, { blobHTTPHeaders: { blobContentType: 'application/xml' } });
+    await this.#c(container)
+      .getBlockBlobClient(blob)
+      .upload(b, b.length, { blobHTTPHeaders: { blobContentType: 'application/xml' } });
   }
   async deleteBlob(container: string, blob: string): Promise<void> {
     await this.#c(container).getBlobClient(blob).deleteIfExists();
   }
   async *listBlobs(container: string, prefix?: string): AsyncGenerator<BlobInfo> {
     for await (const b of this.#c(container).listBlobsFlat({ includeMetadata: true, ...(prefix ? { prefix } : {}) })) {
-      yield { name: b.name, size: b.properties.contentLength ?? 0, metadata: b.metadata ?? {}, kind: b.properties.blobType === 'PageBlob' ? 'page' : b.properties.blobType === 'AppendBlob' ? 'append' : 'block' };
+      yield {
+        name: b.name,
+        size: b.properties.contentLength ?? 0,
+        metadata: b.metadata ?? {},
+        kind:
+          b.properties.blobType === 'PageBlob' ? 'page' : b.properties.blobType === 'AppendBlob' ? 'append' : 'block',
+      };
     }
   }
   async download(container: string, blob: string, offset: number, length: number): Promise<Buffer> {
     if (length === 0) return Buffer.alloc(0);
     return this.#c(container).getBlobClient(blob).downloadToBuffer(offset, length);
   }
-  async *downloadStream(container: string, blob: string, offset: number, length: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  async *downloadStream(
+    container: string,
+    blob: string,
+    offset: number,
+    length: number,
+    signal?: AbortSignal,
+  ): AsyncGenerator<Uint8Array> {
     if (length === 0) return;
     // One GET instead of a ranged GET per 4 MiB: 3x the throughput from Azurite (2.2 GiB: 12 s
     // vs 35 s). The SDK's body resumes with a ranged GET from where a dropped connection stopped.
-    const r = await this.#c(container).getBlobClient(blob).download(offset, length, { maxRetryRequests: DOWNLOAD_RETRY_REQUESTS, ...(signal ? { abortSignal: signal } : {}) });
+    const r = await this.#c(container)
+      .getBlobClient(blob)
+      .download(offset, length, {
+        maxRetryRequests: DOWNLOAD_RETRY_REQUESTS,
+        ...(signal ? { abortSignal: signal } : {}),
+      });
     const body = r.readableStreamBody;
     if (!body) throw new Error(`blob ${container}/${blob}: the download has no body`);
     try {

@@ -16,12 +16,18 @@ export function unitTweak(tweakSeed: Uint8Array, storedOffset: number): Buffer {
 }
 
 export function encryptUnit(key: Uint8Array, tweak: Buffer, plain: Uint8Array): Buffer {
-  const c = plain.length >= 16 ? createCipheriv('aes-256-xts', key, tweak) : createCipheriv('aes-256-ctr', key.subarray(0, 32), tweak);
+  const c =
+    plain.length >= 16
+      ? createCipheriv('aes-256-xts', key, tweak)
+      : createCipheriv('aes-256-ctr', key.subarray(0, 32), tweak);
   return Buffer.concat([c.update(plain), c.final()]);
 }
 
 export function decryptUnit(key: Uint8Array, tweak: Buffer, cipher: Uint8Array): Buffer {
-  const d = cipher.length >= 16 ? createDecipheriv('aes-256-xts', key, tweak) : createDecipheriv('aes-256-ctr', key.subarray(0, 32), tweak);
+  const d =
+    cipher.length >= 16
+      ? createDecipheriv('aes-256-xts', key, tweak)
+      : createDecipheriv('aes-256-ctr', key.subarray(0, 32), tweak);
   return Buffer.concat([d.update(cipher), d.final()]);
 }
 

@@ -21,12 +21,18 @@ export class PiscinaChunkProcessor implements ChunkProcessor {
   }
   encode(task: EncodeTask, signal?: AbortSignal): Promise<EncodeResult> {
     const transferList = task.into ? [task.into] : undefined;
-    return this.#pool.run(task, { ...(signal ? { signal } : {}), ...(transferList ? { transferList } : {}) }) as Promise<EncodeResult>;
+    return this.#pool.run(task, {
+      ...(signal ? { signal } : {}),
+      ...(transferList ? { transferList } : {}),
+    }) as Promise<EncodeResult>;
   }
   encodeMany(tasks: readonly EncodeTask[], signal?: AbortSignal): Promise<EncodeResult[]> {
     const transferList = tasks.flatMap((t) => (t.into ? [t.into] : []));
     const batch: EncodeBatchTask = { kind: 'encode-batch', tasks };
-    return this.#pool.run(batch, { ...(signal ? { signal } : {}), ...(transferList.length ? { transferList } : {}) }) as Promise<EncodeResult[]>;
+    return this.#pool.run(batch, {
+      ...(signal ? { signal } : {}),
+      ...(transferList.length ? { transferList } : {}),
+    }) as Promise<EncodeResult[]>;
   }
   decode(task: DecodeTask, signal?: AbortSignal): Promise<DecodeResult> {
     return this.#pool.run(task, signal ? { signal } : {}) as Promise<DecodeResult>;

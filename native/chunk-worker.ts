@@ -79,7 +79,13 @@ function xxh64Hex(data: Uint8Array): string {
 let scratch: Buffer = Buffer.alloc(0);
 
 /** Read into `into` when it is large enough, else into the worker's scratch buffer (`reuse`) or a new one. */
-function readAt(path: string, offset: number, length: number, reuse = false, into?: ArrayBuffer): { buf: Buffer; n: number; fd: number } {
+function readAt(
+  path: string,
+  offset: number,
+  length: number,
+  reuse = false,
+  into?: ArrayBuffer,
+): { buf: Buffer; n: number; fd: number } {
   // encodePath costs one isWellFormed scan of the path unless it holds escaped (non-UTF-8) bytes.
   const fd = openSync(encodePath(path), 'r');
   let buf: Buffer;
@@ -153,7 +159,12 @@ function prepare(t: EncodeTask): Prepared | EncodeResult {
     read = readAt(t.path, t.offset, t.length, t.codec === 'zstd', t.codec === 'zstd' ? undefined : t.into);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return { ok: false, reason: e.code === 'ENOENT' ? 'changed' : 'unreadable', message: e.message, ...(e.code ? { errno: e.code } : {}) };
+    return {
+      ok: false,
+      reason: e.code === 'ENOENT' ? 'changed' : 'unreadable',
+      message: e.message,
+      ...(e.code ? { errno: e.code } : {}),
+    };
   }
   const { buf, n, fd } = read;
   // Compare identity after the read: a write that raced with it shows up as size or mtime change.
@@ -200,7 +211,14 @@ function finish(p: Prepared, extents: StoredExtent[]): EncodeResult {
       }
     }
   }
-  return { ok: true, stored, rawLength: p.rawLength, xxh64: p.xxh64, extents, ...(written !== undefined ? { written } : {}) };
+  return {
+    ok: true,
+    stored,
+    rawLength: p.rawLength,
+    xxh64: p.xxh64,
+    extents,
+    ...(written !== undefined ? { written } : {}),
+  };
 }
 
 function isPrepared(x: Prepared | EncodeResult): x is Prepared {
@@ -257,19 +275,33 @@ function decode(t: DecodeTask): DecodeResult | Moved<DecodeResult> {
   const actual = md5HexMany(hashed.map((x) => units[x.i]!));
   for (let k = 0; k < hashed.length; k++) {
     const { u, i } = hashed[k]!;
-    if (actual[k] !== u.md5) return { ok: false, reason: 'md5', message: `MD5 ${actual[k]} does not match ${u.md5}`, unit: i, actual: actual[k]! };
+    if (actual[k] !== u.md5)
+      return {
+        ok: false,
+        reason: 'md5',
+        message: `MD5 ${actual[k]} does not match ${u.md5}`,
+        unit: i,
+        actual: actual[k]!,
+      };
   }
   if (!t.raw) return { ok: true, raw: undefined };
   let raw: Buffer;
   try {
-    raw = t.raw.codec === 'zstd' ? (t.returnRaw ? decompress(stored) : decompressToScratch(stored, t.raw.rawLength)) : stored;
+    raw =
+      t.raw.codec === 'zstd'
+        ? t.returnRaw
+          ? decompress(stored)
+          : decompressToScratch(stored, t.raw.rawLength)
+        : stored;
   } catch (err) {
     return { ok: false, reason: 'codec', message: `not a valid zstd frame: ${(err as Error).message}` };
   }
-  if (raw.length !== t.raw.rawLength) return { ok: false, reason: 'codec', message: `decodes to ${raw.length} bytes, expected ${t.raw.rawLength}` };
+  if (raw.length !== t.raw.rawLength)
+    return { ok: false, reason: 'codec', message: `decodes to ${raw.length} bytes, expected ${t.raw.rawLength}` };
   if (t.raw.xxh64 !== undefined) {
     const actual = xxh64Hex(raw);
-    if (actual !== t.raw.xxh64) return { ok: false, reason: 'xxh64', message: `XXH64 ${actual} does not match ${t.raw.xxh64}`, actual };
+    if (actual !== t.raw.xxh64)
+      return { ok: false, reason: 'xxh64', message: `XXH64 ${actual} does not match ${t.raw.xxh64}`, actual };
   }
   if (!t.returnRaw) return { ok: true, raw: undefined };
   const own = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : Buffer.from(raw);

@@ -287,7 +287,12 @@ export type EncodeResult =
       /** With `writeTo`: the file was written (true), or it could not be and nothing is left there (its errno code). */
       readonly written?: true | string;
     }
-  | { readonly ok: false; readonly reason: 'changed' | 'unreadable'; readonly message: string; readonly errno?: string };
+  | {
+      readonly ok: false;
+      readonly reason: 'changed' | 'unreadable';
+      readonly message: string;
+      readonly errno?: string;
+    };
 
 /**
  * Read stored bytes from a drive and check them; optionally undo encryption and codec. The range

@@ -53,7 +53,13 @@ function hexOf(d: Uint8Array): string {
 
 function isMd5Binding(x: unknown): x is Md5Binding {
   const b = x as Partial<Md5Binding> | null;
-  return typeof b === 'object' && b !== null && typeof b.md5Many === 'function' && Array.isArray(b.md5Isas) && typeof b.md5Isa === 'string';
+  return (
+    typeof b === 'object' &&
+    b !== null &&
+    typeof b.md5Many === 'function' &&
+    Array.isArray(b.md5Isas) &&
+    typeof b.md5Isa === 'string'
+  );
 }
 
 function nodeHasher(reason: string): Md5Hasher {
@@ -66,7 +72,8 @@ export function loadMd5Hasher(opts: Md5Options = {}): Md5Hasher {
   const use = opts.use ?? (env === 'node' || env === 'scalar' || env === 'avx2' || env === 'avx512' ? env : undefined);
   if (use === 'node') return nodeHasher(opts.use ? 'asked for' : 'SEEDSHIP_MD5=node');
   // A kernel or an addon asked for by the caller wins over the environment (tests use that).
-  if (opts.use === undefined && opts.addonPath === undefined && process.env['SEEDSHIP_NO_ADDON'] === '1') return nodeHasher('disabled by SEEDSHIP_NO_ADDON=1');
+  if (opts.use === undefined && opts.addonPath === undefined && process.env['SEEDSHIP_NO_ADDON'] === '1')
+    return nodeHasher('disabled by SEEDSHIP_NO_ADDON=1');
   const where = opts.addonPath ?? DEFAULT_ADDON_URL;
   let b: unknown;
   try {
@@ -74,7 +81,8 @@ export function loadMd5Hasher(opts: Md5Options = {}): Md5Hasher {
   } catch (err) {
     return nodeHasher(`addon not loaded: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (!isMd5Binding(b)) return nodeHasher('the addon has no md5Many (built from older sources?); run `npm run build:native`');
+  if (!isMd5Binding(b))
+    return nodeHasher('the addon has no md5Many (built from older sources?); run `npm run build:native`');
   if (use && !b.md5Isas.includes(use)) return nodeHasher(`this CPU cannot run the ${use} kernel`);
   const binding = b;
   const isa = use ?? binding.md5Isa;

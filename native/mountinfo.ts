@@ -37,8 +37,28 @@ export function parseMountInfo(text: string): MountEntry[] {
 
 /** File systems that are not storage: never offered as drives. tmpfs and loop devices are kept. */
 export const PSEUDO_FS = new Set([
-  'proc', 'sysfs', 'cgroup', 'cgroup2', 'devpts', 'devtmpfs', 'mqueue', 'debugfs', 'tracefs', 'securityfs', 'pstore',
-  'bpf', 'configfs', 'fusectl', 'hugetlbfs', 'autofs', 'binfmt_misc', 'efivarfs', 'rpc_pipefs', 'nsfs', 'overlay', 'squashfs',
+  'proc',
+  'sysfs',
+  'cgroup',
+  'cgroup2',
+  'devpts',
+  'devtmpfs',
+  'mqueue',
+  'debugfs',
+  'tracefs',
+  'securityfs',
+  'pstore',
+  'bpf',
+  'configfs',
+  'fusectl',
+  'hugetlbfs',
+  'autofs',
+  'binfmt_misc',
+  'efivarfs',
+  'rpc_pipefs',
+  'nsfs',
+  'overlay',
+  'squashfs',
 ]);
 
 /** The mount holding `path` (already a real path): the longest mount point that is a prefix. */

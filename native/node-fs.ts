@@ -1,4 +1,15 @@
-import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, promises as fsp, statfsSync, unlinkSync, writeSync, type Dirent } from 'node:fs';
+import {
+  closeSync,
+  constants as fsc,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  promises as fsp,
+  statfsSync,
+  unlinkSync,
+  writeSync,
+  type Dirent,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import type { DirEntry, FileHandle, FileStat, FileSystem, FsSpace, OpenFlags } from './interfaces.js';
@@ -7,7 +18,9 @@ import { toStat, kindOf } from './stat.js';
 import { decodeName, encodeBytes, encodePath } from './raw-names.js';
 
 /** statfs f_type of file systems whose metadata is local: ext2/3/4, xfs, btrfs, tmpfs, f2fs, overlay, zfs, ntfs3. */
-const LOCAL_FS_TYPES = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0xf2f52010, 0x794c7630, 0x2fc12fc1, 0x7366746e]);
+const LOCAL_FS_TYPES = new Set([
+  0xef53, 0x58465342, 0x9123683e, 0x01021994, 0xf2f52010, 0x794c7630, 0x2fc12fc1, 0x7366746e,
+]);
 
 /** statfs f_type of every FUSE file system (fuse, fuseblk: ntfs-3g). */
 const FUSE_SUPER_MAGIC = 0x65735546;

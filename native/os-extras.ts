@@ -120,7 +120,11 @@ export interface DirectFile extends FileHandle {
 /** An Error shaped like Node's fs errors and the addon's: `code`, negative `errno`, `syscall`. */
 function errnoError(code: string, message: string, syscall: string): NodeJS.ErrnoException {
   const n = (osc.errno as Record<string, number | undefined>)[code];
-  return Object.assign(new Error(`${code}: ${message}, ${syscall}`), { code, errno: n === undefined ? undefined : -n, syscall });
+  return Object.assign(new Error(`${code}: ${message}, ${syscall}`), {
+    code,
+    errno: n === undefined ? undefined : -n,
+    syscall,
+  });
 }
 
 /**
@@ -173,7 +177,8 @@ function run(cmd: string, args: readonly string[], syscall: string): Promise<voi
   return new Promise((resolve, reject) => {
     execFile(cmd, [...args], (err, _out, stderr) => {
       if (!err) return resolve();
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(errnoError('ENOSYS', `${cmd} is not available`, syscall));
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        return reject(errnoError('ENOSYS', `${cmd} is not available`, syscall));
       const detail = stderr.trim() || err.message;
       reject(errnoError(codeOfMessage(detail), detail, syscall));
     });
@@ -222,7 +227,8 @@ except OSError as e:
   return new Promise((resolve, reject) => {
     execFile('python3', ['-c', script, encodeBytes(path).toString('hex'), ...args], (err, _out, stderr) => {
       if (!err) return resolve();
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(errnoError('ENOSYS', 'python3 is not available', syscall));
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        return reject(errnoError('ENOSYS', 'python3 is not available', syscall));
       const code = /^E[A-Z0-9]+$/.test(stderr.trim()) ? stderr.trim() : codeOfMessage(stderr.trim() || err.message);
       reject(errnoError(code, stderr.trim() || err.message, syscall));
     });
@@ -240,7 +246,12 @@ async function commandMknod(path: string, kind: SpecialKind, mode: number, rdev:
   if (kind === 'socket' || !isText(path)) {
     // No coreutils command makes a socket inode. chmod after mknod: mknod applies the umask.
     const dev = kind === 'char' || kind === 'block' ? String(rdev) : '0';
-    return runPython('os.mknod(p, int(sys.argv[2]), int(sys.argv[3])); os.chmod(p, int(sys.argv[2]) & 0o7777)', path, [String(S_IF[kind] | (mode & 0o7777)), dev], 'mknod');
+    return runPython(
+      'os.mknod(p, int(sys.argv[2]), int(sys.argv[3])); os.chmod(p, int(sys.argv[2]) & 0o7777)',
+      path,
+      [String(S_IF[kind] | (mode & 0o7777)), dev],
+      'mknod',
+    );
   }
   // mkfifo and mknod refuse setuid, setgid and sticky bits in -m: those are set by chmod after.
   const perm = (mode & 0o777).toString(8);
@@ -253,7 +264,12 @@ async function commandMknod(path: string, kind: SpecialKind, mode: number, rdev:
 
 async function commandLutimes(path: string, atimeNs: bigint, mtimeNs: bigint): Promise<void> {
   if (!isText(path)) {
-    return runPython('os.utime(p, ns=(int(sys.argv[2]), int(sys.argv[3])), follow_symlinks=False)', path, [String(atimeNs), String(mtimeNs)], 'utimensat');
+    return runPython(
+      'os.utime(p, ns=(int(sys.argv[2]), int(sys.argv[3])), follow_symlinks=False)',
+      path,
+      [String(atimeNs), String(mtimeNs)],
+      'utimensat',
+    );
   }
   await run('touch', ['-h', '-a', '-d', touchStamp(atimeNs), '--', path], 'utimensat');
   await run('touch', ['-h', '-m', '-d', touchStamp(mtimeNs), '--', path], 'utimensat');
@@ -319,7 +335,12 @@ class FallbackExtras implements OsExtras {
     return naming(path, () => commandLutimes(path, atimeNs, mtimeNs));
   }
   async openDirect(path: string, flags: DirectOpenFlags, mode = 0o644): Promise<DirectFile> {
-    return new DirectFileHandle(path, await fsp.open(encodePath(path), flags === 'r+' ? 'r+' : `${flags}+`, mode), undefined, undefined);
+    return new DirectFileHandle(
+      path,
+      await fsp.open(encodePath(path), flags === 'r+' ? 'r+' : `${flags}+`, mode),
+      undefined,
+      undefined,
+    );
   }
 }
 
@@ -375,7 +396,8 @@ class NativeExtras implements OsExtras {
       return new DirectFileHandle(path, buffered, direct, this.#b);
     } catch (err) {
       // EINVAL: the file system refuses O_DIRECT (tmpfs before Linux 6.6, procfs, some FUSE).
-      if ((err as NodeJS.ErrnoException).code === 'EINVAL') return new DirectFileHandle(path, buffered, undefined, undefined);
+      if ((err as NodeJS.ErrnoException).code === 'EINVAL')
+        return new DirectFileHandle(path, buffered, undefined, undefined);
       await buffered.close();
       throw err;
     }
@@ -444,9 +466,17 @@ class DirectFileHandle implements DirectFile {
 
 function isBinding(x: unknown): x is NativeBinding {
   const b = x as Partial<NativeBinding> | null;
-  return typeof b === 'object' && b !== null && typeof b.syncfs === 'function' && typeof b.fallocate === 'function'
-    && typeof b.fadvise === 'function' && typeof b.pwriteDirect === 'function' && typeof b.utimensat === 'function'
-    && typeof b.mknod === 'function' && b.alignment === DIRECT_IO_ALIGNMENT_BYTES;
+  return (
+    typeof b === 'object' &&
+    b !== null &&
+    typeof b.syncfs === 'function' &&
+    typeof b.fallocate === 'function' &&
+    typeof b.fadvise === 'function' &&
+    typeof b.pwriteDirect === 'function' &&
+    typeof b.utimensat === 'function' &&
+    typeof b.mknod === 'function' &&
+    b.alignment === DIRECT_IO_ALIGNMENT_BYTES
+  );
 }
 
 /** Options for `loadOsExtras`; the defaults are what the CLI uses. */
@@ -460,7 +490,8 @@ export interface LoadOptions {
 /** Load the addon, or the fallback with the reason why. Never throws. */
 export function loadOsExtras(opts: LoadOptions = {}): OsExtras {
   if (opts.disabled) return new FallbackExtras('disabled');
-  if (opts.disabled === undefined && process.env['SEEDSHIP_NO_ADDON'] === '1') return new FallbackExtras('disabled by SEEDSHIP_NO_ADDON=1');
+  if (opts.disabled === undefined && process.env['SEEDSHIP_NO_ADDON'] === '1')
+    return new FallbackExtras('disabled by SEEDSHIP_NO_ADDON=1');
   if (process.platform !== 'linux') return new FallbackExtras(`${process.platform} is not Linux`);
   const where = opts.addonPath ?? DEFAULT_ADDON_URL;
   const path = typeof where === 'string' ? where : fileURLToPath(where);
@@ -473,7 +504,10 @@ export function loadOsExtras(opts: LoadOptions = {}): OsExtras {
     return new FallbackExtras(`failed to load ${path}: ${e.message.split('\n')[0]}`);
   }
   // An addon built from older sources lacks calls: rebuilding fixes it.
-  if (!isBinding(loaded)) return new FallbackExtras(`${path} is not the expected addon (built from older sources?); run \`npm run build:native\``);
+  if (!isBinding(loaded))
+    return new FallbackExtras(
+      `${path} is not the expected addon (built from older sources?); run \`npm run build:native\``,
+    );
   return new NativeExtras(loaded);
 }
 

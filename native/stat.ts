@@ -2,7 +2,15 @@
 import type { BigIntStats } from 'node:fs';
 import type { FileStat } from './interfaces.js';
 
-type Typed = { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean };
+type Typed = {
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+};
 
 export function kindOf(s: Typed): FileStat['kind'] {
   if (s.isFile()) return 'file';

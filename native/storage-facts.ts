@@ -11,7 +11,10 @@ async function readOemId(source: string): Promise<string | undefined> {
     const b = Buffer.alloc(11);
     const { bytesRead } = await h.read(b, 0, 11, 0);
     if (bytesRead < 11) return undefined;
-    return b.subarray(3, 11).toString('latin1').replace(/[\s\0]+$/, '');
+    return b
+      .subarray(3, 11)
+      .toString('latin1')
+      .replace(/[\s\0]+$/, '');
   } catch {
     return undefined; // not ours to read (not root), or gone: the caller says it could not confirm
   } finally {
@@ -20,7 +23,10 @@ async function readOemId(source: string): Promise<string | undefined> {
 }
 
 async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
 
 function isFuse(fsType: string): boolean {
@@ -46,7 +52,10 @@ export async function storageFacts(
   path: string,
   sysRoot: string,
 ): Promise<StorageFacts> {
-  const volumeBytes = await statfs(m.mountPoint).then((s) => s.blocks * s.bsize, () => undefined);
+  const volumeBytes = await statfs(m.mountPoint).then(
+    (s) => s.blocks * s.bsize,
+    () => undefined,
+  );
   const layers = m.majorMinor.startsWith('0:') ? [] : await blockLayers(sysRoot, m.majorMinor);
   const fuse = isFuse(m.fsType) && m.source.startsWith('/');
   const bootOemId = fuse ? await readOemId(m.source) : undefined;

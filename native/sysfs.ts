@@ -49,7 +49,12 @@ export async function diskFacts(majorMinor: string, sysRoot = '/sys', udevRoot =
   const diskMajMin = (await text(`${disk}/dev`)) ?? majorMinor;
   const udev = parseUdevData((await text(`${udevRoot}/b${diskMajMin}`)) ?? '');
   const vpd = await text(`${disk}/device/vpd_pg80`);
-  const serial = cleanSerial(udev.get('ID_SERIAL_SHORT') ?? (await text(`${disk}/device/serial`)) ?? (await text(`${disk}/serial`)) ?? (vpd && vpd.length > 4 ? vpd.slice(4) : undefined));
+  const serial = cleanSerial(
+    udev.get('ID_SERIAL_SHORT') ??
+      (await text(`${disk}/device/serial`)) ??
+      (await text(`${disk}/serial`)) ??
+      (vpd && vpd.length > 4 ? vpd.slice(4) : undefined),
+  );
   const rot = await text(`${disk}/queue/rotational`);
   const rem = await text(`${disk}/removable`);
   return {

@@ -33,15 +33,19 @@ async function wasmHasher(reason: string): Promise<Xxh64Hasher> {
 export async function createXxh64Hasher(opts: Xxh64Options = {}): Promise<Xxh64Hasher> {
   if (opts.use === 'wasm') return wasmHasher('asked for');
   // The addon asked for by the caller wins over the environment (tests use that).
-  if (opts.use === undefined && opts.addonPath === undefined && process.env['SEEDSHIP_NO_ADDON'] === '1') return wasmHasher('disabled by SEEDSHIP_NO_ADDON=1');
+  if (opts.use === undefined && opts.addonPath === undefined && process.env['SEEDSHIP_NO_ADDON'] === '1')
+    return wasmHasher('disabled by SEEDSHIP_NO_ADDON=1');
   const where = opts.addonPath ?? DEFAULT_ADDON_URL;
   let b: { xxh64Hex?: unknown };
   try {
-    b = createRequire(import.meta.url)(typeof where === 'string' ? where : fileURLToPath(where)) as { xxh64Hex?: unknown };
+    b = createRequire(import.meta.url)(typeof where === 'string' ? where : fileURLToPath(where)) as {
+      xxh64Hex?: unknown;
+    };
   } catch (err) {
     return wasmHasher(`addon not loaded: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (typeof b.xxh64Hex !== 'function') return wasmHasher('the addon has no xxh64Hex (built from older sources?); run `npm run build:native`');
+  if (typeof b.xxh64Hex !== 'function')
+    return wasmHasher('the addon has no xxh64Hex (built from older sources?); run `npm run build:native`');
   const fn = b.xxh64Hex as (data: Uint8Array) => string;
   return { backend: 'addon', reason: undefined, hex: fn };
 }

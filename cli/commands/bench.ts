@@ -1,6 +1,16 @@
 import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
-import { threadsText, BENCH_LEVELS, BENCH_MIN_SIZE_BYTES, formatBytes, formatDuration, mbps, resolveStaging, runHardwareBench, type HardwareBenchResult } from '../../core/index.js';
+import {
+  threadsText,
+  BENCH_LEVELS,
+  BENCH_MIN_SIZE_BYTES,
+  formatBytes,
+  formatDuration,
+  mbps,
+  resolveStaging,
+  runHardwareBench,
+  type HardwareBenchResult,
+} from '../../core/index.js';
 import type { CliContext } from '../shared/context.js';
 import { EXIT } from '../shared/exit-codes.js';
 import { collect, intOption, sizeOption } from '../shared/options.js';
@@ -21,12 +31,24 @@ export function registerBench(program: Command, ctx: CliContext, setExit: SetExi
     .command('bench')
     .description(
       `measure this machine: zstd (levels ${BENCH_LEVELS.join(', ')}), XXH64 and MD5 per core, the worker pool with 1 and N threads, ` +
-        'and each drive\'s sustained write rate; recommend a zstd level and thread count (see docs/bench.md)',
+        "and each drive's sustained write rate; recommend a zstd level and thread count (see docs/bench.md)",
     )
-    .option('--drive <path>', 'time writing a temporary file in this directory (repeat for more); the file is removed afterwards', collect)
-    .option('--staging <dir>', 'sample this staging tree instead of built-in data, and estimate the job\'s duration')
-    .option('--size <size>', 'bytes written per drive, e.g. 8G (default 2GiB, or less if less is free)', sizeOption('--size', BENCH_MIN_SIZE_BYTES))
-    .option('--threads <n>', 'most worker threads to time (default: the number of cores)', intOption('--threads', 1, 256))
+    .option(
+      '--drive <path>',
+      'time writing a temporary file in this directory (repeat for more); the file is removed afterwards',
+      collect,
+    )
+    .option('--staging <dir>', "sample this staging tree instead of built-in data, and estimate the job's duration")
+    .option(
+      '--size <size>',
+      'bytes written per drive, e.g. 8G (default 2GiB, or less if less is free)',
+      sizeOption('--size', BENCH_MIN_SIZE_BYTES),
+    )
+    .option(
+      '--threads <n>',
+      'most worker threads to time (default: the number of cores)',
+      intOption('--threads', 1, 256),
+    )
     .option('--json', 'the result as one JSON object on stdout')
     .addHelpText(
       'after',
@@ -75,31 +97,55 @@ function humanReport(r: HardwareBenchResult): string {
   out.push(`machine: ${r.cores} cores; data: ${src}; chunks of ${formatBytes(r.chunkBytes)}`, '');
   out.push(`per core (one thread, in memory)${names.map((n) => n.padStart(12)).join('')}`);
   const algos = [...new Set(r.perCore.map((p) => p.algorithm))];
-  for (const a of algos) out.push(`  ${a.replace('zstd-', 'zstd level ').padEnd(31)}${names.map((n) => rate(r.perCore.find((p) => p.algorithm === a && p.dataset === n)?.rate ?? 0).padStart(12)).join('')}`);
+  for (const a of algos)
+    out.push(
+      `  ${a.replace('zstd-', 'zstd level ').padEnd(31)}${names.map((n) => rate(r.perCore.find((p) => p.algorithm === a && p.dataset === n)?.rate ?? 0).padStart(12)).join('')}`,
+    );
   const threads = [...new Set(r.pipeline.map((p) => p.threads))];
   out.push('', 'worker pool (read + XXH64 + zstd + MD5 per chunk, as prepare does), raw MB/s');
-  out.push(`  ${'data'.padEnd(9)}${'level'.padEnd(7)}${'ratio'.padEnd(7)}${threads.map((t) => threadsText(t).padStart(12)).join('')}`);
+  out.push(
+    `  ${'data'.padEnd(9)}${'level'.padEnd(7)}${'ratio'.padEnd(7)}${threads.map((t) => threadsText(t).padStart(12)).join('')}`,
+  );
   for (const n of names) {
     for (const l of r.levels) {
       const row = r.pipeline.filter((p) => p.dataset === n && p.level === l);
-      out.push(`  ${n.padEnd(9)}${String(l).padEnd(7)}${(row[0]?.ratio ?? 1).toFixed(2).padEnd(7)}${threads.map((t) => rate(row.find((p) => p.threads === t)?.rate ?? 0).padStart(12)).join('')}`);
+      out.push(
+        `  ${n.padEnd(9)}${String(l).padEnd(7)}${(row[0]?.ratio ?? 1).toFixed(2).padEnd(7)}${threads.map((t) => rate(row.find((p) => p.threads === t)?.rate ?? 0).padStart(12)).join('')}`,
+      );
     }
   }
   for (const d of r.drives) {
-    out.push('', `drive ${d.drive}: ${formatBytes(d.bytes)} in ${d.windows.length} windows of ${formatBytes(d.windowBytes)}, each ending in fdatasync`);
-    out.push(`  mean ${mbps(d.meanRate)}; first third ${mbps(d.firstRate)}, last third ${mbps(d.lastRate)}; plan with ${mbps(d.sustainedRate)}`);
-    if (d.cliff) out.push(`  CLIFF: fell from ${mbps(d.cliff.fromRate)} to ${mbps(d.cliff.toRate)} after ${formatBytes(d.cliff.afterBytes)} (an SMR drive or an SSD whose cache filled)`);
+    out.push(
+      '',
+      `drive ${d.drive}: ${formatBytes(d.bytes)} in ${d.windows.length} windows of ${formatBytes(d.windowBytes)}, each ending in fdatasync`,
+    );
+    out.push(
+      `  mean ${mbps(d.meanRate)}; first third ${mbps(d.firstRate)}, last third ${mbps(d.lastRate)}; plan with ${mbps(d.sustainedRate)}`,
+    );
+    if (d.cliff)
+      out.push(
+        `  CLIFF: fell from ${mbps(d.cliff.fromRate)} to ${mbps(d.cliff.toRate)} after ${formatBytes(d.cliff.afterBytes)} (an SMR drive or an SSD whose cache filled)`,
+      );
   }
   const rec = r.recommendation;
   out.push('', `recommended: --level ${rec.level} --threads ${rec.threads}`);
   for (const why of rec.reasons) out.push(`  ${why}`);
-  out.push(`  keeps up with: ${rec.typical.map((t) => `a ${mbps(t.rate)} ${t.name}: ${t.level === null ? 'no level' : `level ${t.level}`}`).join('; ')}`);
+  out.push(
+    `  keeps up with: ${rec.typical.map((t) => `a ${mbps(t.rate)} ${t.name}: ${t.level === null ? 'no level' : `level ${t.level}`}`).join('; ')}`,
+  );
   if (r.estimate) {
     const e = r.estimate;
-    out.push('', `estimate: about ${formatDuration(e.seconds)} for ${formatBytes(e.bytes)} (about ${formatBytes(e.storedBytes)} stored at ratio ${e.ratio.toFixed(2)}), at ${mbps(e.rate)} of staged data, bound by the ${e.bottleneck === 'cpu' ? 'CPU (compression)' : 'drive'}`);
+    out.push(
+      '',
+      `estimate: about ${formatDuration(e.seconds)} for ${formatBytes(e.bytes)} (about ${formatBytes(e.storedBytes)} stored at ratio ${e.ratio.toFixed(2)}), at ${mbps(e.rate)} of staged data, bound by the ${e.bottleneck === 'cpu' ? 'CPU (compression)' : 'drive'}`,
+    );
     out.push('  assumes:', ...e.assumptions.map((a) => `  - ${a}`));
   }
-  if (r.data.source === 'synthetic') out.push('', 'built-in data is not yours: run with --staging DIR for your compression ratio, rates and a job estimate');
+  if (r.data.source === 'synthetic')
+    out.push(
+      '',
+      'built-in data is not yours: run with --staging DIR for your compression ratio, rates and a job estimate',
+    );
   out.push('');
   return out.join('\n');
 }

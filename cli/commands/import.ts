@@ -19,13 +19,23 @@ interface ImportFlags {
 export function registerImport(program: Command, ctx: CliContext, setExit: SetExit): void {
   program
     .command('import')
-    .description('import prepared drives into a storage account as the Import/Export service does (Azurite locally): check every block, upload, join parts, honour ImportDisposition, write DriveLog copy logs')
+    .description(
+      'import prepared drives into a storage account as the Import/Export service does (Azurite locally): check every block, upload, join parts, honour ImportDisposition, write DriveLog copy logs',
+    )
     .requiredOption('--drive <path>', 'mount path of a prepared drive (repeat for more)', collect)
     .addOption(connectionStringOption('storage account connection string').makeOptionMandatory())
     .addOption(sessionOption('the session dir: also checks each manifest against its drive-info hash'))
-    .addOption(choiceOption('--log-level <level>', 'error: copy log only on errors; verbose: always', ['error', 'verbose']).default('error'))
+    .addOption(
+      choiceOption('--log-level <level>', 'error: copy log only on errors; verbose: always', [
+        'error',
+        'verbose',
+      ]).default('error'),
+    )
     .option('--json', 'the result as one JSON object on stdout')
-    .addHelpText('after', '\nExit 0 when every drive is Completed, 6 when a drive or blob failed its checks (see the error log named in the output).\n')
+    .addHelpText(
+      'after',
+      '\nExit 0 when every drive is Completed, 6 when a drive or blob failed its checks (see the error log named in the output).\n',
+    )
     .action(async (f: ImportFlags) => setExit(await importAction(ctx, f)));
 }
 
@@ -50,10 +60,22 @@ async function importAction(ctx: CliContext, f: ImportFlags): Promise<number> {
   }
   const secs = (ctx.deps.clock.monotonic() - started) / 1000;
   const bytes = results.reduce((a, r) => a + r.bytesUploaded, 0);
-  printResult(ctx, f.json === true, { drives: results, seconds: secs, bytesUploaded: bytes }, () =>
-    results
-      .map((r) => [`drive ${r.driveId} (${r.root}): ${r.status} — ${r.created} blobs imported, ${r.skipped} already there or skipped, ${r.failed} failed; ${r.blocksUploaded} blocks, ${formatBytes(r.bytesUploaded)}`, ...r.problems.slice(0, 10).map((p) => `  ${p}`), ...(r.errorLog ? [`  error log: ${r.errorLog}`] : []), ...(r.verboseLog ? [`  verbose log: ${r.verboseLog}`] : [])].join('\n'))
-      .join('\n') + `\nuploaded ${formatBytes(bytes)} in ${formatDuration(secs)} (${formatBytes(secs > 0 ? bytes / secs : 0)}/s)\n`,
+  printResult(
+    ctx,
+    f.json === true,
+    { drives: results, seconds: secs, bytesUploaded: bytes },
+    () =>
+      results
+        .map((r) =>
+          [
+            `drive ${r.driveId} (${r.root}): ${r.status} — ${r.created} blobs imported, ${r.skipped} already there or skipped, ${r.failed} failed; ${r.blocksUploaded} blocks, ${formatBytes(r.bytesUploaded)}`,
+            ...r.problems.slice(0, 10).map((p) => `  ${p}`),
+            ...(r.errorLog ? [`  error log: ${r.errorLog}`] : []),
+            ...(r.verboseLog ? [`  verbose log: ${r.verboseLog}`] : []),
+          ].join('\n'),
+        )
+        .join('\n') +
+      `\nuploaded ${formatBytes(bytes)} in ${formatDuration(secs)} (${formatBytes(secs > 0 ? bytes / secs : 0)}/s)\n`,
   );
   return results.every((r) => r.status === 'Completed') ? EXIT.OK : EXIT.INTEGRITY;
 }

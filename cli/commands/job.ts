@@ -21,31 +21,46 @@ interface ArmFlags {
 /** Options every job subcommand takes; they come after the subcommand's own, each in its help group. */
 function addArm(c: Command): Command {
   return c
-    .addOption(choiceOption('--cloud <name>', 'Azure cloud', Object.keys(CLOUDS)).default('AzureCloud').helpGroup('Azure:'))
-    .addOption(new Option('--arm-endpoint <url>', 'Azure Resource Manager endpoint (overrides --cloud)').helpGroup('Azure:'))
+    .addOption(
+      choiceOption('--cloud <name>', 'Azure cloud', Object.keys(CLOUDS)).default('AzureCloud').helpGroup('Azure:'),
+    )
+    .addOption(
+      new Option('--arm-endpoint <url>', 'Azure Resource Manager endpoint (overrides --cloud)').helpGroup('Azure:'),
+    )
     .addOption(new Option('--json', 'the result as one JSON object on stdout').helpGroup('Output:'));
 }
 
 function api(ctx: CliContext, f: ArmFlags, subscription: string): J.ImportExportApi {
   // The Azure SDK is loaded when a call is made, not at start-up: most commands never need it.
   let loaded: Promise<J.ImportExportApi> | undefined;
-  const load = () => (loaded ??= import('../../native/arm-client.js').then((m) => m.createImportExportApi({ subscription, cloud: f.cloud, armEndpoint: f.armEndpoint, staticToken: ctx.env.SEEDSHIP_ARM_TOKEN || undefined })));
+  const load = () =>
+    (loaded ??= import('../../native/arm-client.js').then((m) =>
+      m.createImportExportApi({
+        subscription,
+        cloud: f.cloud,
+        armEndpoint: f.armEndpoint,
+        staticToken: ctx.env.SEEDSHIP_ARM_TOKEN || undefined,
+      }),
+    ));
   const inner = {
     createJob: async (...a: Parameters<J.ImportExportApi['createJob']>) => (await load()).createJob(...a),
     updateJob: async (...a: Parameters<J.ImportExportApi['updateJob']>) => (await load()).updateJob(...a),
     getJob: async (...a: Parameters<J.ImportExportApi['getJob']>) => (await load()).getJob(...a),
     getLocation: async (...a: Parameters<J.ImportExportApi['getLocation']>) => (await load()).getLocation(...a),
     listLocations: async (...a: Parameters<J.ImportExportApi['listLocations']>) => (await load()).listLocations(...a),
-    listBitLockerKeys: async (...a: Parameters<J.ImportExportApi['listBitLockerKeys']>) => (await load()).listBitLockerKeys(...a),
+    listBitLockerKeys: async (...a: Parameters<J.ImportExportApi['listBitLockerKeys']>) =>
+      (await load()).listBitLockerKeys(...a),
   };
   // Every ARM failure becomes one clear line; credentials never appear in it.
-  const wrap = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, what: string) => async (...a: A): Promise<R> => {
-    try {
-      return await fn(...a);
-    } catch (err) {
-      throw new SeedshipError('E_AZURE', `${what} failed: ${armErrorMessage(err)}`, { cause: err });
-    }
-  };
+  const wrap =
+    <A extends unknown[], R>(fn: (...a: A) => Promise<R>, what: string) =>
+    async (...a: A): Promise<R> => {
+      try {
+        return await fn(...a);
+      } catch (err) {
+        throw new SeedshipError('E_AZURE', `${what} failed: ${armErrorMessage(err)}`, { cause: err });
+      }
+    };
   return {
     createJob: wrap(inner.createJob, 'creating the Import/Export job'),
     updateJob: wrap(inner.updateJob, 'updating the Import/Export job'),
@@ -84,10 +99,16 @@ interface CreateFlags extends ArmFlags {
 /** The options `job create` needs, with the flag and attribute name of each. */
 const ACCOUNT = 'Storage account:';
 const RETURN = 'Return shipping:';
-const ADDRESS_FIELDS = 'recipientName, streetAddress1, streetAddress2, city, stateOrProvince, postalCode, countryOrRegion, phone, email';
+const ADDRESS_FIELDS =
+  'recipientName, streetAddress1, streetAddress2, city, stateOrProvince, postalCode, countryOrRegion, phone, email';
 const JOB_CREATE_REQUIRED = [
   ['subscription', '--subscription <id>', 'Azure subscription id of the storage account', ACCOUNT],
-  ['resourceGroup', '--resource-group <rg>', 'resource group of the storage account (the job is created there)', ACCOUNT],
+  [
+    'resourceGroup',
+    '--resource-group <rg>',
+    'resource group of the storage account (the job is created there)',
+    ACCOUNT,
+  ],
   ['account', '--account <name>', 'storage account to import into', ACCOUNT],
   ['location', '--location <region>', 'Azure region of the storage account, e.g. westus', ACCOUNT],
   ['returnAddressFile', '--return-address-file <file>', `JSON file with ${ADDRESS_FIELDS}`, RETURN],
@@ -105,12 +126,20 @@ export function addJobCreateOptions(c: Command, required = false): Command {
   for (const [, flags, description, heading] of JOB_CREATE_REQUIRED) {
     c.addOption(group(new Option(flags, description).makeOptionMandatory(required), heading));
   }
-  const logLevel = choiceOption('--log-level <level>', 'error: copy logs only on errors; verbose: always', ['error', 'verbose']);
+  const logLevel = choiceOption('--log-level <level>', 'error: copy logs only on errors; verbose: always', [
+    'error',
+    'verbose',
+  ]);
   return c
     .addOption(group(logLevel.default('error'), 'Import:'))
-    .addOption(group(new Option('--backup-manifests', 'have the service keep a copy of each drive manifest'), 'Import:'))
     .addOption(
-      group(new Option('--force', 'create the job even when seedship check finds drives the service cannot import'), 'Import:'),
+      group(new Option('--backup-manifests', 'have the service keep a copy of each drive manifest'), 'Import:'),
+    )
+    .addOption(
+      group(
+        new Option('--force', 'create the job even when seedship check finds drives the service cannot import'),
+        'Import:',
+      ),
     );
 }
 
@@ -130,33 +159,78 @@ export async function createJob(ctx: CliContext, f: CreateFlags): Promise<number
   const { settings, drives } = await J.readJobInputs(ctx.deps.fs, f.session);
   const checkOpts = { force: f.force === true, dryRun: f.dryRun === true, json: f.json === true };
   await refuseUnlessImportable(ctx, f.session, checkOpts);
-  const returnAddress = J.checkReturnAddress(await readJson(ctx, f.returnAddressFile, '--return-address-file'), f.returnAddressFile);
-  const returnShipping = J.checkReturnShipping({ carrierName: f.returnCarrier, carrierAccountNumber: f.returnCarrierAccount });
-  const body = J.buildJobBody({ drives, location: f.location, subscription: f.subscription, resourceGroup: f.resourceGroup, account: f.account, returnAddress, returnShipping, logLevel: f.logLevel, backupManifests: f.backupManifests === true });
+  const returnAddress = J.checkReturnAddress(
+    await readJson(ctx, f.returnAddressFile, '--return-address-file'),
+    f.returnAddressFile,
+  );
+  const returnShipping = J.checkReturnShipping({
+    carrierName: f.returnCarrier,
+    carrierAccountNumber: f.returnCarrierAccount,
+  });
+  const body = J.buildJobBody({
+    drives,
+    location: f.location,
+    subscription: f.subscription,
+    resourceGroup: f.resourceGroup,
+    account: f.account,
+    returnAddress,
+    returnShipping,
+    logLevel: f.logLevel,
+    backupManifests: f.backupManifests === true,
+  });
   const path = `/subscriptions/${f.subscription}/resourceGroups/${f.resourceGroup}/providers/Microsoft.ImportExport/jobs/${settings.job}?api-version=${API_VERSION}`;
   if (f.dryRun) {
     // The exact body, except that BitLocker keys are masked: no key is ever printed.
-    const shown = { ...body, properties: { ...body.properties, driveList: body.properties.driveList.map((d) => ({ ...d, bitLockerKey: d.bitLockerKey ? '******' : '' })) } };
-    printResult(ctx, f.json === true, { method: 'PUT', path, body: shown }, () => `PUT ${path}\n${JSON.stringify(shown, null, 2)}\n(BitLocker keys masked; nothing was sent)\n`);
+    const shown = {
+      ...body,
+      properties: {
+        ...body.properties,
+        driveList: body.properties.driveList.map((d) => ({ ...d, bitLockerKey: d.bitLockerKey ? '******' : '' })),
+      },
+    };
+    printResult(
+      ctx,
+      f.json === true,
+      { method: 'PUT', path, body: shown },
+      () => `PUT ${path}\n${JSON.stringify(shown, null, 2)}\n(BitLocker keys masked; nothing was sent)\n`,
+    );
     return EXIT.OK;
   }
   const arm = api(ctx, f, f.subscription);
   let shipTo = await arm.getLocation(f.location);
   const alternate = J.shippingLocationName(shipTo);
   if (alternate) {
-    printNotice(ctx, f.json === true, 'warning', `location ${f.location} is not accepting drives now; ship to its alternate ${alternate}`);
+    printNotice(
+      ctx,
+      f.json === true,
+      'warning',
+      `location ${f.location} is not accepting drives now; ship to its alternate ${alternate}`,
+    );
     shipTo = await arm.getLocation(alternate);
   }
   const created = await arm.createJob(settings.job, f.resourceGroup, body);
-  const record: J.JobRecord = { job: settings.job, subscription: f.subscription, resourceGroup: f.resourceGroup, account: f.account, location: f.location, shipTo, createdAt: ctx.deps.clock.now(), drives: drives.map((d) => d.driveId) };
+  const record: J.JobRecord = {
+    job: settings.job,
+    subscription: f.subscription,
+    resourceGroup: f.resourceGroup,
+    account: f.account,
+    location: f.location,
+    shipTo,
+    createdAt: ctx.deps.clock.now(),
+    drives: drives.map((d) => d.driveId),
+  };
   await ctx.deps.fs.writeFileAtomic(`${f.session}/${J.JOB_FILE}`, JSON.stringify(record, null, 2) + '\n');
-  printResult(ctx, f.json === true, { job: settings.job, state: created.state, shipTo, drives: record.drives }, () =>
-    [
-      `created Import/Export job ${settings.job} (${created.state ?? 'Creating'}) for ${drives.length} drive(s): ${record.drives.join(', ')}`,
-      `ship the drives to:\n  ${J.formatAddress(shipTo)}`,
-      `carriers: ${shipTo.supportedCarriers.join(', ') || '(not listed)'}`,
-      'then enter carrier and tracking number within two weeks: seedship job ship --session ' + f.session,
-    ].join('\n') + '\n',
+  printResult(
+    ctx,
+    f.json === true,
+    { job: settings.job, state: created.state, shipTo, drives: record.drives },
+    () =>
+      [
+        `created Import/Export job ${settings.job} (${created.state ?? 'Creating'}) for ${drives.length} drive(s): ${record.drives.join(', ')}`,
+        `ship the drives to:\n  ${J.formatAddress(shipTo)}`,
+        `carriers: ${shipTo.supportedCarriers.join(', ') || '(not listed)'}`,
+        'then enter carrier and tracking number within two weeks: seedship job ship --session ' + f.session,
+      ].join('\n') + '\n',
   );
   return EXIT.OK;
 }
@@ -177,23 +251,53 @@ async function shipJob(ctx: CliContext, f: ShipFlags): Promise<number> {
   ctx.log.attach(f.session);
   const rec = await J.readJobRecord(ctx.deps.fs, f.session);
   const interactive = ctx.interactive && !f.yes && !f.json;
-  const field = async (value: string | undefined, question: string): Promise<string | undefined> => (value !== undefined || !interactive ? value : ((await ask(ctx, question)) || undefined));
-  const carrierName = await field(f.carrier, `Carrier delivering the drives (${rec.shipTo?.supportedCarriers.join(', ') || 'e.g. FedEx'}): `);
+  const field = async (value: string | undefined, question: string): Promise<string | undefined> =>
+    value !== undefined || !interactive ? value : (await ask(ctx, question)) || undefined;
+  const carrierName = await field(
+    f.carrier,
+    `Carrier delivering the drives (${rec.shipTo?.supportedCarriers.join(', ') || 'e.g. FedEx'}): `,
+  );
   const trackingNumber = await field(f.tracking, 'Tracking number: ');
   const countText = await field(f.driveCount?.toString(), `Number of drives in the package [${rec.drives.length}]: `);
-  const shipDate = await field(f.shipDate, `Ship date (YYYY-MM-DD) [${new Date(ctx.deps.clock.now()).toISOString().slice(0, 10)}]: `);
-  const pkg = J.checkDeliveryPackage({ ...(carrierName ? { carrierName } : {}), ...(trackingNumber ? { trackingNumber } : {}), ...(countText ? { driveCount: Number(countText) } : {}), ...(shipDate ? { shipDate } : {}) }, rec.drives.length);
+  const shipDate = await field(
+    f.shipDate,
+    `Ship date (YYYY-MM-DD) [${new Date(ctx.deps.clock.now()).toISOString().slice(0, 10)}]: `,
+  );
+  const pkg = J.checkDeliveryPackage(
+    {
+      ...(carrierName ? { carrierName } : {}),
+      ...(trackingNumber ? { trackingNumber } : {}),
+      ...(countText ? { driveCount: Number(countText) } : {}),
+      ...(shipDate ? { shipDate } : {}),
+    },
+    rec.drives.length,
+  );
   const used = (await J.trackingNumbersOfOtherJobs(ctx.deps.fs, f.session)).get(pkg.trackingNumber);
-  if (used) throw usageError(`tracking number ${pkg.trackingNumber} is already used by job ${used}; every job ships in its own package with its own tracking number`);
-  const returnAddress = f.returnAddressFile ? J.checkReturnAddress(await readJson(ctx, f.returnAddressFile, '--return-address-file'), f.returnAddressFile) : undefined;
-  const returnShipping = f.returnCarrier || f.returnCarrierAccount ? J.checkReturnShipping({ ...(f.returnCarrier ? { carrierName: f.returnCarrier } : {}), ...(f.returnCarrierAccount ? { carrierAccountNumber: f.returnCarrierAccount } : {}) }) : undefined;
+  if (used)
+    throw usageError(
+      `tracking number ${pkg.trackingNumber} is already used by job ${used}; every job ships in its own package with its own tracking number`,
+    );
+  const returnAddress = f.returnAddressFile
+    ? J.checkReturnAddress(await readJson(ctx, f.returnAddressFile, '--return-address-file'), f.returnAddressFile)
+    : undefined;
+  const returnShipping =
+    f.returnCarrier || f.returnCarrierAccount
+      ? J.checkReturnShipping({
+          ...(f.returnCarrier ? { carrierName: f.returnCarrier } : {}),
+          ...(f.returnCarrierAccount ? { carrierAccountNumber: f.returnCarrierAccount } : {}),
+        })
+      : undefined;
   const review = [
     `job ${rec.job} (resource group ${rec.resourceGroup}, account ${rec.account})`,
     `  carrier ${pkg.carrierName}, tracking ${pkg.trackingNumber}, ${pkg.driveCount} drive(s), shipped ${pkg.shipDate}`,
-    returnAddress ? `  return address: ${[returnAddress.recipientName, returnAddress.streetAddress1, returnAddress.city, returnAddress.countryOrRegion].join(', ')}` : undefined,
+    returnAddress
+      ? `  return address: ${[returnAddress.recipientName, returnAddress.streetAddress1, returnAddress.city, returnAddress.countryOrRegion].join(', ')}`
+      : undefined,
     returnShipping ? `  return carrier: ${returnShipping.carrierName}` : undefined,
     'The drives must reach the data center within two weeks of this update.',
-  ].filter(Boolean).join('\n');
+  ]
+    .filter(Boolean)
+    .join('\n');
   if (interactive) {
     ctx.stderr.write(`\nReview:\n${review}\n`);
     const answer = await ask(ctx, 'Type yes to send these shipping details: ');
@@ -203,11 +307,28 @@ async function shipJob(ctx: CliContext, f: ShipFlags): Promise<number> {
     }
   }
   const arm = api(ctx, f, rec.subscription);
-  const updated = await arm.updateJob(rec.job, rec.resourceGroup, { deliveryPackage: pkg, ...(returnAddress ? { returnAddress } : {}), ...(returnShipping ? { returnShipping } : {}), state: 'Shipping' });
-  const saved: J.ShippingRecord = { job: rec.job, deliveryPackage: pkg, returnAddress, returnShipping, sentAt: ctx.deps.clock.now() };
+  const updated = await arm.updateJob(rec.job, rec.resourceGroup, {
+    deliveryPackage: pkg,
+    ...(returnAddress ? { returnAddress } : {}),
+    ...(returnShipping ? { returnShipping } : {}),
+    state: 'Shipping',
+  });
+  const saved: J.ShippingRecord = {
+    job: rec.job,
+    deliveryPackage: pkg,
+    returnAddress,
+    returnShipping,
+    sentAt: ctx.deps.clock.now(),
+  };
   const file = `${f.session}/${J.SHIPPING_FILE}`;
   await ctx.deps.fs.writeFileAtomic(file, JSON.stringify(saved, null, 2) + '\n', 0o600);
-  printResult(ctx, f.json === true, { job: rec.job, state: updated.state, saved: file }, () => `shipping details sent (job state ${updated.state ?? 'Shipping'}); saved in ${file}\n${J.explainState(updated.state)}\n`);
+  printResult(
+    ctx,
+    f.json === true,
+    { job: rec.job, state: updated.state, saved: file },
+    () =>
+      `shipping details sent (job state ${updated.state ?? 'Shipping'}); saved in ${file}\n${J.explainState(updated.state)}\n`,
+  );
   return EXIT.OK;
 }
 
@@ -218,29 +339,50 @@ async function showStatus(ctx: CliContext, f: ArmFlags & { session: string; watc
   let delay = 30_000;
   for (;;) {
     const j = await arm.getJob(rec.job, rec.resourceGroup);
-    printResult(ctx, f.json === true, { job: rec.job, state: j.state, percentComplete: j.percentComplete, meaning: J.explainState(j.state), drives: j.drives }, () =>
-      [
-        `job ${rec.job}: ${j.state ?? '?'}${j.percentComplete !== undefined ? ` (${j.percentComplete}%)` : ''}`,
-        `  ${J.explainState(j.state)}`,
-        ...j.drives.map((d) => `  drive ${d.driveId ?? '?'}: ${d.state ?? '?'}${d.percentComplete !== undefined ? ` ${d.percentComplete}%` : ''}${d.copyStatus ? ` — ${d.copyStatus}` : ''}${d.errorLogUri ? `\n    error log: ${d.errorLogUri}` : ''}${d.verboseLogUri ? `\n    verbose log: ${d.verboseLogUri}` : ''}`),
-      ].join('\n') + '\n',
+    printResult(
+      ctx,
+      f.json === true,
+      {
+        job: rec.job,
+        state: j.state,
+        percentComplete: j.percentComplete,
+        meaning: J.explainState(j.state),
+        drives: j.drives,
+      },
+      () =>
+        [
+          `job ${rec.job}: ${j.state ?? '?'}${j.percentComplete !== undefined ? ` (${j.percentComplete}%)` : ''}`,
+          `  ${J.explainState(j.state)}`,
+          ...j.drives.map(
+            (d) =>
+              `  drive ${d.driveId ?? '?'}: ${d.state ?? '?'}${d.percentComplete !== undefined ? ` ${d.percentComplete}%` : ''}${d.copyStatus ? ` — ${d.copyStatus}` : ''}${d.errorLogUri ? `\n    error log: ${d.errorLogUri}` : ''}${d.verboseLogUri ? `\n    verbose log: ${d.verboseLogUri}` : ''}`,
+          ),
+        ].join('\n') + '\n',
     );
     if (!f.watch || ['Completed', 'Closed', 'Canceled'].includes(j.state ?? '')) return EXIT.OK;
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(resolve, delay);
-      ctx.signal.addEventListener('abort', () => (clearTimeout(t), reject(new SeedshipError('E_INTERRUPTED', 'stopped watching'))), { once: true });
+      ctx.signal.addEventListener(
+        'abort',
+        () => (clearTimeout(t), reject(new SeedshipError('E_INTERRUPTED', 'stopped watching'))),
+        { once: true },
+      );
     });
     delay = Math.min(delay * 2, 15 * 60_000);
   }
 }
 
 export function registerJob(program: Command, ctx: CliContext, setExit: SetExit): void {
-  const job = program.command('job').description('create and follow the Azure Import/Export job of a prepared session (Azure Resource Manager)');
+  const job = program
+    .command('job')
+    .description('create and follow the Azure Import/Export job of a prepared session (Azure Resource Manager)');
   addArm(
     addJobCreateOptions(
       job
         .command('create')
-        .description('create the import job from the session\'s drive-info files; prints the data center\'s shipping address')
+        .description(
+          "create the import job from the session's drive-info files; prints the data center's shipping address",
+        )
         .optionsGroup('Session:')
         .addOption(sessionOption('the session dir of the prepare run').makeOptionMandatory())
         .option('--dry-run', 'print the exact request (BitLocker keys masked) without sending it'),
@@ -250,7 +392,9 @@ export function registerJob(program: Command, ctx: CliContext, setExit: SetExit)
   addArm(
     job
       .command('ship')
-      .description('enter carrier, tracking number, drive count and ship date (asks on a terminal), review, send after you type yes, save locally (0600)')
+      .description(
+        'enter carrier, tracking number, drive count and ship date (asks on a terminal), review, send after you type yes, save locally (0600)',
+      )
       .optionsGroup('Session:')
       .addOption(sessionOption('the session dir').makeOptionMandatory())
       .option('--yes', 'never prompt')
@@ -264,38 +408,74 @@ export function registerJob(program: Command, ctx: CliContext, setExit: SetExit)
       .option('--return-carrier <name>', 'new return carrier')
       .option('--return-carrier-account <n>', 'new return carrier account number'),
   ).action(async (f: ShipFlags) => setExit(await shipJob(ctx, f)));
-  addArm(job.command('status').description('show the job\'s state, each drive\'s state, progress and log URIs, and what it means'))
+  addArm(
+    job
+      .command('status')
+      .description("show the job's state, each drive's state, progress and log URIs, and what it means"),
+  )
     .addOption(sessionOption('the session dir').makeOptionMandatory())
     .option('--watch', 'poll with back-off until the job completes')
     .action(async (f: ArmFlags & { session: string; watch?: boolean }) => setExit(await showStatus(ctx, f)));
-  addArm(job.command('locations').description('list the Import/Export data centers, or show one, with address and carriers'))
+  addArm(
+    job.command('locations').description('list the Import/Export data centers, or show one, with address and carriers'),
+  )
     .option('--location <region>', 'one location')
     .action(async (f: ArmFlags & { location?: string }) => {
       const arm = api(ctx, f, NO_SUBSCRIPTION);
       const locs = f.location ? [await arm.getLocation(f.location)] : await arm.listLocations();
-      printResult(ctx, f.json === true, { locations: locs }, () => locs.map((l) => `${l.name ?? l.id}:\n  ${J.formatAddress(l)}\n  carriers: ${l.supportedCarriers.join(', ')}`).join('\n') + '\n');
+      printResult(
+        ctx,
+        f.json === true,
+        { locations: locs },
+        () =>
+          locs
+            .map((l) => `${l.name ?? l.id}:\n  ${J.formatAddress(l)}\n  carriers: ${l.supportedCarriers.join(', ')}`)
+            .join('\n') + '\n',
+      );
       setExit(EXIT.OK);
     });
-  addArm(job.command('keys').description('list the BitLocker keys the service holds for the job\'s drives (printed: that is what this command is for)'))
+  addArm(
+    job
+      .command('keys')
+      .description(
+        "list the BitLocker keys the service holds for the job's drives (printed: that is what this command is for)",
+      ),
+  )
     .addOption(sessionOption('the session dir').makeOptionMandatory())
     .action(async (f: ArmFlags & { session: string }) => {
       ctx.log.attach(f.session);
       const rec = await J.readJobRecord(ctx.deps.fs, f.session);
       const keys = await api(ctx, f, rec.subscription).listBitLockerKeys(rec.job, rec.resourceGroup);
-      printResult(ctx, f.json === true, { keys }, () => keys.map((k) => `${k.driveId}  ${k.bitLockerKey}`).join('\n') + '\n');
+      printResult(
+        ctx,
+        f.json === true,
+        { keys },
+        () => keys.map((k) => `${k.driveId}  ${k.bitLockerKey}`).join('\n') + '\n',
+      );
       setExit(EXIT.OK);
     });
-  addArm(job.command('u').description("AzureOfflineBackupDiskPrep's u: — enter shipping details if they are missing, else show the status"))
+  addArm(
+    job
+      .command('u')
+      .description(
+        "AzureOfflineBackupDiskPrep's u: — enter shipping details if they are missing, else show the status",
+      ),
+  )
     .addOption(sessionOption('the session dir'))
     .option('--staging <dir>', 'staging location (its only job is used)')
-    .option('--publish-settings <file>', "p: .publishsettings file (subscription only; its certificate is not used)")
+    .option('--publish-settings <file>', 'p: .publishsettings file (subscription only; its certificate is not used)')
     .option('--yes', 'never prompt')
     .action(async (f: ArmFlags & { session?: string; staging?: string; publishSettings?: string; yes?: boolean }) => {
       if (f.publishSettings) {
         const text = (await ctx.deps.fs.readFileIfExists(f.publishSettings))?.toString('utf8');
         if (text === undefined) throw usageError(`p: ${f.publishSettings} does not exist`);
         const subs = J.parsePublishSettings(text, f.publishSettings);
-        printNotice(ctx, f.json === true, 'info', `publish settings name subscription ${subs.map((s) => `${s.id} (${s.name})`).join(', ')}; their management certificate belongs to the retired classic API, so seedship signs in to Azure Resource Manager instead (DefaultAzureCredential, or SEEDSHIP_ARM_TOKEN)`);
+        printNotice(
+          ctx,
+          f.json === true,
+          'info',
+          `publish settings name subscription ${subs.map((s) => `${s.id} (${s.name})`).join(', ')}; their management certificate belongs to the retired classic API, so seedship signs in to Azure Resource Manager instead (DefaultAzureCredential, or SEEDSHIP_ARM_TOKEN)`,
+        );
       }
       const session = f.session ?? (f.staging ? await discoverJobSession(ctx.deps, f.staging) : undefined);
       if (!session) throw usageError('u: needs --session DIR or s:<staging>');

@@ -38,16 +38,27 @@ export function registerPlan(program: Command, ctx: CliContext, setExit: SetExit
     .option('--json', 'the result as one JSON object on stdout')
     .action(async (flags: PlanFlags) => setExit(await planAction(ctx, flags)));
   addUsageCheck(cmd, (o) =>
-    (o.drive as string[] | undefined)?.length || o.driveSize !== undefined ? [] : ['plan needs --drive PATH (repeatable) or --drive-size SIZE'],
+    (o.drive as string[] | undefined)?.length || o.driveSize !== undefined
+      ? []
+      : ['plan needs --drive PATH (repeatable) or --drive-size SIZE'],
   );
 }
 
 async function planAction(ctx: CliContext, flags: PlanFlags): Promise<number> {
-  if (!flags.drive?.length && flags.driveSize === undefined) throw usageError('plan needs --drive PATH (repeatable) or --drive-size SIZE');
-  if (flags.drive?.length && flags.driveSize !== undefined) throw usageError('give either --drive or --drive-size, not both');
+  if (!flags.drive?.length && flags.driveSize === undefined)
+    throw usageError('plan needs --drive PATH (repeatable) or --drive-size SIZE');
+  if (flags.drive?.length && flags.driveSize !== undefined)
+    throw usageError('give either --drive or --drive-size, not both');
   const staging = await resolveStaging(ctx.deps, flags.staging);
   const sizes: number[] = [];
-  for (const d of flags.drive ?? []) sizes.push((await ctx.deps.fs.statfs(d).catch(() => { throw usageError(`drive ${d} does not exist`); })).freeBytes);
+  for (const d of flags.drive ?? [])
+    sizes.push(
+      (
+        await ctx.deps.fs.statfs(d).catch(() => {
+          throw usageError(`drive ${d} does not exist`);
+        })
+      ).freeBytes,
+    );
   if (flags.driveSize !== undefined) sizes.push(flags.driveSize);
   const pool = ctx.deps.createChunkProcessor(flags.threads ?? ctx.deps.cores);
   const view = startProgress(ctx, 'plan', { json: flags.json === true, total: { label: `staging ${staging}` } });
@@ -61,15 +72,19 @@ async function planAction(ctx: CliContext, flags: PlanFlags): Promise<number> {
       signal: ctx.signal,
       board: view.board,
     }).finally(() => view.done());
-    printResult(ctx, flags.json === true, r, () =>
-      [
-        `staging: ${r.files} entries (files, directories, links, special files), ${formatBytes(r.bytes)}${r.skipped.length ? ` (${r.skipped.length} would be skipped: unreadable directories or entries)` : ''}`,
-        `names: ${r.names.mapped} would get another name on the drives (NTFS would not keep them), ${r.names.escaped} an escaped blob name; restore gives the originals back`,
-        `codec: ${r.codec}${r.codec === 'zstd' ? ` level ${r.level}: ratio ${r.ratio.toFixed(2)} on ${formatBytes(r.sampledBytes)} sampled` : ''}`,
-        `estimated stored: ${formatBytes(r.estimatedStoredBytes)}; with file-system and manifest overhead: ${formatBytes(r.estimatedDriveBytes)}`,
-        `drives needed: ${r.drivesNeeded}${r.drivesShort > 0 ? ` — the drives given are not enough: ${r.drivesShort} more of the last one's size` : ''}`,
-        `time: about ${formatDuration(r.estimatedSeconds)} at the measured ${formatBytes(r.measuredRate)}/s (read + compress + hash, ${r.threads} threads); a slower drive makes it longer`,
-      ].join('\n') + '\n',
+    printResult(
+      ctx,
+      flags.json === true,
+      r,
+      () =>
+        [
+          `staging: ${r.files} entries (files, directories, links, special files), ${formatBytes(r.bytes)}${r.skipped.length ? ` (${r.skipped.length} would be skipped: unreadable directories or entries)` : ''}`,
+          `names: ${r.names.mapped} would get another name on the drives (NTFS would not keep them), ${r.names.escaped} an escaped blob name; restore gives the originals back`,
+          `codec: ${r.codec}${r.codec === 'zstd' ? ` level ${r.level}: ratio ${r.ratio.toFixed(2)} on ${formatBytes(r.sampledBytes)} sampled` : ''}`,
+          `estimated stored: ${formatBytes(r.estimatedStoredBytes)}; with file-system and manifest overhead: ${formatBytes(r.estimatedDriveBytes)}`,
+          `drives needed: ${r.drivesNeeded}${r.drivesShort > 0 ? ` — the drives given are not enough: ${r.drivesShort} more of the last one's size` : ''}`,
+          `time: about ${formatDuration(r.estimatedSeconds)} at the measured ${formatBytes(r.measuredRate)}/s (read + compress + hash, ${r.threads} threads); a slower drive makes it longer`,
+        ].join('\n') + '\n',
     );
     return EXIT.OK;
   } finally {

@@ -1,5 +1,13 @@
 import type { Command } from 'commander';
-import { formatBytes, formatDuration, MIN_DRIVE_BYTES, runPrepare, serviceNamingRules, usageError, type PrepareResult } from '../../core/index.js';
+import {
+  formatBytes,
+  formatDuration,
+  MIN_DRIVE_BYTES,
+  runPrepare,
+  serviceNamingRules,
+  usageError,
+  type PrepareResult,
+} from '../../core/index.js';
 import type { CliContext } from '../shared/context.js';
 import { EXIT, EXIT_CODE_HELP } from '../shared/exit-codes.js';
 import { CLOUDS } from '../../core/azure/clouds.js';
@@ -47,7 +55,9 @@ interface PrepareFlags {
 export function registerPrepare(program: Command, ctx: CliContext, setExit: SetExit): void {
   const cmd = program
     .command('prepare')
-    .description('copy every file under staging onto drives in the Azure Import/Export format; resumable; seals and reads back each drive')
+    .description(
+      'copy every file under staging onto drives in the Azure Import/Export format; resumable; seals and reads back each drive',
+    )
     .optionsGroup('Input and output:')
     .addOption(stagingOption('the staging location to copy').makeOptionMandatory())
     .option('--job <name>', 'Import/Export job name (optional when staging has exactly one session)')
@@ -56,16 +66,40 @@ export function registerPrepare(program: Command, ctx: CliContext, setExit: SetE
     .optionsGroup('Copy:')
     .addOption(choiceOption('--codec <codec>', 'zstd (default) or none (the bytes the service imports as-is)', CODECS))
     .option('--level <n>', 'zstd level 1-19 (default 3)', intOption('--level', 1, 19))
-    .addOption(choiceOption('--blob-type <type>', 'block (default) or page (needs --codec none; skips all-zero pages)', BLOB_TYPES))
+    .addOption(
+      choiceOption(
+        '--blob-type <type>',
+        'block (default) or page (needs --codec none; skips all-zero pages)',
+        BLOB_TYPES,
+      ),
+    )
     .option('--threads <n>', 'worker threads (default: the number of cores)', intOption('--threads', 1, 256))
-    .addOption(choiceOption('--disposition <d>', 'ImportDisposition for every blob: rename (default), no-overwrite or overwrite', DISPOSITIONS))
+    .addOption(
+      choiceOption(
+        '--disposition <d>',
+        'ImportDisposition for every blob: rename (default), no-overwrite or overwrite',
+        DISPOSITIONS,
+      ),
+    )
     .option('--service-strict', 'never split a block blob across drives (the documented format)')
     .optionsGroup('Drives:')
-    .option('--drive <path>', 'mount path of a drive to fill (repeat for more drives: all are written at once)', collect)
-    .option('--drive-limit <size>', 'write at most SIZE to each drive (e.g. 500GB)', sizeOption('--drive-limit', MIN_DRIVE_BYTES, ONE_ENTRY))
+    .option(
+      '--drive <path>',
+      'mount path of a drive to fill (repeat for more drives: all are written at once)',
+      collect,
+    )
+    .option(
+      '--drive-limit <size>',
+      'write at most SIZE to each drive (e.g. 500GB)',
+      sizeOption('--drive-limit', MIN_DRIVE_BYTES, ONE_ENTRY),
+    )
     .option('--allow-staging-volume', 'accept a drive on the same volume as staging (tests and demos only)')
-    .option('--encrypt', "encrypt each drive with its own AES-256 key (kept only in the session dir)")
-    .option('--bitlocker-key <key>', 'BitLocker numerical password of a drive encrypted elsewhere (one per --drive, in order)', collect)
+    .option('--encrypt', 'encrypt each drive with its own AES-256 key (kept only in the session dir)')
+    .option(
+      '--bitlocker-key <key>',
+      'BitLocker numerical password of a drive encrypted elsewhere (one per --drive, in order)',
+      collect,
+    )
     .option('--yes', 'never prompt: when the drives are full, seal them and exit 4')
     .optionsGroup('Integrity:')
     .option('--no-verify', 'skip reading each sealed drive back against its manifest')
@@ -74,10 +108,18 @@ export function registerPrepare(program: Command, ctx: CliContext, setExit: SetE
     .optionsGroup('Job creation (with --create-job):')
     .option('--create-job', 'create the Import/Export job when the copy is done (takes the job create options below)')
     .option('--container-sas <sas>', 'container SAS to write into each manifest (container?token)')
-    .option('--publish-settings <file>', 'AzureOfflineBackupDiskPrep p: file (subscription id only; ARM credentials are used)')
-    .addOption(choiceOption('--cloud <name>', 'Azure cloud for --create-job', Object.keys(CLOUDS)).default('AzureCloud'))
+    .option(
+      '--publish-settings <file>',
+      'AzureOfflineBackupDiskPrep p: file (subscription id only; ARM credentials are used)',
+    )
+    .addOption(
+      choiceOption('--cloud <name>', 'Azure cloud for --create-job', Object.keys(CLOUDS)).default('AzureCloud'),
+    )
     .option('--arm-endpoint <url>', 'Azure Resource Manager endpoint for --create-job')
-    .addHelpText('after', `\nWhen the drives given are full: on a terminal you are asked for the next drive; with --yes, CI or no\nterminal, what is done is sealed and the command exits 4 — run it again with another --drive to continue.\n\n${EXIT_CODE_HELP}\n`)
+    .addHelpText(
+      'after',
+      `\nWhen the drives given are full: on a terminal you are asked for the next drive; with --yes, CI or no\nterminal, what is done is sealed and the command exits 4 — run it again with another --drive to continue.\n\n${EXIT_CODE_HELP}\n`,
+    )
     .action(async (flags: PrepareFlags) => setExit(await prepareAction(ctx, flags)));
   addJobCreateOptions(cmd);
   // Without a terminal to ask for a drive on, one is needed now (with --create-job, the job's options too).
@@ -94,7 +136,8 @@ async function prepareAction(ctx: CliContext, flags: PrepareFlags): Promise<numb
   const json = flags.json === true;
   const interactive = ctx.interactive && !flags.yes && !json;
   const drives = flags.drive ?? [];
-  if (drives.length === 0 && !interactive) throw usageError('give at least one --drive PATH (the mount path of a drive to fill)');
+  if (drives.length === 0 && !interactive)
+    throw usageError('give at least one --drive PATH (the mount path of a drive to fill)');
   await warnServiceCheck(ctx, flags);
   const view = startProgress(ctx, 'prepare', { json, total: { label: 'all', unit: 'bytes' } });
   let result: PrepareResult;
@@ -130,7 +173,10 @@ async function prepareAction(ctx: CliContext, flags: PrepareFlags): Promise<numb
                 // The live lines leave the terminal while the operator answers, and come back after.
                 view.pause();
                 const head = info.sealedDriveId ? `Drive ${info.sealedDriveId} is full and sealed. ` : '';
-                const a = await ask(ctx, `${head}${formatBytes(info.rawRemaining)} in ${info.filesRemaining} files remain.\nAttach the next drive and type its mount path (empty to stop): `);
+                const a = await ask(
+                  ctx,
+                  `${head}${formatBytes(info.rawRemaining)} in ${info.filesRemaining} files remain.\nAttach the next drive and type its mount path (empty to stop): `,
+                );
                 view.resume();
                 return a ? a : undefined;
               },
@@ -147,15 +193,28 @@ async function prepareAction(ctx: CliContext, flags: PrepareFlags): Promise<numb
   if (result.status === 'needs-drive') {
     if (!json) {
       const m = result.missing;
-      const named = m.count > 0 ? ` ${m.count} staged entries earlier runs left off the drives are still on no drive: ${m.paths.slice(0, 10).map((p) => JSON.stringify(p)).join(', ')}${m.count > 10 ? ` and ${m.count - 10} more` : ''}.` : '';
-      ctx.stderr.write(`seedship: needs another drive: ${formatBytes(result.rawRemaining)} remain; what fitted is sealed.${named} Attach a drive with room and run the same command with --drive <next drive> to continue.\n`);
+      const named =
+        m.count > 0
+          ? ` ${m.count} staged entries earlier runs left off the drives are still on no drive: ${m.paths
+              .slice(0, 10)
+              .map((p) => JSON.stringify(p))
+              .join(', ')}${m.count > 10 ? ` and ${m.count - 10} more` : ''}.`
+          : '';
+      ctx.stderr.write(
+        `seedship: needs another drive: ${formatBytes(result.rawRemaining)} remain; what fitted is sealed.${named} Attach a drive with room and run the same command with --drive <next drive> to continue.\n`,
+      );
     }
     return reportAtEnd(ctx, result.sessionDir, json, EXIT.NEEDS_DRIVE);
   }
   const code = result.skipped.length > 0 ? EXIT.SKIPPED : EXIT.OK;
   if (flags.createJob) {
     // As AzureOfflineBackupDiskPrep does: the job is created once the drives are ready.
-    const jobCode = await createJob(ctx, { ...(flags as unknown as Parameters<typeof createJob>[1]), session: result.sessionDir, cloud: (flags.cloud ?? 'AzureCloud') as 'AzureCloud', json });
+    const jobCode = await createJob(ctx, {
+      ...(flags as unknown as Parameters<typeof createJob>[1]),
+      session: result.sessionDir,
+      cloud: (flags.cloud ?? 'AzureCloud') as 'AzureCloud',
+      json,
+    });
     if (jobCode !== EXIT.OK) return reportAtEnd(ctx, result.sessionDir, json, jobCode);
   }
   return reportAtEnd(ctx, result.sessionDir, json, code);
@@ -168,7 +227,9 @@ function summary(r: PrepareResult): string {
     `${r.status === 'done' ? 'prepared' : 'partly prepared'} job ${r.job} (container ${r.container}): ${r.files.done}/${r.files.total} files, ${formatBytes(r.bytes.raw)} -> ${formatBytes(r.bytes.stored)} stored (ratio ${ratio}) in ${formatDuration(secs)}`,
   ];
   if (r.names.mapped + r.names.escaped > 0) {
-    lines.push(`names: ${r.names.mapped} given another name on the drives (NTFS would not keep them), ${r.names.escaped} escaped in the account (no blob name can carry them); restore gives every original name back${r.names.file ? ` (listed in ${r.names.file})` : ''}`);
+    lines.push(
+      `names: ${r.names.mapped} given another name on the drives (NTFS would not keep them), ${r.names.escaped} escaped in the account (no blob name can carry them); restore gives every original name back${r.names.file ? ` (listed in ${r.names.file})` : ''}`,
+    );
   }
   for (const d of r.drives) {
     const v =
@@ -181,7 +242,9 @@ function summary(r: PrepareResult): string {
             : d.status === 'sealed'
               ? 'sealed, not read back (attach it and run seedship verify)'
               : 'not sealed';
-    lines.push(`  drive ${d.driveId}  ${d.path}  ${d.status}  ${formatBytes(d.storedBytes)}  ${d.blobs} blobs  ${v}${d.driveInfoFile ? `  drive info: ${d.driveInfoFile}` : ''}`);
+    lines.push(
+      `  drive ${d.driveId}  ${d.path}  ${d.status}  ${formatBytes(d.storedBytes)}  ${d.blobs} blobs  ${v}${d.driveInfoFile ? `  drive info: ${d.driveInfoFile}` : ''}`,
+    );
   }
   if (r.skipped.length > 0) {
     lines.push(`skipped ${r.skipped.length} entries${r.skippedFile ? ` (listed in ${r.skippedFile})` : ''}:`);

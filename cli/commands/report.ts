@@ -15,13 +15,18 @@ interface ReportFlags {
 export function registerReport(program: Command, ctx: CliContext, setExit: SetExit): void {
   program
     .command('report')
-    .description('write one self-contained HTML page about a session: the job, each drive (fill, blobs, read-back, '
-      + 'verify), throughput per drive over time, skipped and renamed files, warnings and runs')
+    .description(
+      'write one self-contained HTML page about a session: the job, each drive (fill, blobs, read-back, ' +
+        'verify), throughput per drive over time, skipped and renamed files, warnings and runs',
+    )
     .addOption(sessionOption('the session dir of the prepare run').makeOptionMandatory())
     .option('--out <file>', 'where to write the page (default <session>/report.html)')
     .option('--json', 'the gathered data and the file written as one JSON object on stdout')
-    .addHelpText('after', '\nThe page needs no network to be viewed (inline style and SVG, no script); '
-      + 'prepare writes it at the end of every run.\n')
+    .addHelpText(
+      'after',
+      '\nThe page needs no network to be viewed (inline style and SVG, no script); ' +
+        'prepare writes it at the end of every run.\n',
+    )
     .action(async (flags: ReportFlags) => setExit(await reportAction(ctx, flags)));
 }
 
@@ -37,8 +42,12 @@ async function reportAction(ctx: CliContext, flags: ReportFlags): Promise<number
 }
 
 /** Gather the session's report and write its page; returns the file written and the data. */
-export async function writeReport(ctx: CliContext, session: string, out?: string,
-  current?: report.GatherOptions['current']): Promise<{ file: string; data: report.ReportData }> {
+export async function writeReport(
+  ctx: CliContext,
+  session: string,
+  out?: string,
+  current?: report.GatherOptions['current'],
+): Promise<{ file: string; data: report.ReportData }> {
   const data = await report.gatherReport(ctx.deps.fs, ctx.deps.clock, session, { version: SEEDSHIP_VERSION, current });
   const file = out ?? report.defaultReportFile(session);
   await ctx.deps.fs.writeFileAtomic(file, report.renderReportHtml(data));
@@ -55,8 +64,13 @@ export async function reportAtEnd(ctx: CliContext, session: string, json: boolea
     printNotice(ctx, json, 'info', `report: ${file}`, { report: file });
   } catch (err) {
     const why = (err as Error).message;
-    printNotice(ctx, json, 'warning', `the report of ${session} could not be written (${why}); `
-      + `run seedship report --session ${session} to try again`);
+    printNotice(
+      ctx,
+      json,
+      'warning',
+      `the report of ${session} could not be written (${why}); ` +
+        `run seedship report --session ${session} to try again`,
+    );
   }
   return code;
 }

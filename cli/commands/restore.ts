@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import { formatBytes, formatDuration, openSessionView, restoreFromDrives, restoreFromStorage, usageError } from '../../core/index.js';
+import {
+  formatBytes,
+  formatDuration,
+  openSessionView,
+  restoreFromDrives,
+  restoreFromStorage,
+  usageError,
+} from '../../core/index.js';
 import type { CliContext } from '../shared/context.js';
 import { openBlobStore } from '../shared/lazy-native.js';
 import { EXIT } from '../shared/exit-codes.js';
@@ -22,7 +29,9 @@ interface RestoreFlags {
 export function registerRestore(program: Command, ctx: CliContext, setExit: SetExit): void {
   const cmd = program
     .command('restore')
-    .description('rebuild the original staging tree from prepared drives (or, after import, from the storage account), checking every chunk')
+    .description(
+      'rebuild the original staging tree from prepared drives (or, after import, from the storage account), checking every chunk',
+    )
     .requiredOption('--to <dir>', 'an empty or new directory to restore into')
     .addOption(sessionOption('the session dir of the prepare run (journal and keys; needed with --drive)'))
     .option('--threads <n>', 'worker threads (default: the number of cores)', intOption('--threads', 1, 256))
@@ -40,16 +49,20 @@ export function registerRestore(program: Command, ctx: CliContext, setExit: SetE
     const typedConnection = o.connectionString !== undefined && c.getOptionValueSource('connectionString') !== 'env';
     const problems: string[] = [];
     if (o.container !== undefined || typedConnection) {
-      if (o.container === undefined) problems.push('--connection-string needs --container (the container to restore from)');
+      if (o.container === undefined)
+        problems.push('--connection-string needs --container (the container to restore from)');
       if (o.connectionString === undefined) {
         problems.push(`restore from a storage account needs --connection-string (or $${ENV.connectionString})`);
       }
       if (drives > 0) problems.push('give either --drive or --container, not both');
       return problems;
     }
-    if (drives === 0) problems.push('give the prepared drives with --drive PATH (repeat for each), or --container for an account');
+    if (drives === 0)
+      problems.push('give the prepared drives with --drive PATH (repeat for each), or --container for an account');
     if (o.session === undefined) {
-      problems.push(`restore from drives needs --session DIR (or $${ENV.session}): the journal holds the file list and checksums`);
+      problems.push(
+        `restore from drives needs --session DIR (or $${ENV.session}): the journal holds the file list and checksums`,
+      );
     }
     return problems;
   });
@@ -61,7 +74,8 @@ async function restoreAction(ctx: CliContext, flags: RestoreFlags): Promise<numb
   if (flags.container) return restoreStorageAction(ctx, flags);
   const drives = flags.drive ?? [];
   if (drives.length === 0) throw usageError('give the prepared drives with --drive PATH (repeat for each)');
-  if (!flags.session) throw usageError('restore from drives needs --session DIR (the journal holds the file list and checksums)');
+  if (!flags.session)
+    throw usageError('restore from drives needs --session DIR (the journal holds the file list and checksums)');
   const started = ctx.deps.clock.monotonic();
   const pool = ctx.deps.createChunkProcessor(flags.threads ?? ctx.deps.cores);
   const view = startProgress(ctx, 'restore', { json: flags.json === true });
@@ -69,7 +83,13 @@ async function restoreAction(ctx: CliContext, flags: RestoreFlags): Promise<numb
     const opts = { drives, session: flags.session, to: flags.to, signal: ctx.signal, board: view.board };
     const r = await restoreFromDrives(ctx.deps.fs, pool, opts).finally(() => view.done());
     const secs = (ctx.deps.clock.monotonic() - started) / 1000;
-    printResult(ctx, flags.json === true, { ...r, seconds: secs }, () => `restored ${r.files} files, ${formatBytes(r.bytes)} into ${r.to} in ${formatDuration(secs)}; every chunk matched its journal checksum${r.skippedInPrepare ? ` (${r.skippedInPrepare} files were skipped by prepare and are not on the drives)` : ''}\n`);
+    printResult(
+      ctx,
+      flags.json === true,
+      { ...r, seconds: secs },
+      () =>
+        `restored ${r.files} files, ${formatBytes(r.bytes)} into ${r.to} in ${formatDuration(secs)}; every chunk matched its journal checksum${r.skippedInPrepare ? ` (${r.skippedInPrepare} files were skipped by prepare and are not on the drives)` : ''}\n`,
+    );
     return EXIT.OK;
   } finally {
     await pool.close();
@@ -78,7 +98,8 @@ async function restoreAction(ctx: CliContext, flags: RestoreFlags): Promise<numb
 
 async function restoreStorageAction(ctx: CliContext, flags: RestoreFlags): Promise<number> {
   const cs = flags.connectionString ?? ctx.env.AZURE_STORAGE_CONNECTION_STRING;
-  if (!cs || !flags.container) throw usageError('restore from a storage account needs --connection-string and --container');
+  if (!cs || !flags.container)
+    throw usageError('restore from a storage account needs --connection-string and --container');
   if (flags.drive?.length) throw usageError('give either --drive or --connection-string, not both');
   const started = ctx.deps.clock.monotonic();
   const session = flags.session ? await openSessionView(ctx.deps.fs, flags.session) : undefined;
@@ -93,6 +114,12 @@ async function restoreStorageAction(ctx: CliContext, flags: RestoreFlags): Promi
     view.done();
   }
   const secs = (ctx.deps.clock.monotonic() - started) / 1000;
-  printResult(ctx, flags.json === true, { ...r, seconds: secs }, () => `restored ${r.files} files, ${formatBytes(r.bytes)} from container ${flags.container} into ${r.to} in ${formatDuration(secs)}${r.checked ? '; every chunk matched its journal checksum' : ' (no --session: nothing to check the bytes against)'}\n`);
+  printResult(
+    ctx,
+    flags.json === true,
+    { ...r, seconds: secs },
+    () =>
+      `restored ${r.files} files, ${formatBytes(r.bytes)} from container ${flags.container} into ${r.to} in ${formatDuration(secs)}${r.checked ? '; every chunk matched its journal checksum' : ' (no --session: nothing to check the bytes against)'}\n`,
+  );
   return EXIT.OK;
 }

@@ -17,12 +17,21 @@ interface VerifyFlags {
 export function registerVerify(program: Command, ctx: CliContext, setExit: SetExit): void {
   program
     .command('verify')
-    .description('check each drive as the Import/Export service would (every manifest entry by its rules, the manifest against its hash from sealing) and read every block back from the drive, not the page cache, against the manifest (MD5); with --session also decrypt, decompress and check each chunk against the journal (XXH64)')
+    .description(
+      'check each drive as the Import/Export service would (every manifest entry by its rules, the manifest against its hash from sealing) and read every block back from the drive, not the page cache, against the manifest (MD5); with --session also decrypt, decompress and check each chunk against the journal (XXH64)',
+    )
     .requiredOption('--drive <path>', 'mount path of a prepared drive (repeat for more)', collect)
     .addOption(sessionOption('the session dir of the prepare run: deeper checks, and needed for encrypted drives'))
-    .option('--threads <n>', 'worker threads for decoding (default: the number of cores; several drives are read at once, each with a worker of its own besides)', intOption('--threads', 1, 256))
+    .option(
+      '--threads <n>',
+      'worker threads for decoding (default: the number of cores; several drives are read at once, each with a worker of its own besides)',
+      intOption('--threads', 1, 256),
+    )
     .option('--json', 'the result as one JSON object on stdout')
-    .addHelpText('after', "\nExit 0 when every check passes, 6 on any problem (each named by drive, blob and block), 2 when a drive given with --session is not one of that session's job.\n")
+    .addHelpText(
+      'after',
+      "\nExit 0 when every check passes, 6 on any problem (each named by drive, blob and block), 2 when a drive given with --session is not one of that session's job.\n",
+    )
     .action(async (flags: VerifyFlags) => setExit(await verifyAction(ctx, flags)));
 }
 
@@ -41,20 +50,31 @@ async function verifyAction(ctx: CliContext, flags: VerifyFlags): Promise<number
     await pool.close();
   }
   const bad = results.filter((r) => r.problems.length > 0);
-  printResult(ctx, flags.json === true, { ok: bad.length === 0, drives: results }, () =>
-    results
-      .map((r) => {
-        const head = `drive ${r.driveId} (${r.root}): ${r.blobs} blobs, ${r.blocks} blocks, ${formatBytes(r.bytes)} read, ${r.deep ? 'MD5 + journal XXH64' : 'MD5'}: ${r.problems.length === 0 ? 'OK' : `${r.problems.length} PROBLEM(S)`}`;
-        const lines = r.problems.slice(0, 20).map((p) => `  ${p.blobPath || '(drive)'}${p.block >= 0 ? ` block ${p.block} at offset ${p.offset}` : ''}: ${p.message}`);
-        return [head, ...lines].join('\n');
-      })
-      .join('\n') + '\n',
+  printResult(
+    ctx,
+    flags.json === true,
+    { ok: bad.length === 0, drives: results },
+    () =>
+      results
+        .map((r) => {
+          const head = `drive ${r.driveId} (${r.root}): ${r.blobs} blobs, ${r.blocks} blocks, ${formatBytes(r.bytes)} read, ${r.deep ? 'MD5 + journal XXH64' : 'MD5'}: ${r.problems.length === 0 ? 'OK' : `${r.problems.length} PROBLEM(S)`}`;
+          const lines = r.problems
+            .slice(0, 20)
+            .map(
+              (p) =>
+                `  ${p.blobPath || '(drive)'}${p.block >= 0 ? ` block ${p.block} at offset ${p.offset}` : ''}: ${p.message}`,
+            );
+          return [head, ...lines].join('\n');
+        })
+        .join('\n') + '\n',
   );
   if (bad.length > 0) {
     const p = bad[0]!.problems[0]!;
-    if (!flags.json) ctx.stderr.write(`seedship: verify failed: drive ${p.driveId}, ${p.blobPath || '(drive)'}${p.block >= 0 ? ` block ${p.block}` : ''}: ${p.message}\n`);
+    if (!flags.json)
+      ctx.stderr.write(
+        `seedship: verify failed: drive ${p.driveId}, ${p.blobPath || '(drive)'}${p.block >= 0 ? ` block ${p.block}` : ''}: ${p.message}\n`,
+      );
     return EXIT.INTEGRITY;
   }
   return EXIT.OK;
 }
-

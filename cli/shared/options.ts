@@ -42,7 +42,11 @@ export function sizeOption(flag: string, minBytes = 1, why = ''): (v: string) =>
 
 /** A minimum for people: "2 MiB" rather than formatBytes' "2.00 MiB" when it is a whole number of units. */
 function sizeText(n: number): string {
-  for (const [unit, bytes] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  for (const [unit, bytes] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
     if (n % bytes === 0) return `${n / bytes} ${unit}`;
   }
   return formatBytes(n);

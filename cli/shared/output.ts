@@ -9,7 +9,13 @@ export function printResult(ctx: CliContext, json: boolean, result: unknown, hum
 }
 
 /** A warning or notice for the user on stderr (a JSON line with --json), kept in the run log too. */
-export function printNotice(ctx: CliContext, json: boolean, level: 'warning' | 'info', message: string, extra: object = {}): void {
+export function printNotice(
+  ctx: CliContext,
+  json: boolean,
+  level: 'warning' | 'info',
+  message: string,
+  extra: object = {},
+): void {
   if (level === 'warning') ctx.log.warn(message, extra);
   else ctx.log.info(message, extra);
   if (json) ctx.stderr.write(JSON.stringify({ type: level, message, ...extra }) + '\n');

@@ -63,7 +63,11 @@ export interface StepView {
  * The run log gets every phase change and a sample every 5 s, at each phase change and at the end.
  * Timers are unref'd: a view never keeps the process alive.
  */
-export function startProgress(ctx: CliContext, step: string, opts: { json: boolean; total?: Omit<TrackInit, 'key'> }): StepView {
+export function startProgress(
+  ctx: CliContext,
+  step: string,
+  opts: { json: boolean; total?: Omit<TrackInit, 'key'> },
+): StepView {
   const board = new ProgressBoard(step, ctx.deps.clock, opts.total);
   const intervalMs = progressIntervalMs(ctx);
   const tty = !opts.json && (ctx.stderr as { isTTY?: boolean }).isTTY === true;

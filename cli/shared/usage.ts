@@ -52,9 +52,11 @@ export class SeedshipCommand extends Command {
         } catch (err) {
           if (!(err instanceof CommanderError) || err.code !== 'commander.invalidArgument') throw err;
           const env = option.envVar !== undefined && process.env[option.envVar] === value;
-          this.#problems.add(env
-            ? `option '${option.flags}' value '${value}' from env '${option.envVar}' is invalid. ${err.message}`
-            : `option '${option.flags}' argument '${value}' is invalid. ${err.message}`);
+          this.#problems.add(
+            env
+              ? `option '${option.flags}' value '${value}' from env '${option.envVar}' is invalid. ${err.message}`
+              : `option '${option.flags}' argument '${value}' is invalid. ${err.message}`,
+          );
           return previous;
         }
       };

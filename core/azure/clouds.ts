@@ -13,7 +13,12 @@ export type CloudName = keyof typeof CLOUDS;
 
 /** A readable one-line message from an SDK error (the service's `{error:{code,message}}`). */
 export function armErrorMessage(err: unknown): string {
-  const e = err as { statusCode?: number; code?: string; message?: string; details?: { error?: { code?: string; message?: string } } };
+  const e = err as {
+    statusCode?: number;
+    code?: string;
+    message?: string;
+    details?: { error?: { code?: string; message?: string } };
+  };
   const code = e.details?.error?.code ?? e.code;
   const msg = e.details?.error?.message ?? e.message ?? String(err);
   return `${e.statusCode ? `HTTP ${e.statusCode} ` : ''}${code ? `${code}: ` : ''}${msg}`;

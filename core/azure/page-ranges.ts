@@ -8,7 +8,8 @@ export const PAGE_BYTES = 512;
  */
 export function nonZeroPageRanges(data: Uint8Array): { at: number; length: number }[] {
   const out: { at: number; length: number }[] = [];
-  const words = data.byteOffset % 4 === 0 ? new Uint32Array(data.buffer, data.byteOffset, Math.floor(data.length / 4)) : undefined;
+  const words =
+    data.byteOffset % 4 === 0 ? new Uint32Array(data.buffer, data.byteOffset, Math.floor(data.length / 4)) : undefined;
   let start = -1;
   for (let p = 0; p < data.length; p += PAGE_BYTES) {
     const end = Math.min(p + PAGE_BYTES, data.length);

@@ -89,7 +89,6 @@ export interface JobFacts {
   readonly sessionDriveIds: readonly string[];
 }
 
-
 /** Judge every drive and the job; the order of `drives` is kept. */
 /** A finding-adding function of one drive (or the job): `drive` is filled in. */
 export type AddFinding = (rule: CheckRule, severity: CheckSeverity, message: string, fix: string) => void;

@@ -144,7 +144,10 @@ function judgeContents(d: DriveFacts, job: JobFacts, add: AddFinding): void {
   }
   const other = d.names.filter((n) => !SYSTEM_NAMES.has(n.toLowerCase())).sort();
   if (other.length > 0) {
-    const shown = other.slice(0, SHOWN_NAMES).map((n) => JSON.stringify(n)).join(', ');
+    const shown = other
+      .slice(0, SHOWN_NAMES)
+      .map((n) => JSON.stringify(n))
+      .join(', ');
     const more = other.length > SHOWN_NAMES ? ` and ${other.length - SHOWN_NAMES} more` : '';
     add(
       'contents',

@@ -133,7 +133,10 @@ async function driveFacts(
   } catch (err) {
     driveJsonError = err instanceof SeedshipError ? err.message : (errnoCode(err) ?? String(err));
   }
-  const names = await fs.readdir(root).then((es) => es.map((e) => e.name), () => undefined);
+  const names = await fs.readdir(root).then(
+    (es) => es.map((e) => e.name),
+    () => undefined,
+  );
   let storage: StorageFacts | undefined;
   let storageError: string | undefined;
   try {

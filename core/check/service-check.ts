@@ -12,7 +12,6 @@ export function judgeServiceReadiness(drives: readonly DriveFacts[], job: JobFac
   return { ok: clean(findings) && checks.every((c) => clean(c.findings)), drives: checks, findings };
 }
 
-
 /** The id a drive has (or will have) in the job, to count the job's drives. */
 function countedId(d: DriveFacts, job: JobFacts): string {
   if (d.expectDriveId !== undefined) return d.expectDriveId;

@@ -8,7 +8,14 @@ import type { ChunkRec } from '../journal/record-codec.js';
  */
 export function chunkDecodeTask(
   c: ChunkRec,
-  p: { path: string; pages: boolean; codec: Codec; key: Uint8Array | undefined; tweakSeed: Uint8Array; returnRaw: boolean },
+  p: {
+    path: string;
+    pages: boolean;
+    codec: Codec;
+    key: Uint8Array | undefined;
+    tweakSeed: Uint8Array;
+    returnRaw: boolean;
+  },
 ): DecodeTask {
   const first = c.extents[0];
   // Page-blob chunks are read whole (holes read as zeros); a block is its one stored extent.

@@ -1,6 +1,12 @@
 import type { ChunkProcessor, EncodeResult, EntryKind, FileSystem } from '../../native/interfaces.js';
 import { encodeBytes } from '../../native/raw-names.js';
-import { blobMetadataOf, metaFromJson, metaToJson, posixMetaOf, type PosixMetaJson } from '../manifest/blob-metadata.js';
+import {
+  blobMetadataOf,
+  metaFromJson,
+  metaToJson,
+  posixMetaOf,
+  type PosixMetaJson,
+} from '../manifest/blob-metadata.js';
 import { blobNameOf, blobSuffix } from '../manifest/naming.js';
 import type { BlobStore } from '../../native/blob-store-types.js';
 import { createHash } from 'node:crypto';
@@ -44,17 +50,45 @@ const STATE_FILE = 'sync-state.json';
 /** The copy the drives seeded: every finished file of the journal with its chunk hashes. */
 async function seededState(fs: FileSystem, v: SessionView): Promise<Map<string, Known>> {
   const finalGen = new Map<number, number>();
-  for await (const r of new JournalReader(fs, v.journalPath).records(new Set([RecordType.FileRestarted]))) if (r.type === RecordType.FileRestarted) finalGen.set(r.file, r.gen);
-  const open = new Map<number, { path: string; kind: EntryKind; meta: PosixMetaJson | undefined; size: number; mtimeMs: number; gen: number; hashes: string[] }>();
+  for await (const r of new JournalReader(fs, v.journalPath).records(new Set([RecordType.FileRestarted])))
+    if (r.type === RecordType.FileRestarted) finalGen.set(r.file, r.gen);
+  const open = new Map<
+    number,
+    {
+      path: string;
+      kind: EntryKind;
+      meta: PosixMetaJson | undefined;
+      size: number;
+      mtimeMs: number;
+      gen: number;
+      hashes: string[];
+    }
+  >();
   const out = new Map<string, Known>();
   for await (const r of new JournalReader(fs, v.journalPath).records()) {
-    if (r.type === RecordType.SegmentStarted && (finalGen.get(r.file) ?? 0) === r.gen && !open.has(r.file)) open.set(r.file, { path: r.path, kind: r.kind ?? 'file', meta: r.meta, size: r.size, mtimeMs: r.mtimeMs, gen: r.gen, hashes: [] });
+    if (r.type === RecordType.SegmentStarted && (finalGen.get(r.file) ?? 0) === r.gen && !open.has(r.file))
+      open.set(r.file, {
+        path: r.path,
+        kind: r.kind ?? 'file',
+        meta: r.meta,
+        size: r.size,
+        mtimeMs: r.mtimeMs,
+        gen: r.gen,
+        hashes: [],
+      });
     else if (r.type === RecordType.Chunk) {
       const f = open.get(r.file);
       if (f && f.gen === r.gen) f.hashes[r.index] = r.xxh64;
     } else if (r.type === RecordType.FileDone) {
       const f = open.get(r.file);
-      if (f && f.gen === r.gen) out.set(f.path, { kind: f.kind, size: f.size, mtimeMs: f.mtimeMs, hashes: f.hashes.join(','), ...(f.meta ? { meta: f.meta } : {}) });
+      if (f && f.gen === r.gen)
+        out.set(f.path, {
+          kind: f.kind,
+          size: f.size,
+          mtimeMs: f.mtimeMs,
+          hashes: f.hashes.join(','),
+          ...(f.meta ? { meta: f.meta } : {}),
+        });
       open.delete(r.file);
     } else if (r.type === RecordType.FileSkipped) open.delete(r.file);
   }
@@ -82,17 +116,27 @@ export async function runSync(
   board?: ProgressBoard,
 ): Promise<SyncResult> {
   const s = v.settings;
-  if (s.encrypt) throw new SeedshipError('E_USAGE', 'sync of a session prepared with --encrypt is not supported: the account holds the plain stored bytes');
+  if (s.encrypt)
+    throw new SeedshipError(
+      'E_USAGE',
+      'sync of a session prepared with --encrypt is not supported: the account holds the plain stored bytes',
+    );
   const progress = boardFor('sync', board);
   progress.setPhase('comparing', `staging ${staging} against container ${s.container}`);
   const statePath = `${v.dir}/${STATE_FILE}`;
   const saved = await fs.readFileIfExists(statePath);
-  const known = saved ? new Map(Object.entries(JSON.parse(saved.toString('utf8')) as Record<string, Known>)) : await seededState(fs, v);
+  const known = saved
+    ? new Map(Object.entries(JSON.parse(saved.toString('utf8')) as Record<string, Known>))
+    : await seededState(fs, v);
   const suffix = blobSuffix(s.codec);
-  const nameOf = (path: string, kind: EntryKind | undefined) => blobNameOf(path, (kind ?? 'file') === 'file' ? suffix : '');
+  const nameOf = (path: string, kind: EntryKind | undefined) =>
+    blobNameOf(path, (kind ?? 'file') === 'file' ? suffix : '');
   const mdOf = (path: string, kind: EntryKind, meta: PosixMetaJson) => {
     const n = nameOf(path, kind);
-    return blobMetadataOf(metaFromJson(meta), { codec: kind === 'file' ? s.codec : 'none', rawName: n.escaped ? encodeBytes(path) : undefined });
+    return blobMetadataOf(metaFromJson(meta), {
+      codec: kind === 'file' ? s.codec : 'none',
+      rawName: n.escaped ? encodeBytes(path) : undefined,
+    });
   };
   const seen = new Set<string>();
   let uploaded = 0;
@@ -120,7 +164,11 @@ export async function runSync(
   // Entries whose size, time or kind differ: read (and for files, hashed) in the next phase.
   const changed: { f: StagedFile; k: Known | undefined; meta: PosixMetaJson }[] = [];
   let entries = 0;
-  const files = walkStaging(fs, staging, { exclude: (rel) => rel === SESSION_ROOT_NAME || `${staging}/${rel}` === v.dir, onSkip: () => undefined, entries: true });
+  const files = walkStaging(fs, staging, {
+    exclude: (rel) => rel === SESSION_ROOT_NAME || `${staging}/${rel}` === v.dir,
+    onSkip: () => undefined,
+    entries: true,
+  });
   for await (const f of files) {
     signal.throwIfAborted();
     seen.add(f.path);
@@ -149,7 +197,8 @@ export async function runSync(
         continue;
       }
       await store.deleteBlob(s.container, name);
-      if (content.length > 0) await store.stageBlock(s.container, name, blockId(0), content, createHash('md5').update(content).digest());
+      if (content.length > 0)
+        await store.stageBlock(s.container, name, blockId(0), content, createHash('md5').update(content).digest());
       await store.commitBlocks(s.container, name, content.length > 0 ? [blockId(0)] : [], mdOf(f.path, f.kind, meta));
       sent(content.length);
       known.set(f.path, { kind: f.kind, size: f.size, mtimeMs: f.mtimeMs, hashes, meta });
@@ -168,7 +217,14 @@ export async function runSync(
       await store.deleteBlob(s.container, name);
       await store.createPageBlob(s.container, name, f.size, md);
       for (let i = 0; i < encoded.length; i++) {
-        for (const x of encoded[i]!.extents) await store.uploadPages(s.container, name, encoded[i]!.stored.subarray(x.at, x.at + x.length), i * s.chunkBytes + x.at, Buffer.from(x.md5, 'hex'));
+        for (const x of encoded[i]!.extents)
+          await store.uploadPages(
+            s.container,
+            name,
+            encoded[i]!.stored.subarray(x.at, x.at + x.length),
+            i * s.chunkBytes + x.at,
+            Buffer.from(x.md5, 'hex'),
+          );
         sent(encoded[i]!.stored.length);
       }
     } else {
@@ -215,10 +271,33 @@ async function encodeFile(
   const n = chunkCount(f.size, chunkBytes);
   const out: Extract<EncodeResult, { ok: true }>[] = [];
   const chunks = Array.from({ length: n }, (_, i) => i);
-  for await (const { result } of mapBounded(chunks, { maxItems: pool.threads * 3, maxWeight: pool.threads * 3 * chunkBytes, weight: () => chunkBytes, signal }, (i) =>
-    pool.encode({ kind: 'encode', path: f.abs, offset: i * chunkBytes, length: Math.min(chunkBytes, f.size - i * chunkBytes), expect: { size: f.size, mtimeMs: f.mtimeMs, ino: f.ino }, codec, level, pages, cipher: undefined, tweakSeed: undefined, unitOffset: i * chunkBytes }, signal),
+  for await (const { result } of mapBounded(
+    chunks,
+    { maxItems: pool.threads * 3, maxWeight: pool.threads * 3 * chunkBytes, weight: () => chunkBytes, signal },
+    (i) =>
+      pool.encode(
+        {
+          kind: 'encode',
+          path: f.abs,
+          offset: i * chunkBytes,
+          length: Math.min(chunkBytes, f.size - i * chunkBytes),
+          expect: { size: f.size, mtimeMs: f.mtimeMs, ino: f.ino },
+          codec,
+          level,
+          pages,
+          cipher: undefined,
+          tweakSeed: undefined,
+          unitOffset: i * chunkBytes,
+        },
+        signal,
+      ),
   )) {
-    if (!result.ok) throw new SeedshipError('E_SOURCE_CHANGED', `${f.path} ${result.reason === 'changed' ? 'changed while being read' : 'cannot be read'} (${result.message}); run sync again when it is stable`, { path: f.path });
+    if (!result.ok)
+      throw new SeedshipError(
+        'E_SOURCE_CHANGED',
+        `${f.path} ${result.reason === 'changed' ? 'changed while being read' : 'cannot be read'} (${result.message}); run sync again when it is stable`,
+        { path: f.path },
+      );
     out.push(result);
     onRead(result.rawLength);
   }

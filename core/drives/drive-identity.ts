@@ -45,10 +45,15 @@ export async function readDriveJson(fs: FileSystem, root: string): Promise<Drive
   if (!b) return undefined;
   try {
     const j = JSON.parse(b.toString('utf8')) as DriveJson;
-    if (j.tool !== 'seedship' || typeof j.driveId !== 'string' || typeof j.jobId !== 'string') throw new Error('not a seedship drive file');
+    if (j.tool !== 'seedship' || typeof j.driveId !== 'string' || typeof j.jobId !== 'string')
+      throw new Error('not a seedship drive file');
     return j;
   } catch (err) {
-    throw new SeedshipError('E_INTEGRITY', `${path} is damaged (${(err as Error).message}); this drive's identity is unknown — use a fresh drive or restore the file`, { path, cause: err });
+    throw new SeedshipError(
+      'E_INTEGRITY',
+      `${path} is damaged (${(err as Error).message}); this drive's identity is unknown — use a fresh drive or restore the file`,
+      { path, cause: err },
+    );
   }
 }
 

@@ -26,7 +26,11 @@ const SYNTHETIC_KINDS: readonly SyntheticKind[] = ['text', 'random'];
  * Samples of a staging tree: its totals, and up to 8 chunk-sized ranges spread over its bytes
  * (as `plan` picks them), read into memory. The session dir `.seedship` is left out.
  */
-export async function stagingDataset(fs: FileSystem, staging: string, signal: AbortSignal): Promise<{ dataset: BenchDataset; files: number; bytes: number }> {
+export async function stagingDataset(
+  fs: FileSystem,
+  staging: string,
+  signal: AbortSignal,
+): Promise<{ dataset: BenchDataset; files: number; bytes: number }> {
   const exclude = (rel: string) => rel === SESSION_ROOT_NAME;
   let files = 0;
   let bytes = 0;
@@ -35,7 +39,12 @@ export async function stagingDataset(fs: FileSystem, staging: string, signal: Ab
     files++;
     bytes += f.size;
   }
-  const ranges = await pickSamples(fs, staging, { totalBytes: bytes, count: STAGING_CHUNKS, sampleBytes: BENCH_CHUNK_BYTES, exclude });
+  const ranges = await pickSamples(fs, staging, {
+    totalBytes: bytes,
+    count: STAGING_CHUNKS,
+    sampleBytes: BENCH_CHUNK_BYTES,
+    exclude,
+  });
   const chunks: Uint8Array[] = [];
   for (const r of ranges) {
     const fh = await fs.open(r.path, 'r');
@@ -59,7 +68,10 @@ export async function stagingDataset(fs: FileSystem, staging: string, signal: Ab
  * The built-in data sets (log-like text, random bytes), generated in memory and also written to a
  * new directory `dir` because pool workers read their chunks from files. `cleanup` removes it.
  */
-export async function syntheticDatasets(fs: FileSystem, dir: string): Promise<{ datasets: BenchDataset[]; cleanup: () => Promise<void> }> {
+export async function syntheticDatasets(
+  fs: FileSystem,
+  dir: string,
+): Promise<{ datasets: BenchDataset[]; cleanup: () => Promise<void> }> {
   const written: string[] = [];
   let made = false;
   const cleanup = async () => {
@@ -78,13 +90,22 @@ export async function syntheticDatasets(fs: FileSystem, dir: string): Promise<{ 
       await fs.writeNewFile(path, data);
       const st = await fs.stat(path);
       const expect = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
-      const ranges = Array.from({ length: SYNTHETIC_CHUNKS }, (_, c) => ({ path, offset: c * BENCH_CHUNK_BYTES, length: BENCH_CHUNK_BYTES, expect }));
+      const ranges = Array.from({ length: SYNTHETIC_CHUNKS }, (_, c) => ({
+        path,
+        offset: c * BENCH_CHUNK_BYTES,
+        length: BENCH_CHUNK_BYTES,
+        expect,
+      }));
       datasets.push({ name: kind, ranges, chunks: ranges.map((r) => data.subarray(r.offset, r.offset + r.length)) });
     }
     return { datasets, cleanup };
   } catch (err) {
     await cleanup().catch(() => undefined);
     if (err instanceof SeedshipError) throw err;
-    throw new SeedshipError('E_USAGE', `could not write the synthetic sample files to ${dir} (${errnoCode(err) ?? 'error'}); they need ${formatBytes(SYNTHETIC_KINDS.length * SYNTHETIC_CHUNKS * BENCH_CHUNK_BYTES)}: set TMPDIR to another directory or give --staging`, { path: dir, cause: err });
+    throw new SeedshipError(
+      'E_USAGE',
+      `could not write the synthetic sample files to ${dir} (${errnoCode(err) ?? 'error'}); they need ${formatBytes(SYNTHETIC_KINDS.length * SYNTHETIC_CHUNKS * BENCH_CHUNK_BYTES)}: set TMPDIR to another directory or give --staging`,
+      { path: dir, cause: err },
+    );
   }
 }

@@ -34,7 +34,14 @@ const PIPELINE_MAX_TASKS = 4096;
  * Time zstd at each level, XXH64 and MD5 on the calling thread over `chunks` (looping until at
  * least 250 ms passed). Blocks the thread while it runs; checks `signal` between algorithms.
  */
-export function measurePerCore(kit: CodecKit, clock: Clock, dataset: string, chunks: readonly Uint8Array[], levels: readonly number[], signal: AbortSignal): PerCoreRate[] {
+export function measurePerCore(
+  kit: CodecKit,
+  clock: Clock,
+  dataset: string,
+  chunks: readonly Uint8Array[],
+  levels: readonly number[],
+  signal: AbortSignal,
+): PerCoreRate[] {
   const algorithms: [PerCoreAlgorithm, (c: Uint8Array) => unknown][] = [
     ...levels.map((l): [PerCoreAlgorithm, (c: Uint8Array) => unknown] => [`zstd-${l}`, (c) => kit.compress(c, l)]),
     ['xxh64', (c) => kit.xxh64(c)],
@@ -69,7 +76,13 @@ export function measurePerCore(kit: CodecKit, clock: Clock, dataset: string, chu
 export async function measurePipeline(
   pool: ChunkProcessor,
   clock: Clock,
-  opts: { dataset: string; level: number; samples: number; taskFor: (i: number, level: number) => EncodeTask; signal: AbortSignal },
+  opts: {
+    dataset: string;
+    level: number;
+    samples: number;
+    taskFor: (i: number, level: number) => EncodeTask;
+    signal: AbortSignal;
+  },
 ): Promise<PipelineRate> {
   const run = async (i: number) => {
     const r = await pool.encode(opts.taskFor(i % opts.samples, opts.level), opts.signal);
@@ -91,5 +104,11 @@ export async function measurePipeline(
   };
   await Promise.all(Array.from({ length: pool.threads * INFLIGHT_PER_THREAD }, worker));
   const seconds = (clock.monotonic() - started) / 1000;
-  return { dataset: opts.dataset, level: opts.level, threads: pool.threads, rate: seconds > 0 ? raw / seconds : 0, ratio: raw > 0 ? stored / raw : 1 };
+  return {
+    dataset: opts.dataset,
+    level: opts.level,
+    threads: pool.threads,
+    rate: seconds > 0 ? raw / seconds : 0,
+    ratio: raw > 0 ? stored / raw : 1,
+  };
 }

@@ -39,7 +39,8 @@ export const BENCH_DEFAULT_SIZE_BYTES = 2 * 1024 ** 3;
  * flag otherwise. Run for every drive before any test starts.
  */
 export async function checkBenchDrive(fs: FileSystem, drive: string, sizeBytes: number | undefined): Promise<number> {
-  if (sizeBytes !== undefined && sizeBytes < BENCH_MIN_SIZE_BYTES) throw usageError(`--size must be at least ${formatBytes(BENCH_MIN_SIZE_BYTES)}`);
+  if (sizeBytes !== undefined && sizeBytes < BENCH_MIN_SIZE_BYTES)
+    throw usageError(`--size must be at least ${formatBytes(BENCH_MIN_SIZE_BYTES)}`);
   const st = await fs.stat(drive).catch(() => undefined);
   if (!st) throw usageError(`--drive ${drive} does not exist`);
   if (st.kind !== 'dir') throw usageError(`--drive ${drive} is not a directory`);
@@ -48,7 +49,9 @@ export async function checkBenchDrive(fs: FileSystem, drive: string, sizeBytes: 
   const size = sizeBytes ?? Math.min(BENCH_DEFAULT_SIZE_BYTES, room);
   if (size > room || size < BENCH_MIN_SIZE_BYTES) {
     const free = formatBytes(room + BENCH_FREE_MARGIN_BYTES);
-    throw usageError(`--size ${formatBytes(Math.max(size, BENCH_MIN_SIZE_BYTES))} does not fit on --drive ${drive}: ${free} free, and bench leaves ${formatBytes(BENCH_FREE_MARGIN_BYTES)} free; give a smaller --size or another drive`);
+    throw usageError(
+      `--size ${formatBytes(Math.max(size, BENCH_MIN_SIZE_BYTES))} does not fit on --drive ${drive}: ${free} free, and bench leaves ${formatBytes(BENCH_FREE_MARGIN_BYTES)} free; give a smaller --size or another drive`,
+    );
   }
   return size;
 }
@@ -112,10 +115,25 @@ export async function measureDriveWrite(
     const seconds = (clock.monotonic() - started) / 1000;
     const { firstRate, lastRate, cliff } = detectWriteCliff(windows);
     const meanRate = seconds > 0 ? total / seconds : 0;
-    return { drive: opts.drive, bytes: total, seconds, meanRate, windowBytes, windows, firstRate, lastRate, sustainedRate: cliff ? lastRate : meanRate, cliff: cliff ?? null };
+    return {
+      drive: opts.drive,
+      bytes: total,
+      seconds,
+      meanRate,
+      windowBytes,
+      windows,
+      firstRate,
+      lastRate,
+      sustainedRate: cliff ? lastRate : meanRate,
+      cliff: cliff ?? null,
+    };
   } catch (err) {
     if (opts.signal.aborted || err instanceof SeedshipError) throw err;
-    throw new SeedshipError('E_DRIVE_UNSUITABLE', `the write test on ${opts.drive} failed (${errnoCode(err) ?? 'error'}); check the drive, or give a smaller --size`, { path: opts.drive, cause: err });
+    throw new SeedshipError(
+      'E_DRIVE_UNSUITABLE',
+      `the write test on ${opts.drive} failed (${errnoCode(err) ?? 'error'}); check the drive, or give a smaller --size`,
+      { path: opts.drive, cause: err },
+    );
   } finally {
     if (fh) {
       await fh.close().catch(() => undefined);

@@ -5,7 +5,14 @@ import { formatBytes } from '../util/size.js';
 import { BENCH_CHUNK_BYTES, stagingDataset, syntheticDatasets, type BenchDataset } from './bench-data.js';
 import { measurePerCore, measurePipeline, type PerCoreRate, type PipelineRate } from './codec-bench.js';
 import { BENCH_WRITE_BYTES, checkBenchDrive, measureDriveWrite, type DriveWriteResult } from './drive-write.js';
-import { estimateJob, mbps, recommendSettings, threadsText, type JobEstimate, type Recommendation } from './recommend.js';
+import {
+  estimateJob,
+  mbps,
+  recommendSettings,
+  threadsText,
+  type JobEstimate,
+  type Recommendation,
+} from './recommend.js';
 import type { ProgressBoard } from '../util/progress.js';
 import { boardFor } from '../util/step-board.js';
 
@@ -81,12 +88,16 @@ export async function runHardwareBench(deps: BenchDeps, opts: HardwareBenchOptio
     if (opts.staging !== undefined) {
       board.setPhase('sampling', `sampling ${opts.staging}`);
       const s = await stagingDataset(deps.fs, opts.staging, opts.signal);
-      if (s.dataset.ranges.length === 0) throw new SeedshipError('E_STAGING', `staging ${opts.staging} holds no data to sample`, { path: opts.staging });
+      if (s.dataset.ranges.length === 0)
+        throw new SeedshipError('E_STAGING', `staging ${opts.staging} holds no data to sample`, { path: opts.staging });
       datasets = [s.dataset];
       staging = { path: opts.staging, files: s.files, bytes: s.bytes };
     } else {
       board.setPhase('writing samples', 'writing the built-in samples');
-      const made = await syntheticDatasets(deps.fs, `${opts.scratchDir.replace(/\/+$/, '')}/seedship-bench-${hex(deps.randomBytes(6))}`);
+      const made = await syntheticDatasets(
+        deps.fs,
+        `${opts.scratchDir.replace(/\/+$/, '')}/seedship-bench-${hex(deps.randomBytes(6))}`,
+      );
       cleanup = made.cleanup;
       datasets = made.datasets;
     }
@@ -117,7 +128,9 @@ export async function runHardwareBench(deps: BenchDeps, opts: HardwareBenchOptio
       measured();
       drives.push(r);
       if (r.cliff) {
-        warnings.push(`${drive}: write rate fell from ${mbps(r.cliff.fromRate)} to ${mbps(r.cliff.toRate)} after ${formatBytes(r.cliff.afterBytes)}: an SMR drive or an SSD whose cache filled; plan with the lower rate`);
+        warnings.push(
+          `${drive}: write rate fell from ${mbps(r.cliff.fromRate)} to ${mbps(r.cliff.toRate)} after ${formatBytes(r.cliff.afterBytes)}: an SMR drive or an SSD whose cache filled; plan with the lower rate`,
+        );
       }
     }
     // prepare writes every drive given at once: the pool must keep up with their combined rate.
@@ -128,7 +141,10 @@ export async function runHardwareBench(deps: BenchDeps, opts: HardwareBenchOptio
     if (staging) {
       const at = pipeline.find((p) => p.level === recommendation.level && p.threads === recommendation.threads);
       const sampled = datasets[0]!.chunks.reduce((a, c) => a + c.length, 0);
-      estimate = estimateJob(staging.bytes, at?.ratio ?? 1, recommendation.pipelineRate, driveRate, { count: datasets[0]!.chunks.length, bytes: sampled });
+      estimate = estimateJob(staging.bytes, at?.ratio ?? 1, recommendation.pipelineRate, driveRate, {
+        count: datasets[0]!.chunks.length,
+        bytes: sampled,
+      });
     }
     return {
       cores: deps.cores,
@@ -137,7 +153,11 @@ export async function runHardwareBench(deps: BenchDeps, opts: HardwareBenchOptio
       chunkBytes: BENCH_CHUNK_BYTES,
       data: {
         source: staging ? 'staging' : 'synthetic',
-        datasets: datasets.map((d) => ({ name: d.name, chunks: d.chunks.length, bytes: d.chunks.reduce((a, c) => a + c.length, 0) })),
+        datasets: datasets.map((d) => ({
+          name: d.name,
+          chunks: d.chunks.length,
+          bytes: d.chunks.reduce((a, c) => a + c.length, 0),
+        })),
         staging: staging ?? null,
       },
       perCore,
@@ -148,7 +168,8 @@ export async function runHardwareBench(deps: BenchDeps, opts: HardwareBenchOptio
       warnings,
     };
   } catch (err) {
-    if (opts.signal.aborted) throw new SeedshipError('E_INTERRUPTED', 'bench interrupted; its temporary files were removed', { cause: err });
+    if (opts.signal.aborted)
+      throw new SeedshipError('E_INTERRUPTED', 'bench interrupted; its temporary files were removed', { cause: err });
     throw err;
   } finally {
     await cleanup();
@@ -192,7 +213,15 @@ async function timePipeline(
         for (const level of BENCH_LEVELS) {
           const what = `timing the worker pool with ${threadsText(threads)} (${d.name} data, zstd level ${level})`;
           board.setPhase('timing the pool', what);
-          out.push(await measurePipeline(pool, deps.clock, { dataset: d.name, level, samples: d.ranges.length, taskFor: (i, l) => sampleEncodeTask(d.ranges[i]!, 'zstd', l), signal: opts.signal }));
+          out.push(
+            await measurePipeline(pool, deps.clock, {
+              dataset: d.name,
+              level,
+              samples: d.ranges.length,
+              taskFor: (i, l) => sampleEncodeTask(d.ranges[i]!, 'zstd', l),
+              signal: opts.signal,
+            }),
+          );
           measured();
         }
       }

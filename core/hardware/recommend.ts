@@ -44,7 +44,12 @@ export function rateAt(pipeline: readonly PipelineRate[], level: number, threads
   return rates.length ? Math.min(...rates) : 0;
 }
 
-function highestKeepingUp(pipeline: readonly PipelineRate[], levels: readonly number[], threads: number, target: number): number | undefined {
+function highestKeepingUp(
+  pipeline: readonly PipelineRate[],
+  levels: readonly number[],
+  threads: number,
+  target: number,
+): number | undefined {
   return [...levels].sort((a, b) => b - a).find((l) => rateAt(pipeline, l, threads) >= target);
 }
 
@@ -55,7 +60,12 @@ function highestKeepingUp(pipeline: readonly PipelineRate[], levels: readonly nu
  * uncompressed one would, and stores less), else a typical HDD's; all threads unless they gave
  * less than a 10 % gain over one.
  */
-export function recommendSettings(pipeline: readonly PipelineRate[], levels: readonly number[], maxThreads: number, driveRate: number | undefined): Recommendation {
+export function recommendSettings(
+  pipeline: readonly PipelineRate[],
+  levels: readonly number[],
+  maxThreads: number,
+  driveRate: number | undefined,
+): Recommendation {
   const hdd = TYPICAL_DRIVES[0];
   const target = driveRate ?? hdd.rate;
   const basis = driveRate === undefined ? 'typical-hdd' : 'drive';
@@ -63,21 +73,46 @@ export function recommendSettings(pipeline: readonly PipelineRate[], levels: rea
   const found = highestKeepingUp(pipeline, levels, maxThreads, target);
   const level = found ?? lowest;
   const reasons: string[] = [];
-  const against = basis === 'drive' ? `the drives' combined ${mbps(target)} (all written at once)` : `a typical ${hdd.name}'s ${mbps(target)} (no --drive measured)`;
-  if (found !== undefined) reasons.push(`level ${level} is the highest measured level whose rate (${mbps(rateAt(pipeline, level, maxThreads))} with ${threadsText(maxThreads)}) reaches ${against}`);
-  else reasons.push(`even level ${lowest} (${mbps(rateAt(pipeline, lowest, maxThreads))} with ${threadsText(maxThreads)}) is slower than ${against}: the CPU bounds the copy; --codec none would write at the drive's rate but fill more drives`);
+  const against =
+    basis === 'drive'
+      ? `the drives' combined ${mbps(target)} (all written at once)`
+      : `a typical ${hdd.name}'s ${mbps(target)} (no --drive measured)`;
+  if (found !== undefined)
+    reasons.push(
+      `level ${level} is the highest measured level whose rate (${mbps(rateAt(pipeline, level, maxThreads))} with ${threadsText(maxThreads)}) reaches ${against}`,
+    );
+  else
+    reasons.push(
+      `even level ${lowest} (${mbps(rateAt(pipeline, lowest, maxThreads))} with ${threadsText(maxThreads)}) is slower than ${against}: the CPU bounds the copy; --codec none would write at the drive's rate but fill more drives`,
+    );
   const one = rateAt(pipeline, level, 1);
   const many = rateAt(pipeline, level, maxThreads);
   const threadGain = maxThreads > 1 && one > 0 ? many / one : null;
   let threads = maxThreads;
   if (threadGain !== null && threadGain < MIN_THREAD_GAIN) {
     threads = 1;
-    reasons.push(`${maxThreads} threads were only ${threadGain.toFixed(2)}× as fast as 1 at level ${level} (other load on the machine?): 1 thread leaves the cores to others`);
+    reasons.push(
+      `${maxThreads} threads were only ${threadGain.toFixed(2)}× as fast as 1 at level ${level} (other load on the machine?): 1 thread leaves the cores to others`,
+    );
   } else if (threadGain !== null) {
     reasons.push(`${maxThreads} threads were ${threadGain.toFixed(2)}× as fast as 1 at level ${level}`);
   }
-  const typical = TYPICAL_DRIVES.map((d) => ({ name: d.name, rate: d.rate, level: highestKeepingUp(pipeline, levels, maxThreads, d.rate) ?? null }));
-  return { level, threads, basis, targetRate: target, pipelineRate: rateAt(pipeline, level, threads), keepsUp: found !== undefined, threadGain, typical, reasons };
+  const typical = TYPICAL_DRIVES.map((d) => ({
+    name: d.name,
+    rate: d.rate,
+    level: highestKeepingUp(pipeline, levels, maxThreads, d.rate) ?? null,
+  }));
+  return {
+    level,
+    threads,
+    basis,
+    targetRate: target,
+    pipelineRate: rateAt(pipeline, level, threads),
+    keepsUp: found !== undefined,
+    threadGain,
+    typical,
+    reasons,
+  };
 }
 
 export interface JobEstimate {
@@ -99,7 +134,13 @@ export interface JobEstimate {
  * Job duration = staged bytes / min(pipeline rate, drive rate / ratio): the drive writes stored
  * bytes, so at ratio 0.4 a 200 MB/s drive absorbs 500 MB/s of staged data.
  */
-export function estimateJob(bytes: number, ratio: number, pipelineRate: number, driveRate: number | undefined, samples: { count: number; bytes: number }): JobEstimate {
+export function estimateJob(
+  bytes: number,
+  ratio: number,
+  pipelineRate: number,
+  driveRate: number | undefined,
+  samples: { count: number; bytes: number },
+): JobEstimate {
   const driveRaw = driveRate === undefined ? Infinity : driveRate / Math.max(ratio, 1e-6);
   const rate = Math.min(pipelineRate, driveRaw);
   const seconds = rate > 0 ? bytes / rate : Infinity;
@@ -111,5 +152,15 @@ export function estimateJob(bytes: number, ratio: number, pipelineRate: number, 
       : 'the drives measured are written at once (as prepare does), together at the sum of their sustained rates; more drives of the same kind would add to it',
     'not included: swapping drives, the read-back check of each sealed drive, the per-file cost of many small files, other load on this machine',
   ];
-  return { bytes, ratio, storedBytes: Math.ceil(bytes * ratio), pipelineRate, driveRate: driveRate ?? null, rate, bottleneck: rate < driveRaw ? 'cpu' : 'drive', seconds, assumptions };
+  return {
+    bytes,
+    ratio,
+    storedBytes: Math.ceil(bytes * ratio),
+    pipelineRate,
+    driveRate: driveRate ?? null,
+    rate,
+    bottleneck: rate < driveRaw ? 'cpu' : 'drive',
+    seconds,
+    assumptions,
+  };
 }

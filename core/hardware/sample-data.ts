@@ -32,7 +32,24 @@ export class SampleRng {
   }
 }
 
-const WORDS = ['backup', 'chunk', 'drive', 'error', 'file', 'journal', 'manifest', 'seed', 'ship', 'block', 'upload', 'retry', 'session', 'commit', 'offset', 'volume'];
+const WORDS = [
+  'backup',
+  'chunk',
+  'drive',
+  'error',
+  'file',
+  'journal',
+  'manifest',
+  'seed',
+  'ship',
+  'block',
+  'upload',
+  'retry',
+  'session',
+  'commit',
+  'offset',
+  'volume',
+];
 const LEVELS = ['INFO', 'INFO', 'INFO', 'DEBUG', 'WARN', 'ERROR'];
 
 /**

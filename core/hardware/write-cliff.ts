@@ -58,5 +58,9 @@ export function detectWriteCliff(windows: readonly WriteWindow[], share = CLIFF_
     if (cost < best.cost) best = { split, cost };
   }
   const afterBytes = windows.slice(0, best.split).reduce((a, w) => a + w.bytes, 0);
-  return { firstRate, lastRate, cliff: { fromRate: rateOf(windows.slice(0, best.split)), toRate: rateOf(windows.slice(best.split)), afterBytes } };
+  return {
+    firstRate,
+    lastRate,
+    cliff: { fromRate: rateOf(windows.slice(0, best.split)), toRate: rateOf(windows.slice(best.split)), afterBytes },
+  };
 }

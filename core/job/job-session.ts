@@ -2,7 +2,14 @@ import type { FileSystem } from '../../native/interfaces.js';
 import { SeedshipError, usageError } from '../util/errors.js';
 import { parseDriveInfo, type DriveInfo } from '../manifest/drive-info.js';
 import { readSettings, type SessionSettings } from '../session/session-settings.js';
-import type { DeliveryPackage, JobView, LocationView, PutJobBody, ReturnAddress, ReturnShipping } from '../azure/job-model.js';
+import type {
+  DeliveryPackage,
+  JobView,
+  LocationView,
+  PutJobBody,
+  ReturnAddress,
+  ReturnShipping,
+} from '../azure/job-model.js';
 import { MAX_DRIVES_PER_JOB } from './job-rules.js';
 
 /** What `job create` recorded in the session dir (`job.json`). No secret in it. */
@@ -30,16 +37,26 @@ export const JOB_FILE = 'job.json';
 export const SHIPPING_FILE = 'shipping.json';
 
 /** The session's settings and the drive-info files of its sealed drives. */
-export async function readJobInputs(fs: FileSystem, dir: string): Promise<{ settings: SessionSettings; drives: DriveInfo[] }> {
+export async function readJobInputs(
+  fs: FileSystem,
+  dir: string,
+): Promise<{ settings: SessionSettings; drives: DriveInfo[] }> {
   const settings = await readSettings(fs, dir);
-  if (!settings) throw usageError(`${dir} is not a seedship session dir (no session.json); pass the --session of the prepare run`);
+  if (!settings)
+    throw usageError(`${dir} is not a seedship session dir (no session.json); pass the --session of the prepare run`);
   const drives: DriveInfo[] = [];
-  for (const e of (await fs.readdir(dir)).filter((x) => x.kind === 'file' && /^[^.].*\.xml$/.test(x.name)).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  for (const e of (await fs.readdir(dir))
+    .filter((x) => x.kind === 'file' && /^[^.].*\.xml$/.test(x.name))
+    .sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const path = `${dir}/${e.name}`;
     drives.push(parseDriveInfo((await fs.readFile(path)).toString('utf8'), path));
   }
-  if (drives.length === 0) throw usageError(`session ${dir} has no sealed drive yet (no <DriveId>.xml); run prepare first`);
-  if (drives.length > MAX_DRIVES_PER_JOB) throw usageError(`session ${dir} has ${drives.length} drives; one Import/Export job takes at most ${MAX_DRIVES_PER_JOB} — split the copy into several jobs`);
+  if (drives.length === 0)
+    throw usageError(`session ${dir} has no sealed drive yet (no <DriveId>.xml); run prepare first`);
+  if (drives.length > MAX_DRIVES_PER_JOB)
+    throw usageError(
+      `session ${dir} has ${drives.length} drives; one Import/Export job takes at most ${MAX_DRIVES_PER_JOB} — split the copy into several jobs`,
+    );
   return { settings, drives };
 }
 
@@ -69,7 +86,12 @@ export function buildJobBody(p: {
       diagnosticsPath: 'waimportexport',
       logLevel: p.logLevel === 'verbose' ? 'Verbose' : 'Error',
       backupDriveManifest: p.backupManifests,
-      driveList: p.drives.map((d) => ({ driveId: d.driveId, bitLockerKey: d.bitLockerKey, manifestFile: d.manifestFile, manifestHash: d.manifestHash })),
+      driveList: p.drives.map((d) => ({
+        driveId: d.driveId,
+        bitLockerKey: d.bitLockerKey,
+        manifestFile: d.manifestFile,
+        manifestHash: d.manifestHash,
+      })),
     },
   };
 }
@@ -77,13 +99,23 @@ export function buildJobBody(p: {
 /** Where to ship: the location itself when it lists itself as an alternate, else its first alternate. */
 export function shippingLocationName(loc: LocationView): string | undefined {
   const self = loc.id?.toLowerCase();
-  if (loc.alternateLocations.length === 0 || loc.alternateLocations.some((a) => a.toLowerCase() === self)) return undefined;
+  if (loc.alternateLocations.length === 0 || loc.alternateLocations.some((a) => a.toLowerCase() === self))
+    return undefined;
   return loc.alternateLocations[0]!.split('/').pop();
 }
 
 export function formatAddress(l: LocationView | JobView['shippingInformation']): string {
   if (!l) return '(no address given by the service)';
-  return [l.recipientName, l.streetAddress1, l.streetAddress2, [l.city, l.stateOrProvince, l.postalCode].filter(Boolean).join(' '), l.countryOrRegion, l.phone ? `phone ${l.phone}` : undefined].filter(Boolean).join('\n  ');
+  return [
+    l.recipientName,
+    l.streetAddress1,
+    l.streetAddress2,
+    [l.city, l.stateOrProvince, l.postalCode].filter(Boolean).join(' '),
+    l.countryOrRegion,
+    l.phone ? `phone ${l.phone}` : undefined,
+  ]
+    .filter(Boolean)
+    .join('\n  ');
 }
 
 /** What a job state means for the user, in the words of the DiskPrep flow where they apply. */
@@ -114,7 +146,9 @@ export async function readJobRecord(fs: FileSystem, dir: string): Promise<JobRec
   try {
     return JSON.parse(b.toString('utf8')) as JobRecord;
   } catch (err) {
-    throw new SeedshipError('E_INTEGRITY', `${dir}/${JOB_FILE} is damaged; create the job again or restore the file`, { cause: err });
+    throw new SeedshipError('E_INTEGRITY', `${dir}/${JOB_FILE} is damaged; create the job again or restore the file`, {
+      cause: err,
+    });
   }
 }
 

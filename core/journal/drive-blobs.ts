@@ -5,7 +5,13 @@ import { JournalReader } from './journal-reader.js';
 import { RecordType, type ChunkRec, type SegmentStartedRec } from './record-codec.js';
 import { blobNameOf } from '../manifest/naming.js';
 import { encodeBytes } from '../../native/raw-names.js';
-import { blobMetadataOf, formatMetadataFile, metaFromJson, type PosixMeta, type PosixMetaJson } from '../manifest/blob-metadata.js';
+import {
+  blobMetadataOf,
+  formatMetadataFile,
+  metaFromJson,
+  type PosixMeta,
+  type PosixMetaJson,
+} from '../manifest/blob-metadata.js';
 import { blockId, type ImportDisposition, type ManifestBlob, type ManifestRange } from '../manifest/drive-manifest.js';
 
 /** How the session maps staged paths to blobs. */
@@ -82,10 +88,21 @@ export function metadataPathOf(file: number): string {
 }
 
 /** The metadata file of a blob part (the same bytes every time for the same record), or undefined before journal version 3. */
-export function metadataFileOf(n: BlobNaming, s: SegmentNaming): { path: string; bytes: Buffer; md5: string } | undefined {
+export function metadataFileOf(
+  n: BlobNaming,
+  s: SegmentNaming,
+): { path: string; bytes: Buffer; md5: string } | undefined {
   if (!s.meta) return undefined;
   const name = blobNameOf(s.path, suffixOf(n, s.kind));
-  const bytes = Buffer.from(formatMetadataFile(blobMetadataOf(metaFromJson(s.meta), { codec: codecOf(n, s.kind), rawName: name.escaped ? encodeBytes(s.path) : undefined })), 'utf8');
+  const bytes = Buffer.from(
+    formatMetadataFile(
+      blobMetadataOf(metaFromJson(s.meta), {
+        codec: codecOf(n, s.kind),
+        rawName: name.escaped ? encodeBytes(s.path) : undefined,
+      }),
+    ),
+    'utf8',
+  );
   return { path: metadataPathOf(s.file), bytes, md5: createHash('md5').update(bytes).digest('hex').toUpperCase() };
 }
 
@@ -94,7 +111,11 @@ export function windowsPath(rel: string): string {
   return `\\${rel.replaceAll('/', '\\')}`;
 }
 
-const FIRST_PASS_TYPES: ReadonlySet<RecordType> = new Set([RecordType.FileRestarted, RecordType.FileSkipped, RecordType.DriveSealed]);
+const FIRST_PASS_TYPES: ReadonlySet<RecordType> = new Set([
+  RecordType.FileRestarted,
+  RecordType.FileSkipped,
+  RecordType.DriveSealed,
+]);
 
 /**
  * Stream the blob parts that the journal places on drive `drive`, in the order they were written,
@@ -102,7 +123,12 @@ const FIRST_PASS_TYPES: ReadonlySet<RecordType> = new Set([RecordType.FileRestar
  * files skipped while this drive was still open. Two passes over the journal; memory is the
  * restarted and skipped files plus one blob's chunks (at most 50,000).
  */
-export async function* driveBlobs(fs: FileSystem, journalPath: string, drive: number, naming: BlobNaming): AsyncGenerator<DriveBlob> {
+export async function* driveBlobs(
+  fs: FileSystem,
+  journalPath: string,
+  drive: number,
+  naming: BlobNaming,
+): AsyncGenerator<DriveBlob> {
   const finalGen = new Map<number, number>();
   const excluded = new Set<number>();
   let sealed = false;
@@ -158,7 +184,11 @@ function makeBlob(seg: SegmentStartedRec, chunks: ChunkRec[], final: boolean, n:
   for (const c of chunks) {
     storedLength += c.storedLength;
     for (const e of c.extents) {
-      ranges.push(kind === 'block' ? { offset: e.fileOffset, length: e.length, md5: e.md5, id: blockId(c.index) } : { offset: e.fileOffset, length: e.length, md5: e.md5 });
+      ranges.push(
+        kind === 'block'
+          ? { offset: e.fileOffset, length: e.length, md5: e.md5, id: blockId(c.index) }
+          : { offset: e.fileOffset, length: e.length, md5: e.md5 },
+      );
     }
   }
   const drivePath = drivePathOf(n, seg);

@@ -46,7 +46,11 @@ export class JournalReader {
       const n = await h.read(head, 0, HEADER_BYTES, 0);
       const dh = decodeHeader(head.subarray(0, n));
       if (!dh.ok) {
-        throw new SeedshipError('E_JOURNAL_CORRUPT', `journal ${this.#path} is unreadable: ${dh.reason}; restore it from a backup or start a new session dir`, { path: this.#path });
+        throw new SeedshipError(
+          'E_JOURNAL_CORRUPT',
+          `journal ${this.#path} is unreadable: ${dh.reason}; restore it from a backup or start a new session dir`,
+          { path: this.#path },
+        );
       }
       this.jobId = dh.jobId;
       this.version = dh.version;
@@ -86,7 +90,10 @@ export class JournalReader {
 }
 
 /** Convenience: read every record of a journal (tests and small journals). */
-export async function readAllRecords(fs: FileSystem, path: string): Promise<{ records: JournalRecord[]; tail: JournalTail; jobId: Buffer | undefined; version: number | undefined }> {
+export async function readAllRecords(
+  fs: FileSystem,
+  path: string,
+): Promise<{ records: JournalRecord[]; tail: JournalTail; jobId: Buffer | undefined; version: number | undefined }> {
   const r = new JournalReader(fs, path);
   const records: JournalRecord[] = [];
   for await (const rec of r.records()) records.push(rec);

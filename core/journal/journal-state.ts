@@ -243,12 +243,38 @@ export class JournalState {
   #segmentStarted(r: Extract<JournalRecord, { type: RecordType.SegmentStarted }>): void {
     let f = this.active.get(r.file);
     if (!f) {
-      f = { file: r.file, gen: r.gen, path: r.path, kind: r.kind ?? 'file', dpath: r.dpath, meta: r.meta, size: r.size, mtimeMs: r.mtimeMs, ino: r.ino, mode: r.mode, nextIndex: 0, rawDone: 0, storedDone: 0, segments: [] };
+      f = {
+        file: r.file,
+        gen: r.gen,
+        path: r.path,
+        kind: r.kind ?? 'file',
+        dpath: r.dpath,
+        meta: r.meta,
+        size: r.size,
+        mtimeMs: r.mtimeMs,
+        ino: r.ino,
+        mode: r.mode,
+        nextIndex: 0,
+        rawDone: 0,
+        storedDone: 0,
+        segments: [],
+      };
       this.active.set(r.file, f);
       this.nextFile = Math.max(this.nextFile, r.file + 1);
       this.#visited(r.path);
     }
-    f.segments.push({ part: r.part, drive: r.drive, rawOffset: r.rawOffset, storedOffset: r.storedOffset, firstBlock: r.firstBlock, storedLength: 0, rawLength: 0, dataBytes: 0, chunks: 0, ranges: 0 });
+    f.segments.push({
+      part: r.part,
+      drive: r.drive,
+      rawOffset: r.rawOffset,
+      storedOffset: r.storedOffset,
+      firstBlock: r.firstBlock,
+      storedLength: 0,
+      rawLength: 0,
+      dataBytes: 0,
+      chunks: 0,
+      ranges: 0,
+    });
     const d = this.drive(r.drive);
     if (r.meta) f.meta = r.meta;
     d.segments++;
@@ -260,7 +286,8 @@ export class JournalState {
     const f = this.active.get(r.file);
     if (!f || f.gen !== r.gen) return;
     const seg = f.segments[f.segments.length - 1];
-    if (!seg || seg.drive !== r.drive) throw new Error(`journal chunk of file ${r.file} is on drive ${r.drive}, not on its open segment`);
+    if (!seg || seg.drive !== r.drive)
+      throw new Error(`journal chunk of file ${r.file} is on drive ${r.drive}, not on its open segment`);
     const d = this.drive(r.drive);
     const data = r.extents.reduce((a, e) => a + e.length, 0);
     d.usedBytes += segmentAllocBytes(seg.dataBytes + data) - segmentAllocBytes(seg.dataBytes);

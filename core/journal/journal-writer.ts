@@ -1,5 +1,13 @@
 import type { FileHandle, FileSystem } from '../../native/interfaces.js';
-import { encodeHeader, encodeRecord, encodeWholeFile, HEADER_BYTES, JOURNAL_VERSION, type JournalRecord, type WholeFileRecs } from './record-codec.js';
+import {
+  encodeHeader,
+  encodeRecord,
+  encodeWholeFile,
+  HEADER_BYTES,
+  JOURNAL_VERSION,
+  type JournalRecord,
+  type WholeFileRecs,
+} from './record-codec.js';
 
 /**
  * Appends records to the journal with group commit: `append` only buffers; `commit` writes the
@@ -27,8 +35,14 @@ export class JournalWriter {
    * Create a new journal (fails if one exists) with its header made durable. Published atomically,
    * so a crash leaves either no journal or one with a whole header.
    */
-  static async create(fs: FileSystem, path: string, jobId: Uint8Array, version = JOURNAL_VERSION): Promise<JournalWriter> {
-    if (await fs.exists(path)) throw Object.assign(new Error(`EEXIST: journal ${path} already exists`), { code: 'EEXIST' });
+  static async create(
+    fs: FileSystem,
+    path: string,
+    jobId: Uint8Array,
+    version = JOURNAL_VERSION,
+  ): Promise<JournalWriter> {
+    if (await fs.exists(path))
+      throw Object.assign(new Error(`EEXIST: journal ${path} already exists`), { code: 'EEXIST' });
     await fs.writeFileAtomic(path, encodeHeader(jobId, version), 0o600);
     const h = await fs.open(path, 'r+', 0o600);
     return new JournalWriter(h, HEADER_BYTES, version);
@@ -38,7 +52,13 @@ export class JournalWriter {
    * Open an existing journal of format `version` (its reader's) for appending after `validEnd`,
    * cutting off any torn tail.
    */
-  static async openAt(fs: FileSystem, path: string, validEnd: number, fileSize: number, version: number): Promise<JournalWriter> {
+  static async openAt(
+    fs: FileSystem,
+    path: string,
+    validEnd: number,
+    fileSize: number,
+    version: number,
+  ): Promise<JournalWriter> {
     const h = await fs.open(path, 'r+', 0o600);
     if (fileSize > validEnd) {
       await h.truncate(validEnd);

@@ -10,14 +10,27 @@ import { RecordType } from './record-codec.js';
  */
 
 /** The journal records that tell what became of each staged path. */
-export const OUTCOME_TYPES: ReadonlySet<RecordType> = new Set([RecordType.DriveAttached, RecordType.DriveSealed, RecordType.SegmentStarted, RecordType.FileRestarted, RecordType.FileDone, RecordType.FileSkipped]);
+export const OUTCOME_TYPES: ReadonlySet<RecordType> = new Set([
+  RecordType.DriveAttached,
+  RecordType.DriveSealed,
+  RecordType.SegmentStarted,
+  RecordType.FileRestarted,
+  RecordType.FileDone,
+  RecordType.FileSkipped,
+]);
 
 /**
  * What the journal last says of a staged path: copied whole (as it was then), or skipped — and if
  * so, whether a part of it stays listed in a sealed drive's manifest (`sealedOn`: that drive's id).
  */
 export type PathState =
-  | { readonly copied: true; readonly kind: EntryKind; readonly size: number; readonly mtimeMs: number; readonly ino: number }
+  | {
+      readonly copied: true;
+      readonly kind: EntryKind;
+      readonly size: number;
+      readonly mtimeMs: number;
+      readonly ino: number;
+    }
   | { readonly copied: false; readonly sealedOn: string | undefined };
 
 export interface PathOutcome {
@@ -57,7 +70,12 @@ interface Started {
  * (with the sealed drive a part of it stays on, if any). Reads at most `limit` records of
  * OUTCOME_TYPES; leaves in `seen` how many it read and the paths started and not finished.
  */
-export async function* pathOutcomes(fs: FileSystem, journalPath: string, limit = Infinity, seen = { records: 0, active: new Set<string>() }): AsyncGenerator<PathOutcome> {
+export async function* pathOutcomes(
+  fs: FileSystem,
+  journalPath: string,
+  limit = Infinity,
+  seen = { records: 0, active: new Set<string>() },
+): AsyncGenerator<PathOutcome> {
   yield* reorderLocally(journalOutcomes(fs, journalPath, limit, seen), REORDER_WINDOW);
 }
 
@@ -114,12 +132,18 @@ export async function* reorderLocally(src: AsyncIterable<PathOutcome>, window: n
   while (heap.length > 0) yield pop();
 }
 
-async function* journalOutcomes(fs: FileSystem, journalPath: string, limit: number, seen: { records: number; active: Set<string> }): AsyncGenerator<PathOutcome> {
+async function* journalOutcomes(
+  fs: FileSystem,
+  journalPath: string,
+  limit: number,
+  seen: { records: number; active: Set<string> },
+): AsyncGenerator<PathOutcome> {
   const started = new Map<number, Started>();
   const sealed = new Set<number>();
   // A file finished with a part on a drive that failed later is on no drive.
   const failed = new Set<number>();
-  for await (const r of new JournalReader(fs, journalPath).records(FAILED_TYPES)) if (r.type === RecordType.DriveFailed) failed.add(r.drive);
+  for await (const r of new JournalReader(fs, journalPath).records(FAILED_TYPES))
+    if (r.type === RecordType.DriveFailed) failed.add(r.drive);
   const ids: string[] = [];
   for await (const r of new JournalReader(fs, journalPath).records(OUTCOME_TYPES)) {
     if (seen.records >= limit) break;
@@ -134,7 +158,16 @@ async function* journalOutcomes(fs: FileSystem, journalPath: string, limit: numb
       case RecordType.SegmentStarted: {
         const s = started.get(r.file);
         if (s) s.drives.push(r.drive);
-        else started.set(r.file, { path: r.path, kind: r.kind ?? 'file', gen: r.gen, size: r.size, mtimeMs: r.mtimeMs, ino: r.ino, drives: [r.drive] });
+        else
+          started.set(r.file, {
+            path: r.path,
+            kind: r.kind ?? 'file',
+            gen: r.gen,
+            size: r.size,
+            mtimeMs: r.mtimeMs,
+            ino: r.ino,
+            drives: [r.drive],
+          });
         break;
       }
       case RecordType.FileRestarted: {
@@ -149,7 +182,8 @@ async function* journalOutcomes(fs: FileSystem, journalPath: string, limit: numb
         if (!s || s.gen !== r.gen) break;
         started.delete(r.file);
         if (s.drives.some((d) => failed.has(d))) yield { path: s.path, state: { copied: false, sealedOn: undefined } };
-        else yield { path: s.path, state: { copied: true, kind: s.kind, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino } };
+        else
+          yield { path: s.path, state: { copied: true, kind: s.kind, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino } };
         break;
       }
       case RecordType.FileSkipped: {
@@ -157,7 +191,10 @@ async function* journalOutcomes(fs: FileSystem, journalPath: string, limit: numb
         started.delete(r.file);
         // A skip drops the parts on drives still open; those on sealed drives stay in their manifests.
         const on = s?.drives.find((d) => sealed.has(d));
-        yield { path: r.path, state: { copied: false, sealedOn: on === undefined ? undefined : (ids[on] ?? `#${on + 1}`) } };
+        yield {
+          path: r.path,
+          state: { copied: false, sealedOn: on === undefined ? undefined : (ids[on] ?? `#${on + 1}`) },
+        };
         break;
       }
       default:
@@ -178,7 +215,8 @@ export async function countSkippedPaths(fs: FileSystem, journalPath: string): Pr
   for await (const e of pathOutcomes(fs, journalPath)) if (!order.next(e.path)) late.set(e.path, !e.state.copied);
   let n = 0;
   order = new WalkOrder();
-  for await (const e of pathOutcomes(fs, journalPath)) if (order.next(e.path) && !e.state.copied && !late.has(e.path)) n++;
+  for await (const e of pathOutcomes(fs, journalPath))
+    if (order.next(e.path) && !e.state.copied && !late.has(e.path)) n++;
   for (const skipped of late.values()) if (skipped) n++;
   return n;
 }

@@ -195,12 +195,19 @@ export function encodeHeader(jobId: Uint8Array, version = JOURNAL_VERSION): Buff
 }
 
 /** Decode the header, or say what is wrong with it. */
-export function decodeHeader(b: Uint8Array): { ok: true; jobId: Buffer; version: number } | { ok: false; reason: string } {
+export function decodeHeader(
+  b: Uint8Array,
+): { ok: true; jobId: Buffer; version: number } | { ok: false; reason: string } {
   if (b.length < HEADER_BYTES) return { ok: false, reason: `too short for a journal header (${b.length} bytes)` };
   const buf = Buffer.from(b.buffer, b.byteOffset, b.length);
-  if (buf.toString('latin1', 0, 4) !== JOURNAL_MAGIC) return { ok: false, reason: 'not a seedship journal (bad magic)' };
+  if (buf.toString('latin1', 0, 4) !== JOURNAL_MAGIC)
+    return { ok: false, reason: 'not a seedship journal (bad magic)' };
   const version = buf.readUInt16LE(4);
-  if (!JOURNAL_VERSIONS_READ.includes(version)) return { ok: false, reason: `journal version ${version} is not supported (this seedship reads versions ${JOURNAL_VERSIONS_READ.join(' and ')})` };
+  if (!JOURNAL_VERSIONS_READ.includes(version))
+    return {
+      ok: false,
+      reason: `journal version ${version} is not supported (this seedship reads versions ${JOURNAL_VERSIONS_READ.join(' and ')})`,
+    };
   return { ok: true, jobId: Buffer.from(buf.subarray(6, 22)), version };
 }
 
@@ -220,7 +227,12 @@ function writeExtents(b: Buffer, o: number, extents: readonly ExtentRec[]): numb
 /** Read `n` extents at `o`. */
 function readExtents(p: Buffer, o: number, n: number): ExtentRec[] {
   const extents: ExtentRec[] = [];
-  for (let i = 0; i < n; i++, o += EXTENT_BYTES) extents.push({ fileOffset: p.readDoubleLE(o), length: p.readUInt32LE(o + 8), md5: p.toString('hex', o + 12, o + 28).toUpperCase() });
+  for (let i = 0; i < n; i++, o += EXTENT_BYTES)
+    extents.push({
+      fileOffset: p.readDoubleLE(o),
+      length: p.readUInt32LE(o + 8),
+      md5: p.toString('hex', o + 12, o + 28).toUpperCase(),
+    });
   return extents;
 }
 
@@ -264,9 +276,22 @@ function decodeChunk(p: Buffer): ChunkRec {
   o += 8;
   const n = p.readUInt16LE(o);
   o += 2;
-  if (p.length !== CHUNK_FIXED_BYTES + n * EXTENT_BYTES) throw new RangeError('chunk record length does not match its extent count');
+  if (p.length !== CHUNK_FIXED_BYTES + n * EXTENT_BYTES)
+    throw new RangeError('chunk record length does not match its extent count');
   const extents = readExtents(p, o, n);
-  return { type: RecordType.Chunk, file, gen, drive, index, rawOffset, rawLength, storedOffset, storedLength, xxh64, extents };
+  return {
+    type: RecordType.Chunk,
+    file,
+    gen,
+    drive,
+    index,
+    rawOffset,
+    rawLength,
+    storedOffset,
+    storedLength,
+    xxh64,
+    extents,
+  };
 }
 
 /** The three records of a file placed whole in one chunk, as a WholeFile record carries them. */
@@ -283,9 +308,25 @@ const U32 = 0xffffffff;
  */
 export function encodeWholeFile([seg, c, done]: WholeFileRecs, metaRecords = true): Buffer | undefined {
   const same =
-    c.file === seg.file && c.gen === seg.gen && c.drive === seg.drive && c.index === seg.firstBlock && c.rawOffset === seg.rawOffset && c.storedOffset === seg.storedOffset &&
-    done.file === seg.file && done.gen === seg.gen && done.storedLength === c.storedOffset + c.storedLength;
-  const fits = seg.file <= U32 && seg.gen <= U16 && seg.part <= U16 && seg.drive <= U16 && seg.mode <= U32 && seg.firstBlock <= U32 && c.rawLength <= U32 && c.storedLength <= U32 && c.extents.length <= U16;
+    c.file === seg.file &&
+    c.gen === seg.gen &&
+    c.drive === seg.drive &&
+    c.index === seg.firstBlock &&
+    c.rawOffset === seg.rawOffset &&
+    c.storedOffset === seg.storedOffset &&
+    done.file === seg.file &&
+    done.gen === seg.gen &&
+    done.storedLength === c.storedOffset + c.storedLength;
+  const fits =
+    seg.file <= U32 &&
+    seg.gen <= U16 &&
+    seg.part <= U16 &&
+    seg.drive <= U16 &&
+    seg.mode <= U32 &&
+    seg.firstBlock <= U32 &&
+    c.rawLength <= U32 &&
+    c.storedLength <= U32 &&
+    c.extents.length <= U16;
   if (!same || !fits) return undefined;
   const withMeta = seg.meta !== undefined;
   if (withMeta && !metaRecords) return undefined;
@@ -358,13 +399,15 @@ function decodeWholeFile(p: Buffer, withMeta: boolean): WholeFileRecs {
   const xxh64 = p.toString('hex', 66, 74);
   const n = p.readUInt16LE(74);
   let o = 76;
-  if (p.length < WHOLE_FIXED_BYTES + n * EXTENT_BYTES) throw new RangeError('whole-file record shorter than its extents');
+  if (p.length < WHOLE_FIXED_BYTES + n * EXTENT_BYTES)
+    throw new RangeError('whole-file record shorter than its extents');
   const extents = readExtents(p, o, n);
   o += n * EXTENT_BYTES;
   const pathBytes = p.readUInt16LE(o);
   o += 2;
   if (!withMeta && p.length !== o + pathBytes) throw new RangeError('whole-file record length does not match its path');
-  if (withMeta && p.length < o + pathBytes + META_BYTES) throw new RangeError('whole-file record shorter than its metadata');
+  if (withMeta && p.length < o + pathBytes + META_BYTES)
+    throw new RangeError('whole-file record shorter than its metadata');
   const path = withMeta ? decodeName(p.subarray(o, o + pathBytes)) : p.toString('utf8', o, o + pathBytes);
   o += pathBytes;
   let extra: Pick<SegmentStartedRec, 'kind' | 'dpath' | 'meta'> = {};
@@ -392,8 +435,35 @@ function decodeWholeFile(p: Buffer, withMeta: boolean): WholeFileRecs {
     extra = { kind, dpath: decodeName(p.subarray(o, o + dlen)), meta };
   }
   return [
-    { type: RecordType.SegmentStarted, file, gen, part, drive, path, size, mtimeMs, ino, mode, rawOffset, storedOffset, firstBlock, ...extra },
-    { type: RecordType.Chunk, file, gen, drive, index: firstBlock, rawOffset, rawLength, storedOffset, storedLength, xxh64, extents },
+    {
+      type: RecordType.SegmentStarted,
+      file,
+      gen,
+      part,
+      drive,
+      path,
+      size,
+      mtimeMs,
+      ino,
+      mode,
+      rawOffset,
+      storedOffset,
+      firstBlock,
+      ...extra,
+    },
+    {
+      type: RecordType.Chunk,
+      file,
+      gen,
+      drive,
+      index: firstBlock,
+      rawOffset,
+      rawLength,
+      storedOffset,
+      storedLength,
+      xxh64,
+      extents,
+    },
     { type: RecordType.FileDone, file, gen, storedLength: storedOffset + storedLength },
   ];
 }
@@ -406,7 +476,8 @@ export function encodeRecord(r: JournalRecord): Buffer {
     const { type: _t, ...rest } = r;
     payload = Buffer.from(JSON.stringify(rest), 'utf8');
   }
-  if (payload.length > MAX_RECORD_PAYLOAD_BYTES) throw new RangeError(`journal record of ${payload.length} bytes is over the limit`);
+  if (payload.length > MAX_RECORD_PAYLOAD_BYTES)
+    throw new RangeError(`journal record of ${payload.length} bytes is over the limit`);
   const out = Buffer.alloc(RECORD_HEAD_BYTES + payload.length);
   out.writeUInt32LE(payload.length, 0);
   out.writeUInt8(r.type, 8);
@@ -439,14 +510,19 @@ export function decodeRecord(b: Buffer, want?: (type: RecordType) => boolean): D
   const type = b.readUInt8(8) as RecordType;
   const payload = b.subarray(RECORD_HEAD_BYTES, RECORD_HEAD_BYTES + len);
   const bytes = RECORD_HEAD_BYTES + len;
-  if (type < RecordType.SessionStarted || type > LAST_RECORD_TYPE) return { kind: 'torn', reason: `unknown record type ${type}` };
+  if (type < RecordType.SessionStarted || type > LAST_RECORD_TYPE)
+    return { kind: 'torn', reason: `unknown record type ${type}` };
   if (want) {
-    const wanted = type === RecordType.WholeFile || type === RecordType.WholeFileMeta ? want(RecordType.SegmentStarted) || want(RecordType.Chunk) || want(RecordType.FileDone) : want(type);
+    const wanted =
+      type === RecordType.WholeFile || type === RecordType.WholeFileMeta
+        ? want(RecordType.SegmentStarted) || want(RecordType.Chunk) || want(RecordType.FileDone)
+        : want(type);
     if (!wanted) return { kind: 'skip', bytes };
   }
   try {
     if (type === RecordType.Chunk) return { kind: 'record', record: decodeChunk(payload), bytes };
-    if (type === RecordType.WholeFile || type === RecordType.WholeFileMeta) return { kind: 'records', records: decodeWholeFile(payload, type === RecordType.WholeFileMeta), bytes };
+    if (type === RecordType.WholeFile || type === RecordType.WholeFileMeta)
+      return { kind: 'records', records: decodeWholeFile(payload, type === RecordType.WholeFileMeta), bytes };
     const obj = JSON.parse(payload.toString('utf8')) as object;
     return { kind: 'record', record: { ...obj, type } as JournalRecord, bytes };
   } catch (err) {

@@ -28,7 +28,20 @@ export interface PosixMeta {
 
 /** The metadata of an entry, from its lstat. */
 export function posixMetaOf(st: FileStat): PosixMeta {
-  return { kind: st.kind, mode: st.mode, uid: st.uid, gid: st.gid, nlink: st.nlink, ino: st.ino, dev: st.dev, rdev: st.rdev, atimeNs: st.atimeNs, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, btimeNs: st.birthtimeNs };
+  return {
+    kind: st.kind,
+    mode: st.mode,
+    uid: st.uid,
+    gid: st.gid,
+    nlink: st.nlink,
+    ino: st.ino,
+    dev: st.dev,
+    rdev: st.rdev,
+    atimeNs: st.atimeNs,
+    mtimeNs: st.mtimeNs,
+    ctimeNs: st.ctimeNs,
+    btimeNs: st.birthtimeNs,
+  };
 }
 
 /** PosixMeta as the journal's JSON records carry it (times as decimal nanosecond strings). */
@@ -48,11 +61,37 @@ export interface PosixMetaJson {
 }
 
 export function metaToJson(m: PosixMeta): PosixMetaJson {
-  return { k: m.kind, m: m.mode, u: m.uid, g: m.gid, n: m.nlink, i: m.ino, d: m.dev, r: m.rdev, a: String(m.atimeNs), t: String(m.mtimeNs), c: String(m.ctimeNs), ...(m.btimeNs !== 0n ? { b: String(m.btimeNs) } : {}) };
+  return {
+    k: m.kind,
+    m: m.mode,
+    u: m.uid,
+    g: m.gid,
+    n: m.nlink,
+    i: m.ino,
+    d: m.dev,
+    r: m.rdev,
+    a: String(m.atimeNs),
+    t: String(m.mtimeNs),
+    c: String(m.ctimeNs),
+    ...(m.btimeNs !== 0n ? { b: String(m.btimeNs) } : {}),
+  };
 }
 
 export function metaFromJson(j: PosixMetaJson): PosixMeta {
-  return { kind: j.k, mode: j.m, uid: j.u, gid: j.g, nlink: j.n, ino: j.i, dev: j.d, rdev: j.r, atimeNs: BigInt(j.a), mtimeNs: BigInt(j.t), ctimeNs: BigInt(j.c), btimeNs: j.b !== undefined ? BigInt(j.b) : 0n };
+  return {
+    kind: j.k,
+    mode: j.m,
+    uid: j.u,
+    gid: j.g,
+    nlink: j.n,
+    ino: j.i,
+    dev: j.d,
+    rdev: j.r,
+    atimeNs: BigInt(j.a),
+    mtimeNs: BigInt(j.t),
+    ctimeNs: BigInt(j.c),
+    btimeNs: j.b !== undefined ? BigInt(j.b) : 0n,
+  };
 }
 
 /** AzCopy's POSIX metadata keys (its `common/unixStatAdapter.go`). */
@@ -107,7 +146,10 @@ const TYPE_FLAGS: readonly (readonly [number, string])[] = [
  * drives must not depend on it, invariant 2.) Ordered, so the metadata file written for it has
  * the same bytes every time.
  */
-export function blobMetadataOf(m: PosixMeta, opts: { codec: 'zstd' | 'none'; rawName?: Uint8Array | undefined }): Record<string, string> {
+export function blobMetadataOf(
+  m: PosixMeta,
+  opts: { codec: 'zstd' | 'none'; rawName?: Uint8Array | undefined },
+): Record<string, string> {
   const md: Record<string, string> = {};
   const type = m.mode & 0o170000;
   for (const [bits, key] of TYPE_FLAGS) if ((type & bits) === bits) md[key] = 'true';
@@ -136,14 +178,25 @@ const KIND_FLAG: Partial<Record<EntryKind, string>> = {
 };
 
 const S_IFMT = 0o170000;
-const TYPE_BITS: Record<EntryKind, number> = { file: 0o100000, dir: 0o040000, symlink: 0o120000, fifo: 0o010000, socket: 0o140000, char: 0o020000, block: 0o060000 };
+const TYPE_BITS: Record<EntryKind, number> = {
+  file: 0o100000,
+  dir: 0o040000,
+  symlink: 0o120000,
+  fifo: 0o010000,
+  socket: 0o140000,
+  char: 0o020000,
+  block: 0o060000,
+};
 
 /** The kind a blob's metadata says it is: the type bits of `permissions`, else the flags (AzCopy's overlap: symlink before char device). */
 export function kindOfBlobMetadata(md: Readonly<Record<string, string>>): EntryKind {
   const lower = lowerKeys(md);
   const mode = Number(lower[POSIX_KEYS.mode]);
-  if (Number.isSafeInteger(mode)) for (const [kind, bits] of Object.entries(TYPE_BITS) as [EntryKind, number][]) if ((mode & S_IFMT) === bits) return kind;
-  for (const kind of ['symlink', 'socket', 'block', 'dir', 'char', 'fifo'] as const) if (lower[KIND_FLAG[kind]!] === 'true') return kind;
+  if (Number.isSafeInteger(mode))
+    for (const [kind, bits] of Object.entries(TYPE_BITS) as [EntryKind, number][])
+      if ((mode & S_IFMT) === bits) return kind;
+  for (const kind of ['symlink', 'socket', 'block', 'dir', 'char', 'fifo'] as const)
+    if (lower[KIND_FLAG[kind]!] === 'true') return kind;
   return 'file';
 }
 
@@ -212,7 +265,8 @@ export function blobPosixOf(md: Readonly<Record<string, string>>): BlobPosix {
 export function formatMetadataFile(md: Readonly<Record<string, string>>): string {
   let s = '<?xml version="1.0" encoding="UTF-8"?>\r\n<Metadata>\r\n';
   for (const [k, v] of Object.entries(md)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new RangeError(`metadata key ${JSON.stringify(k)} is not a valid name`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+      throw new RangeError(`metadata key ${JSON.stringify(k)} is not a valid name`);
     s += `  <${k}>${xmlEscape(v)}</${k}>\r\n`;
   }
   return s + '</Metadata>\r\n';

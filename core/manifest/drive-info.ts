@@ -34,14 +34,29 @@ export function parseDriveInfo(text: string, source: string): DriveInfo {
   try {
     parsed = parseFlatXml(text);
   } catch (err) {
-    throw new SeedshipError('E_INTEGRITY', `drive-info file ${source} is not valid XML (${(err as Error).message}); re-run prepare to rewrite it`, { path: source, cause: err });
+    throw new SeedshipError(
+      'E_INTEGRITY',
+      `drive-info file ${source} is not valid XML (${(err as Error).message}); re-run prepare to rewrite it`,
+      { path: source, cause: err },
+    );
   }
   const f = parsed.fields;
   const need = (k: string): string => {
     const v = f.get(k);
-    if (v === undefined) throw new SeedshipError('E_INTEGRITY', `drive-info file ${source} has no <${k}>; re-run prepare to rewrite it`, { path: source });
+    if (v === undefined)
+      throw new SeedshipError('E_INTEGRITY', `drive-info file ${source} has no <${k}>; re-run prepare to rewrite it`, {
+        path: source,
+      });
     return v;
   };
-  if (parsed.root !== 'Drive') throw new SeedshipError('E_INTEGRITY', `drive-info file ${source} has root <${parsed.root}>, expected <Drive>`, { path: source });
-  return { driveId: need('DriveId'), bitLockerKey: f.get('BitLockerKey') ?? '', manifestFile: need('ManifestFile'), manifestHash: need('ManifestHash') };
+  if (parsed.root !== 'Drive')
+    throw new SeedshipError('E_INTEGRITY', `drive-info file ${source} has root <${parsed.root}>, expected <Drive>`, {
+      path: source,
+    });
+  return {
+    driveId: need('DriveId'),
+    bitLockerKey: f.get('BitLockerKey') ?? '',
+    manifestFile: need('ManifestFile'),
+    manifestHash: need('ManifestHash'),
+  };
 }

@@ -57,7 +57,12 @@ export function formatClientData(s: SegmentInfo): string {
 /** Parse seedship's ClientData; undefined when it is not ours. */
 export function parseClientData(text: string | undefined): SegmentInfo | undefined {
   if (!text?.startsWith('seedship/1 ')) return undefined;
-  const kv = new Map(text.slice(11).split(' ').map((p) => p.split('=') as [string, string]));
+  const kv = new Map(
+    text
+      .slice(11)
+      .split(' ')
+      .map((p) => p.split('=') as [string, string]),
+  );
   const codec = kv.get('codec');
   const nums = ['part', 'final', 'blobOffset', 'rawSize'].map((k) => Number(kv.get(k)));
   if ((codec !== 'zstd' && codec !== 'none') || nums.some((n) => !Number.isSafeInteger(n) || n < 0)) return undefined;

@@ -56,11 +56,13 @@ export function manifestEntryProblem(b: ParsedBlob, seen: Set<string>): EntryPro
 }
 
 function blockListProblem(b: ParsedBlob): string | undefined {
-  if (b.ranges.length > MAX_BLOCKS_PER_BLOB) return `${b.ranges.length} blocks; a block blob holds at most ${MAX_BLOCKS_PER_BLOB}`;
+  if (b.ranges.length > MAX_BLOCKS_PER_BLOB)
+    return `${b.ranges.length} blocks; a block blob holds at most ${MAX_BLOCKS_PER_BLOB}`;
   let at = 0;
   const idLen = b.ranges[0]?.id?.length;
   for (const r of b.ranges) {
-    if (r.offset !== at || r.length > MAX_BLOCK_BYTES || !MD5_HEX.test(r.md5)) return `block at ${r.offset} is not contiguous, too long or has no MD5`;
+    if (r.offset !== at || r.length > MAX_BLOCK_BYTES || !MD5_HEX.test(r.md5))
+      return `block at ${r.offset} is not contiguous, too long or has no MD5`;
     if (r.id === undefined || r.id.length !== idLen) return 'block ids missing or of different lengths';
     at += r.length;
   }
@@ -70,10 +72,18 @@ function blockListProblem(b: ParsedBlob): string | undefined {
 
 function pageListProblem(b: ParsedBlob): string | undefined {
   if (b.length % PAGE_BYTES) return `page blob Length ${b.length} is not a multiple of 512`;
-  if (b.length > MAX_PAGE_BLOB_BYTES) return `page blob Length ${b.length} is over the service's ${MAX_PAGE_BLOB_BYTES}-byte (8 TiB) limit`;
+  if (b.length > MAX_PAGE_BLOB_BYTES)
+    return `page blob Length ${b.length} is over the service's ${MAX_PAGE_BLOB_BYTES}-byte (8 TiB) limit`;
   let end = 0;
   for (const r of b.ranges) {
-    if (r.offset % PAGE_BYTES || r.length % PAGE_BYTES || r.offset < end || r.offset + r.length > b.length || r.length > MAX_BLOCK_BYTES) return `page range ${r.offset}+${r.length} is not aligned, ordered and inside the blob`;
+    if (
+      r.offset % PAGE_BYTES ||
+      r.length % PAGE_BYTES ||
+      r.offset < end ||
+      r.offset + r.length > b.length ||
+      r.length > MAX_BLOCK_BYTES
+    )
+      return `page range ${r.offset}+${r.length} is not aligned, ordered and inside the blob`;
     if (!MD5_HEX.test(r.md5)) return `page range ${r.offset}+${r.length} has no MD5`;
     end = r.offset + r.length;
   }

@@ -24,7 +24,9 @@ export class JrnWriter {
   static formatRecord(ms: number, type: string, fields: [string, string][]): string {
     let s = `[BeginUpdateRecord][${JrnWriter.timestamp(ms)}][Type:${type}]\r\n`;
     for (const [k, v] of fields) {
-      s += v.includes('\n') ? `${k}: [BeginValue]\r\n${v.replace(/\r?\n/g, '\r\n').replace(/\r\n$/, '')}\r\n[EndValue]\r\n` : `${k}: ${v}\r\n`;
+      s += v.includes('\n')
+        ? `${k}: [BeginValue]\r\n${v.replace(/\r?\n/g, '\r\n').replace(/\r\n$/, '')}\r\n[EndValue]\r\n`
+        : `${k}: ${v}\r\n`;
     }
     return s + '[EndUpdateRecord]\r\n';
   }

@@ -36,7 +36,8 @@ const READ_BYTES = 1 << 20;
 const MAX_TEXT_CHARS = 64 * 1024;
 
 function num(v: string | undefined, what: string): number {
-  if (v === undefined || !/^\d{1,16}$/.test(v)) throw new ManifestFormatError(`${what} ${JSON.stringify(v)} is not a non-negative integer`);
+  if (v === undefined || !/^\d{1,16}$/.test(v))
+    throw new ManifestFormatError(`${what} ${JSON.stringify(v)} is not a non-negative integer`);
   return Number(v);
 }
 
@@ -58,7 +59,19 @@ export async function* parseDriveManifest(
   const stack: string[] = [];
   let text = '';
   let failure: Error | undefined;
-  let blob: { blobPath?: string; filePath?: string; clientData?: string; length?: number; disposition?: ImportDisposition; kind?: 'block' | 'page'; ranges: ManifestRange[]; metadataHash?: string; metadata?: { path: string; md5: string } } | undefined;
+  let blob:
+    | {
+        blobPath?: string;
+        filePath?: string;
+        clientData?: string;
+        length?: number;
+        disposition?: ImportDisposition;
+        kind?: 'block' | 'page';
+        ranges: ManifestRange[];
+        metadataHash?: string;
+        metadata?: { path: string; md5: string };
+      }
+    | undefined;
   let count = 0;
   const fail = (m: string) => {
     failure ??= new ManifestFormatError(`${m} (line ${parser.line})`);
@@ -77,7 +90,12 @@ export async function* parseDriveManifest(
     } else if ((t.name === 'Block' || t.name === 'PageRange') && blob) {
       const a = t.attributes as Record<string, string>;
       try {
-        const r: ManifestRange = { offset: num(a.Offset, `${t.name} Offset`), length: num(a.Length, `${t.name} Length`), md5: a.Hash ?? '', ...(a.Id !== undefined ? { id: a.Id } : {}) };
+        const r: ManifestRange = {
+          offset: num(a.Offset, `${t.name} Offset`),
+          length: num(a.Length, `${t.name} Length`),
+          md5: a.Hash ?? '',
+          ...(a.Id !== undefined ? { id: a.Id } : {}),
+        };
         blob.ranges.push(r);
       } catch (err) {
         fail((err as Error).message);
@@ -116,10 +134,25 @@ export async function* parseDriveManifest(
         else fail(`ImportDisposition ${JSON.stringify(v)} is not rename, no-overwrite or overwrite`);
       }
     } else if (t.name === 'Blob' && blob) {
-      if (blob.blobPath === undefined || blob.filePath === undefined || blob.length === undefined || blob.kind === undefined) {
+      if (
+        blob.blobPath === undefined ||
+        blob.filePath === undefined ||
+        blob.length === undefined ||
+        blob.kind === undefined
+      ) {
         fail(`Blob ${count + 1} lacks BlobPath, FilePath, Length or its block/page list`);
       } else {
-        out.push({ index: count, blobPath: blob.blobPath, filePath: blob.filePath, clientData: blob.clientData, length: blob.length, disposition: blob.disposition, kind: blob.kind, ranges: blob.ranges, metadata: blob.metadata });
+        out.push({
+          index: count,
+          blobPath: blob.blobPath,
+          filePath: blob.filePath,
+          clientData: blob.clientData,
+          length: blob.length,
+          disposition: blob.disposition,
+          kind: blob.kind,
+          ranges: blob.ranges,
+          metadata: blob.metadata,
+        });
       }
       count++;
       blob = undefined;

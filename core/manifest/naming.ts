@@ -28,7 +28,8 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 /** Why a container name is refused, or undefined: 3–63 lowercase letters, digits, single hyphens; or `$root`. */
 export function checkContainerName(name: string): string | undefined {
   if (name === '$root') return undefined;
-  if (name.length < 3 || name.length > 63) return `container names are 3 to 63 characters long (this one has ${name.length})`;
+  if (name.length < 3 || name.length > 63)
+    return `container names are 3 to 63 characters long (this one has ${name.length})`;
   if (!/^[a-z0-9-]+$/.test(name)) return 'container names hold only lowercase letters, digits and hyphens';
   if (!/^[a-z0-9]/.test(name)) return 'container names start with a letter or a digit';
   if (name.endsWith('-')) return 'container names do not end with a hyphen';
@@ -113,8 +114,10 @@ export function blobNameOf(rel: string, suffix: string): BlobName {
     let out = '';
     for (const ch of seg) {
       const c = ch.charCodeAt(0);
-      if (c >= 0xdc80 && c <= 0xdcff) out += `%${(c - 0xdc00).toString(16).toUpperCase()}`; // an escaped byte
-      else if (c < 0x20 || c === 0x7f || c === 0x25 || c === 0x5c) out += `%${c.toString(16).toUpperCase().padStart(2, '0')}`;
+      if (c >= 0xdc80 && c <= 0xdcff)
+        out += `%${(c - 0xdc00).toString(16).toUpperCase()}`; // an escaped byte
+      else if (c < 0x20 || c === 0x7f || c === 0x25 || c === 0x5c)
+        out += `%${c.toString(16).toUpperCase().padStart(2, '0')}`;
       else out += ch;
     }
     return `${out}~${hash}`;

@@ -68,7 +68,15 @@ export class CatchUp {
   /** Paths started and not finished when read: the copy's first pass resumes them. */
   readonly #active: Set<string>;
 
-  private constructor(fs: FileSystem, journalPath: string, staging: string, frontier: string, records: number, late: Map<string, PathState>, active: Set<string>) {
+  private constructor(
+    fs: FileSystem,
+    journalPath: string,
+    staging: string,
+    frontier: string,
+    records: number,
+    late: Map<string, PathState>,
+    active: Set<string>,
+  ) {
     this.#fs = fs;
     this.#journalPath = journalPath;
     this.#staging = staging;
@@ -82,12 +90,18 @@ export class CatchUp {
    * Read the journal of a session before this run appends to it. Undefined when no run visited
    * any of staging yet (`frontier` undefined): then the copy's first pass walks all of it.
    */
-  static async read(fs: FileSystem, journalPath: string, staging: string, frontier: string | undefined): Promise<CatchUp | undefined> {
+  static async read(
+    fs: FileSystem,
+    journalPath: string,
+    staging: string,
+    frontier: string | undefined,
+  ): Promise<CatchUp | undefined> {
     if (frontier === undefined) return undefined;
     const late = new Map<string, PathState>();
     const order = new WalkOrder();
     const seen = { records: 0, active: new Set<string>() };
-    for await (const e of pathOutcomes(fs, journalPath, Infinity, seen)) if (!order.next(e.path)) late.set(e.path, e.state);
+    for await (const e of pathOutcomes(fs, journalPath, Infinity, seen))
+      if (!order.next(e.path)) late.set(e.path, e.state);
     return new CatchUp(fs, journalPath, staging, frontier, seen.records, late, seen.active);
   }
 
@@ -106,7 +120,12 @@ export class CatchUp {
   async *entries(walk: CatchUpWalk): AsyncGenerator<StagedFile> {
     const judge = this.judge();
     try {
-      const all = walkStaging(this.#fs, this.#staging, { exclude: walk.exclude, onSkip: () => undefined, entries: true, suffix: walk.suffix });
+      const all = walkStaging(this.#fs, this.#staging, {
+        exclude: walk.exclude,
+        onSkip: () => undefined,
+        entries: true,
+        suffix: walk.suffix,
+      });
       for await (const f of all) {
         if (compareStagedPaths(f.path, this.#frontier) > 0) break;
         const v = await judge.see(f);
@@ -150,7 +169,15 @@ export class CatchUp {
 
 /** Judges entries met in walk order against the journal, merging the two streams; see CatchUp. */
 export class CatchUpJudge {
-  readonly findings: CatchUpFindings = { missing: 0, missingBytes: 0, missingPaths: [], changed: 0, changedPaths: [], stuck: 0, stuckEntries: [] };
+  readonly findings: CatchUpFindings = {
+    missing: 0,
+    missingBytes: 0,
+    missingPaths: [],
+    changed: 0,
+    changedPaths: [],
+    stuck: 0,
+    stuckEntries: [],
+  };
   readonly #frontier: string;
   readonly #late: ReadonlyMap<string, PathState>;
   readonly #active: ReadonlySet<string>;
@@ -159,7 +186,14 @@ export class CatchUpJudge {
   #head: PathOutcome | undefined;
   #ended = false;
 
-  constructor(fs: FileSystem, journalPath: string, records: number, frontier: string, late: ReadonlyMap<string, PathState>, active: ReadonlySet<string>) {
+  constructor(
+    fs: FileSystem,
+    journalPath: string,
+    records: number,
+    frontier: string,
+    late: ReadonlyMap<string, PathState>,
+    active: ReadonlySet<string>,
+  ) {
     this.#frontier = frontier;
     this.#late = late;
     this.#active = active;
@@ -182,7 +216,10 @@ export class CatchUpJudge {
       r.stuck++;
       const drive = s && !s.copied ? s.sealedOn : undefined;
       if (r.stuckEntries.length < MAX_PATHS_KEPT) {
-        r.stuckEntries.push({ path: f.path, reason: `skipped by an earlier run after part of it was sealed on drive ${drive ?? '?'}, whose manifest keeps that part, so this session cannot copy it again; upload it with seedship sync after the import` });
+        r.stuckEntries.push({
+          path: f.path,
+          reason: `skipped by an earlier run after part of it was sealed on drive ${drive ?? '?'}, whose manifest keeps that part, so this session cannot copy it again; upload it with seedship sync after the import`,
+        });
       }
     }
     return v;

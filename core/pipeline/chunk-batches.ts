@@ -29,7 +29,12 @@ export interface BatchLimits {
  * the writer handles its last one: with b to a task about 3T/b tasks are in flight for T threads,
  * at least T + 1 only for b ≤ 2. A wider window would let this grow.
  */
-export const SMALL_CHUNK_BATCH: BatchLimits = { smallBytes: 256 * 1024, maxItems: 64, maxBytes: 1024 * 1024, largeItems: 2 };
+export const SMALL_CHUNK_BATCH: BatchLimits = {
+  smallBytes: 256 * 1024,
+  maxItems: 64,
+  maxBytes: 1024 * 1024,
+  largeItems: 2,
+};
 
 /**
  * Yields the chunks of `src` in their order, in arrays: consecutive large chunks up to
@@ -44,7 +49,9 @@ export async function* batchChunks<T extends Sized>(src: AsyncIterable<T>, limit
   let large = false;
   for await (const c of src) {
     const isLarge = c.rawLength >= limits.smallBytes;
-    const full = isLarge ? batch.length >= largeItems : batch.length >= limits.maxItems || bytes + c.rawLength > limits.maxBytes;
+    const full = isLarge
+      ? batch.length >= largeItems
+      : batch.length >= limits.maxItems || bytes + c.rawLength > limits.maxBytes;
     if (batch.length > 0 && (isLarge !== large || full)) {
       yield batch;
       batch = [];

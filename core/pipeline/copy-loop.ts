@@ -1,10 +1,30 @@
-import type { ChunkProcessor, CodecKit, EncodeResult, EncodeTask, EntryKind, FileStat, NativeDeps } from '../../native/interfaces.js';
+import type {
+  ChunkProcessor,
+  CodecKit,
+  EncodeResult,
+  EncodeTask,
+  EntryKind,
+  FileStat,
+  NativeDeps,
+} from '../../native/interfaces.js';
 import { errnoCode, SeedshipError } from '../util/errors.js';
 import { type ActiveFile, type DriveState, type SegmentState } from '../journal/journal-state.js';
 import { driveRoom, reserveBytesFor, SEGMENT_START_BYTES, segmentAllocBytes } from '../drives/drive-space.js';
-import { RecordType, type ChunkRec, type FileDoneRec, type JournalRecord, type SegmentStartedRec } from '../journal/record-codec.js';
+import {
+  RecordType,
+  type ChunkRec,
+  type FileDoneRec,
+  type JournalRecord,
+  type SegmentStartedRec,
+} from '../journal/record-codec.js';
 import { metaToJson, posixMetaOf, type PosixMetaJson } from '../manifest/blob-metadata.js';
-import { drivePathOf, EMPTY_FILE, metadataFileOf, type BlobNaming, type SegmentNaming } from '../journal/drive-blobs.js';
+import {
+  drivePathOf,
+  EMPTY_FILE,
+  metadataFileOf,
+  type BlobNaming,
+  type SegmentNaming,
+} from '../journal/drive-blobs.js';
 import { encodeBytes } from '../../native/raw-names.js';
 import { RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
 import { chunkCount, MAX_BLOCK_BYTES, worstStoredBytes } from '../manifest/chunking.js';
@@ -153,7 +173,15 @@ export class CopyLoop {
    */
   readonly #linkable = new Map<string, LinkTarget>();
 
-  constructor(deps: NativeDeps, s: OpenSession, drives: DriveCoordinator, pool: ChunkProcessor, kit: CodecKit, io: PrepareIO, o: CopyLoopOptions) {
+  constructor(
+    deps: NativeDeps,
+    s: OpenSession,
+    drives: DriveCoordinator,
+    pool: ChunkProcessor,
+    kit: CodecKit,
+    io: PrepareIO,
+    o: CopyLoopOptions,
+  ) {
     this.#deps = deps;
     this.#s = s;
     this.#drives = drives;
@@ -246,11 +274,22 @@ export class CopyLoop {
       const f = this.#live.get(a.file);
       if (!f) continue;
       if (a.segments.some((g) => g.drive !== seq)) {
-        await this.#skip(f, `part of it was on drive ${cur.state.driveId}, which failed, and part on another drive; copy it with seedship sync after the import`);
+        await this.#skip(
+          f,
+          `part of it was on drive ${cur.state.driveId}, which failed, and part on another drive; copy it with seedship sync after the import`,
+        );
         continue;
       }
       f.gen++;
-      this.#record({ type: RecordType.FileRestarted, file: f.id, gen: f.gen, reason: `drive ${cur.state.driveId} failed`, size: f.size, mtimeMs: f.mtimeMs, ino: f.ino });
+      this.#record({
+        type: RecordType.FileRestarted,
+        file: f.id,
+        gen: f.gen,
+        reason: `drive ${cur.state.driveId} failed`,
+        size: f.size,
+        mtimeMs: f.mtimeMs,
+        ino: f.ino,
+      });
       for (const l of this.#lanes.values()) l.held.delete(f);
       f.owner = undefined;
       this.#feed?.giveBack({ f, from: 0 });
@@ -260,7 +299,10 @@ export class CopyLoop {
     await this.commit();
     this.failedNow.push({ seq, driveId: cur.state.driveId, reason });
     this.#track(cur.state, cur.writer.root).setState('failed');
-    this.#io.notice('warning', `drive ${cur.state.driveId} (${cur.writer.root}) failed (${reason}); do not ship it — what it held is copied onto the other drives, or onto the next one given`);
+    this.#io.notice(
+      'warning',
+      `drive ${cur.state.driveId} (${cur.writer.root}) failed (${reason}); do not ship it — what it held is copied onto the other drives, or onto the next one given`,
+    );
   }
 
   /** After a drive failed: copy what it held finished again, as a rerun's catch-up would. */
@@ -282,7 +324,8 @@ export class CopyLoop {
   }
 
   /** What the copy leaves out of staging: the session dir. */
-  readonly #exclude = (rel: string): boolean => rel === SESSION_ROOT_NAME || `${this.#s.staging}/${rel}` === this.#s.dir;
+  readonly #exclude = (rel: string): boolean =>
+    rel === SESSION_ROOT_NAME || `${this.#s.staging}/${rel}` === this.#s.dir;
 
   /** One drive's pump, then, when its drive is full, its seal and read-back. */
   async #runLane(cur: CurrentDrive): Promise<void> {
@@ -299,7 +342,8 @@ export class CopyLoop {
       this.#lanes.delete(cur.state.seq);
       // Recorded before its unfinished files go on elsewhere: their later parts follow it in the
       // journal, and restore and import read drives in the order they were closed.
-      if (lane.stopped === 'full' && cur.state.segments > 0) this.#record({ type: RecordType.DriveFull, drive: cur.state.seq });
+      if (lane.stopped === 'full' && cur.state.segments > 0)
+        this.#record({ type: RecordType.DriveFull, drive: cur.state.seq });
       // What it pulled and did not finish goes back to the feed, to be continued on another drive.
       for (const f of lane.held) {
         if (f.owner !== lane) continue;
@@ -308,7 +352,11 @@ export class CopyLoop {
         const active = this.#s.state.active.get(f.id);
         // Parts on a drive that failed: #failDrive starts the file again.
         if (lane.stopped === 'failed' && active?.segments.some((g) => g.drive === cur.state.seq)) continue;
-        this.#feed!.giveBack({ f, from: active?.nextIndex ?? 0, ...(lane.stopped ? { notOn: new Set([cur.state.seq]) } : {}) });
+        this.#feed!.giveBack({
+          f,
+          from: active?.nextIndex ?? 0,
+          ...(lane.stopped ? { notOn: new Set([cur.state.seq]) } : {}),
+        });
       }
     }
     if (lane.stopped === 'full') await this.#closeDrive(cur);
@@ -357,7 +405,10 @@ export class CopyLoop {
     this.#feed?.unpin(cur.state.seq);
     if (empty) {
       this.#track(cur.state, cur.writer.root).setState('waiting');
-      this.#io.notice('info', `drive ${cur.state.driveId} (${cur.writer.root}) received no data and is not sealed; a later run of this job can fill it`);
+      this.#io.notice(
+        'info',
+        `drive ${cur.state.driveId} (${cur.writer.root}) received no data and is not sealed; a later run of this job can fill it`,
+      );
       return;
     }
     await this.seal(cur.state, cur.writer.root);
@@ -373,12 +424,24 @@ export class CopyLoop {
     // on shows it in its state).
     const board = this.#o.board;
     if (this.#lanes.size === 0 && board.phase !== 'seal') board.setPhase('seal', `sealing drive ${d.driveId}`);
-    const r = await sealDrive({ ...this.#o.sealBase, now: this.#deps.clock.now(), bitLockerKey: await this.#drives.bitlockerKeyOf(d) }, d, root);
-    this.#record({ type: RecordType.DriveSealed, drive: d.seq, manifestHash: r.manifestHash, manifestBytes: r.manifestBytes });
+    const r = await sealDrive(
+      { ...this.#o.sealBase, now: this.#deps.clock.now(), bitLockerKey: await this.#drives.bitlockerKeyOf(d) },
+      d,
+      root,
+    );
+    this.#record({
+      type: RecordType.DriveSealed,
+      drive: d.seq,
+      manifestHash: r.manifestHash,
+      manifestBytes: r.manifestBytes,
+    });
     await this.commit();
     this.sealedNow.push(d.seq);
     if (!this.#o.readBack) t.setState('done');
-    this.#io.notice('info', `drive ${d.driveId} sealed: ${r.blobs} blobs, ${formatBytes(d.storedBytes)}; drive info in ${r.driveInfoFile}`);
+    this.#io.notice(
+      'info',
+      `drive ${d.driveId} sealed: ${r.blobs} blobs, ${formatBytes(d.storedBytes)}; drive info in ${r.driveInfoFile}`,
+    );
   }
 
   /**
@@ -399,14 +462,23 @@ export class CopyLoop {
    * Drives of this job that are failing before the copy starts (they cannot be read): journaled
    * failed; what they hold is copied again once the copy is through.
    */
-  async failUnreadable(drives: readonly { readonly state: DriveState; readonly input: string; readonly code: string }[]): Promise<void> {
+  async failUnreadable(
+    drives: readonly { readonly state: DriveState; readonly input: string; readonly code: string }[],
+  ): Promise<void> {
     for (const u of drives) {
       const reason = `${u.code}: ${u.input} cannot be read`;
       this.#record({ type: RecordType.DriveFailed, drive: u.state.seq, reason });
       this.#lostFinished = true;
-      this.readBacks.set(u.state.seq, { kind: 'failed', problems: [], message: `drive ${u.state.driveId} (${u.input}) cannot be read (${u.code})` });
+      this.readBacks.set(u.state.seq, {
+        kind: 'failed',
+        problems: [],
+        message: `drive ${u.state.driveId} (${u.input}) cannot be read (${u.code})`,
+      });
       this.#track(u.state, u.input).setState('failed');
-      this.#io.notice('warning', `drive ${u.state.driveId} (${u.input}) cannot be read (${u.code}): it is failing; do not ship it — what it holds is copied again onto the other drives, or the next one given`);
+      this.#io.notice(
+        'warning',
+        `drive ${u.state.driveId} (${u.input}) cannot be read (${u.code}): it is failing; do not ship it — what it holds is copied again onto the other drives, or the next one given`,
+      );
     }
     if (drives.length > 0) await this.#syncs.commitJournal();
   }
@@ -437,14 +509,20 @@ export class CopyLoop {
       await this.#syncs.commitJournal(); // DriveVerified names no data: no drive needs a sync for it
       this.#io.notice('info', `drive ${d.driveId} read back from its media: every block matches`);
     } else if (out.kind === 'absent') {
-      this.#io.notice('warning', `drive ${d.driveId} is no longer at ${root} (found ${out.found ?? 'no seedship drive'}); it was not read back — attach it and run seedship verify`);
+      this.#io.notice(
+        'warning',
+        `drive ${d.driveId} is no longer at ${root} (found ${out.found ?? 'no seedship drive'}); it was not read back — attach it and run seedship verify`,
+      );
     } else {
       // What a drive that does not read back holds is copied again, as for a drive that died:
       // in this run when drives have room (the catch-up once the copy is through), else by the next.
       this.#record({ type: RecordType.DriveFailed, drive: d.seq, reason: out.message });
       this.#lostFinished = true;
       await this.#syncs.commitJournal();
-      this.#io.notice('warning', `${out.message} — what it holds is copied again onto the other drives, or the next one given`);
+      this.#io.notice(
+        'warning',
+        `${out.message} — what it holds is copied again onto the other drives, or the next one given`,
+      );
     }
     return out;
   }
@@ -468,7 +546,12 @@ export class CopyLoop {
     const weight = (j: ChunkJob) => Math.max(j.rawLength, 64 * 1024);
     const window = mapBounded(
       batchChunks(this.#laneSource(lane), SMALL_CHUNK_BATCH),
-      { maxItems: Math.max(16, maxInFlight * 8), maxWeight: maxInFlight * this.#s.settings.chunkBytes, weight: (b) => b.reduce((a, j) => a + weight(j), 0), signal: this.#o.signal },
+      {
+        maxItems: Math.max(16, maxInFlight * 8),
+        maxWeight: maxInFlight * this.#s.settings.chunkBytes,
+        weight: (b) => b.reduce((a, j) => a + weight(j), 0),
+        signal: this.#o.signal,
+      },
       (batch) => this.#encode(batch, lane),
     );
     const root = `${lane.cur.writer.root}/`;
@@ -568,7 +651,15 @@ export class CopyLoop {
     for (let i = from; i < n; i++) {
       if (f.gen !== gen || f.owner !== lane || this.#live.get(f.id) !== f || lane.stopped) return;
       const rawOffset = i * cb;
-      yield { f, gen, index: i, rawOffset, rawLength: Math.min(cb, f.size - rawOffset), last: i === n - 1, keySeq: undefined };
+      yield {
+        f,
+        gen,
+        index: i,
+        rawOffset,
+        rawLength: Math.min(cb, f.size - rawOffset),
+        last: i === n - 1,
+        keySeq: undefined,
+      };
     }
   }
 
@@ -580,7 +671,22 @@ export class CopyLoop {
   /** A file a crash left unfinished: continue it where its journal ends, unless it changed. */
   async #resumeFile(a: ActiveFile): Promise<{ f: LiveFile; from: number } | undefined> {
     const abs = `${this.#s.staging}/${a.path}`;
-    const f: LiveFile = { id: a.file, gen: a.gen, path: a.path, abs, kind: a.kind, dpath: a.dpath, meta: a.meta, size: a.size, mtimeMs: a.mtimeMs, ino: a.ino, mode: a.mode, attempts: 0, tweakSeed: this.#tweakSeed(a.path), owner: undefined };
+    const f: LiveFile = {
+      id: a.file,
+      gen: a.gen,
+      path: a.path,
+      abs,
+      kind: a.kind,
+      dpath: a.dpath,
+      meta: a.meta,
+      size: a.size,
+      mtimeMs: a.mtimeMs,
+      ino: a.ino,
+      mode: a.mode,
+      attempts: 0,
+      tweakSeed: this.#tweakSeed(a.path),
+      owner: undefined,
+    };
     this.#live.set(f.id, f);
     let st;
     try {
@@ -589,7 +695,8 @@ export class CopyLoop {
       await this.#skip(f, `vanished before the copy resumed (${errnoCode(err) ?? 'error'})`);
       return undefined;
     }
-    if (entrySize(st) === a.size && st.mtimeMs === a.mtimeMs && st.ino === a.ino && st.kind === a.kind) return { f, from: a.nextIndex };
+    if (entrySize(st) === a.size && st.mtimeMs === a.mtimeMs && st.ino === a.ino && st.kind === a.kind)
+      return { f, from: a.nextIndex };
     const ok = await this.#restart(f, 'changed between runs');
     return ok ? { f, from: 0 } : undefined;
   }
@@ -625,7 +732,13 @@ export class CopyLoop {
     const cur = lane.cur;
     job.keySeq = cur.key ? cur.state.seq : undefined;
     const stored = cur.key && raw.length > 0 ? this.#kit.encryptUnit(cur.key, f.tweakSeed!, 0, raw) : raw;
-    return { ok: true, stored, rawLength: raw.length, xxh64: this.#kit.xxh64(raw), extents: raw.length > 0 ? [{ at: 0, length: stored.length, md5: this.#kit.md5(stored) }] : [] };
+    return {
+      ok: true,
+      stored,
+      rawLength: raw.length,
+      xxh64: this.#kit.xxh64(raw),
+      extents: raw.length > 0 ? [{ at: 0, length: stored.length, md5: this.#kit.md5(stored) }] : [],
+    };
   }
 
   /**
@@ -643,7 +756,12 @@ export class CopyLoop {
     const cur = lane.cur;
     const s = this.#s.settings;
     const also = new Map<ChunkJob, { path: string; data: Uint8Array }>();
-    const prewrite = batch.length > 1 && !lane.stopped && cur.writer.canWriteWhole && s.blobType === 'block' && driveRoom(cur.state) >= PREWRITE_MIN_ROOM_BYTES;
+    const prewrite =
+      batch.length > 1 &&
+      !lane.stopped &&
+      cur.writer.canWriteWhole &&
+      s.blobType === 'block' &&
+      driveRoom(cur.state) >= PREWRITE_MIN_ROOM_BYTES;
     const tasks: EncodeTask[] = [];
     for (const job of batch) {
       job.keySeq = cur.key ? cur.state.seq : undefined;
@@ -721,7 +839,8 @@ export class CopyLoop {
     if (this.#live.get(f.id) !== f || f.gen !== job.gen || f.owner !== lane) return dropPre();
     if (onlyWritten) {
       const whole = pre !== undefined && pre.drive === lane.cur.state.seq && !this.#s.state.active.has(f.id);
-      if (!whole || (pre!.meta === undefined && metadataFileOf(this.#o.naming, this.#naming(f)) !== undefined)) return dropPre();
+      if (!whole || (pre!.meta === undefined && metadataFileOf(this.#o.naming, this.#naming(f)) !== undefined))
+        return dropPre();
     }
     if (!res.ok) {
       if (res.reason === 'unreadable') await this.#skip(f, `unreadable (${res.errno ?? res.message})`);
@@ -745,9 +864,17 @@ export class CopyLoop {
       }
       if (cur.state.segments === 0 && this.#drives.open.size <= 1) {
         if (fit === 'not-whole') {
-          throw new SeedshipError('E_DRIVE_UNSUITABLE', `${f.path} (${formatBytes(f.size)}) is larger than drive ${cur.state.driveId} can hold, and --service-strict does not split block blobs; use a larger drive or leave out --service-strict`, { path: f.path });
+          throw new SeedshipError(
+            'E_DRIVE_UNSUITABLE',
+            `${f.path} (${formatBytes(f.size)}) is larger than drive ${cur.state.driveId} can hold, and --service-strict does not split block blobs; use a larger drive or leave out --service-strict`,
+            { path: f.path },
+          );
         }
-        throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${cur.state.driveId} (${cur.writer.root}) is too small to hold one ${formatBytes(res.stored.length)} block of ${f.path} with its manifest; use a larger drive (or a larger --drive-limit)`, { path: cur.writer.root });
+        throw new SeedshipError(
+          'E_DRIVE_UNSUITABLE',
+          `drive ${cur.state.driveId} (${cur.writer.root}) is too small to hold one ${formatBytes(res.stored.length)} block of ${f.path} with its manifest; use a larger drive (or a larger --drive-limit)`,
+          { path: cur.writer.root },
+        );
       }
       lane.stopped = 'full';
       return;
@@ -765,7 +892,10 @@ export class CopyLoop {
       // A drive fuller than its accounting (someone else wrote to it): roll back this chunk and
       // let the other drives go on; the reserve file keeps room for this drive's manifest.
       await this.#rollback(cur, f, seg);
-      this.#io.notice('warning', `drive ${cur.state.driveId} ran out of space before seedship expected (ENOSPC); sealing it and going on`);
+      this.#io.notice(
+        'warning',
+        `drive ${cur.state.driveId} ran out of space before seedship expected (ENOSPC); sealing it and going on`,
+      );
       lane.stopped = 'full';
       return;
     }
@@ -777,7 +907,14 @@ export class CopyLoop {
   }
 
   /** Whether a chunk fits on a drive: yes, no (the drive is full), or not the whole unsplittable file. */
-  #fits(d: DriveState, f: LiveFile, job: ChunkJob, res: Extract<EncodeResult, { ok: true }>, seg: SegmentState | undefined, active: ActiveFile | undefined): 'yes' | 'no' | 'not-whole' {
+  #fits(
+    d: DriveState,
+    f: LiveFile,
+    job: ChunkJob,
+    res: Extract<EncodeResult, { ok: true }>,
+    seg: SegmentState | undefined,
+    active: ActiveFile | undefined,
+  ): 'yes' | 'no' | 'not-whole' {
     const st = this.#s.state;
     const data = res.extents.reduce((a, e) => a + e.length, 0);
     let used = d.usedBytes;
@@ -792,13 +929,22 @@ export class CopyLoop {
     if (s.serviceStrict && s.blobType === 'block' && f.kind === 'file' && job.index === 0 && !active) {
       // The documented format cannot split a block blob: place the whole file or move on.
       const whole = worstStoredBytes(f.size, s.codec, s.chunkBytes);
-      const fitsWhole = used - data + whole + reserveBytesFor(manifest + chunkCount(f.size, s.chunkBytes) * RANGE_ELEMENT_MAX_BYTES) <= d.budget;
+      const fitsWhole =
+        used - data + whole + reserveBytesFor(manifest + chunkCount(f.size, s.chunkBytes) * RANGE_ELEMENT_MAX_BYTES) <=
+        d.budget;
       return fitsWhole ? 'yes' : 'not-whole';
     }
     return used + reserveBytesFor(manifest) <= d.budget ? 'yes' : 'no';
   }
 
-  async #write(cur: CurrentDrive, job: ChunkJob, res: Extract<EncodeResult, { ok: true }>, seg: SegmentState | undefined, active: ActiveFile | undefined, written: boolean): Promise<void> {
+  async #write(
+    cur: CurrentDrive,
+    job: ChunkJob,
+    res: Extract<EncodeResult, { ok: true }>,
+    seg: SegmentState | undefined,
+    active: ActiveFile | undefined,
+    written: boolean,
+  ): Promise<void> {
     const f = job.f;
     const st = this.#s.state;
     const pages = this.#s.settings.blobType === 'page' && f.kind === 'file';
@@ -819,14 +965,21 @@ export class CopyLoop {
     // Block blob parts are files of their own; page blob parts keep blob offsets (sparse files).
     const base = pages ? job.rawOffset : chunkStoredOffset - partStart;
     const data = res.extents.reduce((a, e) => a + e.length, 0);
-    const manifestAfter = cur.state.manifestBytes + res.extents.length * RANGE_ELEMENT_MAX_BYTES + (seg ? 0 : st.blobManifestBytes(f.path));
+    const manifestAfter =
+      cur.state.manifestBytes + res.extents.length * RANGE_ELEMENT_MAX_BYTES + (seg ? 0 : st.blobManifestBytes(f.path));
     await w.ensureReserve(manifestAfter);
     if (h) for (const e of res.extents) await w.write(h, stored.subarray(e.at, e.at + e.length), base + e.at);
     else if (written) w.noteWritten();
     else if (!noData) await w.writeWhole(rel, stored);
     const segRec: SegmentStartedRec | undefined = seg
       ? undefined
-      : this.#segmentRecord(f, cur, { part: (active?.segments.length ?? 0) + 1, rawOffset: job.rawOffset, storedOffset: chunkStoredOffset, firstBlock: job.index, dpath: f.dpath ?? `${f.path}${this.#o.naming.suffix}` });
+      : this.#segmentRecord(f, cur, {
+          part: (active?.segments.length ?? 0) + 1,
+          rawOffset: job.rawOffset,
+          storedOffset: chunkStoredOffset,
+          firstBlock: job.index,
+          dpath: f.dpath ?? `${f.path}${this.#o.naming.suffix}`,
+        });
     // Each part's metadata file goes beside its data, before the record that names it (invariant 1).
     // A worker that wrote the file ahead wrote its metadata file too (the same bytes).
     const metaFile = segRec && !(written && job.prewrite?.meta) ? metadataFileOf(this.#o.naming, segRec) : undefined;
@@ -844,7 +997,9 @@ export class CopyLoop {
       xxh64: res.xxh64,
       extents: res.extents.map((e) => ({ fileOffset: base + e.at, length: e.length, md5: e.md5 })),
     };
-    const doneRec: FileDoneRec | undefined = job.last ? { type: RecordType.FileDone, file: f.id, gen: f.gen, storedLength: chunkStoredOffset + res.stored.length } : undefined;
+    const doneRec: FileDoneRec | undefined = job.last
+      ? { type: RecordType.FileDone, file: f.id, gen: f.gen, storedLength: chunkStoredOffset + res.stored.length }
+      : undefined;
     if (segRec && doneRec) {
       // A file placed whole (most small files): one journal record instead of three.
       const recs = [segRec, chunkRec, doneRec] as const;
@@ -868,7 +1023,11 @@ export class CopyLoop {
   }
 
   /** The record of a part of `f` starting on the drive being filled. */
-  #segmentRecord(f: LiveFile, cur: CurrentDrive, p: { part: number; rawOffset: number; storedOffset: number; firstBlock: number; dpath: string }): SegmentStartedRec {
+  #segmentRecord(
+    f: LiveFile,
+    cur: CurrentDrive,
+    p: { part: number; rawOffset: number; storedOffset: number; firstBlock: number; dpath: string },
+  ): SegmentStartedRec {
     return {
       type: RecordType.SegmentStarted,
       file: f.id,
@@ -888,26 +1047,59 @@ export class CopyLoop {
   /** A whole small file with other names, in a session whose stored bytes do not depend on the name. */
   #linkEligible(job: ChunkJob): boolean {
     const s = this.#s.settings;
-    return job.f.kind === 'file' && job.index === 0 && job.last && (job.f.meta?.n ?? 1) > 1 && !s.encrypt && s.blobType === 'block';
+    return (
+      job.f.kind === 'file' &&
+      job.index === 0 &&
+      job.last &&
+      (job.f.meta?.n ?? 1) > 1 &&
+      !s.encrypt &&
+      s.blobType === 'block'
+    );
   }
 
   /** The earlier name of `job`'s inode whose drive file it can share, if any. */
-  #linkTargetOf(job: ChunkJob, res: Extract<EncodeResult, { ok: true }>, cur: CurrentDrive, seg: SegmentState | undefined, active: ActiveFile | undefined): LinkTarget | undefined {
+  #linkTargetOf(
+    job: ChunkJob,
+    res: Extract<EncodeResult, { ok: true }>,
+    cur: CurrentDrive,
+    seg: SegmentState | undefined,
+    active: ActiveFile | undefined,
+  ): LinkTarget | undefined {
     if (seg || active || !this.#linkEligible(job)) return undefined;
     const t = this.#linkable.get(inodeKey(job.f.meta!));
     // The same bytes as that name had (it is the same inode, unless it changed since).
-    if (!t || t.drive !== cur.state.seq || t.chunk.xxh64 !== res.xxh64 || t.chunk.rawLength !== res.rawLength || t.chunk.storedLength !== res.stored.length) return undefined;
+    if (
+      !t ||
+      t.drive !== cur.state.seq ||
+      t.chunk.xxh64 !== res.xxh64 ||
+      t.chunk.rawLength !== res.rawLength ||
+      t.chunk.storedLength !== res.stored.length
+    )
+      return undefined;
     return t;
   }
 
   /** Record another name of a file already on this drive: its own blob and metadata file, the other name's data file. */
-  async #writeLink(cur: CurrentDrive, job: ChunkJob, res: Extract<EncodeResult, { ok: true }>, t: LinkTarget): Promise<void> {
+  async #writeLink(
+    cur: CurrentDrive,
+    job: ChunkJob,
+    res: Extract<EncodeResult, { ok: true }>,
+    t: LinkTarget,
+  ): Promise<void> {
     const f = job.f;
-    const segRec = this.#segmentRecord(f, cur, { part: 1, rawOffset: 0, storedOffset: 0, firstBlock: 0, dpath: t.dpath });
+    const segRec = this.#segmentRecord(f, cur, {
+      part: 1,
+      rawOffset: 0,
+      storedOffset: 0,
+      firstBlock: 0,
+      dpath: t.dpath,
+    });
     const chunkRec: ChunkRec = { ...t.chunk, file: f.id, gen: f.gen };
     const doneRec: FileDoneRec = { type: RecordType.FileDone, file: f.id, gen: f.gen, storedLength: res.stored.length };
     const metaFile = metadataFileOf(this.#o.naming, segRec);
-    await cur.writer.ensureReserve(cur.state.manifestBytes + res.extents.length * RANGE_ELEMENT_MAX_BYTES + this.#s.state.blobManifestBytes(f.path));
+    await cur.writer.ensureReserve(
+      cur.state.manifestBytes + res.extents.length * RANGE_ELEMENT_MAX_BYTES + this.#s.state.blobManifestBytes(f.path),
+    );
     if (metaFile) await cur.writer.writeSmall(metaFile.path, metaFile.bytes);
     const recs = [segRec, chunkRec, doneRec] as const;
     this.#s.journal.appendWholeFile(recs);
@@ -936,7 +1128,8 @@ export class CopyLoop {
 
   async #rollback(cur: CurrentDrive, f: LiveFile, seg: SegmentState | undefined): Promise<void> {
     if (!seg) await this.#discard(cur, f);
-    else if (this.#s.settings.blobType === 'block' || f.kind !== 'file') await cur.writer.truncate(f.id, seg.storedLength);
+    else if (this.#s.settings.blobType === 'block' || f.kind !== 'file')
+      await cur.writer.truncate(f.id, seg.storedLength);
   }
 
   /** Remove `f`'s part from the drive being filled: its data file (never the shared empty one) and its metadata file. */
@@ -1005,7 +1198,15 @@ export class CopyLoop {
     // Journaled even when no part of it was recorded yet: readers take a part's generation as
     // final only when the journal says so (a restart before the first record left the next
     // copy's parts out of the manifest, and restore one file short).
-    this.#record({ type: RecordType.FileRestarted, file: f.id, gen: f.gen, reason: why, size: f.size, mtimeMs: f.mtimeMs, ino: f.ino });
+    this.#record({
+      type: RecordType.FileRestarted,
+      file: f.id,
+      gen: f.gen,
+      reason: why,
+      size: f.size,
+      mtimeMs: f.mtimeMs,
+      ino: f.ino,
+    });
     this.#io.notice('warning', `${f.path} changed while being copied; copying it again`);
     for (const l of this.#lanes.values()) l.held.delete(f);
     f.owner = undefined;

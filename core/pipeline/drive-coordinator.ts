@@ -1,6 +1,12 @@
 import type { NativeDeps } from '../../native/interfaces.js';
 import { errnoCode, SeedshipError, usageError } from '../util/errors.js';
-import { generateDriveId, readDriveJson, usableSerial, writeDriveJson, type DriveJson } from '../drives/drive-identity.js';
+import {
+  generateDriveId,
+  readDriveJson,
+  usableSerial,
+  writeDriveJson,
+  type DriveJson,
+} from '../drives/drive-identity.js';
 import { RecordType } from '../journal/record-codec.js';
 import { type DriveState } from '../journal/journal-state.js';
 import { driveRoom, reserveBytesFor, segmentAllocBytes } from '../drives/drive-space.js';
@@ -68,16 +74,33 @@ export class DriveCoordinator {
     try {
       root = await fs.realpath(input);
     } catch (err) {
-      throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${input} does not exist (${errnoCode(err) ?? 'error'}); mount it and pass its mount path with --drive`, { path: input, cause: err });
+      throw new SeedshipError(
+        'E_DRIVE_UNSUITABLE',
+        `drive ${input} does not exist (${errnoCode(err) ?? 'error'}); mount it and pass its mount path with --drive`,
+        { path: input, cause: err },
+      );
     }
     const st = await fs.stat(root);
-    if (st.kind !== 'dir') throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${input} is not a directory; pass the mount path of the drive`, { path: input });
+    if (st.kind !== 'dir')
+      throw new SeedshipError(
+        'E_DRIVE_UNSUITABLE',
+        `drive ${input} is not a directory; pass the mount path of the drive`,
+        { path: input },
+      );
     const staging = this.#s.staging;
     if (root === staging || root.startsWith(staging + '/') || staging.startsWith(root + '/')) {
-      throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${input} overlaps the staging directory ${staging}; use a separate drive`, { path: input });
+      throw new SeedshipError(
+        'E_DRIVE_UNSUITABLE',
+        `drive ${input} overlaps the staging directory ${staging}; use a separate drive`,
+        { path: input },
+      );
     }
     if (!this.#opts.allowStagingVolume && st.dev === (await fs.stat(staging)).dev) {
-      throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${input} is on the staging volume; use a separate drive (or --allow-staging-volume for a test)`, { path: input });
+      throw new SeedshipError(
+        'E_DRIVE_UNSUITABLE',
+        `drive ${input} is on the staging volume; use a separate drive (or --allow-staging-volume for a test)`,
+        { path: input },
+      );
     }
     let json: DriveJson | undefined;
     try {
@@ -87,7 +110,11 @@ export class DriveCoordinator {
       return { input, root, json: undefined, bitlockerKey, unreadable: errnoCode(err) ?? 'EIO' };
     }
     if (json && json.jobId !== this.#s.settings.jobId) {
-      throw new SeedshipError('E_DRIVE_FOREIGN', `drive ${input} (drive id ${json.driveId}) belongs to job ${json.job}; use another drive, or erase it if that job is abandoned`, { path: input });
+      throw new SeedshipError(
+        'E_DRIVE_FOREIGN',
+        `drive ${input} (drive id ${json.driveId}) belongs to job ${json.job}; use another drive, or erase it if that job is abandoned`,
+        { path: input },
+      );
     }
     return { input, root, json, bitlockerKey };
   }
@@ -105,8 +132,17 @@ export class DriveCoordinator {
         // It cannot say which drive it is. A drive of this job last at that path (and not known
         // failed) is taken to be it: what it holds is copied again, which is never a loss.
         const known = this.#s.state.drives.find((x) => x && x.path === d.root);
-        if (!known) throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${d.input} cannot be read (${d.unreadable}): it is failing; leave it out and give another drive`, { path: d.input });
-        if (known.status === 'failed') this.#opts.notice('warning', `drive ${d.input} (${known.driveId}) failed in an earlier run of this job and is not used again; what it held was copied to other drives — do not ship it`);
+        if (!known)
+          throw new SeedshipError(
+            'E_DRIVE_UNSUITABLE',
+            `drive ${d.input} cannot be read (${d.unreadable}): it is failing; leave it out and give another drive`,
+            { path: d.input },
+          );
+        if (known.status === 'failed')
+          this.#opts.notice(
+            'warning',
+            `drive ${d.input} (${known.driveId}) failed in an earlier run of this job and is not used again; what it held was copied to other drives — do not ship it`,
+          );
         else this.unreadable.push({ state: known, input: d.input, code: d.unreadable });
         continue;
       }
@@ -114,7 +150,10 @@ export class DriveCoordinator {
       // The journal decides: a drive.json marked sealed by a seal the journal never recorded
       // (a crash in between) is sealed again, which writes the same manifest.
       if (known?.status === 'failed') {
-        this.#opts.notice('warning', `drive ${d.input} (${d.json!.driveId}) failed in an earlier run of this job and is not used again; what it held was copied to other drives — do not ship it`);
+        this.#opts.notice(
+          'warning',
+          `drive ${d.input} (${d.json!.driveId}) failed in an earlier run of this job and is not used again; what it held was copied to other drives — do not ship it`,
+        );
         continue;
       }
       if (known?.status === 'sealed') {
@@ -136,7 +175,12 @@ export class DriveCoordinator {
   async reopen(state: DriveState, drive: InspectedDrive): Promise<CurrentDrive> {
     this.#queue.splice(this.#queue.indexOf(drive), 1);
     state.path = drive.root;
-    if (!(await this.#deps.fs.canWrite(drive.root))) throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${drive.input} is read-only; remount it read-write to continue`, { path: drive.input });
+    if (!(await this.#deps.fs.canWrite(drive.root)))
+      throw new SeedshipError(
+        'E_DRIVE_UNSUITABLE',
+        `drive ${drive.input} is read-only; remount it read-write to continue`,
+        { path: drive.input },
+      );
     const writer = await DriveWriter.open(this.#deps.fs, state, drive.root);
     const cur = { state, writer, key: await this.keyOf(state) };
     this.open.set(state.seq, cur);
@@ -177,7 +221,12 @@ export class DriveCoordinator {
     if (cached) return cached;
     const path = sessionFiles.key(this.#s.dir, state.driveId);
     const b = await this.#deps.fs.readFileIfExists(path);
-    if (!b) throw new SeedshipError('E_INTEGRITY', `the encryption key of drive ${state.driveId} is missing (${path}); its data cannot be read back`, { path });
+    if (!b)
+      throw new SeedshipError(
+        'E_INTEGRITY',
+        `the encryption key of drive ${state.driveId} is missing (${path}); its data cannot be read back`,
+        { path },
+      );
     const key = new Uint8Array(Buffer.from(b.toString('utf8').trim(), 'hex'));
     this.#keys.set(state.seq, key);
     return key;
@@ -192,17 +241,34 @@ export class DriveCoordinator {
   async #attach(d: InspectedDrive): Promise<CurrentDrive> {
     const { fs } = this.#deps;
     const s = this.#s;
-    if (!(await fs.canWrite(d.root))) throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${d.input} is read-only; remount it read-write or use another drive`, { path: d.input });
+    if (!(await fs.canWrite(d.root)))
+      throw new SeedshipError(
+        'E_DRIVE_UNSUITABLE',
+        `drive ${d.input} is read-only; remount it read-write or use another drive`,
+        { path: d.input },
+      );
     const space = await fs.statfs(d.root);
     let budget = space.freeBytes - Math.max(SAFETY_MIN_BYTES, Math.floor(space.totalBytes * SAFETY_FRACTION));
     if (this.#opts.driveLimit !== undefined) budget = Math.min(budget, this.#opts.driveLimit);
     if (budget - reserveBytesFor(0) - segmentAllocBytes(0) < MIN_USEFUL_ROOM_BYTES) {
-      throw new SeedshipError('E_DRIVE_UNSUITABLE', `drive ${d.input} is full before anything fits (${formatBytes(Math.max(0, space.freeBytes))} free); free space or use a larger drive`, { path: d.input });
+      throw new SeedshipError(
+        'E_DRIVE_UNSUITABLE',
+        `drive ${d.input} is full before anything fits (${formatBytes(Math.max(0, space.freeBytes))} free); free space or use a larger drive`,
+        { path: d.input },
+      );
     }
-    if (d.json && (await fs.exists(`${d.root}/${s.settings.container}`)) && (await fs.readdir(`${d.root}/${s.settings.container}`)).length > 0) {
+    if (
+      d.json &&
+      (await fs.exists(`${d.root}/${s.settings.container}`)) &&
+      (await fs.readdir(`${d.root}/${s.settings.container}`)).length > 0
+    ) {
       // drive.json is this job's but the journal never recorded the drive: normal after a crash
       // between the two writes, when no data can be there yet. Data means the journal was lost.
-      throw new SeedshipError('E_JOURNAL_CORRUPT', `drive ${d.input} (${d.json.driveId}) holds data of this job that the session's journal does not know; was the session dir replaced? Use the original session dir, or erase the drive`, { path: d.input });
+      throw new SeedshipError(
+        'E_JOURNAL_CORRUPT',
+        `drive ${d.input} (${d.json.driveId}) holds data of this job that the session's journal does not know; was the session dir replaced? Use the original session dir, or erase the drive`,
+        { path: d.input },
+      );
     }
     const driveId = d.json?.driveId ?? (await this.#newDriveId(d.root));
     const seq = s.state.drives.length;
@@ -218,7 +284,17 @@ export class DriveCoordinator {
     }
     // drive.json first, then the journal record, then data: a crash in between leaves a drive that
     // is recognised as this job's and attached again.
-    await writeDriveJson(fs, d.root, { format: 1, tool: 'seedship', job: s.settings.job, jobId: s.settings.jobId, driveId, seq, container: s.settings.container, encrypted: s.settings.encrypt, sealed: false });
+    await writeDriveJson(fs, d.root, {
+      format: 1,
+      tool: 'seedship',
+      job: s.settings.job,
+      jobId: s.settings.jobId,
+      driveId,
+      seq,
+      container: s.settings.container,
+      encrypted: s.settings.encrypt,
+      sealed: false,
+    });
     const rec = { type: RecordType.DriveAttached, drive: seq, driveId, path: d.root, budget } as const;
     s.journal.append(rec);
     s.state.apply(rec);

@@ -11,6 +11,7 @@ export function isDriveFault(err: unknown, root?: string): boolean {
   const code = errnoCode(err);
   if (code !== undefined && DRIVE_FAULTS.has(code)) return true;
   const raw = (err as { path?: unknown } | undefined)?.path;
-  const path = typeof raw === 'string' ? raw : raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : undefined;
+  const path =
+    typeof raw === 'string' ? raw : raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : undefined;
   return code === 'ENOENT' && root !== undefined && path !== undefined && path.startsWith(`${root}/`);
 }

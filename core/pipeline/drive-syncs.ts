@@ -19,8 +19,6 @@ export const COMMIT_EVERY_MS = 1000;
 /** …or when this many of its data files are open (many small files), to stay far below fd limits. */
 export const COMMIT_MAX_OPEN_FILES = 512;
 
-
-
 /** Sync state of a drive being filled. */
 interface DriveSync {
   /** Bytes written to it and not synced yet. */
@@ -79,7 +77,12 @@ export class DriveSyncs {
   async afterWrite(cur: CurrentDrive): Promise<void> {
     const d = this.#syncOf(cur);
     const open = cur.writer.openFiles;
-    if (d.unsynced < COMMIT_EVERY_BYTES && this.#clock.monotonic() - d.lastFlush < COMMIT_EVERY_MS && open < COMMIT_MAX_OPEN_FILES) return;
+    if (
+      d.unsynced < COMMIT_EVERY_BYTES &&
+      this.#clock.monotonic() - d.lastFlush < COMMIT_EVERY_MS &&
+      open < COMMIT_MAX_OPEN_FILES
+    )
+      return;
     const p = this.flush(cur);
     if (d.unsynced >= 2 * COMMIT_EVERY_BYTES || open >= 2 * COMMIT_MAX_OPEN_FILES) await p;
   }

@@ -47,7 +47,8 @@ export class DriveWriter {
     // A full drive is opened only to be sealed, maybe again after a crash in its seal: reserve
     // files the seal took are not made again (that would take inodes the seal may need).
     const sealing = drive.status !== 'open';
-    if (!sealing && !(await fs.exists(`${root}/${INODE_RESERVE}`))) await fs.writeNewFile(`${root}/${INODE_RESERVE}`, new Uint8Array(0));
+    if (!sealing && !(await fs.exists(`${root}/${INODE_RESERVE}`)))
+      await fs.writeNewFile(`${root}/${INODE_RESERVE}`, new Uint8Array(0));
     // The data file of every directory's and special file's (empty) blob.
     if (!(await fs.exists(`${root}/${EMPTY_FILE}`))) {
       await fs.writeNewFile(`${root}/${EMPTY_FILE}`, new Uint8Array(0));
@@ -129,11 +130,16 @@ export class DriveWriter {
     await this.#fs.mkdir(dir);
     this.#knownDirs.add(dir);
     // Every directory from the drive root down may be new: fsync each one's parent at flush.
-    for (let d = dir; d.length > this.root.length; d = d.slice(0, d.lastIndexOf('/'))) this.#dirsToSync.add(d.slice(0, d.lastIndexOf('/')));
+    for (let d = dir; d.length > this.root.length; d = d.slice(0, d.lastIndexOf('/')))
+      this.#dirsToSync.add(d.slice(0, d.lastIndexOf('/')));
   }
 
   /** Open the data file of a blob part: new (`create`), or continued after a crash at `resumeLength`. */
-  async openPart(file: number, rel: string, how: { create: true; sparseLength?: number } | { create: false; resumeLength?: number }): Promise<FileHandle> {
+  async openPart(
+    file: number,
+    rel: string,
+    how: { create: true; sparseLength?: number } | { create: false; resumeLength?: number },
+  ): Promise<FileHandle> {
     const existing = this.#open.get(file);
     if (existing) return existing;
     const path = `${this.root}/${rel}`;

@@ -6,7 +6,13 @@ import { JournalWriter } from '../journal/journal-writer.js';
 import { rawChunkBytes } from '../manifest/chunking.js';
 import { defaultSessionDir, SESSION_ROOT_NAME, sessionFiles } from '../session/session-layout.js';
 import { SessionLock } from '../session/session-lock.js';
-import { checkAgainstSession, readSettings, writeSettings, type RequestedSettings, type SessionSettings } from '../session/session-settings.js';
+import {
+  checkAgainstSession,
+  readSettings,
+  writeSettings,
+  type RequestedSettings,
+  type SessionSettings,
+} from '../session/session-settings.js';
 import { blobSuffix } from '../manifest/naming.js';
 
 /** An open session: settings, the replayed state and the journal writer, under the session lock. */
@@ -30,14 +36,25 @@ export async function resolveStaging(deps: NativeDeps, staging: string): Promise
     real = await deps.fs.realpath(staging);
   } catch (err) {
     const code = errnoCode(err);
-    throw new SeedshipError('E_STAGING', code === 'ENOENT' ? `staging ${staging} does not exist; check the path (--staging)` : `staging ${staging} cannot be opened (${code ?? (err as Error).message})`, { path: staging, cause: err });
+    throw new SeedshipError(
+      'E_STAGING',
+      code === 'ENOENT'
+        ? `staging ${staging} does not exist; check the path (--staging)`
+        : `staging ${staging} cannot be opened (${code ?? (err as Error).message})`,
+      { path: staging, cause: err },
+    );
   }
   const st = await deps.fs.stat(real);
-  if (st.kind !== 'dir') throw new SeedshipError('E_STAGING', `staging ${staging} is not a directory (--staging)`, { path: staging });
+  if (st.kind !== 'dir')
+    throw new SeedshipError('E_STAGING', `staging ${staging} is not a directory (--staging)`, { path: staging });
   try {
     await deps.fs.readdir(real);
   } catch (err) {
-    throw new SeedshipError('E_STAGING', `staging ${staging} is unreadable (${errnoCode(err) ?? (err as Error).message}); run as a user who can read it`, { path: staging, cause: err });
+    throw new SeedshipError(
+      'E_STAGING',
+      `staging ${staging} is unreadable (${errnoCode(err) ?? (err as Error).message}); run as a user who can read it`,
+      { path: staging, cause: err },
+    );
   }
   return real;
 }
@@ -45,7 +62,9 @@ export async function resolveStaging(deps: NativeDeps, staging: string): Promise
 /** The job of a staging location when only one session exists there (DiskPrep's `s:` flow). */
 export async function discoverJob(deps: NativeDeps, staging: string): Promise<string> {
   const root = `${staging}/${SESSION_ROOT_NAME}`;
-  const names = (await deps.fs.exists(root)) ? (await deps.fs.readdir(root)).filter((e) => e.kind === 'dir').map((e) => e.name) : [];
+  const names = (await deps.fs.exists(root))
+    ? (await deps.fs.readdir(root)).filter((e) => e.kind === 'dir').map((e) => e.name)
+    : [];
   if (names.length === 1) return names[0]!;
   if (names.length === 0) throw usageError(`no job is associated with staging ${staging}; name one with --job NAME`);
   throw usageError(`staging ${staging} has several jobs (${names.join(', ')}); choose one with --job NAME`);
@@ -74,14 +93,21 @@ export async function openSession(
     const journalPath = sessionFiles.journal(dir);
     const haveJournal = await fs.exists(journalPath);
     if (settings) {
-      if (settings.job !== p.job) throw usageError(`session dir ${dir} belongs to job ${settings.job}, not ${p.job}; pass --job ${settings.job} or another --session`);
+      if (settings.job !== p.job)
+        throw usageError(
+          `session dir ${dir} belongs to job ${settings.job}, not ${p.job}; pass --job ${settings.job} or another --session`,
+        );
       checkAgainstSession(settings, p.requested);
       // Settings without a journal: a run stopped between the two. Nothing can have reached a
       // drive (attaching one needs the journal), so the journal is simply created now; a drive
       // that holds data the journal does not know is refused when it is attached.
-
     } else {
-      if (haveJournal) throw new SeedshipError('E_JOURNAL_CORRUPT', `session ${dir} has a journal but no settings (${sessionFiles.settings(dir)}); restore the file or start a new --session dir`, { path: dir });
+      if (haveJournal)
+        throw new SeedshipError(
+          'E_JOURNAL_CORRUPT',
+          `session ${dir} has a journal but no settings (${sessionFiles.settings(dir)}); restore the file or start a new --session dir`,
+          { path: dir },
+        );
       settings = newSettings(deps, p);
       await writeSettings(fs, dir, settings);
     }
@@ -95,22 +121,46 @@ export async function openSession(
         state.apply(r);
       }
       if (reader.jobId?.toString('hex') !== settings.jobId) {
-        throw new SeedshipError('E_JOURNAL_CORRUPT', `journal ${journalPath} belongs to another job (id ${reader.jobId?.toString('hex')}); start a new --session dir`, { path: journalPath });
+        throw new SeedshipError(
+          'E_JOURNAL_CORRUPT',
+          `journal ${journalPath} belongs to another job (id ${reader.jobId?.toString('hex')}); start a new --session dir`,
+          { path: journalPath },
+        );
       }
       tornTail = reader.tail.tornReason;
-      journal = await JournalWriter.openAt(fs, journalPath, reader.tail.validEnd, reader.tail.fileSize, reader.version ?? 1);
+      journal = await JournalWriter.openAt(
+        fs,
+        journalPath,
+        reader.tail.validEnd,
+        reader.tail.fileSize,
+        reader.version ?? 1,
+      );
     } else {
       journal = await JournalWriter.create(fs, journalPath, Buffer.from(settings.jobId, 'hex'));
       state.setJournalVersion(journal.version);
     }
-    return { dir, staging: p.staging, settings, state, journal, journalPath, lock, resumed: haveJournal, tornTail, staleLock: staleTakenOver };
+    return {
+      dir,
+      staging: p.staging,
+      settings,
+      state,
+      journal,
+      journalPath,
+      lock,
+      resumed: haveJournal,
+      tornTail,
+      staleLock: staleTakenOver,
+    };
   } catch (err) {
     await lock.release();
     throw err;
   }
 }
 
-function newSettings(deps: NativeDeps, p: { staging: string; job: string; requested: RequestedSettings }): SessionSettings {
+function newSettings(
+  deps: NativeDeps,
+  p: { staging: string; job: string; requested: RequestedSettings },
+): SessionSettings {
   const r = p.requested;
   const codec = r.codec ?? 'zstd';
   const blobType = r.blobType ?? 'block';

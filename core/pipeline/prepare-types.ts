@@ -43,7 +43,11 @@ export interface PrepareIO {
    * Ask for the mount path of the next drive, when interactive. Return undefined to stop (the run
    * then ends with status `needs-drive`). Absent when not interactive.
    */
-  askNextDrive?: (info: { sealedDriveId: string; rawRemaining: number; filesRemaining: number }) => Promise<string | undefined>;
+  askNextDrive?: (info: {
+    sealedDriveId: string;
+    rawRemaining: number;
+    filesRemaining: number;
+  }) => Promise<string | undefined>;
 }
 
 export interface DriveSummary {

@@ -76,7 +76,12 @@ export async function prescan(
     r.problemCount++;
     if (r.problems.length < MAX_PROBLEMS_KEPT) r.problems.push(p);
   };
-  const walk = walkStaging(fs, staging, { exclude: opts.exclude, onSkip: (e) => r.skipped.push(e), entries: true, suffix: opts.suffix });
+  const walk = walkStaging(fs, staging, {
+    exclude: opts.exclude,
+    onSkip: (e) => r.skipped.push(e),
+    entries: true,
+    suffix: opts.suffix,
+  });
   for await (const f of walk) {
     opts.signal.throwIfAborted();
     r.files++;
@@ -86,13 +91,28 @@ export async function prescan(
     const blob = blobNameOf(f.path, f.kind === 'file' ? opts.suffix : '');
     if (f.mapped) r.mappedNames++;
     if (blob.escaped) r.escapedNames++;
-    if ((f.mapped || blob.escaped) && r.renamed.length < MAX_RENAMED_KEPT) r.renamed.push({ path: f.path, drivePath: f.mapped ? f.dpath : undefined, blobName: blob.escaped ? blob.name : undefined });
+    if ((f.mapped || blob.escaped) && r.renamed.length < MAX_RENAMED_KEPT)
+      r.renamed.push({
+        path: f.path,
+        drivePath: f.mapped ? f.dpath : undefined,
+        blobName: blob.escaped ? blob.name : undefined,
+      });
     if (f.kind !== 'file') continue;
     if (opts.pages && f.size % 512 !== 0) {
-      add({ path: f.path, rule: 'page-blob-length', message: `page blobs need a length that is a multiple of 512 bytes; this file has ${f.size}`, severity: 'error' });
+      add({
+        path: f.path,
+        rule: 'page-blob-length',
+        message: `page blobs need a length that is a multiple of 512 bytes; this file has ${f.size}`,
+        severity: 'error',
+      });
     }
     if (!opts.pages && chunkCount(f.size, opts.chunkBytes) > MAX_BLOCKS_PER_BLOB) {
-      add({ path: f.path, rule: 'blob-too-many-blocks', message: `a block blob holds at most ${MAX_BLOCKS_PER_BLOB} blocks; this file needs ${chunkCount(f.size, opts.chunkBytes)} (use --blob-type page)`, severity: 'error' });
+      add({
+        path: f.path,
+        rule: 'blob-too-many-blocks',
+        message: `a block blob holds at most ${MAX_BLOCKS_PER_BLOB} blocks; this file needs ${chunkCount(f.size, opts.chunkBytes)} (use --blob-type page)`,
+        severity: 'error',
+      });
     }
   }
   return r;

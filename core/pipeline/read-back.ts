@@ -35,7 +35,14 @@ export async function readBackDrive(
   let res;
   try {
     res = await verifyDrive(deps.fs, pool, root, {
-      session: { journalPath: s.journalPath, naming, seq: d.seq, key, tweakSeed: (p) => blobTweakSeed(s.settings.jobId, p), manifestHash: d.manifestHash },
+      session: {
+        journalPath: s.journalPath,
+        naming,
+        seq: d.seq,
+        key,
+        tweakSeed: (p) => blobTweakSeed(s.settings.jobId, p),
+        manifestHash: d.manifestHash,
+      },
       expectDriveId: d.driveId,
       expectJobId: s.settings.jobId,
       // Drives are read back at once through one pool: a few reads each keep every drive busy.
@@ -46,10 +53,15 @@ export async function readBackDrive(
   } catch (err) {
     // The drive went away under the read (unplugged, or swapped in its bay): not at hand, not failed.
     const code = errnoCode(err);
-    if (code === 'ENOENT' || code === 'ENOTCONN' || code === 'ENODEV' || code === 'ENXIO') return { kind: 'absent', found: `gone (${code})` };
+    if (code === 'ENOENT' || code === 'ENOTCONN' || code === 'ENODEV' || code === 'ENXIO')
+      return { kind: 'absent', found: `gone (${code})` };
     // The drive answers, but not with its bytes: a failed read-back.
     if (code === 'EIO' || code === 'EUCLEAN' || code === 'EREMOTEIO') {
-      return { kind: 'failed', problems: [], message: `drive ${d.driveId} failed its read-back: ${code} (${(err as Error).message}); do not ship it` };
+      return {
+        kind: 'failed',
+        problems: [],
+        message: `drive ${d.driveId} failed its read-back: ${code} (${(err as Error).message}); do not ship it`,
+      };
     }
     throw err;
   }

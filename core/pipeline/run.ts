@@ -23,19 +23,36 @@ const SHOWN_PROBLEMS = 10;
  * `prepare`: copy a staging tree onto drives in the Import/Export format, resumable after any
  * crash, and seal and verify each drive. Reaches the OS only through `deps`.
  */
-export async function runPrepare(opts: PrepareOptions, deps: NativeDeps, io: PrepareIO, rules: NamingRules, signal: AbortSignal): Promise<PrepareResult> {
+export async function runPrepare(
+  opts: PrepareOptions,
+  deps: NativeDeps,
+  io: PrepareIO,
+  rules: NamingRules,
+  signal: AbortSignal,
+): Promise<PrepareResult> {
   const started = deps.clock.monotonic();
   const staging = await resolveStaging(deps, opts.staging);
   const job = opts.job ?? (await discoverJob(deps, staging));
   const jobProblem = rules.jobName(job);
   if (jobProblem) throw usageError(`job name ${JSON.stringify(job)}: ${jobProblem} (--job)`);
   const requested = requestedSettings(opts, job, rules);
-  const session = await openSession(deps, { staging, job, sessionDir: opts.session, requested, version: SEEDSHIP_VERSION });
+  const session = await openSession(deps, {
+    staging,
+    job,
+    sessionDir: opts.session,
+    requested,
+    version: SEEDSHIP_VERSION,
+  });
   io.sessionReady?.(session.dir);
   const pool = deps.createChunkProcessor(opts.threads ?? deps.cores);
   try {
-    if (session.staleLock) io.notice('warning', 'a previous run was killed; its session lock was stale and has been taken over');
-    if (session.tornTail) io.notice('warning', `the journal's last record was torn by a crash (${session.tornTail}); it was cut off and that work will be redone`);
+    if (session.staleLock)
+      io.notice('warning', 'a previous run was killed; its session lock was stale and has been taken over');
+    if (session.tornTail)
+      io.notice(
+        'warning',
+        `the journal's last record was torn by a crash (${session.tornTail}); it was cut off and that work will be redone`,
+      );
     return await prepareInSession(opts, deps, io, rules, signal, session, pool, started);
   } finally {
     await pool.close();
@@ -45,11 +62,20 @@ export async function runPrepare(opts: PrepareOptions, deps: NativeDeps, io: Pre
 }
 
 function requestedSettings(opts: PrepareOptions, job: string, rules: NamingRules): RequestedSettings {
-  if (opts.encrypt && opts.bitlockerKeys?.length) throw usageError('--encrypt and --bitlocker-key exclude each other: the first encrypts with seedship, the second records a BitLocker volume encrypted elsewhere');
-  if (opts.level !== undefined && (!Number.isInteger(opts.level) || opts.level < 1 || opts.level > 19)) throw usageError(`--level ${opts.level} is out of range; use 1 (fastest) to 19 (smallest)`);
+  if (opts.encrypt && opts.bitlockerKeys?.length)
+    throw usageError(
+      '--encrypt and --bitlocker-key exclude each other: the first encrypts with seedship, the second records a BitLocker volume encrypted elsewhere',
+    );
+  if (opts.level !== undefined && (!Number.isInteger(opts.level) || opts.level < 1 || opts.level > 19))
+    throw usageError(`--level ${opts.level} is out of range; use 1 (fastest) to 19 (smallest)`);
   const container = opts.container;
   const problem = rules.containerName(container ?? job);
-  if (problem) throw usageError(container ? `container ${JSON.stringify(container)}: ${problem} (--container)` : `the job name ${JSON.stringify(job)} is not a valid container name (${problem}); pass --container NAME`);
+  if (problem)
+    throw usageError(
+      container
+        ? `container ${JSON.stringify(container)}: ${problem} (--container)`
+        : `the job name ${JSON.stringify(job)} is not a valid container name (${problem}); pass --container NAME`,
+    );
   const r: { -readonly [K in keyof RequestedSettings]: RequestedSettings[K] } = {};
   if (container !== undefined) r.container = container;
   if (opts.codec !== undefined) r.codec = opts.codec;
@@ -75,7 +101,8 @@ async function prepareInSession(
   const { fs } = deps;
   const s = session.settings;
   const keys = opts.bitlockerKeys ?? [];
-  if (keys.length > 0 && keys.length !== opts.drives.length) throw usageError(`give one --bitlocker-key per --drive (${opts.drives.length} drives, ${keys.length} keys)`);
+  if (keys.length > 0 && keys.length !== opts.drives.length)
+    throw usageError(`give one --bitlocker-key per --drive (${opts.drives.length} drives, ${keys.length} keys)`);
   for (const k of keys) {
     const p = rules.bitlockerKey(k);
     if (p) throw usageError(`--bitlocker-key: ${p}`);
@@ -110,18 +137,30 @@ async function prepareInSession(
   all.setItems(session.state.filesDone, scan.files);
   const found = judge?.findings;
   const errors = scan.problems.filter((p) => p.severity === 'error');
-  for (const w of scan.problems.filter((p) => p.severity === 'warning').slice(0, SHOWN_PROBLEMS)) io.notice('warning', `${w.path}: ${w.message}`);
+  for (const w of scan.problems.filter((p) => p.severity === 'warning').slice(0, SHOWN_PROBLEMS))
+    io.notice('warning', `${w.path}: ${w.message}`);
   if (errors.length > 0) await refuseFiles(deps, session, scan.problems, scan.problemCount);
   const namesFile = await writeRenamed(deps, session, scan);
   if (found) noticeFindings(io, found);
-  const coordinator = new DriveCoordinator(deps, session, { driveLimit: opts.driveLimit, allowStagingVolume: opts.allowStagingVolume ?? false, notice: io.notice });
+  const coordinator = new DriveCoordinator(deps, session, {
+    driveLimit: opts.driveLimit,
+    allowStagingVolume: opts.allowStagingVolume ?? false,
+    notice: io.notice,
+  });
   const inspected: InspectedDrive[] = [];
   for (let i = 0; i < opts.drives.length; i++) inspected.push(await coordinator.inspect(opts.drives[i]!, keys[i]));
   await coordinator.setDrives(inspected);
 
   const jrn = new JrnWriter(fs, sessionFiles.jrn(session.dir, s.job));
   if (await jrn.ensureCreated(deps.clock.now())) {
-    await jrn.append(JrnWriter.formatRecord(deps.clock.now(), 'ActivityRecord', [['ActivityId', 'PrepImportDriveCommandContext'], ['LogDirectory', session.dir], ['StorageAccountKey', '*******'], ['ContainerName', s.container]]));
+    await jrn.append(
+      JrnWriter.formatRecord(deps.clock.now(), 'ActivityRecord', [
+        ['ActivityId', 'PrepImportDriveCommandContext'],
+        ['LogDirectory', session.dir],
+        ['StorageAccountKey', '*******'],
+        ['ContainerName', s.container],
+      ]),
+    );
   }
   const run = session.state.runs + 1;
   session.journal.append({ type: RecordType.SessionStarted, run, at: deps.clock.now(), version: SEEDSHIP_VERSION });
@@ -133,12 +172,26 @@ async function prepareInSession(
   session.state.apply(frontier);
   await session.journal.commit();
 
-  const naming: BlobNaming = { container: s.container, suffix: blobSuffix(s.codec), codec: s.codec, kind: s.blobType, disposition: s.disposition };
+  const naming: BlobNaming = {
+    container: s.container,
+    suffix: blobSuffix(s.codec),
+    codec: s.codec,
+    kind: s.blobType,
+    disposition: s.disposition,
+  };
   const kit = await deps.createCodecKit();
   const loop = new CopyLoop(deps, session, coordinator, pool, kit, io, {
     threads: pool.threads,
     naming,
-    sealBase: { fs, sessionDir: session.dir, journalPath: session.journalPath, jrn, naming, creator: `seedship ${SEEDSHIP_VERSION}`, containerSas: s.containerSas },
+    sealBase: {
+      fs,
+      sessionDir: session.dir,
+      journalPath: session.journalPath,
+      jrn,
+      naming,
+      creator: `seedship ${SEEDSHIP_VERSION}`,
+      containerSas: s.containerSas,
+    },
     rawTotal: scan.bytes,
     filesTotal: scan.files,
     readBack: opts.verify !== false,
@@ -152,7 +205,9 @@ async function prepareInSession(
   for (const u of coordinator.unsealed()) {
     if (!u.drive) {
       if (u.state.segments > 0) {
-        throw usageError(`drive ${u.state.driveId} (last at ${u.state.path}) holds this job's unsealed data; attach it and pass it with --drive to continue`);
+        throw usageError(
+          `drive ${u.state.driveId} (last at ${u.state.path}) holds this job's unsealed data; attach it and pass it with --drive to continue`,
+        );
       }
       continue;
     }
@@ -192,12 +247,20 @@ async function prepareInSession(
   if (failed.length > 0) {
     const [seq, out] = failed[0]!;
     const d = session.state.drive(seq);
-    const what = failed.length === 1 ? (out as { message: string }).message : `${failed.length} drives failed their read-back, first: ${(out as { message: string }).message}`;
-    throw new SeedshipError('E_INTEGRITY', `${what}. Run the same command again with another --drive: what it holds is copied there`, { path: d.path });
+    const what =
+      failed.length === 1
+        ? (out as { message: string }).message
+        : `${failed.length} drives failed their read-back, first: ${(out as { message: string }).message}`;
+    throw new SeedshipError(
+      'E_INTEGRITY',
+      `${what}. Run the same command again with another --drive: what it holds is copied there`,
+      { path: d.path },
+    );
   }
 
   // Entries still on no drive that this run set out to catch up (it stopped for want of a drive).
-  const missing = loop.needsDrive && catchUp && found && found.missing > 0 ? await catchUp.left(found) : { count: 0, paths: [] };
+  const missing =
+    loop.needsDrive && catchUp && found && found.missing > 0 ? await catchUp.left(found) : { count: 0, paths: [] };
   const skipped = [...scan.skipped, ...loop.skipped, ...(found?.stuckEntries ?? [])];
   let skippedFile: string | undefined;
   if (skipped.length > 0) {
@@ -239,12 +302,22 @@ async function prepareInSession(
 
 /** Warn of entries changed since their copy, and say which earlier skips and additions will be copied now. */
 function noticeFindings(io: PrepareIO, found: CatchUpFindings): void {
-  const list = (paths: readonly string[], count: number) => `${paths.slice(0, SHOWN_PROBLEMS).map((p) => JSON.stringify(p)).join(', ')}${count > SHOWN_PROBLEMS ? ` and ${count - SHOWN_PROBLEMS} more` : ''}`;
+  const list = (paths: readonly string[], count: number) =>
+    `${paths
+      .slice(0, SHOWN_PROBLEMS)
+      .map((p) => JSON.stringify(p))
+      .join(', ')}${count > SHOWN_PROBLEMS ? ` and ${count - SHOWN_PROBLEMS} more` : ''}`;
   if (found.missing > 0) {
-    io.notice('info', `${found.missing} staged entries in the part of staging earlier runs visited are on no drive (skipped then, or added since); copying them now: ${list(found.missingPaths, found.missing)}`);
+    io.notice(
+      'info',
+      `${found.missing} staged entries in the part of staging earlier runs visited are on no drive (skipped then, or added since); copying them now: ${list(found.missingPaths, found.missing)}`,
+    );
   }
   if (found.changed > 0) {
-    io.notice('warning', `${found.changed} staged entries changed after they were copied (size, time, inode or kind differ); the drives keep the version copied then, which this session does not replace — upload the new one with seedship sync after the import: ${list(found.changedPaths, found.changed)}`);
+    io.notice(
+      'warning',
+      `${found.changed} staged entries changed after they were copied (size, time, inode or kind differ); the drives keep the version copied then, which this session does not replace — upload the new one with seedship sync after the import: ${list(found.changedPaths, found.changed)}`,
+    );
   }
 }
 
@@ -253,10 +326,22 @@ function noticeFindings(io: PrepareIO, found: CatchUpFindings): void {
  * sealed by a run that was killed before it could read it back; all at once. A drive given whose
  * identity does not match is "not read back yet", never failed.
  */
-async function readBackLeft(opts: PrepareOptions, loop: CopyLoop, session: OpenSession, inspected: readonly InspectedDrive[]): Promise<void> {
+async function readBackLeft(
+  opts: PrepareOptions,
+  loop: CopyLoop,
+  session: OpenSession,
+  inspected: readonly InspectedDrive[],
+): Promise<void> {
   if (opts.verify === false) return;
   const atHand = new Map(inspected.filter((d) => d.json).map((d) => [d.json!.driveId, d.root]));
-  const toVerify = session.state.drives.filter((d) => d && d.status === 'sealed' && !d.verified && !loop.readBacks.has(d.seq) && (loop.sealedNow.includes(d.seq) || atHand.has(d.driveId)));
+  const toVerify = session.state.drives.filter(
+    (d) =>
+      d &&
+      d.status === 'sealed' &&
+      !d.verified &&
+      !loop.readBacks.has(d.seq) &&
+      (loop.sealedNow.includes(d.seq) || atHand.has(d.driveId)),
+  );
   await Promise.all(toVerify.map((d) => loop.readBack(d, atHand.get(d.driveId) ?? d.path)));
   await loop.commit();
 }
@@ -266,24 +351,44 @@ async function readBackLeft(opts: PrepareOptions, loop: CopyLoop, session: OpenS
  * `mapped|escaped|mapped,escaped <TAB> staged path <TAB> drive path <TAB> blob name` (paths as
  * JSON strings, so any byte is shown). Undefined when there are none.
  */
-async function writeRenamed(deps: NativeDeps, session: OpenSession, scan: Awaited<ReturnType<typeof prescan>>): Promise<string | undefined> {
+async function writeRenamed(
+  deps: NativeDeps,
+  session: OpenSession,
+  scan: Awaited<ReturnType<typeof prescan>>,
+): Promise<string | undefined> {
   const path = sessionFiles.names(session.dir);
   if (scan.renamed.length === 0) {
     await deps.fs.unlink(path);
     return undefined;
   }
   const lines = scan.renamed.map((r) => {
-    const what = [r.drivePath !== undefined ? 'mapped' : '', r.blobName !== undefined ? 'escaped' : ''].filter(Boolean).join(',');
+    const what = [r.drivePath !== undefined ? 'mapped' : '', r.blobName !== undefined ? 'escaped' : '']
+      .filter(Boolean)
+      .join(',');
     return `${what}\t${JSON.stringify(r.path)}\t${JSON.stringify(r.drivePath ?? '')}\t${JSON.stringify(r.blobName ?? '')}`;
   });
-  const more = scan.mappedNames + scan.escapedNames > scan.renamed.length ? [`# … and more: ${scan.mappedNames} mapped and ${scan.escapedNames} escaped in all`] : [];
-  await deps.fs.writeFileAtomic(path, ['# what\tstaged path\tdrive path (below the container)\tblob name', ...lines, ...more].join('\n') + '\n');
+  const more =
+    scan.mappedNames + scan.escapedNames > scan.renamed.length
+      ? [`# … and more: ${scan.mappedNames} mapped and ${scan.escapedNames} escaped in all`]
+      : [];
+  await deps.fs.writeFileAtomic(
+    path,
+    ['# what\tstaged path\tdrive path (below the container)\tblob name', ...lines, ...more].join('\n') + '\n',
+  );
   return path;
 }
 
-async function refuseFiles(deps: NativeDeps, session: OpenSession, problems: PathProblem[], count: number): Promise<never> {
+async function refuseFiles(
+  deps: NativeDeps,
+  session: OpenSession,
+  problems: PathProblem[],
+  count: number,
+): Promise<never> {
   const path = sessionFiles.problems(session.dir);
-  await deps.fs.writeFileAtomic(path, problems.map((p) => `${p.severity}\t${p.rule}\t${p.path}\t${p.message}`).join('\n') + '\n');
+  await deps.fs.writeFileAtomic(
+    path,
+    problems.map((p) => `${p.severity}\t${p.rule}\t${p.path}\t${p.message}`).join('\n') + '\n',
+  );
   const errors = problems.filter((p) => p.severity === 'error');
   const shown = errors.slice(0, SHOWN_PROBLEMS).map((p) => `  ${JSON.stringify(p.path)}: ${p.message} [${p.rule}]`);
   throw new SeedshipError(
@@ -292,4 +397,3 @@ async function refuseFiles(deps: NativeDeps, session: OpenSession, problems: Pat
     { path },
   );
 }
-

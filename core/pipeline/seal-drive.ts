@@ -1,10 +1,23 @@
 import { createHash } from 'node:crypto';
 import type { FileSystem } from '../../native/interfaces.js';
-import { DRIVE_DIR, dropReserves, MANIFEST_SEAL_TMP, readDriveJson, sealDriveJson, takeSealInode } from '../drives/drive-identity.js';
+import {
+  DRIVE_DIR,
+  dropReserves,
+  MANIFEST_SEAL_TMP,
+  readDriveJson,
+  sealDriveJson,
+  takeSealInode,
+} from '../drives/drive-identity.js';
 import type { DriveState } from '../journal/journal-state.js';
 import { formatDriveInfo } from '../manifest/drive-info.js';
 import { driveBlobs, type BlobNaming } from '../journal/drive-blobs.js';
-import { formatBlob, formatManifestHead, MANIFEST_FILE_WINDOWS, MANIFEST_NAME, MANIFEST_TAIL } from '../manifest/drive-manifest.js';
+import {
+  formatBlob,
+  formatManifestHead,
+  MANIFEST_FILE_WINDOWS,
+  MANIFEST_NAME,
+  MANIFEST_TAIL,
+} from '../manifest/drive-manifest.js';
 import { JrnWriter } from '../manifest/jrn-writer.js';
 import { sessionFiles } from '../session/session-layout.js';
 
@@ -78,7 +91,12 @@ export async function sealDrive(ctx: SealContext, drive: DriveState, root: strin
   if (dj) await sealDriveJson(fs, root, { ...dj, sealed: true, manifestHash });
   await dropReserves(fs, root); // none is left unless drive.json was missing
 
-  const info = { driveId: drive.driveId, bitLockerKey: ctx.bitLockerKey, manifestFile: MANIFEST_FILE_WINDOWS, manifestHash };
+  const info = {
+    driveId: drive.driveId,
+    bitLockerKey: ctx.bitLockerKey,
+    manifestFile: MANIFEST_FILE_WINDOWS,
+    manifestHash,
+  };
   const driveInfoFile = sessionFiles.driveInfo(ctx.sessionDir, drive.driveId);
   await fs.writeFileAtomic(driveInfoFile, formatDriveInfo(info), 0o600);
   // The .jrn (0600) carries the same DriveInfo, key included, as WAImportExport's does: the portal

@@ -84,7 +84,12 @@ export async function runPlan(
   let mapped = 0;
   let escaped = 0;
   const suffix = blobSuffix(opts.codec);
-  for await (const f of walkStaging(fs, opts.staging, { exclude, onSkip: (e) => skipped.push(e), entries: true, suffix })) {
+  for await (const f of walkStaging(fs, opts.staging, {
+    exclude,
+    onSkip: (e) => skipped.push(e),
+    entries: true,
+    suffix,
+  })) {
     opts.signal.throwIfAborted();
     files++;
     bytes += f.size;
@@ -98,7 +103,12 @@ export async function runPlan(
   scanned.setItems(files, files);
   scanned.setState('done');
   board.setPhase('sampling', `compressing samples to estimate the ratio (${opts.codec})`);
-  const ranges = await pickSamples(fs, opts.staging, { totalBytes: bytes, count: SAMPLE_COUNT, sampleBytes: SAMPLE_BYTES, exclude });
+  const ranges = await pickSamples(fs, opts.staging, {
+    totalBytes: bytes,
+    count: SAMPLE_COUNT,
+    sampleBytes: SAMPLE_BYTES,
+    exclude,
+  });
   const sampleBytes = ranges.reduce((a, s) => a + s.length, 0);
   const sampling = board.track({ key: 'samples', label: 'compression samples', unit: 'bytes', total: sampleBytes });
   sampling.setItems(0, ranges.length);
@@ -149,7 +159,11 @@ export async function runPlan(
  * needed are counted in drives the size of the last one that holds something. Throws E_USAGE when
  * bytes are left and no drive given holds anything.
  */
-export function countDrives(need: number, sizes: readonly number[], repeatLast: boolean): { needed: number; short: number } {
+export function countDrives(
+  need: number,
+  sizes: readonly number[],
+  repeatLast: boolean,
+): { needed: number; short: number } {
   const room = (s: number) => (s >= MIN_DRIVE_BYTES ? s - DRIVE_FIXED_RESERVE_BYTES : 0);
   let left = need;
   let n = 0;

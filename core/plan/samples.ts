@@ -39,5 +39,17 @@ export async function pickSamples(
 
 /** The worker task that reads, hashes and compresses one sample as `prepare` would its chunk. */
 export function sampleEncodeTask(s: SampleRange, codec: Codec, level: number): EncodeTask {
-  return { kind: 'encode', path: s.path, offset: s.offset, length: s.length, expect: s.expect, codec, level, pages: false, cipher: undefined, tweakSeed: undefined, unitOffset: s.offset };
+  return {
+    kind: 'encode',
+    path: s.path,
+    offset: s.offset,
+    length: s.length,
+    expect: s.expect,
+    codec,
+    level,
+    pages: false,
+    cipher: undefined,
+    tweakSeed: undefined,
+    unitOffset: s.offset,
+  };
 }

@@ -20,7 +20,10 @@ export function escapeHtml(text: string): string {
 /** A time (ms since the epoch) as UTC, to the second. */
 export function formatTime(ms: number | undefined): string {
   if (ms === undefined || !Number.isFinite(ms)) return '—';
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
 }
 
 export function bytesText(n: number): string {

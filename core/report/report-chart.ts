@@ -3,7 +3,16 @@ import type { Throughput, ThroughputPoint } from './throughput.js';
 
 /** Colours of the drive lines, told apart in print and by most colour-blind readers. */
 export const SERIES_COLOURS = [
-  '#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000', '#8c564b', '#7f7f7f', '#bcbd22',
+  '#0072b2',
+  '#d55e00',
+  '#009e73',
+  '#cc79a7',
+  '#e69f00',
+  '#56b4e9',
+  '#000000',
+  '#8c564b',
+  '#7f7f7f',
+  '#bcbd22',
 ];
 
 /** Points kept per drive line: more only adds bytes to the page (the chart is ~800 px wide). */
@@ -26,8 +35,8 @@ export function renderThroughputChart(t: Throughput): string {
   const y = (bps: number) => PAD.top + (1 - bps / yMax) * (H - PAD.top - PAD.bottom);
   const bottom = H - PAD.bottom;
   const parts = [
-    `<svg id="throughput-chart" class="chart" role="img" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}"`
-      + ' xmlns="http://www.w3.org/2000/svg">',
+    `<svg id="throughput-chart" class="chart" role="img" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}"` +
+      ' xmlns="http://www.w3.org/2000/svg">',
     '<title>Throughput per drive (MB/s) over elapsed time</title>',
   ];
   for (let i = 0; i <= 4; i++) {
@@ -56,8 +65,11 @@ export function renderThroughputChart(t: Throughput): string {
   t.series.forEach((s, i) => {
     const d = s.segments
       .map((seg) => thin(seg, Math.max(2, Math.floor((CHART_MAX_POINTS * seg.length) / most))))
-      .map((seg) => seg.map((p, j) => `${j === 0 ? 'M' : 'L'}${f(x(p.t))} ${f(y(p.bytesPerSecond))}`).join(' ')
-        + (seg.length === 1 ? ' h1' : ''))
+      .map(
+        (seg) =>
+          seg.map((p, j) => `${j === 0 ? 'M' : 'L'}${f(x(p.t))} ${f(y(p.bytesPerSecond))}`).join(' ') +
+          (seg.length === 1 ? ' h1' : ''),
+      )
       .join(' ');
     const avg = averageRate(s.segments);
     const mean = avg !== undefined ? `${mbpsText(avg)} on average` : 'no samples';

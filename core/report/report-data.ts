@@ -51,14 +51,16 @@ export interface ReportData {
   readonly version: string;
   readonly settings: SessionSettings;
   /** Replayed journal; undefined when it cannot be read (see notes). */
-  readonly state: {
-    readonly runs: number;
-    readonly done: boolean;
-    readonly filesDone: number;
-    readonly filesSkipped: number;
-    readonly rawBytes: number;
-    readonly storedBytes: number;
-  } | undefined;
+  readonly state:
+    | {
+        readonly runs: number;
+        readonly done: boolean;
+        readonly filesDone: number;
+        readonly filesSkipped: number;
+        readonly rawBytes: number;
+        readonly storedBytes: number;
+      }
+    | undefined;
   readonly job: ReportJob;
   readonly drives: ReportDrive[];
   readonly throughput: Throughput;
@@ -97,8 +99,12 @@ export function logsDir(sessionDir: string): string {
  * is an error; anything else that cannot be read (a damaged journal or log, a missing list) becomes
  * a note on the page, so a report can be made of a session in any state.
  */
-export async function gatherReport(fs: FileSystem, clock: Clock, dir: string,
-  opts: GatherOptions): Promise<ReportData> {
+export async function gatherReport(
+  fs: FileSystem,
+  clock: Clock,
+  dir: string,
+  opts: GatherOptions,
+): Promise<ReportData> {
   const notes: string[] = [];
   const settings = await readSettings(fs, dir);
   if (!settings) {
@@ -111,8 +117,12 @@ export async function gatherReport(fs: FileSystem, clock: Clock, dir: string,
     const st = view.state;
     driveStates = st.drives.filter((d): d is DriveState => d !== undefined);
     state = {
-      runs: st.runs, done: st.sessionDone, filesDone: st.filesDone, filesSkipped: st.filesSkipped,
-      rawBytes: st.rawDone, storedBytes: st.storedDone,
+      runs: st.runs,
+      done: st.sessionDone,
+      filesDone: st.filesDone,
+      filesSkipped: st.filesSkipped,
+      rawBytes: st.rawDone,
+      storedBytes: st.storedDone,
     };
   } catch (err) {
     notes.push(`the journal cannot be read (${(err as Error).message}): drives and counts are not shown`);
@@ -157,9 +167,14 @@ function applyCurrentRun(runs: ReportRun[], current: GatherOptions['current']): 
 
 function reportDrive(d: DriveState, runs: readonly ReportRun[]): ReportDrive {
   // A drive that failed after its sealing (it has a manifest hash) failed its read-back.
-  const readBack = d.status === 'sealed'
-    ? (d.verified ? 'ok' : 'not read back')
-    : d.status === 'failed' && d.manifestHash !== undefined ? 'failed' : 'not sealed';
+  const readBack =
+    d.status === 'sealed'
+      ? d.verified
+        ? 'ok'
+        : 'not read back'
+      : d.status === 'failed' && d.manifestHash !== undefined
+        ? 'failed'
+        : 'not sealed';
   let verify: VerifyOutcome | undefined;
   for (const r of runs) {
     if (r.command !== 'verify' || !drivesOf(r.argv).some((p) => samePath(p, d.path))) continue;
@@ -213,8 +228,9 @@ async function readJob(fs: FileSystem, dir: string, notes: string[]): Promise<Re
   const pkg = ship?.deliveryPackage;
   return {
     record,
-    shipping: pkg && typeof pkg.trackingNumber === 'string'
-      ? { carrier: String(pkg.carrierName), trackingNumber: pkg.trackingNumber, sentAt: ship.sentAt }
-      : undefined,
+    shipping:
+      pkg && typeof pkg.trackingNumber === 'string'
+        ? { carrier: String(pkg.carrierName), trackingNumber: pkg.trackingNumber, sentAt: ship.sentAt }
+        : undefined,
   };
 }

@@ -31,8 +31,9 @@ table.kv th{width:220px;background:none;font-weight:500;color:#57606a}
 /** Forbids every fetch: the page is whole by itself, and a browser that finds otherwise says so. */
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
-const NAMES_INTRO = 'mapped: NTFS would not keep the name, the drive holds another; '
-  + 'escaped: no blob name can carry it. Restore gives every original name back.';
+const NAMES_INTRO =
+  'mapped: NTFS would not keep the name, the drive holds another; ' +
+  'escaped: no blob name can carry it. Restore gives every original name back.';
 
 /**
  * The report as one HTML page: inline style and SVG, no script, no link to anything outside the
@@ -43,14 +44,28 @@ export function renderReportHtml(data: ReportData): string {
   const s = data.settings;
   const title = `seedship report: job ${s.job}`;
   const written = `written ${h(formatTime(data.generatedAt))} by seedship ${h(data.version)}`;
-  const skipped = listSection('Skipped', 'skipped', data.skipped, ['Staged path', 'Reason'],
-    (r) => [mono(r.path), h(r.reason)]);
-  const renamed = listSection('Renamed or escaped', 'renamed', data.renamed,
+  const skipped = listSection('Skipped', 'skipped', data.skipped, ['Staged path', 'Reason'], (r) => [
+    mono(r.path),
+    h(r.reason),
+  ]);
+  const renamed = listSection(
+    'Renamed or escaped',
+    'renamed',
+    data.renamed,
     ['What', 'Staged path', 'Name on the drive', 'Blob name'],
-    (r) => [h(r.what), mono(r.path), mono(r.drivePath || '—'), mono(r.blobName || '—')], NAMES_INTRO);
-  const problems = data.problems.count === 0 ? '' : listSection('Files this session cannot store', 'problems',
-    data.problems, ['Severity', 'Rule', 'Staged path', 'Message'],
-    (r) => [h(r.severity), h(r.rule), mono(r.path), h(r.message)]);
+    (r) => [h(r.what), mono(r.path), mono(r.drivePath || '—'), mono(r.blobName || '—')],
+    NAMES_INTRO,
+  );
+  const problems =
+    data.problems.count === 0
+      ? ''
+      : listSection(
+          'Files this session cannot store',
+          'problems',
+          data.problems,
+          ['Severity', 'Rule', 'Staged path', 'Message'],
+          (r) => [h(r.severity), h(r.rule), mono(r.path), h(r.message)],
+        );
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -91,8 +106,10 @@ function row(cells: readonly string[], attrs = ''): string {
 }
 
 function table(head: readonly string[], rows: readonly string[], attrs = ''): string {
-  return `<table${attrs}><thead><tr>${head.map((x) => `<th>${h(x)}</th>`).join('')}</tr></thead>`
-    + `<tbody>${rows.join('')}</tbody></table>`;
+  return (
+    `<table${attrs}><thead><tr>${head.map((x) => `<th>${h(x)}</th>`).join('')}</tr></thead>` +
+    `<tbody>${rows.join('')}</tbody></table>`
+  );
 }
 
 function kv(pairs: readonly [string, string | undefined][]): string {
@@ -112,9 +129,12 @@ function jobSection(data: ReportData): string {
   const s = data.settings;
   const st = data.state;
   const ratio = st && st.rawBytes > 0 ? ` (ratio ${(st.storedBytes / st.rawBytes).toFixed(2)})` : '';
-  const state = st === undefined
-    ? 'unknown (journal unreadable)'
-    : st.done ? '<span class="ok">copy complete</span>' : 'not complete: run prepare again with a drive that has room';
+  const state =
+    st === undefined
+      ? 'unknown (journal unreadable)'
+      : st.done
+        ? '<span class="ok">copy complete</span>'
+        : 'not complete: run prepare again with a drive that has room';
   const job = data.job.record;
   const ship = data.job.shipping;
   const jobText = job
@@ -144,8 +164,18 @@ ${kv([
 }
 
 function drivesSection(drives: readonly ReportDrive[]): string {
-  const head = ['Drive', 'Path', 'Status', 'Fill', 'Stored', 'Staged bytes', 'Blobs', 'Read-back', 'Verify',
-    'Manifest hash'];
+  const head = [
+    'Drive',
+    'Path',
+    'Status',
+    'Fill',
+    'Stored',
+    'Staged bytes',
+    'Blobs',
+    'Read-back',
+    'Verify',
+    'Manifest hash',
+  ];
   const rows = drives.map((d, i) => {
     const pct = d.budgetBytes > 0 ? Math.min(100, (100 * d.usedBytes) / d.budgetBytes) : 0;
     const of = `${bytesText(d.usedBytes)} of ${bytesText(d.budgetBytes)}`;
@@ -179,21 +209,33 @@ what it held was copied again onto other drives.</p>`;
 function verifyText(d: ReportDrive): string {
   const v = d.verify;
   if (!v) return '<span class="sub">not run on it</span>';
-  const what = v.exitCode === 0
-    ? '<span class="ok">passed</span>'
-    : v.exitCode === undefined ? 'did not finish' : `<span class="bad">failed (exit ${v.exitCode})</span>`;
+  const what =
+    v.exitCode === 0
+      ? '<span class="ok">passed</span>'
+      : v.exitCode === undefined
+        ? 'did not finish'
+        : `<span class="bad">failed (exit ${v.exitCode})</span>`;
   return `${what} <span class="sub">${h(formatTime(v.at))}</span>`;
 }
 
-function listSection<T>(title: string, id: string, list: Listed<T>, head: readonly string[],
-  cells: (r: T) => string[], intro?: string): string {
+function listSection<T>(
+  title: string,
+  id: string,
+  list: Listed<T>,
+  head: readonly string[],
+  cells: (r: T) => string[],
+  intro?: string,
+): string {
   if (list.count === 0) return `<h2 id="${id}">${h(title)} (0)</h2><p class="sub">none</p>`;
   const file = `<span class="mono">${h(list.file ?? '')}</span>`;
   const cut = list.count > list.rows.length;
   const more = cut ? `<p class="sub">${list.rows.length} of ${list.count} shown; all are in ${file}.</p>` : '';
   return `<h2 id="${id}">${h(title)} (${list.count})</h2>${intro ? `<p class="sub">${h(intro)}</p>` : ''}
 <p class="sub">from ${file}</p>
-${table(head, list.rows.map((r) => row(cells(r))))}${more}`;
+${table(
+  head,
+  list.rows.map((r) => row(cells(r))),
+)}${more}`;
 }
 
 function warningsSection(data: ReportData): string {

@@ -155,8 +155,18 @@ function readOneLog(name: string, text: string, out: RunLogData, firstBoard: num
     out.notes.push(`run log ${name}: ${badLines} line(s) are not JSON records and were left out (${why})`);
   }
   const ended = endedAt ?? lastTime;
-  out.runs.push({ file: name, command, argv, version, startedAt, endedAt: ended, exitCode, warnings, errors,
-    badLines });
+  out.runs.push({
+    file: name,
+    command,
+    argv,
+    version,
+    startedAt,
+    endedAt: ended,
+    exitCode,
+    warnings,
+    errors,
+    badLines,
+  });
   return board + 1;
 }
 

@@ -42,8 +42,12 @@ type RowOf<K extends Kind> = K extends 'skipped' ? SkipRow : K extends 'names' ?
  * missing file is an empty list; an unreadable one is a note. Lines it cannot split are shown
  * whole rather than dropped: the list is what the operator hands over.
  */
-export async function readListed<K extends Kind>(fs: FileSystem, file: string, kind: K,
-  notes: string[]): Promise<Listed<RowOf<K>>> {
+export async function readListed<K extends Kind>(
+  fs: FileSystem,
+  file: string,
+  kind: K,
+  notes: string[],
+): Promise<Listed<RowOf<K>>> {
   let b: Buffer | undefined;
   try {
     b = await fs.readFileIfExists(file);
@@ -52,7 +56,10 @@ export async function readListed<K extends Kind>(fs: FileSystem, file: string, k
     return { file, rows: [], count: 0 };
   }
   if (!b) return { file: undefined, rows: [], count: 0 };
-  const lines = b.toString('utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = b
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#'));
   const rows = lines.slice(0, REPORT_LIST_ROWS).map((l) => parseRow(kind, l) as RowOf<K>);
   return { file, rows, count: lines.length };
 }

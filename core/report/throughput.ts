@@ -31,8 +31,10 @@ export interface Throughput {
  * can bend). The steps are laid end to end so that a night's copy and the next morning's resume
  * share one axis without the idle hours between them.
  */
-export function throughputOf(samples: ReadonlyMap<string, readonly DriveSample[]>,
-  labels: ReadonlyMap<string, string>): Throughput {
+export function throughputOf(
+  samples: ReadonlyMap<string, readonly DriveSample[]>,
+  labels: ReadonlyMap<string, string>,
+): Throughput {
   const boards = new Map<number, { min: number; max: number; step: string }>();
   for (const list of samples.values()) {
     for (const s of list) {

@@ -34,13 +34,22 @@ export interface BlobToFile {
  * the blob's size. Returns the file's length. Owns and closes the file; on error or abort the
  * partial file is left for the caller (a restore into an empty directory that failed).
  */
-export async function restoreBlobToFile(fs: FileSystem, kit: CodecKit, store: BlobStore, o: BlobToFile): Promise<number> {
+export async function restoreBlobToFile(
+  fs: FileSystem,
+  kit: CodecKit,
+  store: BlobStore,
+  o: BlobToFile,
+): Promise<number> {
   const name = `${o.container}/${o.blob}`;
   // 'wx': in an empty target only another blob can have made the file (`x` and `x.zst`), and
   // two blobs in flight must not interleave their writes in one file.
   const h = await fs.open(o.out, 'wx').catch((err: unknown) => {
     if (errnoCode(err) !== 'EEXIST') throw err;
-    throw new SeedshipError('E_INTEGRITY', `${o.out} exists already: another blob of container ${o.container} restores to the same file as ${o.blob}`, { path: o.out, cause: err });
+    throw new SeedshipError(
+      'E_INTEGRITY',
+      `${o.out} exists already: another blob of container ${o.container} restores to the same file as ${o.blob}`,
+      { path: o.out, cause: err },
+    );
   });
   const dec = o.zst ? kit.createZstdDecoder(DECODE_OUT_BYTES) : undefined;
   const w = new SparseWriter(h);
@@ -58,12 +67,17 @@ export async function restoreBlobToFile(fs: FileSystem, kit: CodecKit, store: Bl
           next = await pieces.next();
         } catch (err) {
           o.signal.throwIfAborted();
-          throw new SeedshipError('E_AZURE', `blob ${name} could not be downloaded at ${received} of ${o.size} bytes (${(err as Error).message}); run restore again into an empty directory`, { cause: err, permanent: false });
+          throw new SeedshipError(
+            'E_AZURE',
+            `blob ${name} could not be downloaded at ${received} of ${o.size} bytes (${(err as Error).message}); run restore again into an empty directory`,
+            { cause: err, permanent: false },
+          );
         }
         if (next.done) break;
         o.signal.throwIfAborted();
         const piece = next.value;
-        if (dec) await decodeInto(dec, piece, write, () => `blob ${name} is not valid zstd near stored offset ${received}`);
+        if (dec)
+          await decodeInto(dec, piece, write, () => `blob ${name} is not valid zstd near stored offset ${received}`);
         else await write(piece);
         received += piece.length;
         o.onReceived?.(piece.length);
@@ -71,8 +85,13 @@ export async function restoreBlobToFile(fs: FileSystem, kit: CodecKit, store: Bl
     } finally {
       await pieces.return?.();
     }
-    if (received !== o.size) throw new SeedshipError('E_INTEGRITY', `blob ${name} gave ${received} bytes but is listed with ${o.size}; did it change during the restore?`);
-    if (dec && !dec.atFrameEnd) throw new SeedshipError('E_INTEGRITY', `blob ${name} ends inside a zstd frame: it is truncated`);
+    if (received !== o.size)
+      throw new SeedshipError(
+        'E_INTEGRITY',
+        `blob ${name} gave ${received} bytes but is listed with ${o.size}; did it change during the restore?`,
+      );
+    if (dec && !dec.atFrameEnd)
+      throw new SeedshipError('E_INTEGRITY', `blob ${name} ends inside a zstd frame: it is truncated`);
     return await w.finish();
   } finally {
     dec?.close();
@@ -82,7 +101,12 @@ export async function restoreBlobToFile(fs: FileSystem, kit: CodecKit, store: Bl
 }
 
 /** Decode one stored piece and write each output piece before asking for the next (the decoder reuses its buffer). */
-async function decodeInto(dec: ZstdStreamDecoder, piece: Uint8Array, write: (raw: Uint8Array) => Promise<void>, what: () => string): Promise<void> {
+async function decodeInto(
+  dec: ZstdStreamDecoder,
+  piece: Uint8Array,
+  write: (raw: Uint8Array) => Promise<void>,
+  what: () => string,
+): Promise<void> {
   const out = dec.decode(piece);
   for (;;) {
     let r: IteratorResult<Uint8Array>;

@@ -48,11 +48,17 @@ export async function restoreFromDrives(
   for (const d of view.state.drives) {
     // A drive that failed in prepare holds nothing restore needs: what it held was copied again.
     if (d && d.segments > 0 && d.status !== 'failed' && !roots.has(d.seq)) {
-      throw new SeedshipError('E_USAGE', `drive ${d.driveId} (drive ${d.seq + 1} of the job, last at ${d.path}) holds data of this job; pass it with --drive`, { path: d.path });
+      throw new SeedshipError(
+        'E_USAGE',
+        `drive ${d.driveId} (drive ${d.seq + 1} of the job, last at ${d.path}) holds data of this job; pass it with --drive`,
+        { path: d.path },
+      );
     }
   }
   if ((await fs.exists(opts.to)) && (await fs.readdir(opts.to)).length > 0) {
-    throw new SeedshipError('E_USAGE', `--to ${opts.to} is not empty; restore into a new or empty directory`, { path: opts.to });
+    throw new SeedshipError('E_USAGE', `--to ${opts.to} is not empty; restore into a new or empty directory`, {
+      path: opts.to,
+    });
   }
   await fs.mkdir(opts.to);
   const entries = new EntryRestorer(fs);
@@ -60,7 +66,9 @@ export async function restoreFromDrives(
   let bytes = 0;
   // In the order the drives were closed: a blob's later parts are on drives closed later.
   const order = (seq: number) => view.state.drive(seq).closeOrder || Number.MAX_SAFE_INTEGER;
-  const seqs = [...roots.keys()].filter((seq) => view.state.drive(seq).status !== 'failed').sort((a, b) => order(a) - order(b) || a - b);
+  const seqs = [...roots.keys()]
+    .filter((seq) => view.state.drive(seq).status !== 'failed')
+    .sort((a, b) => order(a) - order(b) || a - b);
   const dirs = new Set<string>();
   const tracks = new Map(
     seqs.map((seq) => {
@@ -91,19 +99,47 @@ export async function restoreFromDrives(
     const key = await view.keyOf(view.state.drive(seq).driveId);
     async function* items(): AsyncGenerator<Item> {
       for await (const blob of driveBlobs(fs, view.journalPath, seq, view.naming)) {
-        const p = { path: `${root}/${blob.drivePath}`, pages: blob.manifest.kind === 'page', codec: blob.manifest.segment.codec, key, tweakSeed: blobTweakSeed(view.settings.jobId, blob.path), returnRaw: true };
+        const p = {
+          path: `${root}/${blob.drivePath}`,
+          pages: blob.manifest.kind === 'page',
+          codec: blob.manifest.segment.codec,
+          key,
+          tweakSeed: blobTweakSeed(view.settings.jobId, blob.path),
+          returnRaw: true,
+        };
         const n = blob.chunks.length;
-        for (let i = 0; i < n; i++) yield { blob, chunk: blob.chunks[i]!, first: i === 0, last: i === n - 1, task: chunkDecodeTask(blob.chunks[i]!, p), seq };
+        for (let i = 0; i < n; i++)
+          yield {
+            blob,
+            chunk: blob.chunks[i]!,
+            first: i === 0,
+            last: i === n - 1,
+            task: chunkDecodeTask(blob.chunks[i]!, p),
+            seq,
+          };
       }
     }
     let h: FileHandle | undefined;
     try {
-      const window = mapBounded(items(), { maxItems: pool.threads * 16, maxWeight: pool.threads * 3 * 4 * 1024 * 1024, weight: (x) => Math.max(x.chunk.rawLength, 16 * 1024), signal: opts.signal }, (x) => pool.decode(x.task, opts.signal));
+      const window = mapBounded(
+        items(),
+        {
+          maxItems: pool.threads * 16,
+          maxWeight: pool.threads * 3 * 4 * 1024 * 1024,
+          weight: (x) => Math.max(x.chunk.rawLength, 16 * 1024),
+          signal: opts.signal,
+        },
+        (x) => pool.decode(x.task, opts.signal),
+      );
       for await (const { item, result } of window) {
         const { blob, chunk } = item;
         if (!result.ok) {
           track.setState('failed');
-          throw new SeedshipError('E_INTEGRITY', `drive ${view.state.drive(seq).driveId}: ${blob.manifest.blobPath} block ${chunk.index}: ${result.message}`, { path: item.task.path });
+          throw new SeedshipError(
+            'E_INTEGRITY',
+            `drive ${view.state.drive(seq).driveId}: ${blob.manifest.blobPath} block ${chunk.index}: ${result.message}`,
+            { path: item.task.path },
+          );
         }
         track.add(chunk.rawLength);
         board.total.add(chunk.rawLength);
@@ -154,7 +190,11 @@ export async function restoreFromDrives(
   board.setPhase('metadata', 'modes, owners and times of directories');
   await entries.finish();
   if (files !== view.state.filesDone) {
-    throw new SeedshipError('E_INTEGRITY', `restored ${files} files, but the journal records ${view.state.filesDone} as copied; some drives are missing or incomplete`, { path: opts.to });
+    throw new SeedshipError(
+      'E_INTEGRITY',
+      `restored ${files} files, but the journal records ${view.state.filesDone} as copied; some drives are missing or incomplete`,
+      { path: opts.to },
+    );
   }
   return { files, bytes, skippedInPrepare: await countSkippedPaths(fs, view.journalPath), to: opts.to };
 }
@@ -162,9 +202,32 @@ export async function restoreFromDrives(
 /** What the journal says of a blob's entry, for restore (old journals: mode and mtime only, to the ms). */
 export function restoreMetaOf(b: DriveBlob): RestoreMeta {
   const m = b.meta;
-  if (m) return { kind: b.kind, mode: m.mode, uid: m.uid, gid: m.gid, nlink: m.nlink, ino: m.ino, dev: m.dev, rdev: m.rdev, atimeNs: m.atimeNs, mtimeNs: m.mtimeNs };
+  if (m)
+    return {
+      kind: b.kind,
+      mode: m.mode,
+      uid: m.uid,
+      gid: m.gid,
+      nlink: m.nlink,
+      ino: m.ino,
+      dev: m.dev,
+      rdev: m.rdev,
+      atimeNs: m.atimeNs,
+      mtimeNs: m.mtimeNs,
+    };
   const mtimeNs = BigInt(Math.round(b.mtimeMs * 1e6));
-  return { kind: b.kind, mode: b.mode, uid: undefined, gid: undefined, nlink: undefined, ino: undefined, dev: undefined, rdev: undefined, atimeNs: mtimeNs, mtimeNs };
+  return {
+    kind: b.kind,
+    mode: b.mode,
+    uid: undefined,
+    gid: undefined,
+    nlink: undefined,
+    ino: undefined,
+    dev: undefined,
+    rdev: undefined,
+    atimeNs: mtimeNs,
+    mtimeNs,
+  };
 }
 
 /** A regular file's content is in place: make it a hard link to an earlier name of its inode, or give it its metadata. */

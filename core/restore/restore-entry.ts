@@ -5,7 +5,6 @@ export type { RestoreMeta };
 import { errnoCode } from '../util/errors.js';
 import { SPARSE_BLOCK_BYTES, writeNonZero } from './sparse-writer.js';
 
-
 /** A whole small file, with holes where it has zero blocks. */
 export async function writeWholeSparse(fs: FileSystem, path: string, data: Uint8Array): Promise<void> {
   if (!hasZeroBlock(data)) return fs.writeNewFile(path, data);
@@ -20,7 +19,8 @@ export async function writeWholeSparse(fs: FileSystem, path: string, data: Uint8
 
 function hasZeroBlock(data: Uint8Array): boolean {
   const zero = new Uint8Array(SPARSE_BLOCK_BYTES);
-  for (let i = 0; i + SPARSE_BLOCK_BYTES <= data.length; i += SPARSE_BLOCK_BYTES) if (Buffer.compare(data.subarray(i, i + SPARSE_BLOCK_BYTES), zero) === 0) return true;
+  for (let i = 0; i + SPARSE_BLOCK_BYTES <= data.length; i += SPARSE_BLOCK_BYTES)
+    if (Buffer.compare(data.subarray(i, i + SPARSE_BLOCK_BYTES), zero) === 0) return true;
   return false;
 }
 

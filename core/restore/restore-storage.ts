@@ -44,7 +44,10 @@ export async function restoreFromStorage(
 ): Promise<RestoreResult & { checked: boolean }> {
   const board = boardFor('restore', opts.board);
   board.setPhase('listing', `container ${opts.container}`);
-  if ((await fs.exists(opts.to)) && (await fs.readdir(opts.to)).length > 0) throw new SeedshipError('E_USAGE', `--to ${opts.to} is not empty; restore into a new or empty directory`, { path: opts.to });
+  if ((await fs.exists(opts.to)) && (await fs.readdir(opts.to)).length > 0)
+    throw new SeedshipError('E_USAGE', `--to ${opts.to} is not empty; restore into a new or empty directory`, {
+      path: opts.to,
+    });
   await fs.mkdir(opts.to);
   let files = 0;
   let bytes = 0;
@@ -74,7 +77,11 @@ export async function restoreFromStorage(
     await entries.finish();
   };
   if (v) {
-    if (v.settings.container !== opts.container) throw new SeedshipError('E_USAGE', `the session copied into container ${v.settings.container}, not ${opts.container}`);
+    if (v.settings.container !== opts.container)
+      throw new SeedshipError(
+        'E_USAGE',
+        `the session copied into container ${v.settings.container}, not ${opts.container}`,
+      );
     counted(
       v.state.drives.reduce((a, d) => a + (d?.rawBytes ?? 0), 0),
       v.state.filesDone,
@@ -89,11 +96,21 @@ export async function restoreFromStorage(
         const pages = blob.manifest.kind === 'page';
         const zstd = blob.manifest.segment.codec === 'zstd';
         const fetch = async (c: (typeof blob.chunks)[number]) => {
-          const stored = await store.download(opts.container, name, pages ? c.rawOffset : c.storedOffset, pages ? c.rawLength : c.storedLength).catch((err: unknown) => {
-            throw new SeedshipError('E_INTEGRITY', `blob ${opts.container}/${name} cannot be read at ${c.storedOffset} (${(err as Error).message}); was the import complete?`, { cause: err });
-          });
+          const stored = await store
+            .download(opts.container, name, pages ? c.rawOffset : c.storedOffset, pages ? c.rawLength : c.storedLength)
+            .catch((err: unknown) => {
+              throw new SeedshipError(
+                'E_INTEGRITY',
+                `blob ${opts.container}/${name} cannot be read at ${c.storedOffset} (${(err as Error).message}); was the import complete?`,
+                { cause: err },
+              );
+            });
           const raw = zstd && !pages ? kit.decompress(stored) : stored;
-          if (raw.length !== c.rawLength || kit.xxh64(raw) !== c.xxh64) throw new SeedshipError('E_INTEGRITY', `blob ${opts.container}/${name} block ${c.index} does not match the journal's XXH64`);
+          if (raw.length !== c.rawLength || kit.xxh64(raw) !== c.xxh64)
+            throw new SeedshipError(
+              'E_INTEGRITY',
+              `blob ${opts.container}/${name} block ${c.index} does not match the journal's XXH64`,
+            );
           bytes += raw.length;
           count(raw.length);
           return raw;
@@ -143,12 +160,14 @@ export async function restoreFromStorage(
     const legacy = !Object.keys(b.metadata).some((k) => k.toLowerCase() === POSIX_KEYS.mode);
     const zst = px.codec === 'zstd' || (legacy && b.name.endsWith(ZST_SUFFIX));
     const rel = px.rawName ? decodeName(px.rawName) : zst ? stripZstSuffix(b.name) : b.name;
-    if (!rel || rel.includes('\0') || rel.split('/').some((p) => p === '' || p === '.' || p === '..')) throw new SeedshipError('E_INTEGRITY', `blob name ${b.name} would leave the target directory`);
+    if (!rel || rel.includes('\0') || rel.split('/').some((p) => p === '' || p === '.' || p === '..'))
+      throw new SeedshipError('E_INTEGRITY', `blob name ${b.name} would leave the target directory`);
     const out = `${opts.to}/${rel}`;
     await fs.mkdir(out.slice(0, out.lastIndexOf('/')));
     const meta: RestoreMeta = { ...px, atimeNs: px.atimeNs ?? px.mtimeNs };
     if (px.kind === 'symlink') {
-      if (b.size > SYMLINK_TARGET_MAX_BYTES) throw new SeedshipError('E_INTEGRITY', `blob ${b.name} says it is a symbolic link, but holds ${b.size} bytes`);
+      if (b.size > SYMLINK_TARGET_MAX_BYTES)
+        throw new SeedshipError('E_INTEGRITY', `blob ${b.name} says it is a symbolic link, but holds ${b.size} bytes`);
       await entries.create(out, meta, decodeName(await store.download(opts.container, b.name, 0, b.size)));
       count(b.size);
       fileDone();

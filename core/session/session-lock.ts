@@ -24,8 +24,18 @@ export class SessionLock {
   }
 
   /** Take the lock. `staleTakenOver` tells whether a dead run's lock was replaced. */
-  static async acquire(fs: FileSystem, proc: ProcessInfo, path: string, now: number): Promise<{ lock: SessionLock; staleTakenOver: boolean }> {
-    const body: LockBody = { pid: proc.pid, host: proc.hostname, start: await proc.processStartTime(proc.pid), at: now };
+  static async acquire(
+    fs: FileSystem,
+    proc: ProcessInfo,
+    path: string,
+    now: number,
+  ): Promise<{ lock: SessionLock; staleTakenOver: boolean }> {
+    const body: LockBody = {
+      pid: proc.pid,
+      host: proc.hostname,
+      start: await proc.processStartTime(proc.pid),
+      at: now,
+    };
     const lock = new SessionLock(fs, path);
     let staleTakenOver = false;
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -51,7 +61,11 @@ export class SessionLock {
       await fs.unlink(path);
       staleTakenOver = true;
     }
-    throw new SeedshipError('E_SESSION_LOCKED', `could not take the session lock ${path}: another run keeps taking it`, { path });
+    throw new SeedshipError(
+      'E_SESSION_LOCKED',
+      `could not take the session lock ${path}: another run keeps taking it`,
+      { path },
+    );
   }
 
   async release(): Promise<void> {

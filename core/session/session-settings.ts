@@ -27,7 +27,9 @@ export interface SessionSettings {
 }
 
 /** The settings a command asks for; undefined fields take the session's (or the default). */
-export type RequestedSettings = Partial<Omit<SessionSettings, 'format' | 'jobId' | 'createdAt' | 'chunkBytes' | 'job' | 'staging'>>;
+export type RequestedSettings = Partial<
+  Omit<SessionSettings, 'format' | 'jobId' | 'createdAt' | 'chunkBytes' | 'job' | 'staging'>
+>;
 
 const FLAG: Record<keyof RequestedSettings, string> = {
   container: '--container',
@@ -49,7 +51,11 @@ export async function readSettings(fs: FileSystem, dir: string): Promise<Session
     if (s.format !== 1 || typeof s.jobId !== 'string') throw new Error('unknown format');
     return s;
   } catch (err) {
-    throw new SeedshipError('E_JOURNAL_CORRUPT', `session settings ${path} are unreadable (${(err as Error).message}); restore the file or start a new session dir`, { path, cause: err });
+    throw new SeedshipError(
+      'E_JOURNAL_CORRUPT',
+      `session settings ${path} are unreadable (${(err as Error).message}); restore the file or start a new session dir`,
+      { path, cause: err },
+    );
   }
 }
 
@@ -60,7 +66,9 @@ export function checkAgainstSession(s: SessionSettings, req: RequestedSettings):
     if (want === undefined) continue;
     if (key === 'containerSas') continue; // may be supplied again or changed between runs; only used for manifests
     if (want !== s[key]) {
-      throw usageError(`this session was started with ${FLAG[key]} ${String(s[key])}, not ${String(want)}; leave ${FLAG[key]} out to continue it, or use a new --session dir`);
+      throw usageError(
+        `this session was started with ${FLAG[key]} ${String(s[key])}, not ${String(want)}; leave ${FLAG[key]} out to continue it, or use a new --session dir`,
+      );
     }
   }
 }

@@ -75,7 +75,13 @@ function isBeforeStart(rel: string, after: string | undefined, isDir: boolean): 
   return compareStagedPaths(rel, after) <= 0;
 }
 
-async function* walkDir(fs: FileSystem, root: string, rel: string, drel: string, opts: WalkOptions): AsyncGenerator<StagedFile> {
+async function* walkDir(
+  fs: FileSystem,
+  root: string,
+  rel: string,
+  drel: string,
+  opts: WalkOptions,
+): AsyncGenerator<StagedFile> {
   const abs = rel === '' ? root : `${root}/${rel}`;
   let entries;
   try {
@@ -90,7 +96,10 @@ async function* walkDir(fs: FileSystem, root: string, rel: string, drel: string,
   const names = all.filter((n) => !opts.exclude(child(n)));
   const kinds = new Map(entries.map((e) => [e.name, e.kind]));
   const suffix = opts.suffix ?? '';
-  const driveNames = mapDirectoryNames(names.map((name) => ({ name, file: kinds.get(name) === 'file' })), suffix);
+  const driveNames = mapDirectoryNames(
+    names.map((name) => ({ name, file: kinds.get(name) === 'file' })),
+    suffix,
+  );
   const wantStat = (kind: EntryKind | undefined) => kind === 'file' || (opts.entries === true && kind !== undefined);
   // lstat a directory's entries in batches (FileSystem.lstatMany): one thread-pool round trip per
   // file in series would dominate the walk of many small files.
@@ -104,7 +113,12 @@ async function* walkDir(fs: FileSystem, root: string, rel: string, drel: string,
     }
     if (batch.length === 0) return;
     const res = fs.lstatMany(batch.map((name) => `${abs}/${name}`));
-    batch.forEach((name, i) => stats.set(name, res.then((r) => r[i]!)));
+    batch.forEach((name, i) =>
+      stats.set(
+        name,
+        res.then((r) => r[i]!),
+      ),
+    );
   };
   for (let idx = 0; idx < names.length; idx++) {
     if (idx % STAT_BATCH === 0) statBatch(idx);
@@ -121,7 +135,10 @@ async function* walkDir(fs: FileSystem, root: string, rel: string, drel: string,
       if (st !== undefined) {
         const s = await st;
         if (s instanceof Error) {
-          opts.onSkip({ path: childRel, reason: `vanished or unreadable during the scan (${errnoCode(s) ?? s.message})` });
+          opts.onSkip({
+            path: childRel,
+            reason: `vanished or unreadable during the scan (${errnoCode(s) ?? s.message})`,
+          });
           continue;
         }
         yield entry(root, childRel, childDrel, mapped, s);
@@ -131,13 +148,19 @@ async function* walkDir(fs: FileSystem, root: string, rel: string, drel: string,
     }
     if (isBeforeStart(childRel, opts.after, false)) continue;
     if (kind !== 'file' && !opts.entries) {
-      opts.onSkip({ path: childRel, reason: kind === 'symlink' ? 'symbolic link (not followed)' : 'special file (device, socket or FIFO)' });
+      opts.onSkip({
+        path: childRel,
+        reason: kind === 'symlink' ? 'symbolic link (not followed)' : 'special file (device, socket or FIFO)',
+      });
       continue;
     }
     const st = await stats.get(name)!;
     stats.delete(name);
     if (st instanceof Error) {
-      opts.onSkip({ path: childRel, reason: `vanished or unreadable during the scan (${errnoCode(st) ?? st.message})` });
+      opts.onSkip({
+        path: childRel,
+        reason: `vanished or unreadable during the scan (${errnoCode(st) ?? st.message})`,
+      });
       continue;
     }
     if (st.kind !== kind) {
@@ -150,5 +173,16 @@ async function* walkDir(fs: FileSystem, root: string, rel: string, drel: string,
 
 function entry(root: string, rel: string, drel: string, mapped: boolean, st: FileStat): StagedFile {
   const dpath = fitDrivePath(drel);
-  return { path: rel, abs: `${root}/${rel}`, kind: st.kind, size: st.kind === 'file' || st.kind === 'symlink' ? st.size : 0, mtimeMs: st.mtimeMs, ino: st.ino, mode: st.mode, stat: st, dpath, mapped: mapped || dpath !== drel };
+  return {
+    path: rel,
+    abs: `${root}/${rel}`,
+    kind: st.kind,
+    size: st.kind === 'file' || st.kind === 'symlink' ? st.size : 0,
+    mtimeMs: st.mtimeMs,
+    ino: st.ino,
+    mode: st.mode,
+    stat: st,
+    dpath,
+    mapped: mapped || dpath !== drel,
+  };
 }

@@ -12,7 +12,8 @@ export async function* mapBounded<T, U>(
 ): AsyncGenerator<{ item: T; result: U }> {
   const window: { item: T; weight: number; p: Promise<U> }[] = [];
   let inFlight = 0;
-  const it: AsyncIterator<T> | Iterator<T> = Symbol.asyncIterator in src ? src[Symbol.asyncIterator]() : src[Symbol.iterator]();
+  const it: AsyncIterator<T> | Iterator<T> =
+    Symbol.asyncIterator in src ? src[Symbol.asyncIterator]() : src[Symbol.iterator]();
   let done = false;
   try {
     for (;;) {

@@ -21,7 +21,8 @@ export class BufferPool {
 
   /** Return a buffer once nothing reads it any more; buffers of another size are left to the GC. */
   give(buf: ArrayBufferLike): void {
-    if (buf instanceof ArrayBuffer && buf.byteLength === this.bytes && this.#free.length < this.#capacity) this.#free.push(buf);
+    if (buf instanceof ArrayBuffer && buf.byteLength === this.bytes && this.#free.length < this.#capacity)
+      this.#free.push(buf);
   }
 
   get free(): number {

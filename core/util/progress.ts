@@ -15,7 +15,19 @@ import { RateMeter } from './rate-meter.js';
 export type ProgressUnit = 'bytes' | 'files' | 'entries' | 'blobs';
 
 /** What a track is doing now. */
-export type TrackState = 'waiting' | 'scanning' | 'writing' | 'sealing' | 'reading back' | 'verifying' | 'importing' | 'restoring' | 'syncing' | 'measuring' | 'done' | 'failed';
+export type TrackState =
+  | 'waiting'
+  | 'scanning'
+  | 'writing'
+  | 'sealing'
+  | 'reading back'
+  | 'verifying'
+  | 'importing'
+  | 'restoring'
+  | 'syncing'
+  | 'measuring'
+  | 'done'
+  | 'failed';
 
 export interface TrackInit {
   /** Stable key: a drive id, a path, a container; `total` is the board's own. */

@@ -1,12 +1,28 @@
 import { usageError } from './errors.js';
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1000 ** 4, tib: 1024 ** 4 };
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1000 ** 4,
+  tib: 1024 ** 4,
+};
 
 /** Parse `500GB`, `1.5TiB`, `64M`, `4096` into bytes; `flag` names the option in errors. */
 export function parseSize(text: string, flag: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw usageError(`${flag} ${JSON.stringify(text)} is not a size; write e.g. 500GB, 1.5TiB, 64M or a byte count`);
+  if (!m || unit === undefined)
+    throw usageError(`${flag} ${JSON.stringify(text)} is not a size; write e.g. 500GB, 1.5TiB, 64M or a byte count`);
   return Math.floor(Number(m[1]) * unit);
 }
 
@@ -19,7 +35,9 @@ export function formatBytes(n: number): string {
     v /= 1024;
     i++;
   }
-  return i === 0 ? `${Math.round(n)} B` : `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)} ${units[i]}`;
+  return i === 0
+    ? `${Math.round(n)} B`
+    : `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)} ${units[i]}`;
 }
 
 /** Seconds for people: 45s, 12m 05s, 3h 20m. */

@@ -26,16 +26,32 @@ export interface ExpectedDrive {
  * Returns undefined when the expected drive is at hand: whatever is wrong with it then is a
  * problem of that drive, not its absence.
  */
-export function driveAbsence(root: string, dj: DriveJson | 'damaged' | undefined, manifestDriveId: string | undefined, expect: ExpectedDrive): DriveAbsence | undefined {
+export function driveAbsence(
+  root: string,
+  dj: DriveJson | 'damaged' | undefined,
+  manifestDriveId: string | undefined,
+  expect: ExpectedDrive,
+): DriveAbsence | undefined {
   if (dj !== undefined && dj !== 'damaged') {
     if (expect.jobId !== undefined && dj.jobId !== expect.jobId) {
-      return { found: dj.driveId, reason: `${root} holds drive ${dj.driveId} of job ${dj.job}, not drive ${expect.driveId} of this job` };
+      return {
+        found: dj.driveId,
+        reason: `${root} holds drive ${dj.driveId} of job ${dj.job}, not drive ${expect.driveId} of this job`,
+      };
     }
-    if (dj.driveId !== expect.driveId) return { found: dj.driveId, reason: `${root} holds drive ${dj.driveId}, not drive ${expect.driveId}` };
+    if (dj.driveId !== expect.driveId)
+      return { found: dj.driveId, reason: `${root} holds drive ${dj.driveId}, not drive ${expect.driveId}` };
     return undefined;
   }
   if (manifestDriveId === expect.driveId) return undefined;
   const what = dj === 'damaged' ? 'an unreadable seedship/drive.json' : 'no seedship/drive.json';
-  if (manifestDriveId === undefined) return { found: undefined, reason: `${root} holds ${what} and no manifest naming a drive, not drive ${expect.driveId}` };
-  return { found: manifestDriveId, reason: `${root} holds ${what} and the manifest of drive ${manifestDriveId}, not drive ${expect.driveId}` };
+  if (manifestDriveId === undefined)
+    return {
+      found: undefined,
+      reason: `${root} holds ${what} and no manifest naming a drive, not drive ${expect.driveId}`,
+    };
+  return {
+    found: manifestDriveId,
+    reason: `${root} holds ${what} and the manifest of drive ${manifestDriveId}, not drive ${expect.driveId}`,
+  };
 }

@@ -5,7 +5,12 @@ import { readDriveJson, type DriveJson } from '../drives/drive-identity.js';
 import { driveBlobs, type BlobNaming, type DriveBlob } from '../journal/drive-blobs.js';
 import { MANIFEST_NAME } from '../manifest/drive-manifest.js';
 import { driveFilePath, manifestEntryProblem } from '../manifest/entry-rules.js';
-import { ManifestFormatError, parseDriveManifest, type ManifestHeader, type ParsedBlob } from '../manifest/manifest-parser.js';
+import {
+  ManifestFormatError,
+  parseDriveManifest,
+  type ManifestHeader,
+  type ParsedBlob,
+} from '../manifest/manifest-parser.js';
 import { mapBounded } from '../util/bounded-map.js';
 import { chunkDecodeTask } from '../chunks/chunk-task.js';
 import { driveAbsence, type DriveAbsence } from './drive-at-hand.js';
@@ -97,35 +102,75 @@ type Problem = (p: Omit<VerifyProblem, 'driveId'>) => void;
  * for a drive that is there but has no valid manifest, E_USAGE for an encrypted drive without
  * its key.
  */
-export async function verifyDrive(fs: FileSystem, pool: ChunkProcessor, root: string, opts: VerifyDriveOptions): Promise<DriveVerifyResult> {
-  const expect = opts.expectDriveId === undefined ? undefined : { driveId: opts.expectDriveId, jobId: opts.expectJobId };
+export async function verifyDrive(
+  fs: FileSystem,
+  pool: ChunkProcessor,
+  root: string,
+  opts: VerifyDriveOptions,
+): Promise<DriveVerifyResult> {
+  const expect =
+    opts.expectDriveId === undefined ? undefined : { driveId: opts.expectDriveId, jobId: opts.expectJobId };
   const dj = await readIdentity(fs, root, expect !== undefined);
   const manifestPath = `${root}/${MANIFEST_NAME}`;
-  const header: ManifestHeader = { version: undefined, driveId: undefined, hasAccountKey: false, containerSas: undefined };
+  const header: ManifestHeader = {
+    version: undefined,
+    driveId: undefined,
+    hasAccountKey: false,
+    containerSas: undefined,
+  };
   const manifestMd5 = createHash('md5');
-  const parsed = (await fs.exists(manifestPath)) ? parseDriveManifest(fs, manifestPath, header, { fromMedia: true, onBytes: (b) => manifestMd5.update(b) }) : undefined;
+  const parsed = (await fs.exists(manifestPath))
+    ? parseDriveManifest(fs, manifestPath, header, { fromMedia: true, onBytes: (b) => manifestMd5.update(b) })
+    : undefined;
   // The manifest names its drive before its first blob: parse that far before deciding.
   const blobs = parsed && (await resumeAfterFirst(parsed));
   const absent = expect && driveAbsence(root, dj, header.driveId, expect);
   const json = dj === 'damaged' ? undefined : dj;
   if (absent || !blobs || (json?.encrypted && !opts.session?.key)) {
     await parsed?.return(undefined);
-    if (absent) return { root, driveId: absent.found ?? '?', blobs: 0, blocks: 0, bytes: 0, deep: false, problems: [], absent };
-    if (!blobs) throw new SeedshipError('E_INTEGRITY', `drive ${root} has no ${MANIFEST_NAME}; it was never sealed — run prepare again with this drive to finish it`, { path: root });
-    throw new SeedshipError('E_USAGE', `drive ${root} is encrypted by seedship; pass --session DIR so verify can use its key`, { path: root });
+    if (absent)
+      return { root, driveId: absent.found ?? '?', blobs: 0, blocks: 0, bytes: 0, deep: false, problems: [], absent };
+    if (!blobs)
+      throw new SeedshipError(
+        'E_INTEGRITY',
+        `drive ${root} has no ${MANIFEST_NAME}; it was never sealed — run prepare again with this drive to finish it`,
+        { path: root },
+      );
+    throw new SeedshipError(
+      'E_USAGE',
+      `drive ${root} is encrypted by seedship; pass --session DIR so verify can use its key`,
+      { path: root },
+    );
   }
   const problems: VerifyProblem[] = [];
   let driveId = json?.driveId ?? header.driveId ?? '?';
   const problem: Problem = (p) => {
     if (problems.length < MAX_PROBLEMS) problems.push({ driveId, ...p });
   };
-  if (dj === 'damaged') problem({ blobPath: '', block: -1, offset: 0, reason: 'drive-id', message: `seedship/drive.json is damaged; the manifest names drive ${header.driveId ?? '?'}` });
+  if (dj === 'damaged')
+    problem({
+      blobPath: '',
+      block: -1,
+      offset: 0,
+      reason: 'drive-id',
+      message: `seedship/drive.json is damaged; the manifest names drive ${header.driveId ?? '?'}`,
+    });
   if (json && header.driveId !== undefined && header.driveId !== json.driveId) {
-    problem({ blobPath: '', block: -1, offset: 0, reason: 'drive-id', message: `manifest names drive ${header.driveId}, but the drive is ${json.driveId}` });
+    problem({
+      blobPath: '',
+      block: -1,
+      offset: 0,
+      reason: 'drive-id',
+      message: `manifest names drive ${header.driveId}, but the drive is ${json.driveId}`,
+    });
   }
   const counts = { blobs: 0, blocks: 0, bytes: 0 };
   const session = opts.session;
-  const pairs = pairBlobs(blobs, session ? driveBlobs(fs, session.journalPath, session.seq, session.naming) : undefined, problem);
+  const pairs = pairBlobs(
+    blobs,
+    session ? driveBlobs(fs, session.journalPath, session.seq, session.naming) : undefined,
+    problem,
+  );
   try {
     await readBack(fs, pool, root, pairs, opts, problem, counts, () => {
       // A manifest without <DriveId> before its first blob names it later, if at all.
@@ -133,21 +178,43 @@ export async function verifyDrive(fs: FileSystem, pool: ChunkProcessor, root: st
     });
   } catch (err) {
     if (err instanceof ManifestFormatError) {
-      throw new SeedshipError('E_INTEGRITY', `drive ${root}: ${MANIFEST_NAME} is not a valid manifest: ${err.message}`, { path: manifestPath, cause: err });
+      throw new SeedshipError(
+        'E_INTEGRITY',
+        `drive ${root}: ${MANIFEST_NAME} is not a valid manifest: ${err.message}`,
+        { path: manifestPath, cause: err },
+      );
     }
     throw err;
   }
   checkManifestHash(manifestMd5.digest('hex').toUpperCase(), session?.manifestHash, json?.manifestHash, problem);
-  if (header.hasAccountKey) problem({ blobPath: '', block: -1, offset: 0, reason: 'secret', message: 'manifest holds a storage account key; seedship never writes one — this drive was altered' });
+  if (header.hasAccountKey)
+    problem({
+      blobPath: '',
+      block: -1,
+      offset: 0,
+      reason: 'secret',
+      message: 'manifest holds a storage account key; seedship never writes one — this drive was altered',
+    });
   return { root, driveId, ...counts, deep: session !== undefined, problems, absent: undefined };
 }
 
 /** The manifest read is the one sealed: the service refuses a drive whose manifest hash differs from the job's (ManifestCorrupted). */
-function checkManifestHash(md5: string, journal: string | undefined, driveJson: string | undefined, problem: Problem): void {
+function checkManifestHash(
+  md5: string,
+  journal: string | undefined,
+  driveJson: string | undefined,
+  problem: Problem,
+): void {
   const want = journal ?? driveJson;
   if (want === undefined || md5 === want) return;
   const source = journal !== undefined ? "the session's journal" : 'seedship/drive.json';
-  problem({ blobPath: '', block: -1, offset: 0, reason: 'manifest-hash', message: `${MANIFEST_NAME} has MD5 ${md5}, but ${source} recorded ${want} when it was sealed: it was changed since, and the service refuses it` });
+  problem({
+    blobPath: '',
+    block: -1,
+    offset: 0,
+    reason: 'manifest-hash',
+    message: `${MANIFEST_NAME} has MD5 ${md5}, but ${source} recorded ${want} when it was sealed: it was changed since, and the service refuses it`,
+  });
 }
 
 /**
@@ -155,7 +222,11 @@ function checkManifestHash(md5: string, journal: string | undefined, driveJson: 
  * (the manifest may still name the drive) and a root that is gone holds none; otherwise the
  * E_INTEGRITY error is thrown as it is.
  */
-async function readIdentity(fs: FileSystem, root: string, checking: boolean): Promise<DriveJson | 'damaged' | undefined> {
+async function readIdentity(
+  fs: FileSystem,
+  root: string,
+  checking: boolean,
+): Promise<DriveJson | 'damaged' | undefined> {
   try {
     return await readDriveJson(fs, root);
   } catch (err) {
@@ -205,7 +276,12 @@ async function readBack(
     onBlob();
   });
   const n = opts.inFlight ?? pool.threads * 3;
-  const limits = { maxItems: n, maxWeight: n * 4 * 1024 * 1024, weight: (t: Tagged) => t.task.length, signal: opts.signal };
+  const limits = {
+    maxItems: n,
+    maxWeight: n * 4 * 1024 * 1024,
+    weight: (t: Tagged) => t.task.length,
+    signal: opts.signal,
+  };
   const window = mapBounded(tasks, limits, async (t) => {
     await t.dropped;
     return pool.decode(t.task, opts.signal);
@@ -224,12 +300,22 @@ interface Pair {
 }
 
 /** Walk the manifest and (with a session) the journal's blobs for the drive side by side. */
-async function* pairBlobs(manifest: AsyncIterable<ParsedBlob>, journal: AsyncIterable<DriveBlob> | undefined, problem: Problem): AsyncGenerator<Pair> {
+async function* pairBlobs(
+  manifest: AsyncIterable<ParsedBlob>,
+  journal: AsyncIterable<DriveBlob> | undefined,
+  problem: Problem,
+): AsyncGenerator<Pair> {
   const jit = journal?.[Symbol.asyncIterator]();
   for await (const m of manifest) {
     const j = jit ? await jit.next() : undefined;
     if (j && (j.done || j.value.manifest.blobPath !== m.blobPath)) {
-      problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'manifest-journal', message: `manifest blob ${m.index + 1} (${m.blobPath}) is not what the journal recorded (${j.done ? 'nothing' : j.value.manifest.blobPath})` });
+      problem({
+        blobPath: m.blobPath,
+        block: -1,
+        offset: 0,
+        reason: 'manifest-journal',
+        message: `manifest blob ${m.index + 1} (${m.blobPath}) is not what the journal recorded (${j.done ? 'nothing' : j.value.manifest.blobPath})`,
+      });
       yield { m, j: undefined };
       continue;
     }
@@ -237,7 +323,14 @@ async function* pairBlobs(manifest: AsyncIterable<ParsedBlob>, journal: AsyncIte
   }
   if (jit) {
     const extra = await jit.next();
-    if (!extra.done) problem({ blobPath: extra.value.manifest.blobPath, block: -1, offset: 0, reason: 'manifest-journal', message: `journal records ${extra.value.manifest.blobPath} on this drive, but the manifest does not list it` });
+    if (!extra.done)
+      problem({
+        blobPath: extra.value.manifest.blobPath,
+        block: -1,
+        offset: 0,
+        reason: 'manifest-journal',
+        message: `journal records ${extra.value.manifest.blobPath} on this drive, but the manifest does not list it`,
+      });
   }
 }
 
@@ -253,21 +346,62 @@ interface Tagged {
  * The blob's metadata file is on the drive with the MD5 its `MetadataPath` names (the service
  * refuses it otherwise), and with a session, it is the file the journal describes.
  */
-async function checkMetadataFile(fs: FileSystem, root: string, m: ParsedBlob, j: DriveBlob | undefined, problem: Problem): Promise<void> {
+async function checkMetadataFile(
+  fs: FileSystem,
+  root: string,
+  m: ParsedBlob,
+  j: DriveBlob | undefined,
+  problem: Problem,
+): Promise<void> {
   const want = j?.manifest.metadata;
   if (!m.metadata) {
-    if (want) problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'metadata', message: `the manifest names no metadata file for ${m.blobPath}, but the journal recorded one` });
+    if (want)
+      problem({
+        blobPath: m.blobPath,
+        block: -1,
+        offset: 0,
+        reason: 'metadata',
+        message: `the manifest names no metadata file for ${m.blobPath}, but the journal recorded one`,
+      });
     return;
   }
   const path = driveFilePath(root, m.metadata.path);
   const data = path ? await readFileFromMedia(fs, path).catch(() => undefined) : undefined;
   const md5 = data ? createHash('md5').update(data).digest('hex').toUpperCase() : undefined;
-  if (md5 === undefined) problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'metadata', message: `metadata file ${m.metadata.path} is missing or unreadable` });
-  else if (md5 !== m.metadata.md5) problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'metadata', message: `metadata file ${m.metadata.path} has MD5 ${md5}, the manifest says ${m.metadata.md5}` });
-  else if (want && (want.md5 !== md5 || want.path !== m.metadata.path)) problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'metadata', message: `metadata file ${m.metadata.path} is not the one the journal describes` });
+  if (md5 === undefined)
+    problem({
+      blobPath: m.blobPath,
+      block: -1,
+      offset: 0,
+      reason: 'metadata',
+      message: `metadata file ${m.metadata.path} is missing or unreadable`,
+    });
+  else if (md5 !== m.metadata.md5)
+    problem({
+      blobPath: m.blobPath,
+      block: -1,
+      offset: 0,
+      reason: 'metadata',
+      message: `metadata file ${m.metadata.path} has MD5 ${md5}, the manifest says ${m.metadata.md5}`,
+    });
+  else if (want && (want.md5 !== md5 || want.path !== m.metadata.path))
+    problem({
+      blobPath: m.blobPath,
+      block: -1,
+      offset: 0,
+      reason: 'metadata',
+      message: `metadata file ${m.metadata.path} is not the one the journal describes`,
+    });
 }
 
-async function* decodeTasks(fs: FileSystem, pairs: AsyncIterable<Pair>, root: string, s: VerifySessionView | undefined, problem: Problem, onBlob: () => void): AsyncGenerator<Tagged> {
+async function* decodeTasks(
+  fs: FileSystem,
+  pairs: AsyncIterable<Pair>,
+  root: string,
+  s: VerifySessionView | undefined,
+  problem: Problem,
+  onBlob: () => void,
+): AsyncGenerator<Tagged> {
   const metaChecks = new Set<Promise<void>>();
   try {
     yield* decodeTasksOf(fs, pairs, root, s, problem, onBlob, metaChecks);
@@ -305,10 +439,33 @@ async function* decodeTasksOf(
       yield* deepTasks(m, j, path, s, dropped);
       continue;
     }
-    if (j) problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'manifest-journal', message: `block list of ${m.blobPath} differs from what the journal recorded` });
+    if (j)
+      problem({
+        blobPath: m.blobPath,
+        block: -1,
+        offset: 0,
+        reason: 'manifest-journal',
+        message: `block list of ${m.blobPath} differs from what the journal recorded`,
+      });
     for (let i = 0; i < m.ranges.length; i++) {
       const r = m.ranges[i]!;
-      yield { blobPath: m.blobPath, block: i, dropped, task: { kind: 'decode', path, offset: r.offset, length: r.length, units: [{ at: 0, length: r.length, md5: r.md5 }], cipher: undefined, tweakSeed: undefined, unitOffset: 0, raw: undefined, returnRaw: false } };
+      yield {
+        blobPath: m.blobPath,
+        block: i,
+        dropped,
+        task: {
+          kind: 'decode',
+          path,
+          offset: r.offset,
+          length: r.length,
+          units: [{ at: 0, length: r.length, md5: r.md5 }],
+          cipher: undefined,
+          tweakSeed: undefined,
+          unitOffset: 0,
+          raw: undefined,
+          returnRaw: false,
+        },
+      };
     }
   }
 }
@@ -316,11 +473,30 @@ async function* decodeTasksOf(
 function sameRanges(m: ParsedBlob, j: DriveBlob): boolean {
   const a = m.ranges;
   const b = j.manifest.ranges;
-  return a.length === b.length && a.every((r, i) => r.offset === b[i]!.offset && r.length === b[i]!.length && r.md5 === b[i]!.md5 && r.id === b[i]!.id) && m.length === j.manifest.length;
+  return (
+    a.length === b.length &&
+    a.every(
+      (r, i) => r.offset === b[i]!.offset && r.length === b[i]!.length && r.md5 === b[i]!.md5 && r.id === b[i]!.id,
+    ) &&
+    m.length === j.manifest.length
+  );
 }
 
-function* deepTasks(m: ParsedBlob, j: DriveBlob, path: string, s: VerifySessionView, dropped: Promise<void>): Generator<Tagged> {
-  const p = { path, pages: j.manifest.kind === 'page', codec: j.manifest.segment.codec, key: s.key, tweakSeed: s.tweakSeed(j.path), returnRaw: false };
+function* deepTasks(
+  m: ParsedBlob,
+  j: DriveBlob,
+  path: string,
+  s: VerifySessionView,
+  dropped: Promise<void>,
+): Generator<Tagged> {
+  const p = {
+    path,
+    pages: j.manifest.kind === 'page',
+    codec: j.manifest.segment.codec,
+    key: s.key,
+    tweakSeed: s.tweakSeed(j.path),
+    returnRaw: false,
+  };
   let block = 0;
   for (const c of j.chunks) {
     yield { blobPath: m.blobPath, block, dropped, task: chunkDecodeTask(c, p) };
@@ -329,5 +505,11 @@ function* deepTasks(m: ParsedBlob, j: DriveBlob, path: string, s: VerifySessionV
 }
 
 function reportDecode(t: Tagged, r: Extract<DecodeResult, { ok: false }>, problem: Problem): void {
-  problem({ blobPath: t.blobPath, block: t.block + (r.unit ?? 0), offset: t.task.offset + (t.task.units[r.unit ?? 0]?.at ?? 0), reason: r.reason, message: r.message });
+  problem({
+    blobPath: t.blobPath,
+    block: t.block + (r.unit ?? 0),
+    offset: t.task.offset + (t.task.units[r.unit ?? 0]?.at ?? 0),
+    reason: r.reason,
+    message: r.message,
+  });
 }

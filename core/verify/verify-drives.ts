@@ -35,17 +35,32 @@ export async function runVerify(
   const seqs = view ? await matchDrives(fs, view, opts.drives) : undefined;
   // Every drive's identity and session view first (cheap), then all drives read back at once:
   // each is bound by its own disk, and a few reads in flight per drive keep every one busy.
-  const jobs: { input: string; root: string; session: VerifySessionView | undefined; expect: { expectDriveId: string; expectJobId: string } | undefined }[] = [];
+  const jobs: {
+    input: string;
+    root: string;
+    session: VerifySessionView | undefined;
+    expect: { expectDriveId: string; expectJobId: string } | undefined;
+  }[] = [];
   for (const input of opts.drives) {
     const root = await fs.realpath(input).catch((err: unknown) => {
-      throw new SeedshipError('E_USAGE', `drive ${input} does not exist; pass the mount path of a prepared drive`, { path: input, cause: err });
+      throw new SeedshipError('E_USAGE', `drive ${input} does not exist; pass the mount path of a prepared drive`, {
+        path: input,
+        cause: err,
+      });
     });
     let session;
     let expect;
     if (view && seqs) {
       const seq = [...seqs.entries()].find(([, r]) => r === root)![0];
       const d = view.state.drive(seq);
-      session = { journalPath: view.journalPath, naming: view.naming, seq, key: await view.keyOf(d.driveId), tweakSeed: (p: string) => blobTweakSeed(view.settings.jobId, p), manifestHash: d.manifestHash };
+      session = {
+        journalPath: view.journalPath,
+        naming: view.naming,
+        seq,
+        key: await view.keyOf(d.driveId),
+        tweakSeed: (p: string) => blobTweakSeed(view.settings.jobId, p),
+        manifestHash: d.manifestHash,
+      };
       expect = { expectDriveId: d.driveId, expectJobId: view.settings.jobId };
     }
     jobs.push({ input, root, session, expect });
@@ -83,7 +98,11 @@ export async function runVerify(
       track.setState(res.problems.length > 0 || res.absent ? 'failed' : 'done');
       if (res.absent) {
         // matchDrives read this drive's drive.json a moment ago; it was swapped or changed since.
-        throw new SeedshipError('E_DRIVE_FOREIGN', `drive ${j.input}: ${res.absent.reason}; pass the mount path of drive ${j.expect?.expectDriveId} of this session`, { path: j.input });
+        throw new SeedshipError(
+          'E_DRIVE_FOREIGN',
+          `drive ${j.input}: ${res.absent.reason}; pass the mount path of drive ${j.expect?.expectDriveId} of this session`,
+          { path: j.input },
+        );
       }
       return res;
     }),

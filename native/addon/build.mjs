@@ -15,7 +15,9 @@ const shown = (p) => relative(process.cwd(), p) || p;
 const BUILD_TIMEOUT_MS = 5 * 60_000;
 
 function giveUp(why) {
-  console.warn(`seedship: warning: native addon not built (${why}); using the pure-Node fallback (syncfs via \`sync -f\`, no fallocate/fadvise/O_DIRECT, MD5 one buffer at a time)`);
+  console.warn(
+    `seedship: warning: native addon not built (${why}); using the pure-Node fallback (syncfs via \`sync -f\`, no fallocate/fadvise/O_DIRECT, MD5 one buffer at a time)`,
+  );
   process.exit(0);
 }
 
@@ -24,7 +26,17 @@ function giveUp(why) {
 function findNodeGyp() {
   const candidates = [
     process.env.npm_config_node_gyp,
-    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    join(
+      dirname(process.execPath),
+      '..',
+      'lib',
+      'node_modules',
+      'npm',
+      'node_modules',
+      'node-gyp',
+      'bin',
+      'node-gyp.js',
+    ),
   ];
   try {
     candidates.push(createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js'));
@@ -43,18 +55,30 @@ const args = [nodeGyp, 'rebuild'];
 // Headers of this very node, when its install has them (distro and official tarballs do), so
 // node-gyp need not download them; npm's own `nodedir` setting wins when set.
 const prefix = dirname(dirname(process.execPath));
-if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${prefix}`);
+if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h')))
+  args.push(`--nodedir=${prefix}`);
 
-const run = spawnSync(process.execPath, args, { cwd: here, encoding: 'utf8', timeout: BUILD_TIMEOUT_MS, stdio: ['ignore', 'pipe', 'pipe'] });
+const run = spawnSync(process.execPath, args, {
+  cwd: here,
+  encoding: 'utf8',
+  timeout: BUILD_TIMEOUT_MS,
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
 const output = `$ ${process.execPath} ${args.join(' ')}\n${run.stdout ?? ''}${run.stderr ?? ''}${run.error ? `\n${run.error.message}\n` : ''}`;
 mkdirSync(dirname(log), { recursive: true });
 writeFileSync(log, output);
 if (run.status !== 0) {
-  const lastError = output.split('\n').filter((l) => /error|ERR!/i.test(l) && !/gyp ERR! (cwd|node -v|node-gyp -v|command|System|not ok)/.test(l)).shift();
-  giveUp(`node-gyp ${run.error ? run.error.message : `exited ${run.status ?? run.signal}`}${lastError ? `: ${lastError.trim()}` : ''}; log in ${shown(log)}`);
+  const lastError = output
+    .split('\n')
+    .filter((l) => /error|ERR!/i.test(l) && !/gyp ERR! (cwd|node -v|node-gyp -v|command|System|not ok)/.test(l))
+    .shift();
+  giveUp(
+    `node-gyp ${run.error ? run.error.message : `exited ${run.status ?? run.signal}`}${lastError ? `: ${lastError.trim()}` : ''}; log in ${shown(log)}`,
+  );
 }
 
 // A module that builds but cannot load (wrong ABI, missing symbol) is as good as none.
 const load = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(addon)})`], { encoding: 'utf8' });
-if (load.status !== 0) giveUp(`built but does not load: ${(load.stderr.split('\n').find((l) => /Error/.test(l)) ?? '').trim()}`);
+if (load.status !== 0)
+  giveUp(`built but does not load: ${(load.stderr.split('\n').find((l) => /Error/.test(l)) ?? '').trim()}`);
 console.log(`seedship: native addon built: ${shown(addon)}`);

@@ -10,7 +10,11 @@ const ENTRY = fileURLToPath(new URL('../support/crash-entry.js', import.meta.url
 const MiB = 1024 * 1024;
 
 function crashRun(n: number, args: string[]): { status: number | null; signal: NodeJS.Signals | null; stderr: string } {
-  const r = spawnSync(process.execPath, [ENTRY, String(n), ...args], { env: { ...process.env, CI: 'true' }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [ENTRY, String(n), ...args], {
+    env: { ...process.env, CI: 'true' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { status: r.status, signal: r.signal, stderr: r.stderr };
 }
 
@@ -26,7 +30,23 @@ test('a crash at every durability point of a small spanning job resumes to ident
     });
     const session = `${t.dir}/session`;
     const drives = [1, 2, 3, 4].map((i) => `${t.dir}/d${i}`);
-    const args = ['prepare', '--staging', staging, '--job', 'crash', '--session', session, ...drives.flatMap((d) => ['--drive', d]), '--allow-staging-volume', '--drive-limit', '7M', '--threads', '2', '--level', '1'];
+    const args = [
+      'prepare',
+      '--staging',
+      staging,
+      '--job',
+      'crash',
+      '--session',
+      session,
+      ...drives.flatMap((d) => ['--drive', d]),
+      '--allow-staging-volume',
+      '--drive-limit',
+      '7M',
+      '--threads',
+      '2',
+      '--level',
+      '1',
+    ];
     const reset = () => {
       rmSync(session, { recursive: true, force: true });
       for (const d of drives) {
@@ -53,13 +73,19 @@ test('a crash at every durability point of a small spanning job resumes to ident
           const path = /<BlobPath>([^<]*)</.exec(x)![1]!;
           const cd = /<ClientData>([^<]*)</.exec(x)![1]!;
           const e = blobs.get(path) ?? { codec: /codec=(\S+)/.exec(cd)![1]!, blocks: [], meta: '', finals: 0 };
-          e.blocks.push(...[...x.matchAll(/<Block Offset="\d+" Length="(\d+)" Id="([^"]+)" Hash="([^"]+)"/g)].map((k) => `${k[2]} ${k[1]} ${k[3]}`));
+          e.blocks.push(
+            ...[...x.matchAll(/<Block Offset="\d+" Length="(\d+)" Id="([^"]+)" Hash="([^"]+)"/g)].map(
+              (k) => `${k[2]} ${k[1]} ${k[3]}`,
+            ),
+          );
           if (/final=1/.test(cd)) e.finals++;
           e.meta = /<MetadataPath Hash="([^"]+)"/.exec(x)?.[1] ?? e.meta;
           blobs.set(path, e);
         }
       }
-      return [...blobs.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, e]) => `${p} ${e.codec} finals=${e.finals} meta=${e.meta} ${e.blocks.sort().join(',')}`);
+      return [...blobs.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([p, e]) => `${p} ${e.codec} finals=${e.finals} meta=${e.meta} ${e.blocks.sort().join(',')}`);
     };
     const reference = manifests();
     assert.ok(drives.filter((d) => existsSync(`${d}/DriveManifest.xml`)).length >= 2, 'the job spans drives');
@@ -71,7 +97,10 @@ test('a crash at every durability point of a small spanning job resumes to ident
     // last point are always taken.
     const MAX_POINTS = 50;
     const step = process.env.SEEDSHIP_CRASH_POINTS === 'all' ? 1 : Math.max(1, Math.ceil(total / MAX_POINTS));
-    const offset = process.env.SEEDSHIP_CRASH_OFFSET !== undefined ? Number(process.env.SEEDSHIP_CRASH_OFFSET) % step : Math.floor(Math.random() * step);
+    const offset =
+      process.env.SEEDSHIP_CRASH_OFFSET !== undefined
+        ? Number(process.env.SEEDSHIP_CRASH_OFFSET) % step
+        : Math.floor(Math.random() * step);
     const points: number[] = [1];
     for (let n = 1 + offset; n <= total; n += step) if (n !== 1) points.push(n);
     if (points[points.length - 1] !== total) points.push(total);
@@ -84,20 +113,31 @@ test('a crash at every durability point of a small spanning job resumes to ident
         // timing (how the files fall on the drives, how many group commits): a run that has
         // fewer than n finishes uncrashed. That is no failure, and the checks below still hold.
         const had = Number(/crash-entry: (\d+) fault points/.exec(c.stderr)?.[1]);
-        assert.ok(c.status === 0 && had < n, `point ${n}: the run was not killed (status ${c.status}, ${had} points): ${c.stderr.slice(-400)}`);
+        assert.ok(
+          c.status === 0 && had < n,
+          `point ${n}: the run was not killed (status ${c.status}, ${had} points): ${c.stderr.slice(-400)}`,
+        );
       }
       const r = await runSeedship([...args, '--json']);
       assert.equal(r.code, 0, `point ${n}: resume failed: ${r.stderr.slice(-800)}`);
       // Invariant 7, also for a drive sealed by the killed run before it could read it back.
       const res = JSON.parse(r.stdout) as { drives: { driveId: string; status: string; verified?: boolean }[] };
       for (const d of res.drives) {
-        if (d.status === 'sealed') assert.equal(d.verified, true, `point ${n}: drive ${d.driveId} reported without a read-back`);
+        if (d.status === 'sealed')
+          assert.equal(d.verified, true, `point ${n}: drive ${d.driveId} reported without a read-back`);
       }
       const used = drives.filter((d) => existsSync(`${d}/seedship/drive.json`));
       assert.deepEqual(manifests(), reference, `point ${n}: manifests differ from the uninterrupted run`);
       const out = `${t.dir}/out`;
       rmSync(out, { recursive: true, force: true });
-      const rr = await runSeedship(['restore', ...used.flatMap((d) => ['--drive', d]), '--session', session, '--to', out]);
+      const rr = await runSeedship([
+        'restore',
+        ...used.flatMap((d) => ['--drive', d]),
+        '--session',
+        session,
+        '--to',
+        out,
+      ]);
       assert.equal(rr.code, 0, `point ${n}: restore: ${rr.stderr}`);
       assert.deepEqual(hashTree(out), expected, `point ${n}: restored tree differs`);
     }

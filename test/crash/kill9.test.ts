@@ -36,7 +36,20 @@ test('kill -9 at 10 random moments, resume each time, then verify and restore by
       drives.forEach((d) => mkdirSync(d));
       extra.push('--allow-staging-volume', '--drive-limit', '12M');
     }
-    const args = ['prepare', '--staging', staging, '--job', 'killed', ...drives.flatMap((d) => ['--drive', d]), '--level', '19', '--threads', '2', '--json', ...extra];
+    const args = [
+      'prepare',
+      '--staging',
+      staging,
+      '--job',
+      'killed',
+      ...drives.flatMap((d) => ['--drive', d]),
+      '--level',
+      '19',
+      '--threads',
+      '2',
+      '--json',
+      ...extra,
+    ];
     const seed = Number(process.env.SEEDSHIP_KILL_SEED ?? 20261124);
     const rand = prng(seed);
     let kills = 0;
@@ -59,7 +72,11 @@ test('kill -9 at 10 random moments, resume each time, then verify and restore by
     assert.ok(kills >= 5, `at least 5 of the runs were killed mid-way (seed ${seed}), got ${kills}`);
     const last = await runSeedship(args);
     assert.equal(last.code, 0, `final run (seed ${seed}): ${last.stderr.slice(-800)}`);
-    const result = JSON.parse(last.stdout) as { bytes: { raw: number; rawTotal: number }; resumed: boolean; files: { done: number; total: number } };
+    const result = JSON.parse(last.stdout) as {
+      bytes: { raw: number; rawTotal: number };
+      resumed: boolean;
+      files: { done: number; total: number };
+    };
     assert.equal(result.resumed, true);
     assert.equal(result.bytes.raw, result.bytes.rawTotal, 'every raw byte counted exactly once');
     assert.equal(result.files.done, result.files.total);

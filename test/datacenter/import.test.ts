@@ -18,17 +18,42 @@ after(async () => {
   t.cleanup();
 });
 
-async function prepared(name: string, spec: Parameters<typeof writeTree>[1], extra: string[], ndrives = 3): Promise<{ staging: string; drives: string[]; session: string }> {
+async function prepared(
+  name: string,
+  spec: Parameters<typeof writeTree>[1],
+  extra: string[],
+  ndrives = 3,
+): Promise<{ staging: string; drives: string[]; session: string }> {
   const staging = `${t.dir}/${name}/staging`;
   writeTree(staging, spec);
   const drives = Array.from({ length: ndrives }, (_, i) => `${t.dir}/${name}/d${i + 1}`);
   drives.forEach((d) => mkdirSync(d, { recursive: true }));
-  const r = await runSeedship(['prepare', '--staging', staging, '--job', name, ...drives.flatMap((d) => ['--drive', d]), '--allow-staging-volume', ...extra]);
+  const r = await runSeedship([
+    'prepare',
+    '--staging',
+    staging,
+    '--job',
+    name,
+    ...drives.flatMap((d) => ['--drive', d]),
+    '--allow-staging-volume',
+    ...extra,
+  ]);
   assert.equal(r.code, 0, r.stderr);
-  return { staging, drives: drives.filter((d) => existsSync(`${d}/DriveManifest.xml`)), session: `${staging}/.seedship/${name}` };
+  return {
+    staging,
+    drives: drives.filter((d) => existsSync(`${d}/DriveManifest.xml`)),
+    session: `${staging}/.seedship/${name}`,
+  };
 }
 
-const importArgs = (drives: string[], extra: string[] = []) => ['import', ...drives.flatMap((d) => ['--drive', d]), '--connection-string', az.connectionString, '--json', ...extra];
+const importArgs = (drives: string[], extra: string[] = []) => [
+  'import',
+  ...drives.flatMap((d) => ['--drive', d]),
+  '--connection-string',
+  az.connectionString,
+  '--json',
+  ...extra,
+];
 
 for (const [label, extra] of [
   ['zstd spanning', ['--drive-limit', '7M']],
@@ -40,7 +65,15 @@ for (const [label, extra] of [
     const name = `dc-${label.replace(/\W+/g, '-')}`;
     const vhd = Buffer.alloc(6 * MiB);
     bytesOf(9000, 3).copy(vhd, 4096);
-    const spec = label === 'page blobs' ? { 'disk.vhd': vhd, 'b/zero.vhd': Buffer.alloc(8192) } : { 'big.bin': { size: 11 * MiB, seed: 1 }, 'logs/x.log': { size: 3 * MiB, seed: 2, kind: 'text' as const }, 'empty': '', 'ünï/日本.txt': 'hello' };
+    const spec =
+      label === 'page blobs'
+        ? { 'disk.vhd': vhd, 'b/zero.vhd': Buffer.alloc(8192) }
+        : {
+            'big.bin': { size: 11 * MiB, seed: 1 },
+            'logs/x.log': { size: 3 * MiB, seed: 2, kind: 'text' as const },
+            empty: '',
+            'ünï/日本.txt': 'hello',
+          };
     const p = await prepared(name, spec, [...extra]);
     const r = await runSeedship(importArgs(p.drives, ['--session', p.session]));
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -48,7 +81,17 @@ for (const [label, extra] of [
     assert.ok(res.drives.every((d) => d.status === 'Completed'));
     assert.ok(res.bytesUploaded > 0);
     const out = `${t.dir}/${name}/restored`;
-    const rr = await runSeedship(['restore', '--connection-string', az.connectionString, '--container', name, '--to', out, '--session', p.session]);
+    const rr = await runSeedship([
+      'restore',
+      '--connection-string',
+      az.connectionString,
+      '--container',
+      name,
+      '--to',
+      out,
+      '--session',
+      p.session,
+    ]);
     assert.equal(rr.code, 0, rr.stderr);
     assert.deepEqual(hashTree(out), hashTree(p.staging));
     // Importing again uploads nothing: every blob is recognised as imported.
@@ -79,34 +122,52 @@ test('a flipped byte: import refuses the blob with Corrupted on the right block 
 });
 
 test('hostile drives: traversal, DOCTYPE, duplicate paths, lying length, bad name, truncated file', async () => {
-  const p = await prepared('dc-hostile', { 'ok.txt': 'fine', 'two.txt': 'second', 'long.bin': { size: 2 * MiB, seed: 9 } }, ['--codec', 'none'], 1);
+  const p = await prepared(
+    'dc-hostile',
+    { 'ok.txt': 'fine', 'two.txt': 'second', 'long.bin': { size: 2 * MiB, seed: 9 } },
+    ['--codec', 'none'],
+    1,
+  );
   const d = p.drives[0]!;
   const manifest = readFileSync(`${d}/DriveManifest.xml`, 'utf8');
   const whole = readFileSync(`${d}/dc-hostile/long.bin`);
   truncateSync(`${d}/dc-hostile/long.bin`, 1000);
   const tr = await runSeedship(importArgs([d]));
   assert.equal(tr.code, 6);
-  assert.match((JSON.parse(tr.stdout) as { drives: { problems: string[] }[] }).drives[0]!.problems.join('\n'), /long\.bin: CompletedWithErrors \(block at offset 0 could not be read whole/);
+  assert.match(
+    (JSON.parse(tr.stdout) as { drives: { problems: string[] }[] }).drives[0]!.problems.join('\n'),
+    /long\.bin: CompletedWithErrors \(block at offset 0 could not be read whole/,
+  );
   writeFileSync(`${d}/dc-hostile/long.bin`, whole);
   const run = async (xml: string) => {
     writeFileSync(`${d}/DriveManifest.xml`, xml);
     const r = await runSeedship(importArgs([d]));
     const res = JSON.parse(r.stdout || '{"drives":[{}]}') as { drives: { status: string; problems: string[] }[] };
     // Say why when a run gave no problem list at all (it failed before judging the drive).
-    if (!res.drives[0]?.problems) assert.fail(`import gave no problem list (exit ${r.code}): ${r.stdout.slice(-800)} ${r.stderr.slice(-800)}`);
+    if (!res.drives[0]?.problems)
+      assert.fail(`import gave no problem list (exit ${r.code}): ${r.stdout.slice(-800)} ${r.stderr.slice(-800)}`);
     return { code: r.code, res, stderr: r.stderr };
   };
-  let r = await run(manifest.replace('<FilePath>\\dc-hostile\\ok.txt</FilePath>', '<FilePath>\\..\\..\\etc\\passwd</FilePath>'));
+  let r = await run(
+    manifest.replace('<FilePath>\\dc-hostile\\ok.txt</FilePath>', '<FilePath>\\..\\..\\etc\\passwd</FilePath>'),
+  );
   assert.equal(r.code, 6);
   assert.match(r.res.drives[0]!.problems.join('\n'), /ok\.txt: FileNameInvalid \(FilePath .* leaves the drive\)/);
-  r = await run(manifest.replace('<?xml version="1.0" encoding="UTF-8"?>', '<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE x [<!ENTITY big "aaaaaaaaaa">]>'));
+  r = await run(
+    manifest.replace(
+      '<?xml version="1.0" encoding="UTF-8"?>',
+      '<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE x [<!ENTITY big "aaaaaaaaaa">]>',
+    ),
+  );
   assert.equal(r.res.drives[0]!.status, 'ManifestFormatInvalid');
   const okBlob = /<Blob>\s*<BlobPath>dc-hostile\/ok\.txt<\/BlobPath>[\s\S]*?<\/Blob>/.exec(manifest)![0];
   r = await run(manifest.replace(okBlob, okBlob + okBlob));
   assert.match(r.res.drives[0]!.problems.join('\n'), /listed twice/);
   r = await run(manifest.replace(/(<BlobPath>dc-hostile\/two\.txt<\/BlobPath>[\s\S]*?<Length>)6</, '$1600<'));
   assert.match(r.res.drives[0]!.problems.join('\n'), /two\.txt: Failed \(blocks cover 6 bytes but Length says 600\)/);
-  r = await run(manifest.replace('<BlobPath>dc-hostile/two.txt</BlobPath>', '<BlobPath>Bad_Container/two.txt</BlobPath>'));
+  r = await run(
+    manifest.replace('<BlobPath>dc-hostile/two.txt</BlobPath>', '<BlobPath>Bad_Container/two.txt</BlobPath>'),
+  );
   assert.match(r.res.drives[0]!.problems.join('\n'), /FileNameInvalid/);
 });
 
@@ -135,8 +196,21 @@ test('kill -9 during import, then run again: it finishes without uploading commi
   assert.equal(r.code, 0, r.stderr);
   const res = JSON.parse(r.stdout) as { drives: { created: number; skipped: number }[]; bytesUploaded: number };
   assert.equal(res.drives[0]!.created + res.drives[0]!.skipped, 40);
-  assert.ok(res.drives[0]!.skipped > 0, `the first run committed some blobs before the kill (${out.length} bytes of output)`);
-  const rr = await runSeedship(['restore', '--connection-string', az.connectionString, '--container', 'dc-kill', '--to', `${t.dir}/dc-kill/restored`, '--session', p.session]);
+  assert.ok(
+    res.drives[0]!.skipped > 0,
+    `the first run committed some blobs before the kill (${out.length} bytes of output)`,
+  );
+  const rr = await runSeedship([
+    'restore',
+    '--connection-string',
+    az.connectionString,
+    '--container',
+    'dc-kill',
+    '--to',
+    `${t.dir}/dc-kill/restored`,
+    '--session',
+    p.session,
+  ]);
   assert.equal(rr.code, 0, rr.stderr);
   assert.deepEqual(hashTree(`${t.dir}/dc-kill/restored`), hashTree(p.staging));
 });
@@ -154,11 +228,25 @@ test('a manifest naming another drive is refused before any upload (ManifestDriv
 });
 
 test('sync after seeding: added, changed and deleted files reach the account; chmod and touch are metadata updates; a second sync uploads nothing', async () => {
-  const p = await prepared('dc-sync', { 'keep.txt': 'unchanged', 'change.log': { size: 5 * MiB, seed: 1, kind: 'text' }, 'gone.bin': { size: 100_000, seed: 2 }, 'touched.txt': 'same bytes', 'mode.txt': 'chmod me' }, [], 1);
+  const p = await prepared(
+    'dc-sync',
+    {
+      'keep.txt': 'unchanged',
+      'change.log': { size: 5 * MiB, seed: 1, kind: 'text' },
+      'gone.bin': { size: 100_000, seed: 2 },
+      'touched.txt': 'same bytes',
+      'mode.txt': 'chmod me',
+    },
+    [],
+    1,
+  );
   const imp = await runSeedship(importArgs(p.drives));
   assert.equal(imp.code, 0, imp.stderr);
   writeFileSync(`${p.staging}/added.bin`, bytesOf(3 * MiB, 7));
-  writeFileSync(`${p.staging}/change.log`, Buffer.concat([readFileSync(`${p.staging}/change.log`), Buffer.from('one more line\n')]));
+  writeFileSync(
+    `${p.staging}/change.log`,
+    Buffer.concat([readFileSync(`${p.staging}/change.log`), Buffer.from('one more line\n')]),
+  );
   (await import('node:fs')).unlinkSync(`${p.staging}/gone.bin`);
   const later = new Date(Date.now() + 5000);
   (await import('node:fs')).utimesSync(`${p.staging}/touched.txt`, later, later);
@@ -166,14 +254,31 @@ test('sync after seeding: added, changed and deleted files reach the account; ch
   const sync = ['sync', '--staging', p.staging, '--connection-string', az.connectionString, '--json'];
   const s1 = await runSeedship(sync);
   assert.equal(s1.code, 0, s1.stderr);
-  const r1 = JSON.parse(s1.stdout) as { uploaded: number; unchanged: number; metadataUpdated: number; deleted: number; bytesUploaded: number };
+  const r1 = JSON.parse(s1.stdout) as {
+    uploaded: number;
+    unchanged: number;
+    metadataUpdated: number;
+    deleted: number;
+    bytesUploaded: number;
+  };
   assert.deepEqual([r1.uploaded, r1.deleted], [2, 1], s1.stdout);
   assert.equal(r1.unchanged, 3, 'keep.txt by size and mtime, touched.txt by its hash, mode.txt by size and mtime');
   assert.equal(r1.metadataUpdated, 2, 'touched.txt (mtime) and mode.txt (chmod): metadata only');
-  const props = await BlobServiceClient.fromConnectionString(az.connectionString).getContainerClient('dc-sync').getBlobClient('mode.txt.zst').getProperties();
+  const props = await BlobServiceClient.fromConnectionString(az.connectionString)
+    .getContainerClient('dc-sync')
+    .getBlobClient('mode.txt.zst')
+    .getProperties();
   assert.equal(props.metadata?.permissions, String(0o100600));
   const out = `${t.dir}/dc-sync/restored`;
-  const rr = await runSeedship(['restore', '--connection-string', az.connectionString, '--container', 'dc-sync', '--to', out]);
+  const rr = await runSeedship([
+    'restore',
+    '--connection-string',
+    az.connectionString,
+    '--container',
+    'dc-sync',
+    '--to',
+    out,
+  ]);
   assert.equal(rr.code, 0, rr.stderr);
   assert.deepEqual(hashTree(out), hashTree(p.staging));
   const s2 = await runSeedship(sync);

@@ -99,7 +99,8 @@ function assertFileIs(path: string, raw: Buffer[], seq: number[]): void {
         assert.ok(k < seq.length, `${path}: longer than expected`);
         const want = raw[seq[k]!]!;
         const m = Math.min(n - at, want.length - inBlock);
-        if (!buf.subarray(at, at + m).equals(want.subarray(inBlock, inBlock + m))) assert.fail(`${path}: bytes differ in block ${k} (offset ${pos + at})`);
+        if (!buf.subarray(at, at + m).equals(want.subarray(inBlock, inBlock + m)))
+          assert.fail(`${path}: bytes differ in block ${k} (offset ${pos + at})`);
         at += m;
         inBlock += m;
         if (inBlock === want.length) {
@@ -129,7 +130,12 @@ async function peakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peak: numb
 }
 
 const restore = async (container: string, to: string) =>
-  restoreFromStorage(new NodeFileSystem(), await createCodecKit(), new AzureBlobStore(az.connectionString), { container, to, session: undefined, signal: new AbortController().signal });
+  restoreFromStorage(new NodeFileSystem(), await createCodecKit(), new AzureBlobStore(az.connectionString), {
+    container,
+    to,
+    session: undefined,
+    signal: new AbortController().signal,
+  });
 
 test('restore without a session streams blobs over 2 GiB (plain sparse disk, zstd frames): exact bytes, holes, flat memory', async () => {
   const c = svc.getContainerClient('big');
@@ -139,11 +145,18 @@ test('restore without a session streams blobs over 2 GiB (plain sparse disk, zst
   for (let o = 0; o < CHUNK; o += 64 * KiB) mixed.fill(0, o, o + 32 * KiB); // half its 4 KiB blocks are holes
   const raw = [zero, bytesOf(CHUNK, 12), mixed, bytesOf(CHUNK, 13, 'text'), bytesOf(12_345, 14)];
   // 2.2 GiB: 564 chunks and a short tail; the random chunk at 512 starts exactly at 2 GiB.
-  const seq: number[] = Array.from({ length: 564 }, (_, i) => (i === 0 || i === 512 ? 1 : i === 100 || i === 511 ? 2 : i === 300 ? 3 : 0));
+  const seq: number[] = Array.from({ length: 564 }, (_, i) =>
+    i === 0 || i === 512 ? 1 : i === 100 || i === 511 ? 2 : i === 300 ? 3 : 0,
+  );
   seq.push(4);
   const plainSize = await blobOf(c, 'disk.vhd', raw, seq);
   const zseq: number[] = seq.map((k, i) => (i % 50 === 7 ? 3 : k)); // more text in the zstd one
-  const zSize = await blobOf(c, 'data/set.bin.zst', raw.map((r) => compress(r, { compressionLevel: 3 })), zseq);
+  const zSize = await blobOf(
+    c,
+    'data/set.bin.zst',
+    raw.map((r) => compress(r, { compressionLevel: 3 })),
+    zseq,
+  );
   assert.ok(plainSize > 2.2 * 1024 * MiB, `${plainSize}`);
   assert.ok(zSize < 100 * MiB);
 
@@ -152,7 +165,10 @@ test('restore without a session streams blobs over 2 GiB (plain sparse disk, zst
   const { result: r, peak } = await peakRss(() => restore('big', to));
   const secs = (Date.now() - started) / 1000;
   const rawZ = zseq.reduce((a, k) => a + raw[k]!.length, 0);
-  assert.deepEqual({ files: r.files, bytes: r.bytes, checked: r.checked }, { files: 2, bytes: plainSize + rawZ, checked: false });
+  assert.deepEqual(
+    { files: r.files, bytes: r.bytes, checked: r.checked },
+    { files: 2, bytes: plainSize + rawZ, checked: false },
+  );
   assertFileIs(`${to}/disk.vhd`, raw, seq);
   assertFileIs(`${to}/data/set.bin`, raw, zseq);
   // Holes where the disk is zero: about 14 MiB of it is data.
@@ -163,18 +179,31 @@ test('restore without a session streams blobs over 2 GiB (plain sparse disk, zst
   assert.ok(allocated(az.location) < 256 * MiB, `Azurite holds ${allocated(az.location)} bytes`);
   // The old code held the whole blob (and its decompressed copy): GiBs. Streaming: a few MiB per blob.
   assert.ok(peak < 512 * MiB, `peak RSS ${Math.round(peak / MiB)} MiB`);
-  process.stderr.write(`# restored ${((plainSize + rawZ) / 2 ** 30).toFixed(2)} GiB in ${secs.toFixed(1)} s, peak RSS ${Math.round(peak / MiB)} MiB\n`);
+  process.stderr.write(
+    `# restored ${((plainSize + rawZ) / 2 ** 30).toFixed(2)} GiB in ${secs.toFixed(1)} s, peak RSS ${Math.round(peak / MiB)} MiB\n`,
+  );
 });
 
 test('restore without a session: zstd frames straddling download pieces, empty blobs, nested paths', async () => {
   const c = svc.getContainerClient('small');
   await c.create();
   // Frames of odd raw sizes, and staged blocks cut across them: block and frame boundaries differ.
-  const raws = [bytesOf(1_000_003, 21, 'text'), bytesOf(77_777, 22), Buffer.alloc(2 * MiB + 1), bytesOf(3 * MiB - 5, 23, 'text'), bytesOf(1, 24)];
+  const raws = [
+    bytesOf(1_000_003, 21, 'text'),
+    bytesOf(77_777, 22),
+    Buffer.alloc(2 * MiB + 1),
+    bytesOf(3 * MiB - 5, 23, 'text'),
+    bytesOf(1, 24),
+  ];
   const z = Buffer.concat(raws.map((r) => compress(r, { compressionLevel: 1 })));
   const cuts = [0, 1, 999, 65_536 + 3, Math.floor(z.length / 2), z.length - 2, z.length];
   const blocks = cuts.slice(1).map((e, i) => z.subarray(cuts[i], e));
-  await blobOf(c, 'a/straddle.bin.zst', blocks, blocks.map((_, i) => i));
+  await blobOf(
+    c,
+    'a/straddle.bin.zst',
+    blocks,
+    blocks.map((_, i) => i),
+  );
   await c.getBlockBlobClient('a/empty').upload(Buffer.alloc(0), 0);
   await c.getBlockBlobClient('b/empty-z.zst').upload(Buffer.alloc(0), 0);
   const small = bytesOf(5000, 25);
@@ -196,5 +225,8 @@ test('restore without a session: a blob that is not zstd stops the restore with 
   await c.create();
   const junk = bytesOf(3 * MiB, 31);
   await c.getBlockBlobClient('x.bin.zst').upload(junk, junk.length);
-  await assert.rejects(restore('badz', `${t.dir}/badz`), { code: 'E_INTEGRITY', message: /blob badz\/x\.bin\.zst is not valid zstd/ });
+  await assert.rejects(restore('badz', `${t.dir}/badz`), {
+    code: 'E_INTEGRITY',
+    message: /blob badz\/x\.bin\.zst is not valid zstd/,
+  });
 });

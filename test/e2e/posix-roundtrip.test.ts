@@ -7,7 +7,16 @@ import { runSeedship } from '../support/cli.js';
 import { canMount, haveNtfs, mountNtfsDrive, NEEDS_ROOT, whyNoNtfs } from '../support/mounts.js';
 import { buildPosixTree, comparePosixTrees, escapeName, rsyncDiff, type PosixTreeInfo } from '../support/posix-tree.js';
 import { tempDir } from '../support/tree.js';
-import { accountSas, AZCOPY_STATX_KEYS, AZCOPY_UNSTABLE_KEYS, azcopyBlobName, azcopyDownload, azcopyUnavailableReason, azcopyUpload, diffPosixMetadata } from '../support/azcopy.js';
+import {
+  accountSas,
+  AZCOPY_STATX_KEYS,
+  AZCOPY_UNSTABLE_KEYS,
+  azcopyBlobName,
+  azcopyDownload,
+  azcopyUnavailableReason,
+  azcopyUpload,
+  diffPosixMetadata,
+} from '../support/azcopy.js';
 
 // The bar of "any real Linux tree, exactly": a stock Debian docs tree plus every awkward name,
 // link, mode, owner and time, prepared onto two NTFS drives as a Linux copy computer writes them
@@ -50,36 +59,79 @@ function same(a: string, b: string, what: string): void {
 test('prepare of a real tree onto two ntfs-3g drives: exit 0, every name kept or mapped, none refused', async (ctx) => {
   if (why) return ctx.skip(why);
   assert.ok(tree!.debianDocs.included, 'the Debian docs tree is part of it');
-  const r = await runSeedship(['prepare', '--staging', staging, '--job', 'posix', ...drives.flatMap((d) => ['--drive', d]), '--codec', 'none', '--json'], LONG);
+  const r = await runSeedship(
+    [
+      'prepare',
+      '--staging',
+      staging,
+      '--job',
+      'posix',
+      ...drives.flatMap((d) => ['--drive', d]),
+      '--codec',
+      'none',
+      '--json',
+    ],
+    LONG,
+  );
   assert.equal(r.code, 0, r.stderr.slice(-2000));
-  const res = JSON.parse(r.stdout) as { drives: { status: string; verified: boolean; blobs: number }[]; files: { total: number; done: number; skipped: number }; names: { mapped: number; escaped: number; file: string } };
+  const res = JSON.parse(r.stdout) as {
+    drives: { status: string; verified: boolean; blobs: number }[];
+    files: { total: number; done: number; skipped: number };
+    names: { mapped: number; escaped: number; file: string };
+  };
   assert.equal(res.drives.length, 2);
   for (const d of res.drives) assert.deepEqual([d.status, d.verified], ['sealed', true]);
   assert.equal(res.files.total, tree!.counts.entries);
   assert.deepEqual([res.files.done, res.files.skipped], [tree!.counts.entries, 0]);
   assert.ok(res.names.mapped >= 15, `mapped ${res.names.mapped}`);
-  assert.equal(res.names.escaped, 3, 'the non-UTF-8 name, the newline and the backslash (which the service reads as /)');
-  assert.match(readFileSync(res.names.file, "utf8"), /^mapped,escaped\t"unicode\/line\\nbreak"/m);
+  assert.equal(
+    res.names.escaped,
+    3,
+    'the non-UTF-8 name, the newline and the backslash (which the service reads as /)',
+  );
+  assert.match(readFileSync(res.names.file, 'utf8'), /^mapped,escaped\t"unicode\/line\\nbreak"/m);
 });
 
 test('restore from the drives with the session: the same tree, no difference', async (ctx) => {
   if (why) return ctx.skip(why);
   const out = `${t.dir}/from-drives`;
-  const r = await runSeedship(['restore', ...drives.flatMap((d) => ['--drive', d]), '--session', session, '--to', out], LONG);
+  const r = await runSeedship(
+    ['restore', ...drives.flatMap((d) => ['--drive', d]), '--session', session, '--to', out],
+    LONG,
+  );
   assert.equal(r.code, 0, r.stderr);
   same(staging, out, 'restore from the drives');
 });
 
 test('import into Azurite, then restore from the account with and without the session: no difference', async (ctx) => {
   if (why) return ctx.skip(why);
-  const r = await runSeedship(['import', ...drives.flatMap((d) => ['--drive', d]), '--connection-string', az!.connectionString, '--json'], LONG);
+  const r = await runSeedship(
+    ['import', ...drives.flatMap((d) => ['--drive', d]), '--connection-string', az!.connectionString, '--json'],
+    LONG,
+  );
   assert.equal(r.code, 0, r.stderr.slice(-2000));
   const withSession = `${t.dir}/from-account-session`;
-  const a = await runSeedship(['restore', '--connection-string', az!.connectionString, '--container', 'posix', '--session', session, '--to', withSession], LONG);
+  const a = await runSeedship(
+    [
+      'restore',
+      '--connection-string',
+      az!.connectionString,
+      '--container',
+      'posix',
+      '--session',
+      session,
+      '--to',
+      withSession,
+    ],
+    LONG,
+  );
   assert.equal(a.code, 0, a.stderr);
   same(staging, withSession, 'restore from the account with the session');
   const bare = `${t.dir}/from-account`;
-  const b = await runSeedship(['restore', '--connection-string', az!.connectionString, '--container', 'posix', '--to', bare], LONG);
+  const b = await runSeedship(
+    ['restore', '--connection-string', az!.connectionString, '--container', 'posix', '--to', bare],
+    LONG,
+  );
   assert.equal(b.code, 0, b.stderr);
   same(staging, bare, 'restore from the account without the session (the copy computer is gone)');
 });
@@ -112,7 +164,8 @@ test('AzCopy agrees: every blob it writes of the tree has the same POSIX keys an
       continue;
     }
     // atime moves when AzCopy reads; statx's mask and attributes are not in Node's lstat.
-    for (const d of diffPosixMetadata(b.metadata ?? {}, mine, [...AZCOPY_UNSTABLE_KEYS, ...AZCOPY_STATX_KEYS])) problems.push(`${b.name}: ${d}`);
+    for (const d of diffPosixMetadata(b.metadata ?? {}, mine, [...AZCOPY_UNSTABLE_KEYS, ...AZCOPY_STATX_KEYS]))
+      problems.push(`${b.name}: ${d}`);
     compared++;
   }
   assert.deepEqual(problems.slice(0, 30), [], `${problems.length} problem(s)`);
@@ -124,7 +177,10 @@ test('AzCopy agrees: every blob it writes of the tree has the same POSIX keys an
   mkdirSync(theirs);
   mkdirSync(mineDir);
   await azcopyDownload(ref, theirs, { contentsOnly: true, allowFailure: true });
-  const mineRun = await azcopyDownload(accountSas(az!.connectionString, 'posix'), mineDir, { contentsOnly: true, allowFailure: true });
+  const mineRun = await azcopyDownload(accountSas(az!.connectionString, 'posix'), mineDir, {
+    contentsOnly: true,
+    allowFailure: true,
+  });
   // AzCopy restores no folder's mode, owner or times from either container (docs/azcopy-posix.md):
   // those are the moment and user of each download, not something either upload lost.
   // Nor a symlink's owner or times. And a name with a control character is escaped in our
@@ -144,13 +200,24 @@ test('AzCopy agrees: every blob it writes of the tree has the same POSIX keys an
   // reporting no failure (seen on both containers, a different link each time). Such a link is
   // not lost if our container holds its blob with AzCopy's content and the same POSIX keys (the
   // keys were compared above).
-  const content = (container: string, name: string) => svc.getContainerClient(container).getBlobClient(name).downloadToBuffer();
+  const content = (container: string, name: string) =>
+    svc.getContainerClient(container).getBlobClient(name).downloadToBuffer();
   const lost: string[] = [];
   for (const l of lostIn(mineDir)) {
     const link = /^(.*): only in a \(symlink\)$/.exec(l)?.[1];
     const mine = link !== undefined ? ourNames.get(link) : undefined;
-    if (link !== undefined && mine !== undefined && ours.get(link)?.is_symlink === 'true' && (await content('posix', mine)).equals(await content('azcopy-ref', link))) continue;
+    if (
+      link !== undefined &&
+      mine !== undefined &&
+      ours.get(link)?.is_symlink === 'true' &&
+      (await content('posix', mine)).equals(await content('azcopy-ref', link))
+    )
+      continue;
     lost.push(l);
   }
-  assert.deepEqual(lost, [], `what AzCopy restores from its own upload, it restores from ours (AzCopy's failed transfers: ${JSON.stringify(mineRun.summary?.FailedTransfers ?? []).slice(0, 800)})`);
+  assert.deepEqual(
+    lost,
+    [],
+    `what AzCopy restores from its own upload, it restores from ours (AzCopy's failed transfers: ${JSON.stringify(mineRun.summary?.FailedTransfers ?? []).slice(0, 800)})`,
+  );
 });

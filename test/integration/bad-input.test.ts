@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync, existsSync, symlinkSync, truncateSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+  existsSync,
+  symlinkSync,
+  truncateSync,
+} from 'node:fs';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { tempDir, writeTree } from '../support/tree.js';
 import { runSeedship, CLI } from '../support/cli.js';
@@ -8,15 +18,28 @@ import { runSeedship, CLI } from '../support/cli.js';
 const MiB = 1024 * 1024;
 
 function args(staging: string, drives: string[], extra: string[] = []): string[] {
-  return ['prepare', '--staging', staging, '--job', 'bad-input', ...drives.flatMap((d) => ['--drive', d]), '--allow-staging-volume', ...extra];
+  return [
+    'prepare',
+    '--staging',
+    staging,
+    '--job',
+    'bad-input',
+    ...drives.flatMap((d) => ['--drive', d]),
+    '--allow-staging-volume',
+    ...extra,
+  ];
 }
 
 test('output piped into a reader that closes early (| head) ends quietly, without a stack', () => {
   // `true` exits before node has started, so every write of the help text meets a closed pipe.
-  const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" verify --help | true`], { encoding: 'utf8' });
+  const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" verify --help | true`], {
+    encoding: 'utf8',
+  });
   assert.equal(r.stderr, '');
   assert.equal(r.status, 0);
-  const head = execFileSync('sh', ['-c', `"${process.execPath}" "${CLI}" verify --help | head -c 20`], { encoding: 'utf8' });
+  const head = execFileSync('sh', ['-c', `"${process.execPath}" "${CLI}" verify --help | head -c 20`], {
+    encoding: 'utf8',
+  });
   assert.equal(head, 'Usage: seedship veri');
 });
 
@@ -78,10 +101,28 @@ test('a drive of another job is refused and left untouched', async () => {
     writeTree(`${t.dir}/s1`, { a: 'first job' });
     writeTree(`${t.dir}/s2`, { b: 'second job' });
     mkdirSync(`${t.dir}/d`);
-    const r1 = await runSeedship(['prepare', '--staging', `${t.dir}/s1`, '--job', 'job-one', '--drive', `${t.dir}/d`, '--allow-staging-volume']);
+    const r1 = await runSeedship([
+      'prepare',
+      '--staging',
+      `${t.dir}/s1`,
+      '--job',
+      'job-one',
+      '--drive',
+      `${t.dir}/d`,
+      '--allow-staging-volume',
+    ]);
     assert.equal(r1.code, 0, r1.stderr);
     const before = readFileSync(`${t.dir}/d/DriveManifest.xml`);
-    const r2 = await runSeedship(['prepare', '--staging', `${t.dir}/s2`, '--job', 'job-two', '--drive', `${t.dir}/d`, '--allow-staging-volume']);
+    const r2 = await runSeedship([
+      'prepare',
+      '--staging',
+      `${t.dir}/s2`,
+      '--job',
+      'job-two',
+      '--drive',
+      `${t.dir}/d`,
+      '--allow-staging-volume',
+    ]);
     assert.equal(r2.code, 2);
     assert.match(r2.stderr, /belongs to job job-one/);
     assert.ok(readFileSync(`${t.dir}/d/DriveManifest.xml`).equals(before));
@@ -93,20 +134,47 @@ test('a drive of another job is refused and left untouched', async () => {
 test('names NTFS or a blob cannot carry are mapped or escaped, never refused, listed in names.txt, and restore exactly', async () => {
   const t = tempDir();
   try {
-    writeTree(`${t.dir}/s`, { 'ok.txt': 'fine', 'bad\nname.txt': 'newline', 'a:b.txt': 'colon', 'aux.txt': 'device', 'notes.': 'dot', 'Index.html': 'upper', 'index.html': 'lower', 'dir/x': 'y' });
+    writeTree(`${t.dir}/s`, {
+      'ok.txt': 'fine',
+      'bad\nname.txt': 'newline',
+      'a:b.txt': 'colon',
+      'aux.txt': 'device',
+      'notes.': 'dot',
+      'Index.html': 'upper',
+      'index.html': 'lower',
+      'dir/x': 'y',
+    });
     mkdirSync(`${t.dir}/d`);
     const r = await runSeedship(args(`${t.dir}/s`, [`${t.dir}/d`], ['--json']));
     assert.equal(r.code, 0, r.stderr);
     const res = JSON.parse(r.stdout) as { names: { mapped: number; escaped: number; file: string } };
-    assert.deepEqual([res.names.mapped, res.names.escaped], [4, 1], "bad\\nname, a:b, aux, index (notes. becomes notes..zst, which NTFS keeps)");
+    assert.deepEqual(
+      [res.names.mapped, res.names.escaped],
+      [4, 1],
+      'bad\\nname, a:b, aux, index (notes. becomes notes..zst, which NTFS keeps)',
+    );
     const listed = readFileSync(res.names.file, 'utf8');
-    assert.match(listed, /^mapped,escaped\t"bad\\nname\.txt"\t"bad_name~[0-9a-f]{8}\.txt\.zst"\t"bad%0Aname\.txt~[0-9a-f]{12}\.zst"$/m);
+    assert.match(
+      listed,
+      /^mapped,escaped\t"bad\\nname\.txt"\t"bad_name~[0-9a-f]{8}\.txt\.zst"\t"bad%0Aname\.txt~[0-9a-f]{12}\.zst"$/m,
+    );
     assert.match(listed, /^mapped\t"index\.html"\t"index~[0-9a-f]{8}\.html\.zst"\t""$/m);
     const manifest = readFileSync(`${t.dir}/d/DriveManifest.xml`, 'utf8');
-    assert.match(manifest, /<BlobPath>bad-input\/a:b\.txt\.zst<\/BlobPath>\s*<FilePath>\\bad-input\\a_b~[0-9a-f]{8}\.txt\.zst<\/FilePath>/);
+    assert.match(
+      manifest,
+      /<BlobPath>bad-input\/a:b\.txt\.zst<\/BlobPath>\s*<FilePath>\\bad-input\\a_b~[0-9a-f]{8}\.txt\.zst<\/FilePath>/,
+    );
     assert.match(manifest, /<BlobPath>bad-input\/notes\.\.zst<\/BlobPath>/);
     const out = `${t.dir}/out`;
-    const rr = await runSeedship(['restore', '--drive', `${t.dir}/d`, '--session', `${t.dir}/s/.seedship/bad-input`, '--to', out]);
+    const rr = await runSeedship([
+      'restore',
+      '--drive',
+      `${t.dir}/d`,
+      '--session',
+      `${t.dir}/s/.seedship/bad-input`,
+      '--to',
+      out,
+    ]);
     assert.equal(rr.code, 0, rr.stderr);
     for (const n of ['ok.txt', 'bad\nname.txt', 'a:b.txt', 'aux.txt', 'notes.', 'Index.html', 'index.html', 'dir/x']) {
       assert.equal(readFileSync(`${out}/${n}`, 'utf8'), readFileSync(`${t.dir}/s/${n}`, 'utf8'), n);
@@ -128,10 +196,22 @@ test('symlinks and FIFOs are recorded as what they are, never followed, and rest
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!existsSync(`${t.dir}/s/.seedship/bad-input/skipped.txt`), 'nothing skipped');
     assert.ok(!existsSync(`${t.dir}/d/bad-input/link-out/secret.txt`), 'the link was not followed');
-    assert.equal(readFileSync(`${t.dir}/d/bad-input/link-out`, 'utf8'), `${t.dir}/outside`, 'a symlink blob holds its target');
+    assert.equal(
+      readFileSync(`${t.dir}/d/bad-input/link-out`, 'utf8'),
+      `${t.dir}/outside`,
+      'a symlink blob holds its target',
+    );
     assert.ok(existsSync(`${t.dir}/d/bad-input/real.txt.zst`));
     const out = `${t.dir}/out`;
-    const rr = await runSeedship(['restore', '--drive', `${t.dir}/d`, '--session', `${t.dir}/s/.seedship/bad-input`, '--to', out]);
+    const rr = await runSeedship([
+      'restore',
+      '--drive',
+      `${t.dir}/d`,
+      '--session',
+      `${t.dir}/s/.seedship/bad-input`,
+      '--to',
+      out,
+    ]);
     assert.equal(rr.code, 0, rr.stderr);
     assert.equal(readlinkSync(`${out}/link-out`), `${t.dir}/outside`);
     assert.ok(lstatSync(`${out}/pipe`).isFIFO());
@@ -154,7 +234,18 @@ test('an unreadable file is skipped and listed (exit 3); the rest is copied', as
     chmodSync(`${t.dir}/s/locked.txt`, 0o000);
     mkdirSync(`${t.dir}/d`, { mode: 0o777 });
     chmodSync(`${t.dir}/d`, 0o777);
-    const out = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args(`${t.dir}/s`, [`${t.dir}/d`])], { env: { ...process.env, CI: 'true', HOME: '/tmp' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    const out = execFileSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        CLI,
+        ...args(`${t.dir}/s`, [`${t.dir}/d`]),
+      ],
+      { env: { ...process.env, CI: 'true', HOME: '/tmp' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    ).toString();
     assert.fail(`expected exit 3, got 0: ${out}`);
   } catch (err) {
     const e = err as { status?: number; stderr?: string; message: string };
@@ -168,7 +259,7 @@ test('an unreadable file is skipped and listed (exit 3); the rest is copied', as
   }
 });
 
-test('a live session lock gives exit 5 with a hint; a dead run\'s lock is taken over', async () => {
+test("a live session lock gives exit 5 with a hint; a dead run's lock is taken over", async () => {
   const t = tempDir();
   try {
     writeTree(`${t.dir}/s`, { a: 'a' });
@@ -231,7 +322,15 @@ test('a truncated data file on a drive: verify exit 6 (short read), restore refu
     const v = await runSeedship(['verify', '--drive', `${t.dir}/d`]);
     assert.equal(v.code, 6);
     assert.match(v.stderr, /a\.bin\.zst block 0/);
-    const rr = await runSeedship(['restore', '--drive', `${t.dir}/d`, '--session', `${t.dir}/s/.seedship/bad-input`, '--to', `${t.dir}/out`]);
+    const rr = await runSeedship([
+      'restore',
+      '--drive',
+      `${t.dir}/d`,
+      '--session',
+      `${t.dir}/s/.seedship/bad-input`,
+      '--to',
+      `${t.dir}/out`,
+    ]);
     assert.equal(rr.code, 6, rr.stderr);
   } finally {
     t.cleanup();

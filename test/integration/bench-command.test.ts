@@ -6,7 +6,7 @@ import { runSeedship, startSeedship } from '../support/cli.js';
 
 const MiB = 1024 * 1024;
 
-test('bench --drive --size 64M: one JSON object with every measurement; only the drive\'s own files remain', async () => {
+test("bench --drive --size 64M: one JSON object with every measurement; only the drive's own files remain", async () => {
   const t = tempDir();
   try {
     const drive = `${t.dir}/drive`;
@@ -14,11 +14,16 @@ test('bench --drive --size 64M: one JSON object with every measurement; only the
     mkdirSync(drive);
     mkdirSync(scratch);
     writeFileSync(`${drive}/keep.txt`, 'existing data');
-    const r = await runSeedship(['bench', '--drive', drive, '--size', '64M', '--threads', '2', '--json'], { env: { TMPDIR: scratch } });
+    const r = await runSeedship(['bench', '--drive', drive, '--size', '64M', '--threads', '2', '--json'], {
+      env: { TMPDIR: scratch },
+    });
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as Record<string, any>;
     assert.equal(out.data.source, 'synthetic');
-    assert.deepEqual(out.data.datasets.map((d: { name: string }) => d.name), ['text', 'random']);
+    assert.deepEqual(
+      out.data.datasets.map((d: { name: string }) => d.name),
+      ['text', 'random'],
+    );
     assert.deepEqual(out.levels, [1, 3, 6]);
     // zstd at each level, XXH64 and MD5, per data set
     assert.equal(out.perCore.length, 2 * 5);
@@ -27,7 +32,9 @@ test('bench --drive --size 64M: one JSON object with every measurement; only the
     assert.equal(out.pipeline.length, 2 * 3 * 2);
     assert.deepEqual([...new Set(out.pipeline.map((p: { threads: number }) => p.threads))], [1, 2]);
     const text = out.pipeline.find((p: { dataset: string; level: number }) => p.dataset === 'text' && p.level === 3);
-    const random = out.pipeline.find((p: { dataset: string; level: number }) => p.dataset === 'random' && p.level === 3);
+    const random = out.pipeline.find(
+      (p: { dataset: string; level: number }) => p.dataset === 'random' && p.level === 3,
+    );
     assert.ok(text.ratio < 0.6 && random.ratio > 0.95, `ratios ${text.ratio} ${random.ratio}`);
     assert.equal(out.drives.length, 1);
     const d = out.drives[0];
@@ -52,7 +59,11 @@ test('bench --drive --size 64M: one JSON object with every measurement; only the
 test('bench --staging: samples the tree and estimates the job, saying what it assumes', async () => {
   const t = tempDir();
   try {
-    writeTree(`${t.dir}/s`, { 'logs/a.log': bytesOf(6 * MiB, 1, 'text'), 'db/b.bin': bytesOf(3 * MiB, 2), 'small.txt': 'hello' });
+    writeTree(`${t.dir}/s`, {
+      'logs/a.log': bytesOf(6 * MiB, 1, 'text'),
+      'db/b.bin': bytesOf(3 * MiB, 2),
+      'small.txt': 'hello',
+    });
     const r = await runSeedship(['bench', '--staging', `${t.dir}/s`, '--threads', '1']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /samples of .*\(3 files, 9\.00 MiB\)/);

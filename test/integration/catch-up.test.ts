@@ -19,11 +19,28 @@ interface Result {
 }
 
 function prepareArgs(staging: string, drives: string[], extra: string[] = []): string[] {
-  return ['prepare', '--staging', staging, '--job', 'catchup', ...drives.flatMap((d) => ['--drive', d]), '--allow-staging-volume', '--json', ...extra];
+  return [
+    'prepare',
+    '--staging',
+    staging,
+    '--job',
+    'catchup',
+    ...drives.flatMap((d) => ['--drive', d]),
+    '--allow-staging-volume',
+    '--json',
+    ...extra,
+  ];
 }
 
 async function restoreEquals(staging: string, drives: string[], out: string): Promise<void> {
-  const rr = await runSeedship(['restore', ...drives.flatMap((d) => ['--drive', d]), '--session', `${staging}/.seedship/catchup`, '--to', out]);
+  const rr = await runSeedship([
+    'restore',
+    ...drives.flatMap((d) => ['--drive', d]),
+    '--session',
+    `${staging}/.seedship/catchup`,
+    '--to',
+    out,
+  ]);
   assert.equal(rr.code, 0, rr.stderr);
   assert.doesNotMatch(rr.stdout, /skipped by prepare/, 'a skip made good by a rerun is not reported');
   assert.deepEqual(hashTree(out), hashTree(staging));
@@ -50,7 +67,10 @@ test('an entry added after a complete run, in the part already copied: exit 4 na
     assert.deepEqual(res.missing, { count: 3, paths: ['a/2.txt', 'b', 'b/new.bin'] });
     const plain = await runSeedship(prepareArgs(staging, [d1]).filter((a) => a !== '--json'));
     assert.equal(plain.code, 4);
-    assert.match(plain.stderr, /needs another drive: .* 3 staged entries earlier runs left off the drives are still on no drive: "a\/2\.txt", "b", "b\/new\.bin"\. Attach a drive with room and run the same command with --drive/);
+    assert.match(
+      plain.stderr,
+      /needs another drive: .* 3 staged entries earlier runs left off the drives are still on no drive: "a\/2\.txt", "b", "b\/new\.bin"\. Attach a drive with room and run the same command with --drive/,
+    );
 
     r = await runSeedship(prepareArgs(staging, [d1, d2]));
     assert.equal(r.code, 0, r.stderr);
@@ -61,7 +81,10 @@ test('an entry added after a complete run, in the part already copied: exit 4 na
     const second = res.drives.find((d) => d.path === d2)!;
     assert.deepEqual([second.status, second.verified], ['sealed', true]);
     const manifest = readFileSync(`${d2}/DriveManifest.xml`, 'utf8');
-    assert.ok(manifest.includes('catchup/a/2.txt') && manifest.includes('catchup/b/new.bin'), 'the new drive holds what was added');
+    assert.ok(
+      manifest.includes('catchup/a/2.txt') && manifest.includes('catchup/b/new.bin'),
+      'the new drive holds what was added',
+    );
     assert.ok(!manifest.includes('catchup/a/1.txt'), 'and not what the first drive holds');
 
     // Nothing left: no drive is touched, nothing is announced.
@@ -91,7 +114,9 @@ test('an entry changed after its copy is named in a warning, not copied again (i
     writeFileSync(`${staging}/a.txt`, 'the second, longer version');
     r = await runSeedship(prepareArgs(staging, [d1, d2]));
     assert.equal(r.code, 0, r.stderr);
-    const warning = jsonLines(r.stderr).find((l) => l.type === 'warning' && String(l.message).includes('changed after they were copied'))?.message as string | undefined;
+    const warning = jsonLines(r.stderr).find(
+      (l) => l.type === 'warning' && String(l.message).includes('changed after they were copied'),
+    )?.message as string | undefined;
     assert.ok(warning, r.stderr);
     assert.match(warning, /"a\.txt"/);
     assert.match(warning, /seedship sync/);
@@ -103,7 +128,10 @@ test('an entry changed after its copy is named in a warning, not copied again (i
 
 /** Run `seedship args…` as user nobody (root reads every file, whatever its mode). */
 function asNobody(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args], { env: { ...process.env, CI: 'true', HOME: '/tmp' }, encoding: 'utf8' });
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args], {
+    env: { ...process.env, CI: 'true', HOME: '/tmp' },
+    encoding: 'utf8',
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -125,7 +153,11 @@ test('a file skipped as unreadable is skipped again while it is, and copied by t
     chmodSync(`${staging}/a/locked.bin`, 0o000);
     let r = asNobody(prepareArgs(staging, [d1]));
     assert.equal(r.code, 3, r.stderr);
-    assert.ok((JSON.parse(r.stdout) as Result).skipped.some((s) => s.path === 'a/locked.bin' && /unreadable \(EACCES\)/.test(s.reason)));
+    assert.ok(
+      (JSON.parse(r.stdout) as Result).skipped.some(
+        (s) => s.path === 'a/locked.bin' && /unreadable \(EACCES\)/.test(s.reason),
+      ),
+    );
 
     // With only the sealed drive it is named and a drive asked for (exit 4); with a drive to copy
     // it to but still unreadable, it is tried once more and skipped again (exit 3), and that
@@ -137,7 +169,10 @@ test('a file skipped as unreadable is skipped again while it is, and copied by t
     assert.equal(r.code, 3, r.stderr);
     assert.ok(!existsSync(`${d2}/DriveManifest.xml`), 'a drive that received nothing is not sealed');
     let res = JSON.parse(r.stdout) as Result;
-    assert.deepEqual(res.skipped.map((s) => s.path), ['a/locked.bin']);
+    assert.deepEqual(
+      res.skipped.map((s) => s.path),
+      ['a/locked.bin'],
+    );
     assert.equal(res.files.skipped, 1);
 
     chmodSync(`${staging}/a/locked.bin`, 0o644);

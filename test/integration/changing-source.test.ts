@@ -21,7 +21,10 @@ function bytesCopied(stderr: string): boolean {
 }
 
 /** Start prepare, wait for its first progress line with bytes copied, run `during`, and collect the outcome. */
-async function prepareWhile(args: string[], during: () => void | Promise<void>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function prepareWhile(
+  args: string[],
+  during: () => void | Promise<void>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   // Progress samples every 0.1 s: the first with bytes done comes just after the first chunk is written.
   const child = startSeedship(['--progress-interval', '0.1', ...args]);
   let stdout = '';
@@ -50,13 +53,38 @@ test('a staged file that grows while being copied is detected and copied again; 
     const staging = `${t.dir}/s`;
     writeTree(staging, { 'a-first.txt': 'first', 'growing.log': { size: 24 * MiB, seed: 5, kind: 'text' } });
     mkdirSync(`${t.dir}/d`);
-    const r = await prepareWhile(['prepare', '--staging', staging, '--job', 'changing', '--drive', `${t.dir}/d`, '--allow-staging-volume', '--level', '19', '--threads', '1', '--json'], () => {
-      appendFileSync(`${staging}/growing.log`, 'one more line appended during the copy\n');
-    });
+    const r = await prepareWhile(
+      [
+        'prepare',
+        '--staging',
+        staging,
+        '--job',
+        'changing',
+        '--drive',
+        `${t.dir}/d`,
+        '--allow-staging-volume',
+        '--level',
+        '19',
+        '--threads',
+        '1',
+        '--json',
+      ],
+      () => {
+        appendFileSync(`${staging}/growing.log`, 'one more line appended during the copy\n');
+      },
+    );
     assert.equal(r.code, 0, r.stderr.slice(-1000));
     assert.match(r.stderr, /growing\.log changed while being copied; copying it again/);
     const out = `${t.dir}/out`;
-    const rr = await runSeedship(['restore', '--drive', `${t.dir}/d`, '--session', `${staging}/.seedship/changing`, '--to', out]);
+    const rr = await runSeedship([
+      'restore',
+      '--drive',
+      `${t.dir}/d`,
+      '--session',
+      `${staging}/.seedship/changing`,
+      '--to',
+      out,
+    ]);
     assert.equal(rr.code, 0, rr.stderr);
     assert.deepEqual(hashTree(out), hashTree(staging), 'the restored file is the changed one, never a torn mix');
   } finally {
@@ -71,9 +99,26 @@ test('a staged file that keeps changing is skipped after three attempts and list
     writeTree(staging, { 'busy.log': { size: 16 * MiB, seed: 6, kind: 'text' }, 'steady.txt': 'steady' });
     mkdirSync(`${t.dir}/d`);
     let timer: NodeJS.Timeout | undefined;
-    const r = await prepareWhile(['prepare', '--staging', staging, '--job', 'busy', '--drive', `${t.dir}/d`, '--allow-staging-volume', '--level', '19', '--threads', '1', '--json'], () => {
-      timer = setInterval(() => appendFileSync(`${staging}/busy.log`, 'still writing\n'), 50);
-    });
+    const r = await prepareWhile(
+      [
+        'prepare',
+        '--staging',
+        staging,
+        '--job',
+        'busy',
+        '--drive',
+        `${t.dir}/d`,
+        '--allow-staging-volume',
+        '--level',
+        '19',
+        '--threads',
+        '1',
+        '--json',
+      ],
+      () => {
+        timer = setInterval(() => appendFileSync(`${staging}/busy.log`, 'still writing\n'), 50);
+      },
+    );
     clearInterval(timer);
     assert.equal(r.code, 3, r.stderr.slice(-1000));
     const res = JSON.parse(r.stdout) as { skipped: { path: string; reason: string }[] };
@@ -97,7 +142,9 @@ class StaleWalkFs extends NodeFileSystem {
   }
   override async lstatMany(paths: readonly string[]): Promise<(FileStat | Error)[]> {
     const res = await super.lstatMany(paths);
-    return res.map((s, i) => (paths[i] === this.victim && !(s instanceof Error) ? { ...s, mtimeMs: s.mtimeMs + 1 } : s));
+    return res.map((s, i) =>
+      paths[i] === this.victim && !(s instanceof Error) ? { ...s, mtimeMs: s.mtimeMs + 1 } : s,
+    );
   }
 }
 
@@ -110,14 +157,37 @@ test('a file found changed at its first read, before any record of it: copied ag
       const ds = Array.from({ length: drives }, (_, i) => `${t.dir}/d${i}`);
       ds.forEach((d) => mkdirSync(d));
       const fs = new StaleWalkFs(`${staging}/b/stale.bin`);
-      const { code, stdout: out, stderr: err } = await runSeedshipWith(fs, ['prepare', '--staging', staging, '--job', 'stale', ...ds.flatMap((d) => ['--drive', d]), '--allow-staging-volume', '--json']);
+      const {
+        code,
+        stdout: out,
+        stderr: err,
+      } = await runSeedshipWith(fs, [
+        'prepare',
+        '--staging',
+        staging,
+        '--job',
+        'stale',
+        ...ds.flatMap((d) => ['--drive', d]),
+        '--allow-staging-volume',
+        '--json',
+      ]);
       assert.equal(code, 0, err.slice(-1500));
       assert.match(err, /b\/stale\.bin changed while being copied; copying it again/);
       const files = (JSON.parse(out) as { files: { done: number; total: number } }).files;
       assert.deepEqual([files.done, files.total], [4, 4]); // a.txt, b, b/stale.bin, c.txt
-      const manifests = ds.filter((d) => existsSync(`${d}/DriveManifest.xml`)).map((d) => readFileSync(`${d}/DriveManifest.xml`, 'utf8')).join('');
+      const manifests = ds
+        .filter((d) => existsSync(`${d}/DriveManifest.xml`))
+        .map((d) => readFileSync(`${d}/DriveManifest.xml`, 'utf8'))
+        .join('');
       assert.match(manifests, /<BlobPath>stale\/b\/stale\.bin\.zst<\/BlobPath>/);
-      const rr = await runSeedship(['restore', ...ds.flatMap((d) => ['--drive', d]), '--session', `${staging}/.seedship/stale`, '--to', `${t.dir}/out`]);
+      const rr = await runSeedship([
+        'restore',
+        ...ds.flatMap((d) => ['--drive', d]),
+        '--session',
+        `${staging}/.seedship/stale`,
+        '--to',
+        `${t.dir}/out`,
+      ]);
       assert.equal(rr.code, 0, rr.stderr);
       assert.deepEqual(hashTree(`${t.dir}/out`), hashTree(staging));
     } finally {

@@ -11,17 +11,27 @@ const KEY = '238810-662376-448998-450120-652806-203390-606320-483076';
 
 interface CheckJson {
   ok: boolean;
-  drives: { path: string; findings: { drive: string; rule: string; severity: string; message: string; fix: string }[] }[];
+  drives: {
+    path: string;
+    findings: { drive: string; rule: string; severity: string; message: string; fix: string }[];
+  }[];
   findings: { drive: null; rule: string; severity: string; message: string; fix: string }[];
 }
 
 /** `seedship check …` in this process, on the faked machine's /sys and mount table. */
-async function check(m: FakeMachine, args: string[]): Promise<{ code: number; stdout: string; stderr: string; json: CheckJson | undefined }> {
+async function check(
+  m: FakeMachine,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string; json: CheckJson | undefined }> {
   const r = await runSeedshipWith(new NodeFileSystem(), ['check', ...args], { drives: m.probe() });
   return { ...r, json: args.includes('--json') ? (JSON.parse(r.stdout) as CheckJson) : undefined };
 }
 
-const rulesOf = (j: CheckJson, path: string) => j.drives.find((d) => d.path === path)!.findings.map((f) => `${f.rule}:${f.severity}`).sort();
+const rulesOf = (j: CheckJson, path: string) =>
+  j.drives
+    .find((d) => d.path === path)!
+    .findings.map((f) => `${f.rule}:${f.severity}`)
+    .sort();
 
 test('check tells ext4 from NTFS on real loop drives (ntfs-3g and ext4 images)', async (ctx) => {
   const why = whyNoNtfs() ?? (have('mkfs.ext4') ? undefined : 'mkfs.ext4 is not installed (apt-get install e2fsprogs)');
@@ -61,7 +71,12 @@ test('faked /sys: an empty NTFS drive in a BitLocker mapping on SATA with its ke
     const usb = fakeBitLockerDrive(m, 1, 'usb');
     const sas = fakeBitLockerDrive(m, 2, 'sas');
     // An NTFS partition mounted directly: no BitLocker under it.
-    m.sys.scsiDisk('sdx', '65:0', { host: 9, via: 'sata', sizeBytes: 1e12, partitions: [{ name: 'sdx1', majMin: '65:1', sizeBytes: 1e12 }] });
+    m.sys.scsiDisk('sdx', '65:0', {
+      host: 9,
+      via: 'sata',
+      sizeBytes: 1e12,
+      partitions: [{ name: 'sdx1', majMin: '65:1', sizeBytes: 1e12 }],
+    });
     const plain = m.mount('65:1', `${m.dir}/mnt/plain`, 'ntfs3', '/dev/sdx1');
 
     const ok = await check(m, ['--drive', sata, '--bitlocker-key', KEY]);
@@ -73,7 +88,21 @@ test('faked /sys: an empty NTFS drive in a BitLocker mapping on SATA with its ke
     assert.equal(noKey.code, 2);
     assert.deepEqual(rulesOf(noKey.json!, sata), ['bitlocker-key:error']);
 
-    const all = await check(m, ['--drive', sata, '--drive', usb, '--drive', plain, '--bitlocker-key', KEY, '--bitlocker-key', KEY, '--bitlocker-key', KEY, '--json']);
+    const all = await check(m, [
+      '--drive',
+      sata,
+      '--drive',
+      usb,
+      '--drive',
+      plain,
+      '--bitlocker-key',
+      KEY,
+      '--bitlocker-key',
+      KEY,
+      '--bitlocker-key',
+      KEY,
+      '--json',
+    ]);
     assert.equal(all.code, 2);
     assert.equal(all.json!.ok, false);
     assert.deepEqual(rulesOf(all.json!, sata), []);
@@ -93,7 +122,10 @@ test('faked /sys: a drive holding other files is refused with what was found', a
     writeTree(d, { 'holiday.jpg': 'x', 'taxes/2025.pdf': 'y', 'System Volume Information/IndexerVolumeGuid': 'z' });
     const r = await check(m, ['--drive', d, '--bitlocker-key', KEY]);
     assert.equal(r.code, 2);
-    assert.match(r.stdout, /ERROR holds other files \("holiday\.jpg", "taxes"\): it is neither empty nor a seedship drive of this job — use an empty drive/);
+    assert.match(
+      r.stdout,
+      /ERROR holds other files \("holiday\.jpg", "taxes"\): it is neither empty nor a seedship drive of this job — use an empty drive/,
+    );
     assert.doesNotMatch(r.stdout, /System Volume Information/);
   } finally {
     m.cleanup();
@@ -109,7 +141,10 @@ test('faked /sys: eleven drives are one too many for a job; ten pass', async () 
     assert.equal(ten.code, 0, ten.stdout);
     const eleven = await check(m, [...args(11), '--json']);
     assert.equal(eleven.code, 2);
-    assert.deepEqual(eleven.json!.findings.map((f) => f.rule), ['drive-count']);
+    assert.deepEqual(
+      eleven.json!.findings.map((f) => f.rule),
+      ['drive-count'],
+    );
     assert.match(eleven.json!.findings[0]!.message, /11 drives .* at most 10/);
     assert.ok(eleven.json!.drives.every((d) => d.findings.length === 0));
   } finally {
@@ -124,21 +159,60 @@ test('sessions started with --codec zstd or --encrypt are flagged; the session d
     writeTree(`${t.dir}/staging`, { 'a.txt': 'a' });
     mkdirSync(`${t.dir}/d1`);
     mkdirSync(`${t.dir}/d2`);
-    const zstd = await runSeedship(['prepare', '--staging', `${t.dir}/staging`, '--job', 'zjob', '--drive', `${t.dir}/d1`, '--allow-staging-volume', '--yes']);
+    const zstd = await runSeedship([
+      'prepare',
+      '--staging',
+      `${t.dir}/staging`,
+      '--job',
+      'zjob',
+      '--drive',
+      `${t.dir}/d1`,
+      '--allow-staging-volume',
+      '--yes',
+    ]);
     assert.equal(zstd.code, 0, zstd.stderr);
-    const enc = await runSeedship(['prepare', '--staging', `${t.dir}/staging`, '--job', 'ejob', '--session', `${t.dir}/ejob`, '--drive', `${t.dir}/d2`, '--codec', 'none', '--encrypt', '--allow-staging-volume', '--yes']);
+    const enc = await runSeedship([
+      'prepare',
+      '--staging',
+      `${t.dir}/staging`,
+      '--job',
+      'ejob',
+      '--session',
+      `${t.dir}/ejob`,
+      '--drive',
+      `${t.dir}/d2`,
+      '--codec',
+      'none',
+      '--encrypt',
+      '--allow-staging-volume',
+      '--yes',
+    ]);
     assert.equal(enc.code, 0, enc.stderr);
     const drive = fakeBitLockerDrive(m, 0, 'sata');
 
-    const z = await check(m, ['--session', `${t.dir}/staging/.seedship/zjob`, '--drive', drive, '--bitlocker-key', KEY, '--json']);
+    const z = await check(m, [
+      '--session',
+      `${t.dir}/staging/.seedship/zjob`,
+      '--drive',
+      drive,
+      '--bitlocker-key',
+      KEY,
+      '--json',
+    ]);
     assert.equal(z.code, 2);
-    assert.deepEqual(z.json!.findings.map((f) => `${f.rule}:${f.severity}`).sort(), ['codec:error', 'session-location:warning']);
+    assert.deepEqual(z.json!.findings.map((f) => `${f.rule}:${f.severity}`).sort(), [
+      'codec:error',
+      'session-location:warning',
+    ]);
     assert.match(z.json!.findings.find((f) => f.rule === 'codec')!.message, /--codec zstd/);
     assert.deepEqual(rulesOf(z.json!, drive), []);
 
     const e = await check(m, ['--session', `${t.dir}/ejob`, '--drive', drive, '--bitlocker-key', KEY, '--json']);
     assert.equal(e.code, 2);
-    assert.deepEqual(e.json!.findings.map((f) => `${f.rule}:${f.severity}`).sort(), ['encryption:error', 'layout:warning']);
+    assert.deepEqual(e.json!.findings.map((f) => `${f.rule}:${f.severity}`).sort(), [
+      'encryption:error',
+      'layout:warning',
+    ]);
 
     // Without --drive: the session's drives where they last were (a plain folder here).
     const s = await check(m, ['--session', `${t.dir}/ejob`]);
@@ -157,17 +231,47 @@ test('prepare prints the service check as warnings and goes on', async () => {
     writeTree(`${t.dir}/staging`, { 'a.txt': 'a', 'b/c.txt': 'c' });
     mkdirSync(`${t.dir}/d1`);
     writeFileSync(`${t.dir}/d1/old-notes.txt`, 'left over');
-    const r = await runSeedship(['prepare', '--staging', `${t.dir}/staging`, '--job', 'warned', '--drive', `${t.dir}/d1`, '--allow-staging-volume', '--yes']);
+    const r = await runSeedship([
+      'prepare',
+      '--staging',
+      `${t.dir}/staging`,
+      '--job',
+      'warned',
+      '--drive',
+      `${t.dir}/d1`,
+      '--allow-staging-volume',
+      '--yes',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /seedship: warning: service check: .*d1: holds other files \("old-notes\.txt"\)/);
-    assert.match(r.stderr, /seedship: warning: service check: job: the session stores files compressed \(--codec zstd\)/);
+    assert.match(
+      r.stderr,
+      /seedship: warning: service check: job: the session stores files compressed \(--codec zstd\)/,
+    );
     assert.match(r.stderr, /seedship: warning: service check: job: the session dir .* is inside staging/);
     assert.ok(existsSync(`${t.dir}/d1/seedship/drive.json`), 'prepare went on and filled the drive');
 
     mkdirSync(`${t.dir}/d2`);
-    const j = await runSeedship(['prepare', '--staging', `${t.dir}/staging`, '--job', 'warned2', '--session', `${t.dir}/s2`, '--drive', `${t.dir}/d2`, '--codec', 'none', '--allow-staging-volume', '--yes', '--json']);
+    const j = await runSeedship([
+      'prepare',
+      '--staging',
+      `${t.dir}/staging`,
+      '--job',
+      'warned2',
+      '--session',
+      `${t.dir}/s2`,
+      '--drive',
+      `${t.dir}/d2`,
+      '--codec',
+      'none',
+      '--allow-staging-volume',
+      '--yes',
+      '--json',
+    ]);
     assert.equal(j.code, 0, j.stderr);
-    const rules = jsonLines(j.stderr).filter((l) => l.type === 'warning' && l.finding).map((l) => (l.finding as { rule: string }).rule);
+    const rules = jsonLines(j.stderr)
+      .filter((l) => l.type === 'warning' && l.finding)
+      .map((l) => (l.finding as { rule: string }).rule);
     assert.ok(rules.includes('bitlocker') && rules.includes('transport'), rules.join());
     assert.ok(!rules.includes('codec') && !rules.includes('session-location'), rules.join());
   } finally {

@@ -27,9 +27,31 @@ test('one of three drives fails mid-copy: it is named and never sealed, its file
   const dying = await mountFailingDrive(join(dir, 'bad'), 3 * MiB);
   try {
     const session = join(dir, 'session');
-    const r = await runSeedship(['prepare', '--staging', staging, '--job', 'dies', '--session', session, '--drive', good[0]!, '--drive', dying.path, '--drive', good[1]!, '--allow-staging-volume', '--codec', 'none', '--json']);
+    const r = await runSeedship([
+      'prepare',
+      '--staging',
+      staging,
+      '--job',
+      'dies',
+      '--session',
+      session,
+      '--drive',
+      good[0]!,
+      '--drive',
+      dying.path,
+      '--drive',
+      good[1]!,
+      '--allow-staging-volume',
+      '--codec',
+      'none',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
-    const res = JSON.parse(r.stdout) as { status: string; files: { done: number; total: number }; drives: { path: string; status: string; verified?: boolean; driveId: string }[] };
+    const res = JSON.parse(r.stdout) as {
+      status: string;
+      files: { done: number; total: number };
+      drives: { path: string; status: string; verified?: boolean; driveId: string }[];
+    };
     assert.equal(res.status, 'done');
     assert.equal(res.files.done, res.files.total, 'every entry is on a drive');
     const bad = res.drives.find((d) => d.path === dying.path)!;
@@ -40,11 +62,31 @@ test('one of three drives fails mid-copy: it is named and never sealed, its file
       assert.deepEqual([d.status, d.verified], ['sealed', true]);
     }
     const sealed = good.filter((d) => existsSync(join(d, 'DriveManifest.xml')));
-    const rr = await runSeedship(['restore', ...sealed.flatMap((d) => ['--drive', d]), '--session', session, '--to', join(dir, 'out')]);
+    const rr = await runSeedship([
+      'restore',
+      ...sealed.flatMap((d) => ['--drive', d]),
+      '--session',
+      session,
+      '--to',
+      join(dir, 'out'),
+    ]);
     assert.equal(rr.code, 0, rr.stderr);
     assert.deepEqual(hashTree(join(dir, 'out')), hashTree(staging));
     // A rerun with the dead drive given again leaves it alone and has nothing to do.
-    const again = await runSeedship(['prepare', '--staging', staging, '--job', 'dies', '--session', session, '--drive', dying.path, '--allow-staging-volume', '--codec', 'none']);
+    const again = await runSeedship([
+      'prepare',
+      '--staging',
+      staging,
+      '--job',
+      'dies',
+      '--session',
+      session,
+      '--drive',
+      dying.path,
+      '--allow-staging-volume',
+      '--codec',
+      'none',
+    ]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /failed in an earlier run/);
   } finally {

@@ -19,7 +19,8 @@ const MiB = 1024 * 1024;
 function stage(root: string, count: number, sizeMiB: number): string {
   const staging = join(root, 'staging');
   mkdirSync(staging, { recursive: true });
-  for (let i = 0; i < count; i++) writeFileSync(join(staging, `f${i}.bin`), randomFillSync(Buffer.alloc(sizeMiB * MiB)));
+  for (let i = 0; i < count; i++)
+    writeFileSync(join(staging, `f${i}.bin`), randomFillSync(Buffer.alloc(sizeMiB * MiB)));
   return staging;
 }
 
@@ -27,7 +28,22 @@ test('DriveFaultFs in the engine: slow writes on a drive are waited for; a drive
   const root = mkdtempSync(join(tmpdir(), 'drive-faults-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const staging = stage(root, 3, 3);
-  const prepare = (drive: string, session: string) => ['prepare', '--staging', staging, '--job', 'faults', '--session', join(root, session), '--drive', drive, '--allow-staging-volume', '--codec', 'none', '--yes', '--json'];
+  const prepare = (drive: string, session: string) => [
+    'prepare',
+    '--staging',
+    staging,
+    '--job',
+    'faults',
+    '--session',
+    join(root, session),
+    '--drive',
+    drive,
+    '--allow-staging-volume',
+    '--codec',
+    'none',
+    '--yes',
+    '--json',
+  ];
 
   const slowDrive = join(root, 'slow');
   mkdirSync(slowDrive);
@@ -56,17 +72,47 @@ test('DriveFaultFs in the engine: slow writes on a drive are waited for; a drive
   mkdirSync(good);
   const half = new DriveFaultFs(new NodeFileSystem());
   half.failAfterBytes(dying, 4 * MiB, 'EIO');
-  const both = await runSeedshipWith(half, ['prepare', '--staging', bigStaging, '--job', 'faults', '--session', join(root, 'session-both'), '--drive', dying, '--drive', good, '--allow-staging-volume', '--codec', 'none', '--threads', '2', '--yes', '--json']);
+  const both = await runSeedshipWith(half, [
+    'prepare',
+    '--staging',
+    bigStaging,
+    '--job',
+    'faults',
+    '--session',
+    join(root, 'session-both'),
+    '--drive',
+    dying,
+    '--drive',
+    good,
+    '--allow-staging-volume',
+    '--codec',
+    'none',
+    '--threads',
+    '2',
+    '--yes',
+    '--json',
+  ]);
   half.assertAllFired();
   assert.equal(both.code, 0, both.stderr.slice(-2000));
-  const res = JSON.parse(both.stdout) as { status: string; files: { done: number; total: number }; drives: { path: string; status: string; verified?: boolean }[] };
+  const res = JSON.parse(both.stdout) as {
+    status: string;
+    files: { done: number; total: number };
+    drives: { path: string; status: string; verified?: boolean }[];
+  };
   assert.equal(res.status, 'done');
   assert.equal(res.files.done, res.files.total);
-  assert.deepEqual(res.drives.map((d) => [d.path, d.status]).sort(), [[dying, 'failed'], [good, 'sealed']]);
+  assert.deepEqual(res.drives.map((d) => [d.path, d.status]).sort(), [
+    [dying, 'failed'],
+    [good, 'sealed'],
+  ]);
   const out = join(root, 'out');
   const rr = await runSeedship(['restore', '--drive', good, '--session', join(root, 'session-both'), '--to', out]);
   assert.equal(rr.code, 0, rr.stderr);
-  for (let i = 0; i < 3; i++) assert.ok(readFileSync(join(out, `f${i}.bin`)).equals(readFileSync(join(bigStaging, `f${i}.bin`))), `f${i}.bin restored`);
+  for (let i = 0; i < 3; i++)
+    assert.ok(
+      readFileSync(join(out, `f${i}.bin`)).equals(readFileSync(join(bigStaging, `f${i}.bin`))),
+      `f${i}.bin restored`,
+    );
 });
 
 test('a real FUSE drive that dies part way: prepare names it failed and asks for another drive, never reports a finished copy', async (t) => {
@@ -77,7 +123,22 @@ test('a real FUSE drive that dies part way: prepare names it failed and asks for
   const staging = stage(root, 4, 2);
   const drive = await mountFailingDrive(join(root, 'fuse'), 3 * MiB);
   try {
-    const run = await runSeedship(['prepare', '--staging', staging, '--job', 'fuse', '--session', join(root, 'session'), '--drive', drive.path, '--allow-staging-volume', '--codec', 'none', '--yes', '--json']);
+    const run = await runSeedship([
+      'prepare',
+      '--staging',
+      staging,
+      '--job',
+      'fuse',
+      '--session',
+      join(root, 'session'),
+      '--drive',
+      drive.path,
+      '--allow-staging-volume',
+      '--codec',
+      'none',
+      '--yes',
+      '--json',
+    ]);
     // The only drive given died: it is named failed, and the run asks for another drive (exit 4).
     assert.equal(run.code, 4, `exit ${run.code}: ${run.stderr.slice(-1500)}`);
     assert.doesNotMatch(run.stdout, /"status":"done"/);

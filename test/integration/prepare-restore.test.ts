@@ -22,7 +22,16 @@ function mixedTree(): TreeSpec {
 }
 
 function prepareArgs(staging: string, drives: string[], extra: string[] = []): string[] {
-  return ['prepare', '--staging', staging, '--job', 'itest', ...drives.flatMap((d) => ['--drive', d]), '--allow-staging-volume', ...extra];
+  return [
+    'prepare',
+    '--staging',
+    staging,
+    '--job',
+    'itest',
+    ...drives.flatMap((d) => ['--drive', d]),
+    '--allow-staging-volume',
+    ...extra,
+  ];
 }
 
 test('zstd prepare spans three drives, verifies, and restores byte for byte', async () => {
@@ -34,7 +43,10 @@ test('zstd prepare spans three drives, verifies, and restores byte for byte', as
     drives.forEach((d) => mkdirSync(d));
     const r = await runSeedship(prepareArgs(staging, drives, ['--drive-limit', '9M', '--json', '--level', '1']));
     assert.equal(r.code, 0, r.stderr);
-    const result = JSON.parse(r.stdout) as { status: string; drives: { status: string; blobs: number; verified: boolean }[] };
+    const result = JSON.parse(r.stdout) as {
+      status: string;
+      drives: { status: string; blobs: number; verified: boolean }[];
+    };
     assert.equal(result.status, 'done');
     assert.ok(result.drives.length >= 2, 'spans at least two drives');
     for (const d of result.drives) {
@@ -44,10 +56,22 @@ test('zstd prepare spans three drives, verifies, and restores byte for byte', as
     // Each blob is a standard .zst: parts concatenated across drives decompress with zstd(1).
     const parts = drives.map((d) => `${d}/itest/data/random.bin.zst`).filter((p) => existsSync(p));
     assert.ok(parts.length >= 1);
-    const v = await runSeedship(['verify', ...drives.flatMap((d) => ['--drive', d]), '--session', `${staging}/.seedship/itest`]);
+    const v = await runSeedship([
+      'verify',
+      ...drives.flatMap((d) => ['--drive', d]),
+      '--session',
+      `${staging}/.seedship/itest`,
+    ]);
     assert.equal(v.code, 0, v.stderr + v.stdout);
     const out = `${t.dir}/out`;
-    const rr = await runSeedship(['restore', ...drives.flatMap((d) => ['--drive', d]), '--session', `${staging}/.seedship/itest`, '--to', out]);
+    const rr = await runSeedship([
+      'restore',
+      ...drives.flatMap((d) => ['--drive', d]),
+      '--session',
+      `${staging}/.seedship/itest`,
+      '--to',
+      out,
+    ]);
     assert.equal(rr.code, 0, rr.stderr);
     assert.deepEqual(hashTree(out), hashTree(staging));
   } finally {
@@ -101,12 +125,22 @@ test('codec none with page blobs: sparse ranges, 512-aligned, restores identical
       assert.equal(Number(m[2]) % 512, 0);
     }
     // Only the non-zero pages are listed: far less than the file.
-    const listed = [...manifest.matchAll(/<PageRange Offset="\d+" Length="(\d+)"/g)].reduce((a, m) => a + Number(m[1]), 0);
+    const listed = [...manifest.matchAll(/<PageRange Offset="\d+" Length="(\d+)"/g)].reduce(
+      (a, m) => a + Number(m[1]),
+      0,
+    );
     assert.ok(listed < 200_000, `listed ${listed} bytes`);
     assert.equal(statSync(`${drives[0]}/itest/disk.vhd`).size, vhd.length);
     const out = `${t.dir}/out`;
     const used = drives.filter((d) => existsSync(`${d}/seedship/drive.json`));
-    const rr = await runSeedship(['restore', ...used.flatMap((d) => ['--drive', d]), '--session', `${staging}/.seedship/itest`, '--to', out]);
+    const rr = await runSeedship([
+      'restore',
+      ...used.flatMap((d) => ['--drive', d]),
+      '--session',
+      `${staging}/.seedship/itest`,
+      '--to',
+      out,
+    ]);
     assert.equal(rr.code, 0, rr.stderr);
     assert.deepEqual(hashTree(out), hashTree(staging));
   } finally {
@@ -131,7 +165,8 @@ test('--encrypt: keys stay in the session (0600), drives hold no plain data, ver
     for (const d of drives) {
       const all = readAllFiles(d).toString('latin1');
       assert.ok(!all.includes('PLAINTEXT-MARKER'), 'no plaintext on the drive');
-      for (const k of keys) assert.ok(!all.includes(readFileSync(`${session}/keys/${k}`, 'utf8').trim()), 'no key on the drive');
+      for (const k of keys)
+        assert.ok(!all.includes(readFileSync(`${session}/keys/${k}`, 'utf8').trim()), 'no key on the drive');
     }
     const v1 = await runSeedship(['verify', '--drive', drives[0]!]);
     assert.equal(v1.code, 2, 'encrypted drive without session is a usage error');
@@ -139,7 +174,17 @@ test('--encrypt: keys stay in the session (0600), drives hold no plain data, ver
     const v2 = await runSeedship(['verify', '--drive', drives[0]!, '--drive', drives[1]!, '--session', session]);
     assert.equal(v2.code, 0, v2.stderr + v2.stdout);
     const out = `${t.dir}/out`;
-    const rr = await runSeedship(['restore', '--drive', drives[0]!, '--drive', drives[1]!, '--session', session, '--to', out]);
+    const rr = await runSeedship([
+      'restore',
+      '--drive',
+      drives[0]!,
+      '--drive',
+      drives[1]!,
+      '--session',
+      session,
+      '--to',
+      out,
+    ]);
     assert.equal(rr.code, 0, rr.stderr);
     assert.deepEqual(hashTree(out), hashTree(staging));
   } finally {
@@ -160,7 +205,9 @@ test('drives full with --yes: seal, exit 4; the same command with more drives co
     assert.equal((JSON.parse(r1.stdout) as { status: string }).status, 'needs-drive');
     assert.ok(existsSync(`${t.dir}/d1/DriveManifest.xml`), 'the full drive is sealed');
     // The disk swap: same command, next drive (the sealed one may be given again: left alone).
-    const r2 = await runSeedship(prepareArgs(staging, [`${t.dir}/d1`, `${t.dir}/d2`, `${t.dir}/d3`], ['--drive-limit', '7M', '--json']));
+    const r2 = await runSeedship(
+      prepareArgs(staging, [`${t.dir}/d1`, `${t.dir}/d2`, `${t.dir}/d3`], ['--drive-limit', '7M', '--json']),
+    );
     assert.equal(r2.code, 0, r2.stderr);
     assert.match(r2.stderr, /already sealed/);
     const res = JSON.parse(r2.stdout) as { bytes: { raw: number; rawTotal: number }; resumed: boolean };
@@ -170,7 +217,14 @@ test('drives full with --yes: seal, exit 4; the same command with more drives co
     // Every drive given is filled at once: the rest lands on d2, d3 or both, each sealed if it took data.
     const used = [1, 2, 3].map((i) => `${t.dir}/d${i}`).filter((d) => existsSync(`${d}/DriveManifest.xml`));
     assert.ok(used.length >= 2, `sealed: ${used.join(' ')}`);
-    const rr = await runSeedship(['restore', ...used.flatMap((d) => ['--drive', d]), '--session', `${staging}/.seedship/itest`, '--to', out]);
+    const rr = await runSeedship([
+      'restore',
+      ...used.flatMap((d) => ['--drive', d]),
+      '--session',
+      `${staging}/.seedship/itest`,
+      '--to',
+      out,
+    ]);
     assert.equal(rr.code, 0, rr.stderr);
     assert.deepEqual(hashTree(out), hashTree(staging));
   } finally {
@@ -210,10 +264,16 @@ test('a metadata file changed on a drive: verify exits 6 naming the blob, with a
     const r = await runSeedship(prepareArgs(staging, [d], ['--codec', 'none']));
     assert.equal(r.code, 0, r.stderr);
     const manifest = readFileSync(`${d}/DriveManifest.xml`, 'utf8');
-    const meta = /<BlobPath>itest\/a\.txt<\/BlobPath>[\s\S]*?<MetadataPath Hash="[0-9A-F]{32}">([^<]+)<\/MetadataPath>/.exec(manifest)?.[1];
+    const meta =
+      /<BlobPath>itest\/a\.txt<\/BlobPath>[\s\S]*?<MetadataPath Hash="[0-9A-F]{32}">([^<]+)<\/MetadataPath>/.exec(
+        manifest,
+      )?.[1];
     assert.ok(meta, 'a.txt has a metadata file');
     const path = `${d}/${meta.replaceAll('\\', '/').slice(1)}`;
-    writeFileSync(path, readFileSync(path, 'utf8').replace(/<permissions>\d+<\/permissions>/, '<permissions>33279</permissions>'));
+    writeFileSync(
+      path,
+      readFileSync(path, 'utf8').replace(/<permissions>\d+<\/permissions>/, '<permissions>33279</permissions>'),
+    );
     for (const extra of [[], ['--session', `${staging}/.seedship/itest`]]) {
       const v = await runSeedship(['verify', '--drive', d, ...extra]);
       assert.equal(v.code, 6, v.stderr);
@@ -238,14 +298,22 @@ test('hard links are stored once on the drive, each name its own blob, and resto
     const r = await runSeedship(prepareArgs(staging, [d], ['--codec', 'none']));
     assert.equal(r.code, 0, r.stderr);
     const manifest = readFileSync(`${d}/DriveManifest.xml`, 'utf8');
-    const filePathOf = (name: string) => new RegExp(`<BlobPath>itest/${name}</BlobPath>\\s*<FilePath>([^<]+)</FilePath>`).exec(manifest)?.[1];
-    assert.deepEqual(['a/one', 'b/two', 'three'].map(filePathOf), ['\\itest\\a\\one', '\\itest\\a\\one', '\\itest\\a\\one'], 'three blobs, one drive file');
+    const filePathOf = (name: string) =>
+      new RegExp(`<BlobPath>itest/${name}</BlobPath>\\s*<FilePath>([^<]+)</FilePath>`).exec(manifest)?.[1];
+    assert.deepEqual(
+      ['a/one', 'b/two', 'three'].map(filePathOf),
+      ['\\itest\\a\\one', '\\itest\\a\\one', '\\itest\\a\\one'],
+      'three blobs, one drive file',
+    );
     assert.ok(!existsSync(`${d}/itest/b/two`) && !existsSync(`${d}/itest/three`));
     const out = `${t.dir}/out`;
     const rr = await runSeedship(['restore', '--drive', d, '--session', `${staging}/.seedship/itest`, '--to', out]);
     assert.equal(rr.code, 0, rr.stderr);
     const ino = statSync(`${out}/a/one`).ino;
-    assert.deepEqual([statSync(`${out}/b/two`).ino, statSync(`${out}/three`).ino, statSync(`${out}/a/one`).nlink], [ino, ino, 3]);
+    assert.deepEqual(
+      [statSync(`${out}/b/two`).ino, statSync(`${out}/three`).ino, statSync(`${out}/a/one`).nlink],
+      [ino, ino, 3],
+    );
     assert.equal(readFileSync(`${out}/three`, 'utf8'), 'linked content');
   } finally {
     t.cleanup();
@@ -256,18 +324,42 @@ test('--service-strict never splits a block blob: a file that does not fit goes 
   const t = tempDir();
   try {
     const staging = `${t.dir}/staging`;
-    writeTree(staging, { 'a.bin': { size: 3 * MiB, seed: 41 }, 'b.bin': { size: 3 * MiB, seed: 42 }, 'c.bin': { size: 3 * MiB, seed: 43 } });
+    writeTree(staging, {
+      'a.bin': { size: 3 * MiB, seed: 41 },
+      'b.bin': { size: 3 * MiB, seed: 42 },
+      'c.bin': { size: 3 * MiB, seed: 43 },
+    });
     const drives = [1, 2, 3].map((i) => `${t.dir}/d${i}`);
     drives.forEach((d) => mkdirSync(d));
-    const r = await runSeedship(prepareArgs(staging, drives, ['--codec', 'none', '--drive-limit', '8M', '--service-strict']));
+    const r = await runSeedship(
+      prepareArgs(staging, drives, ['--codec', 'none', '--drive-limit', '8M', '--service-strict']),
+    );
     assert.equal(r.code, 0, r.stderr);
-    const manifests = drives.filter((d) => existsSync(`${d}/DriveManifest.xml`)).map((d) => readFileSync(`${d}/DriveManifest.xml`, 'utf8'));
+    const manifests = drives
+      .filter((d) => existsSync(`${d}/DriveManifest.xml`))
+      .map((d) => readFileSync(`${d}/DriveManifest.xml`, 'utf8'));
     const parts = manifests.flatMap((m) => [...m.matchAll(/<ClientData>([^<]+)<\/ClientData>/g)].map((x) => x[1]!));
     assert.equal(parts.length, 3, 'three blobs, none split');
     assert.ok(parts.every((p) => / part=1 final=1 /.test(p)));
     // A file larger than an empty drive cannot be placed whole: a clear error, not a split.
     mkdirSync(`${t.dir}/d4`);
-    const big = await runSeedship(['prepare', '--staging', staging, '--job', 'strict-too-big', '--session', `${t.dir}/s2`, '--drive', `${t.dir}/d4`, '--allow-staging-volume', '--codec', 'none', '--drive-limit', '3M', '--service-strict']);
+    const big = await runSeedship([
+      'prepare',
+      '--staging',
+      staging,
+      '--job',
+      'strict-too-big',
+      '--session',
+      `${t.dir}/s2`,
+      '--drive',
+      `${t.dir}/d4`,
+      '--allow-staging-volume',
+      '--codec',
+      'none',
+      '--drive-limit',
+      '3M',
+      '--service-strict',
+    ]);
     assert.equal(big.code, 2, big.stderr);
     assert.match(big.stderr, /does not split block blobs/);
   } finally {
@@ -282,7 +374,8 @@ test('small files written by the workers: the drive holds exactly the files its 
     const spec: TreeSpec = {};
     // Enough small files for many worker batches, in several directories, and one large file
     // between them (the main thread writes it), on a drive with room to spare.
-    for (let i = 0; i < 700; i++) spec[`d${i % 7}/sub${i % 3}/f${i}.txt`] = i % 5 === 0 ? '' : `file ${i} `.repeat(1 + (i % 40));
+    for (let i = 0; i < 700; i++)
+      spec[`d${i % 7}/sub${i % 3}/f${i}.txt`] = i % 5 === 0 ? '' : `file ${i} `.repeat(1 + (i % 40));
     spec['d3/large.bin'] = { size: 5 * MiB, seed: 9 };
     writeTree(staging, spec);
     const drive = `${t.dir}/drive`;
@@ -290,7 +383,9 @@ test('small files written by the workers: the drive holds exactly the files its 
     const r = await runSeedship(prepareArgs(staging, [drive], ['--json', '--level', '1']));
     assert.equal(r.code, 0, r.stderr);
     const manifest = readFileSync(`${drive}/DriveManifest.xml`, 'utf8');
-    const all = [...manifest.matchAll(/<FilePath>([^<]*)<\/FilePath>/g)].map((m) => m[1]!.replaceAll('\\', '/').replace(/^\//, ''));
+    const all = [...manifest.matchAll(/<FilePath>([^<]*)<\/FilePath>/g)].map((m) =>
+      m[1]!.replaceAll('\\', '/').replace(/^\//, ''),
+    );
     // The 7 + 21 directories are blobs too; their (empty) blobs all read seedship/empty.
     assert.equal(all.filter((p) => p === 'seedship/empty').length, 28);
     const listed = all.filter((p) => p !== 'seedship/empty').sort();

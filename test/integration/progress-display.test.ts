@@ -15,7 +15,8 @@ const SCHEMA = new URL('../../../docs/progress.schema.json', import.meta.url);
 const SLOW_ENTRY = fileURLToPath(new URL('../support/slow-drive-entry.js', import.meta.url));
 
 /** A live step line (`prepare copy  elapsed 3s  …`) or drive line (`  SS… /path  writing  (12% full)  …`). */
-const LIVE_LINE = /^prepare \S+( \(.*\))?  elapsed |^ {2}SS\w+ \S+ {2}(waiting|writing|sealing|reading back|done|failed) {2}/;
+const LIVE_LINE =
+  /^prepare \S+( \(.*\))?  elapsed |^ {2}SS\w+ \S+ {2}(waiting|writing|sealing|reading back|done|failed) {2}/;
 
 /** Run in a pty whose terminal is 200 columns wide, so whole lines can be compared. */
 function wide(argv: string[]): string[] {
@@ -32,7 +33,20 @@ test('on a terminal the live display shows each drive and the whole step, redraw
     for (const d of ['d1', 'd2']) mkdirSync(`${drives}/${d}`, { recursive: true });
     // Each write and sync on the drives waits 400 ms: the copy lasts seconds, its lines change between redraws.
     const entry = [process.execPath, SLOW_ENTRY, drives, '400'];
-    const args = ['prepare', '--staging', staging, '--job', 'live-job', '--drive', `${drives}/d1`, '--drive', `${drives}/d2`, '--allow-staging-volume', '--codec', 'none'];
+    const args = [
+      'prepare',
+      '--staging',
+      staging,
+      '--job',
+      'live-job',
+      '--drive',
+      `${drives}/d1`,
+      '--drive',
+      `${drives}/d2`,
+      '--allow-staging-volume',
+      '--codec',
+      'none',
+    ];
     const r = await runInPty(wide([...entry, ...args]), [], {}, 120_000);
     assert.equal(r.code, 0, r.output);
 
@@ -43,7 +57,10 @@ test('on a terminal the live display shows each drive and the whole step, redraw
     for (const id of ids) {
       const mine = new Set(renders.filter((l) => l.startsWith(`  ${id} `)));
       assert.ok(mine.size >= 2, `drive ${id}: the line was redrawn with new figures (${[...mine].join(' / ')})`);
-      assert.ok([...mine].some((l) => / [\d.]+ (B|KiB|MiB|GiB)\/s /.test(l)), `drive ${id}: an observed rate was shown`);
+      assert.ok(
+        [...mine].some((l) => / [\d.]+ (B|KiB|MiB|GiB)\/s /.test(l)),
+        `drive ${id}: an observed rate was shown`,
+      );
     }
     const steps = new Set([...r.output.matchAll(/prepare copy {2}elapsed [^\x1b\r\n]*/g)].map((m) => m[0]));
     assert.ok(steps.size >= 2, 'the step line was redrawn during the copy');
@@ -55,14 +72,18 @@ test('on a terminal the live display shows each drive and the whole step, redraw
     const lines = screen.lines.filter((l) => l !== '');
     const summary = lines.findIndex((l) => l.startsWith('prepared job live-job'));
     assert.ok(summary >= 0, lines.join('\n'));
-    for (const l of lines) assert.doesNotMatch(l, LIVE_LINE, `a live line was left on the screen:\n${lines.join('\n')}`);
-    for (const l of lines.slice(summary)) assert.doesNotMatch(l, /elapsed|% full\)|\[#*-*\]/, `progress after the summary:\n${lines.join('\n')}`);
+    for (const l of lines)
+      assert.doesNotMatch(l, LIVE_LINE, `a live line was left on the screen:\n${lines.join('\n')}`);
+    for (const l of lines.slice(summary))
+      assert.doesNotMatch(l, /elapsed|% full\)|\[#*-*\]/, `progress after the summary:\n${lines.join('\n')}`);
     // Messages were printed above the live lines, whole, each on a line of its own.
     const notes = lines.filter((l) => l.includes('seedship: '));
     assert.ok(notes.length >= 4, lines.join('\n'));
-    const whole = /^seedship: drive SS\w+ (sealed: |read back from its media: every block matches$)|^seedship: drive \S+ attached as SS\w+: /;
+    const whole =
+      /^seedship: drive SS\w+ (sealed: |read back from its media: every block matches$)|^seedship: drive \S+ attached as SS\w+: /;
     // Before the display starts: the service check's warnings; after the summary: where the report is.
-    const other = /^seedship: warning: (the Azure Import\/Export service could not|service check: )|^seedship: report: \S+$/;
+    const other =
+      /^seedship: warning: (the Azure Import\/Export service could not|service check: )|^seedship: report: \S+$/;
     for (const l of notes) assert.ok(whole.test(l) || other.test(l), `a message broken by the live lines: ${l}`);
     assert.equal(notes.filter((l) => /read back from its media/.test(l)).length, 2);
   } finally {
@@ -77,13 +98,32 @@ test('on a terminal the live display leaves the prompt for the next drive whole 
     const staging = `${t.dir}/s`;
     writeTree(staging, { 'a.bin': { size: 6 * MiB, seed: 3 }, 'b.bin': { size: 5 * MiB, seed: 4 } });
     for (const d of ['d1', 'd2']) mkdirSync(`${t.dir}/${d}`);
-    const argv = [process.execPath, CLI, 'prepare', '--staging', staging, '--job', 'prompt-job', '--drive', `${t.dir}/d1`, '--allow-staging-volume', '--drive-limit', '8M', '--codec', 'none'];
+    const argv = [
+      process.execPath,
+      CLI,
+      'prepare',
+      '--staging',
+      staging,
+      '--job',
+      'prompt-job',
+      '--drive',
+      `${t.dir}/d1`,
+      '--allow-staging-volume',
+      '--drive-limit',
+      '8M',
+      '--codec',
+      'none',
+    ];
     const r = await runInPty(wide(argv), [{ when: /type its mount path/, send: `${t.dir}/d2\r` }]);
     assert.equal(r.code, 0, r.output);
     const asked = r.output.indexOf('type its mount path');
     const after = r.output.slice(asked);
     assert.match(after, /prepare \S+ {2}elapsed /, 'the live display came back after the answer');
-    assert.match(after, / {2}SS\w+ \S+\/d2 {2}(writing|sealing|reading back|done) {2}\(\d+% full\)/, 'with a line for the next drive');
+    assert.match(
+      after,
+      / {2}SS\w+ \S+\/d2 {2}(writing|sealing|reading back|done) {2}\(\d+% full\)/,
+      'with a line for the next drive',
+    );
     const lines = playTerminal(r.output).lines.filter((l) => l !== '');
     const q = lines.findIndex((l) => l.startsWith('Attach the next drive and type its mount path (empty to stop): '));
     assert.ok(q > 0, lines.join('\n'));
@@ -116,7 +156,22 @@ test('without a terminal a long prepare prints a plain line every --progress-int
     const fs = new DriveFaultFs(new NodeFileSystem());
     fs.slowWrites(drive, 1500, { syncs: true });
     const interval = 2;
-    const r = await runSeedshipWith(fs, ['--progress-interval', String(interval), 'prepare', '--staging', staging, '--job', 'slow-job', '--drive', drive, '--allow-staging-volume', '--codec', 'none', '--threads', '1']);
+    const r = await runSeedshipWith(fs, [
+      '--progress-interval',
+      String(interval),
+      'prepare',
+      '--staging',
+      staging,
+      '--job',
+      'slow-job',
+      '--drive',
+      drive,
+      '--allow-staging-volume',
+      '--codec',
+      'none',
+      '--threads',
+      '1',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     fs.assertAllFired();
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('seedship: prepare '));
@@ -135,13 +190,24 @@ test('without a terminal a long prepare prints a plain line every --progress-int
     // As many periodic lines as intervals in the time the lines themselves report (a tick may
     // come late under load, or the last one just before the end).
     const expected = Math.floor(last.elapsed / interval);
-    assert.ok(periodic >= expected - 2 && periodic <= expected + 1, `${periodic} periodic lines in ${last.elapsed} s at ${interval} s:\n${lines.join('\n')}`);
-    for (let i = 1; i < parsed.length; i++) assert.ok(parsed[i]!.elapsed >= parsed[i - 1]!.elapsed, 'elapsed never goes back');
+    assert.ok(
+      periodic >= expected - 2 && periodic <= expected + 1,
+      `${periodic} periodic lines in ${last.elapsed} s at ${interval} s:\n${lines.join('\n')}`,
+    );
+    for (let i = 1; i < parsed.length; i++)
+      assert.ok(parsed[i]!.elapsed >= parsed[i - 1]!.elapsed, 'elapsed never goes back');
     // Each line: done/total, files, rate, and a part per drive.
     const copying = parsed.filter((p) => p.phase === 'copy');
     assert.ok(copying.length >= 5, lines.join('\n'));
-    for (const p of copying) assert.match(p.rest, /^[\d.]+ (B|KiB|MiB)\/16\.0 MiB [\d.]+%, \d+\/3 files, (…|[\d.]+ (B|KiB|MiB))\/s(, ETA \S+( \S+)?)? \| SS\w+ \S+: (waiting|writing) \(\d+% full\) /);
-    assert.ok(copying.some((p) => /MiB\/s, ETA /.test(p.rest)), 'an observed rate and ETA were shown');
+    for (const p of copying)
+      assert.match(
+        p.rest,
+        /^[\d.]+ (B|KiB|MiB)\/16\.0 MiB [\d.]+%, \d+\/3 files, (…|[\d.]+ (B|KiB|MiB))\/s(, ETA \S+( \S+)?)? \| SS\w+ \S+: (waiting|writing) \(\d+% full\) /,
+      );
+    assert.ok(
+      copying.some((p) => /MiB\/s, ETA /.test(p.rest)),
+      'an observed rate and ETA were shown',
+    );
     assert.match(last.rest, /^16\.0 MiB\/16\.0 MiB 100\.0%, 3\/3 files, .* \| SS\w+ \S+: done /);
   } finally {
     t.cleanup();
@@ -155,12 +221,36 @@ test('--json: every event on stderr of a prepare run validates against docs/prog
     const validate = ajv.compile(JSON.parse(readFileSync(SCHEMA, 'utf8')) as object);
     const check = (e: unknown) => assert.ok(validate(e), `${JSON.stringify(e)}: ${ajv.errorsText(validate.errors)}`);
     const staging = `${t.dir}/s`;
-    writeTree(staging, { 'a.log': { size: 6 * MiB, seed: 7, kind: 'text' }, 'b.bin': { size: 5 * MiB, seed: 8 }, 'c/d.txt': 'd' });
+    writeTree(staging, {
+      'a.log': { size: 6 * MiB, seed: 7, kind: 'text' },
+      'b.bin': { size: 5 * MiB, seed: 8 },
+      'c/d.txt': 'd',
+    });
     for (const d of ['d1', 'd2']) mkdirSync(`${t.dir}/${d}`);
     // Each write to a drive waits 300 ms: samples every 0.2 s see the drives being written.
     const fs = new DriveFaultFs(new NodeFileSystem());
     for (const d of ['d1', 'd2']) fs.slowWrites(`${t.dir}/${d}`, 300);
-    const args = ['--progress-interval', '0.2', 'prepare', '--staging', staging, '--job', 'json-job', '--drive', `${t.dir}/d1`, '--drive', `${t.dir}/d2`, '--allow-staging-volume', '--drive-limit', '8M', '--codec', 'none', '--threads', '1', '--json'];
+    const args = [
+      '--progress-interval',
+      '0.2',
+      'prepare',
+      '--staging',
+      staging,
+      '--job',
+      'json-job',
+      '--drive',
+      `${t.dir}/d1`,
+      '--drive',
+      `${t.dir}/d2`,
+      '--allow-staging-volume',
+      '--drive-limit',
+      '8M',
+      '--codec',
+      'none',
+      '--threads',
+      '1',
+      '--json',
+    ];
     const r = await runSeedshipWith(fs, args);
     assert.equal(r.code, 0, r.stderr);
     const events = jsonLines(r.stderr);
@@ -170,7 +260,11 @@ test('--json: every event on stderr of a prepare run validates against docs/prog
     assert.equal(phases[0], 'scan');
     assert.equal(phases[phases.length - 1], 'done');
     for (const p of ['copy', 'seal', 'read-back']) assert.ok(phases.includes(p), `phase ${p} in ${phases.join(', ')}`);
-    const progress = events.filter((e) => e.type === 'progress') as unknown as { phase: string; total: { done: number; total: number; items: number }; tracks: { key: string; state: string; used: number; capacity: number }[] }[];
+    const progress = events.filter((e) => e.type === 'progress') as unknown as {
+      phase: string;
+      total: { done: number; total: number; items: number };
+      tracks: { key: string; state: string; used: number; capacity: number }[];
+    }[];
     assert.ok(progress.length >= 3, 'progress events on the interval');
     assert.ok(events.some((e) => e.type === 'info'));
     const end = progress[progress.length - 1]!;
@@ -194,7 +288,17 @@ test('--json: every event on stderr of a prepare run validates against docs/prog
     const errs = jsonLines(bad.stderr).filter((e) => e.type === 'error');
     assert.equal(errs.length, 1);
     for (const e of jsonLines(bad.stderr)) check(e);
-    assert.equal(validate({ type: 'progress', step: 'prepare', phase: 'copy', elapsedMs: 1, total: { key: 'total', label: 'all', unit: 'bytes', done: 1, rate: 0 } }), false, 'a progress event without tracks is refused');
+    assert.equal(
+      validate({
+        type: 'progress',
+        step: 'prepare',
+        phase: 'copy',
+        elapsedMs: 1,
+        total: { key: 'total', label: 'all', unit: 'bytes', done: 1, rate: 0 },
+      }),
+      false,
+      'a progress event without tracks is refused',
+    );
     assert.equal(validate({ type: 'phase', step: 'prepare', phase: 'copy', elapsedMs: -1 }), false);
   } finally {
     t.cleanup();

@@ -30,7 +30,25 @@ test('a sealed drive that can no longer be read (EIO) is named failed; what it h
   const bad = await mountFailingDrive(join(dir, 'bad'), 1024 ** 4, { failReads: true });
   try {
     const session = join(dir, 'session');
-    const prepare = (drives: string[], extra: string[] = []) => runSeedship(['prepare', '--staging', staging, '--job', 'readback', '--session', session, ...drives.flatMap((d) => ['--drive', d]), '--allow-staging-volume', '--codec', 'none', '--threads', '2', '--yes', '--json', ...extra]);
+    const prepare = (drives: string[], extra: string[] = []) =>
+      runSeedship([
+        'prepare',
+        '--staging',
+        staging,
+        '--job',
+        'readback',
+        '--session',
+        session,
+        ...drives.flatMap((d) => ['--drive', d]),
+        '--allow-staging-volume',
+        '--codec',
+        'none',
+        '--threads',
+        '2',
+        '--yes',
+        '--json',
+        ...extra,
+      ]);
     const first = await prepare([bad.path, good], ['--no-verify']);
     assert.equal(first.code, 0, first.stderr);
     const r1 = JSON.parse(first.stdout) as { drives: { path: string; blobs: number; driveId: string }[] };
@@ -42,20 +60,48 @@ test('a sealed drive that can no longer be read (EIO) is named failed; what it h
     // another drive (the good one is sealed): exit 4.
     const second = await prepare([bad.path, good]);
     assert.equal(second.code, 4, second.stderr);
-    assert.match(second.stderr, new RegExp(`drive ${onBad.driveId} \\([^)]*\\) cannot be read \\(EIO\\): it is failing; do not ship it`));
-    assert.equal((JSON.parse(second.stdout) as { drives: { path: string; status: string }[] }).drives.find((d) => d.path === bad.path)?.status, 'failed');
+    assert.match(
+      second.stderr,
+      new RegExp(`drive ${onBad.driveId} \\([^)]*\\) cannot be read \\(EIO\\): it is failing; do not ship it`),
+    );
+    assert.equal(
+      (JSON.parse(second.stdout) as { drives: { path: string; status: string }[] }).drives.find(
+        (d) => d.path === bad.path,
+      )?.status,
+      'failed',
+    );
 
     const third = await prepare([bad.path, good, spare]);
     assert.equal(third.code, 0, third.stderr);
-    const r3 = JSON.parse(third.stdout) as { status: string; files: { done: number; total: number }; drives: { path: string; status: string; verified?: boolean }[] };
+    const r3 = JSON.parse(third.stdout) as {
+      status: string;
+      files: { done: number; total: number };
+      drives: { path: string; status: string; verified?: boolean }[];
+    };
     assert.equal(r3.status, 'done');
     assert.equal(r3.files.done, r3.files.total);
     assert.deepEqual(r3.drives.find((d) => d.path === bad.path)?.status, 'failed');
-    assert.deepEqual(r3.drives.filter((d) => d.path !== bad.path).map((d) => [d.status, d.verified]), [['sealed', true], ['sealed', true]]);
+    assert.deepEqual(
+      r3.drives.filter((d) => d.path !== bad.path).map((d) => [d.status, d.verified]),
+      [
+        ['sealed', true],
+        ['sealed', true],
+      ],
+    );
     assert.match(third.stderr, /failed in an earlier run/);
     assert.ok(existsSync(join(spare, 'DriveManifest.xml')), 'what the failed drive held went to the spare');
 
-    const rr = await runSeedship(['restore', '--drive', good, '--drive', spare, '--session', session, '--to', join(dir, 'out')]);
+    const rr = await runSeedship([
+      'restore',
+      '--drive',
+      good,
+      '--drive',
+      spare,
+      '--session',
+      session,
+      '--to',
+      join(dir, 'out'),
+    ]);
     assert.equal(rr.code, 0, rr.stderr);
     assert.deepEqual(hashTree(join(dir, 'out')), hashTree(staging));
   } finally {
@@ -67,11 +113,32 @@ test('a sealed drive whose bytes changed fails its read-back (exit 6, never repo
   const dir = mkdtempSync(join(tmpdir(), 'readback-flip-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const staging = join(dir, 'staging');
-  writeTree(staging, Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`f${i}.bin`, { size: 12 * MiB + i, seed: 40 + i }])));
+  writeTree(
+    staging,
+    Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`f${i}.bin`, { size: 12 * MiB + i, seed: 40 + i }])),
+  );
   const [a, b, spare] = ['a', 'b', 'spare'].map((n) => join(dir, n)) as [string, string, string];
   for (const d of [a, b, spare]) mkdirSync(d);
   const session = join(dir, 'session');
-  const prepare = (drives: string[], extra: string[] = []) => runSeedship(['prepare', '--staging', staging, '--job', 'readback', '--session', session, ...drives.flatMap((d) => ['--drive', d]), '--allow-staging-volume', '--codec', 'none', '--threads', '2', '--yes', '--json', ...extra]);
+  const prepare = (drives: string[], extra: string[] = []) =>
+    runSeedship([
+      'prepare',
+      '--staging',
+      staging,
+      '--job',
+      'readback',
+      '--session',
+      session,
+      ...drives.flatMap((d) => ['--drive', d]),
+      '--allow-staging-volume',
+      '--codec',
+      'none',
+      '--threads',
+      '2',
+      '--yes',
+      '--json',
+      ...extra,
+    ]);
   const first = await prepare([a, b], ['--no-verify']);
   assert.equal(first.code, 0, first.stderr);
   const r1 = JSON.parse(first.stdout) as { drives: { path: string; blobs: number; driveId: string }[] };
@@ -85,16 +152,38 @@ test('a sealed drive whose bytes changed fails its read-back (exit 6, never repo
 
   const second = await prepare([a, b]);
   assert.equal(second.code, 6, second.stderr);
-  assert.match(second.stderr, new RegExp(`drive ${onA.driveId} failed its read-back: readback/${victim.replace('.', '\\.')} block 0`));
+  assert.match(
+    second.stderr,
+    new RegExp(`drive ${onA.driveId} failed its read-back: readback/${victim.replace('.', '\\.')} block 0`),
+  );
   assert.match(second.stderr, /Run the same command again with another --drive/);
 
   const third = await prepare([a, b, spare]);
   assert.equal(third.code, 0, third.stderr);
-  const r3 = JSON.parse(third.stdout) as { files: { done: number; total: number }; drives: { path: string; status: string; verified?: boolean }[] };
+  const r3 = JSON.parse(third.stdout) as {
+    files: { done: number; total: number };
+    drives: { path: string; status: string; verified?: boolean }[];
+  };
   assert.equal(r3.files.done, r3.files.total);
   assert.equal(r3.drives.find((d) => d.path === a)?.status, 'failed');
-  assert.deepEqual(r3.drives.filter((d) => d.path !== a).map((d) => [d.status, d.verified]), [['sealed', true], ['sealed', true]]);
-  const rr = await runSeedship(['restore', '--drive', b, '--drive', spare, '--session', session, '--to', join(dir, 'out')]);
+  assert.deepEqual(
+    r3.drives.filter((d) => d.path !== a).map((d) => [d.status, d.verified]),
+    [
+      ['sealed', true],
+      ['sealed', true],
+    ],
+  );
+  const rr = await runSeedship([
+    'restore',
+    '--drive',
+    b,
+    '--drive',
+    spare,
+    '--session',
+    session,
+    '--to',
+    join(dir, 'out'),
+  ]);
   assert.equal(rr.code, 0, rr.stderr);
   assert.deepEqual(hashTree(join(dir, 'out')), hashTree(staging));
 });

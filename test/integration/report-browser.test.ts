@@ -20,12 +20,41 @@ const TRAP = '<img src=x onerror=alert(1)>.txt';
 function addRunLogs(session: string, drives: { driveId: string; path: string }[]): void {
   const start = Date.UTC(2026, 11, 1, 20, 0, 0);
   const hdd = (peak: number, floor: number) => (x: number) => peak - (peak - floor) * x + 6e6 * Math.sin(x * 40);
-  const synthetic: SyntheticDrive[] = drives.map((d, i) => ({ id: d.driveId, label: `${d.driveId} ${d.path}`, rate: hdd(i === 0 ? 190e6 : 175e6, i === 0 ? 115e6 : 98e6) }));
+  const synthetic: SyntheticDrive[] = drives.map((d, i) => ({
+    id: d.driveId,
+    label: `${d.driveId} ${d.path}`,
+    rate: hdd(i === 0 ? 190e6 : 175e6, i === 0 ? 115e6 : 98e6),
+  }));
   const argv = ['prepare', '--staging', '/srv/staging', ...drives.flatMap((d) => ['--drive', d.path])];
-  writeRunLog(session, { command: 'prepare', argv, start, drives: synthetic, samples: 360, intervalMs: 10_000, exitCode: 130, warnings: ['2 staged entries changed after they were copied; the drives keep the version copied then'] });
+  writeRunLog(session, {
+    command: 'prepare',
+    argv,
+    start,
+    drives: synthetic,
+    samples: 360,
+    intervalMs: 10_000,
+    exitCode: 130,
+    warnings: ['2 staged entries changed after they were copied; the drives keep the version copied then'],
+  });
   const resume = start + 12 * 3600_000;
-  writeRunLog(session, { command: 'prepare', argv, start: resume, drives: synthetic.map((d) => ({ ...d, rate: (x: number) => d.rate(0.9 + x / 10) })), samples: 120, intervalMs: 10_000, exitCode: 0 });
-  writeRunLog(session, { command: 'verify', argv: ['verify', ...drives.flatMap((d) => ['--drive', d.path]), '--session', session], start: resume + 3 * 3600_000, drives: [], samples: 0, intervalMs: 1, exitCode: 0 });
+  writeRunLog(session, {
+    command: 'prepare',
+    argv,
+    start: resume,
+    drives: synthetic.map((d) => ({ ...d, rate: (x: number) => d.rate(0.9 + x / 10) })),
+    samples: 120,
+    intervalMs: 10_000,
+    exitCode: 0,
+  });
+  writeRunLog(session, {
+    command: 'verify',
+    argv: ['verify', ...drives.flatMap((d) => ['--drive', d.path]), '--session', session],
+    start: resume + 3 * 3600_000,
+    drives: [],
+    samples: 0,
+    intervalMs: 1,
+    exitCode: 0,
+  });
 }
 
 test('the report opens in chromium offline: every drive, the chart with a line per drive, no console error', async (ctx) => {
@@ -45,15 +74,32 @@ test('the report opens in chromium offline: every drive, the chart with a line p
     });
     const drives = [`${t.dir}/d1`, `${t.dir}/d2`];
     drives.forEach((d) => mkdirSync(d));
-    const p = await runSeedship(['prepare', '--staging', staging, '--job', 'browser', ...drives.flatMap((d) => ['--drive', d]), '--allow-staging-volume', '--drive-limit', '6M', '--level', '1']);
+    const p = await runSeedship([
+      'prepare',
+      '--staging',
+      staging,
+      '--job',
+      'browser',
+      ...drives.flatMap((d) => ['--drive', d]),
+      '--allow-staging-volume',
+      '--drive-limit',
+      '6M',
+      '--level',
+      '1',
+    ]);
     assert.equal(p.code, 0, p.stderr);
     const session = `${staging}/.seedship/browser`;
     assert.match(p.stderr, new RegExp(`report: ${session}/report\\.html`), 'prepare says where its report is');
 
-    const data = JSON.parse((await runSeedship(['report', '--session', session, '--json', '--out', `${t.dir}/first.html`])).stdout) as { report: { drives: { driveId: string; path: string; storedBytes: number }[] } };
+    const data = JSON.parse(
+      (await runSeedship(['report', '--session', session, '--json', '--out', `${t.dir}/first.html`])).stdout,
+    ) as { report: { drives: { driveId: string; path: string; storedBytes: number }[] } };
     const ids = data.report.drives.map((d) => d.driveId);
     assert.equal(ids.length, 2);
-    assert.ok(data.report.drives.every((d) => d.storedBytes > 0), 'both drives hold data');
+    assert.ok(
+      data.report.drives.every((d) => d.storedBytes > 0),
+      'both drives hold data',
+    );
     addRunLogs(session, data.report.drives);
     const r = await runSeedship(['report', '--session', session]);
     assert.equal(r.code, 0, r.stderr);
@@ -74,7 +120,9 @@ test('the report opens in chromium offline: every drive, the chart with a line p
       page.on('request', (q) => {
         if (!q.url().startsWith('file:')) network.push(q.url());
       });
-      await page.route('**/*', (route) => (route.request().url().startsWith('file:') ? route.continue() : route.abort()));
+      await page.route('**/*', (route) =>
+        route.request().url().startsWith('file:') ? route.continue() : route.abort(),
+      );
       await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
 
       for (const id of ids) {
@@ -91,7 +139,10 @@ test('the report opens in chromium offline: every drive, the chart with a line p
         const path = paths.nth(i);
         assert.equal(await path.getAttribute('data-drive'), ids[i]);
         const box = await path.boundingBox();
-        assert.ok(box && box.width > 400 && box.height > 10, `drive ${ids[i]}'s line is drawn across the chart: ${JSON.stringify(box)}`);
+        assert.ok(
+          box && box.width > 400 && box.height > 10,
+          `drive ${ids[i]}'s line is drawn across the chart: ${JSON.stringify(box)}`,
+        );
         // The prepare run's own samples and the two runs added: the line breaks between runs.
         assert.ok((((await path.getAttribute('d')) ?? '').match(/M/g)?.length ?? 0) >= 3);
       }

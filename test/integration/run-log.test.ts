@@ -15,7 +15,11 @@ const SAS = `backups?sv=2022-11-02&sr=c&sp=rw&sig=${SAS_SIG}`;
 type LogRecord = Record<string, unknown>;
 
 function logFiles(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.jsonl')).map((f) => `${dir}/${f}`) : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.jsonl'))
+        .map((f) => `${dir}/${f}`)
+    : [];
 }
 
 /** Every line of a run log parsed; a line that is not JSON fails the test. */
@@ -49,7 +53,20 @@ test('prepare leaves one log in the session dir: start with the keys masked, eve
     mkdirSync(`${t.dir}/d1`);
     const fallback = `${t.dir}/fallback`;
     const r = await runSeedship(
-      ['prepare', '--staging', staging, '--job', 'logjob', '--drive', `${t.dir}/d1`, '--allow-staging-volume', '--bitlocker-key', BITLOCKER_KEY, `--container-sas=${SAS}`, '--yes'],
+      [
+        'prepare',
+        '--staging',
+        staging,
+        '--job',
+        'logjob',
+        '--drive',
+        `${t.dir}/d1`,
+        '--allow-staging-volume',
+        '--bitlocker-key',
+        BITLOCKER_KEY,
+        `--container-sas=${SAS}`,
+        '--yes',
+      ],
       { env: { SEEDSHIP_LOG_DIR: fallback } },
     );
     assert.equal(r.code, 0, r.stderr);
@@ -57,7 +74,8 @@ test('prepare leaves one log in the session dir: start with the keys masked, eve
     const { text, records } = onlyLog(`${session}/logs`, 'prepare');
     assert.deepEqual(logFiles(fallback), [], 'nothing in the fallback dir');
 
-    for (const secret of [BITLOCKER_KEY, SAS_SIG, SAS, '111111-222222']) assert.ok(!text.includes(secret), `${secret} is not in the log`);
+    for (const secret of [BITLOCKER_KEY, SAS_SIG, SAS, '111111-222222'])
+      assert.ok(!text.includes(secret), `${secret} is not in the log`);
     const start = records[0]!;
     assert.equal(start.msg, 'start');
     const argv = start.argv as string[];
@@ -78,7 +96,10 @@ test('prepare leaves one log in the session dir: start with the keys masked, eve
       assert.equal(typeof p.phase, 'string');
       assert.equal(typeof p.elapsedMs, 'number');
     }
-    assert.ok(phases.some((p) => p.phase === 'copy'), 'the copy phase is there');
+    assert.ok(
+      phases.some((p) => p.phase === 'copy'),
+      'the copy phase is there',
+    );
     assert.ok(!records.some((x) => x.level === 'debug'), 'no debug records without --debug');
 
     const end = records.at(-1)!;
@@ -87,10 +108,16 @@ test('prepare leaves one log in the session dir: start with the keys masked, eve
     assert.equal(typeof end.elapsedMs, 'number');
     assert.equal(records.filter((x) => x.msg === 'end').length, 1);
     const times = records.map((x) => x.time as number);
-    assert.deepEqual(times, [...times].sort((a, b) => a - b), 'records in the order they were made');
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => a - b),
+      'records in the order they were made',
+    );
 
     // A second run (here: verify with --session) adds its own file beside the first.
-    const v = await runSeedship(['verify', '--drive', `${t.dir}/d1`, '--session', session], { env: { SEEDSHIP_LOG_DIR: fallback } });
+    const v = await runSeedship(['verify', '--drive', `${t.dir}/d1`, '--session', session], {
+      env: { SEEDSHIP_LOG_DIR: fallback },
+    });
     assert.equal(v.code, 0, v.stderr);
     const files = logFiles(`${session}/logs`);
     assert.equal(files.length, 2);
@@ -106,7 +133,9 @@ test('a run that fails before it knows a session logs its error and exit code in
   const t = tempDir();
   try {
     const fallback = `${t.dir}/logs/nested`;
-    const r = await runSeedship(['verify', '--drive', `${t.dir}/no-such-drive`], { env: { SEEDSHIP_LOG_DIR: fallback } });
+    const r = await runSeedship(['verify', '--drive', `${t.dir}/no-such-drive`], {
+      env: { SEEDSHIP_LOG_DIR: fallback },
+    });
     assert.equal(r.code, 2, r.stderr);
     const { records } = onlyLog(fallback, 'verify');
     const error = records.find((x) => x.msg === 'error')!;
@@ -153,11 +182,26 @@ test('--debug adds debug records: the options as parsed (keys masked) and the st
     assert.match(debug.stderr, /run log: .*-verify\.jsonl/);
 
     // The options record masks what is named like a key.
-    const k = await runSeedship(['--debug', 'prepare', '--staging', `${t.dir}/no-staging`, '--drive', `${t.dir}/d`, '--bitlocker-key', BITLOCKER_KEY], { env: { SEEDSHIP_LOG_DIR: `${t.dir}/keys` } });
+    const k = await runSeedship(
+      [
+        '--debug',
+        'prepare',
+        '--staging',
+        `${t.dir}/no-staging`,
+        '--drive',
+        `${t.dir}/d`,
+        '--bitlocker-key',
+        BITLOCKER_KEY,
+      ],
+      { env: { SEEDSHIP_LOG_DIR: `${t.dir}/keys` } },
+    );
     assert.equal(k.code, 2);
     const kl = onlyLog(`${t.dir}/keys`, 'prepare');
     assert.ok(!kl.text.includes(BITLOCKER_KEY));
-    assert.equal((kl.records.find((x) => x.msg === 'options')?.options as { bitlockerKey: unknown }).bitlockerKey, '***');
+    assert.equal(
+      (kl.records.find((x) => x.msg === 'options')?.options as { bitlockerKey: unknown }).bitlockerKey,
+      '***',
+    );
   } finally {
     t.cleanup();
   }
@@ -173,17 +217,32 @@ test('a log dir that cannot be made costs one warning line; the command still su
     writeFileSync(blocker, 'a file where the log dir would go\n');
 
     // No session dir and no fallback: verify works and says once that there is no log.
-    const ok = await runSeedship(['prepare', '--staging', staging, '--job', 'jjj', '--drive', `${t.dir}/d1`, '--allow-staging-volume', '--yes']);
+    const ok = await runSeedship([
+      'prepare',
+      '--staging',
+      staging,
+      '--job',
+      'jjj',
+      '--drive',
+      `${t.dir}/d1`,
+      '--allow-staging-volume',
+      '--yes',
+    ]);
     assert.equal(ok.code, 0, ok.stderr);
     const v = await runSeedship(['verify', '--drive', `${t.dir}/d1`], { env: { SEEDSHIP_LOG_DIR: `${blocker}/logs` } });
     assert.equal(v.code, 0, v.stderr);
     assert.match(v.stdout, /OK/);
     const warnings = v.stderr.split('\n').filter((l) => /run log/.test(l));
     assert.equal(warnings.length, 1, v.stderr);
-    assert.match(warnings[0]!, /^seedship: warning: cannot write the run log in .*not-a-dir\/logs \(ENOTDIR\); the command goes on without it$/);
+    assert.match(
+      warnings[0]!,
+      /^seedship: warning: cannot write the run log in .*not-a-dir\/logs \(ENOTDIR\); the command goes on without it$/,
+    );
 
     // With --json the warning is a JSON line too.
-    const vj = await runSeedship(['verify', '--drive', `${t.dir}/d1`, '--json'], { env: { SEEDSHIP_LOG_DIR: `${blocker}/logs` } });
+    const vj = await runSeedship(['verify', '--drive', `${t.dir}/d1`, '--json'], {
+      env: { SEEDSHIP_LOG_DIR: `${blocker}/logs` },
+    });
     assert.equal(vj.code, 0, vj.stderr);
     assert.equal(JSON.parse(vj.stdout).ok, true);
     const logWarnings = jsonLines(vj.stderr).filter((e) => /run log/.test(String(e.message)));
@@ -195,12 +254,21 @@ test('a log dir that cannot be made costs one warning line; the command still su
     const session = `${staging}/.seedship/jjj`;
     rmSync(`${session}/logs`, { recursive: true, force: true });
     writeFileSync(`${session}/logs`, 'in the way\n');
-    const again = await runSeedship(['prepare', '--staging', staging, '--job', 'jjj', '--drive', `${t.dir}/d1`, '--allow-staging-volume', '--yes'], { env: { SEEDSHIP_LOG_DIR: `${t.dir}/fallback` } });
+    const again = await runSeedship(
+      ['prepare', '--staging', staging, '--job', 'jjj', '--drive', `${t.dir}/d1`, '--allow-staging-volume', '--yes'],
+      { env: { SEEDSHIP_LOG_DIR: `${t.dir}/fallback` } },
+    );
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stderr, /warning: cannot write the run log in .*\/jjj\/logs \(ENOTDIR\); it is in .*fallback.* instead/);
+    assert.match(
+      again.stderr,
+      /warning: cannot write the run log in .*\/jjj\/logs \(ENOTDIR\); it is in .*fallback.* instead/,
+    );
     const { records } = onlyLog(`${t.dir}/fallback`, 'prepare');
     assert.equal(records.at(-1)!.exitCode, 0);
-    assert.ok(records.some((x) => x.msg === 'phase'), 'the records made before the failure are there');
+    assert.ok(
+      records.some((x) => x.msg === 'phase'),
+      'the records made before the failure are there',
+    );
   } finally {
     t.cleanup();
   }
@@ -216,7 +284,22 @@ test('after Ctrl-C the log ends with the exit code the process returned', async 
     const logs = `${staging}/.seedship/int-job/logs`;
     // The prompt for the next drive waits for the operator: a fixed point to interrupt at.
     const r = await runInPty(
-      [process.execPath, CLI, 'prepare', '--staging', staging, '--job', 'int-job', '--drive', `${t.dir}/d1`, '--allow-staging-volume', '--drive-limit', '7M', '--codec', 'none'],
+      [
+        process.execPath,
+        CLI,
+        'prepare',
+        '--staging',
+        staging,
+        '--job',
+        'int-job',
+        '--drive',
+        `${t.dir}/d1`,
+        '--allow-staging-volume',
+        '--drive-limit',
+        '7M',
+        '--codec',
+        'none',
+      ],
       [
         {
           when: /type its mount path/,
@@ -231,7 +314,10 @@ test('after Ctrl-C the log ends with the exit code the process returned', async 
     );
     assert.notEqual(r.code, 0, r.output);
     const { records } = onlyLog(logs, 'prepare');
-    assert.ok(records.some((x) => x.level === 'warn' && x.msg === 'received SIGINT'), JSON.stringify(records));
+    assert.ok(
+      records.some((x) => x.level === 'warn' && x.msg === 'received SIGINT'),
+      JSON.stringify(records),
+    );
     const end = records.at(-1)!;
     assert.equal(end.msg, 'end');
     assert.equal(end.exitCode, r.code);

@@ -36,7 +36,10 @@ after(async () => {
 });
 
 /** A board whose phase changes are recorded with a snapshot taken at each. */
-function recorded(step: string): { board: ProgressBoard; phases: { phase: string; message: string | undefined; at: ProgressSnapshot }[] } {
+function recorded(step: string): {
+  board: ProgressBoard;
+  phases: { phase: string; message: string | undefined; at: ProgressSnapshot }[];
+} {
   const board = new ProgressBoard(step, deps.clock);
   const phases: { phase: string; message: string | undefined; at: ProgressSnapshot }[] = [];
   board.onPhase((c) => phases.push({ phase: c.phase, message: c.message, at: board.snapshot() }));
@@ -46,7 +49,12 @@ function recorded(step: string): { board: ProgressBoard; phases: { phase: string
 const names = (phases: readonly { phase: string }[]) => phases.map((p) => p.phase);
 
 /** `prepare` a tree onto `ndrives` tmp-dir drives (spanning them with a small --drive-limit). */
-async function prepared(name: string, extra: string[] = [], ndrives = 2, limit = '8M'): Promise<{ staging: string; drives: string[]; session: string }> {
+async function prepared(
+  name: string,
+  extra: string[] = [],
+  ndrives = 2,
+  limit = '8M',
+): Promise<{ staging: string; drives: string[]; session: string }> {
   const staging = `${t.dir}/${name}/staging`;
   writeTree(staging, {
     'big.bin': { size: 9 * MiB, seed: 1 },
@@ -54,11 +62,22 @@ async function prepared(name: string, extra: string[] = [], ndrives = 2, limit =
     'logs/b.log': { size: 300_000, seed: 3, kind: 'text' },
     'small/one.txt': 'one',
     'small/two.txt': 'two two',
-    'empty': '',
+    empty: '',
   });
   const drives = Array.from({ length: ndrives }, (_, i) => `${t.dir}/${name}/d${i + 1}`);
   drives.forEach((d) => mkdirSync(d, { recursive: true }));
-  const r = await runSeedship(['prepare', '--staging', staging, '--job', name, ...drives.flatMap((d) => ['--drive', d]), '--allow-staging-volume', '--drive-limit', limit, ...extra]);
+  const r = await runSeedship([
+    'prepare',
+    '--staging',
+    staging,
+    '--job',
+    name,
+    ...drives.flatMap((d) => ['--drive', d]),
+    '--allow-staging-volume',
+    '--drive-limit',
+    limit,
+    ...extra,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const used = drives.filter((d) => existsSync(`${d}/DriveManifest.xml`));
   assert.equal(used.length, ndrives, 'the tree spans every drive');
@@ -111,7 +130,13 @@ test('verify: manifests read first, their bytes the total, every drive read back
       assert.match(track.label, new RegExp(`^${r.driveId} `));
     }
   }
-  const cli = await runSeedship(['verify', ...p.drives.flatMap((d) => ['--drive', d]), '--session', p.session, '--json']);
+  const cli = await runSeedship([
+    'verify',
+    ...p.drives.flatMap((d) => ['--drive', d]),
+    '--session',
+    p.session,
+    '--json',
+  ]);
   assert.equal(cli.code, 0, cli.stderr);
   inOrder(cliPhases(cli.stderr, 'verify'), ['reading drive manifests', 'reading back']);
 });
@@ -128,7 +153,10 @@ test('verify: a drive with a flipped byte ends failed on its own track', async (
     const results = await runVerify(deps.fs, pool, { drives: p.drives, session: undefined, signal, board });
     const end = board.snapshot();
     const states = results.map((r) => end.tracks.find((x) => x.key === r.root)?.state);
-    assert.deepEqual(states, results.map((r) => (r.problems.length > 0 ? 'failed' : 'done')));
+    assert.deepEqual(
+      states,
+      results.map((r) => (r.problems.length > 0 ? 'failed' : 'done')),
+    );
     assert.ok(states.includes('failed') && states.includes('done'), JSON.stringify(states));
   } finally {
     await pool.close();
@@ -137,12 +165,24 @@ test('verify: a drive with a flipped byte ends failed on its own track', async (
 
 test('plan: scanning counts entries and bytes, sampling counts the samples of their total', async () => {
   const staging = `${t.dir}/plan/staging`;
-  writeTree(staging, { 'a.bin': { size: 5 * MiB, seed: 7 }, 'd/b.txt': { size: 700_000, seed: 8, kind: 'text' }, 'd/c.txt': 'c' });
+  writeTree(staging, {
+    'a.bin': { size: 5 * MiB, seed: 7 },
+    'd/b.txt': { size: 700_000, seed: 8, kind: 'text' },
+    'd/c.txt': 'c',
+  });
   const { board, phases } = recorded('plan');
   const pool = deps.createChunkProcessor(2);
   let r;
   try {
-    r = await runPlan(deps.fs, pool, deps.clock, { staging, codec: 'zstd', level: 3, driveBytes: [64 * MiB], repeatLastDrive: true, signal, board });
+    r = await runPlan(deps.fs, pool, deps.clock, {
+      staging,
+      codec: 'zstd',
+      level: 3,
+      driveBytes: [64 * MiB],
+      repeatLastDrive: true,
+      signal,
+      board,
+    });
   } finally {
     await pool.close();
   }
@@ -171,7 +211,14 @@ test('import, restore from the account, sync: phases in order, totals as done', 
   try {
     // import: every drive's manifest read first, then each drive uploaded in turn.
     const imp = recorded('import');
-    const results = await runImport(deps.fs, pool, store, { drives: p.drives, session: p.session, logLevel: 'error', signal, now: () => deps.clock.now(), board: imp.board });
+    const results = await runImport(deps.fs, pool, store, {
+      drives: p.drives,
+      session: p.session,
+      logLevel: 'error',
+      signal,
+      now: () => deps.clock.now(),
+      board: imp.board,
+    });
     assert.ok(results.every((r) => r.status === 'Completed'));
     assert.deepEqual(names(imp.phases), ['reading manifests', ...p.drives.map(() => 'uploading')]);
     assert.match(imp.phases[1]!.message ?? '', /drive 1 of 2/);
@@ -190,8 +237,18 @@ test('import, restore from the account, sync: phases in order, totals as done', 
     }
     // Again: nothing uploaded, and the step still ends at its total (every blob settled).
     const again = recorded('import');
-    const second = await runImport(deps.fs, pool, store, { drives: p.drives, session: p.session, logLevel: 'error', signal, now: () => deps.clock.now(), board: again.board });
-    assert.equal(second.reduce((a, r) => a + r.bytesUploaded, 0), 0);
+    const second = await runImport(deps.fs, pool, store, {
+      drives: p.drives,
+      session: p.session,
+      logLevel: 'error',
+      signal,
+      now: () => deps.clock.now(),
+      board: again.board,
+    });
+    assert.equal(
+      second.reduce((a, r) => a + r.bytesUploaded, 0),
+      0,
+    );
     end = again.board.snapshot();
     assert.equal(end.total.total, uploaded);
     assert.equal(end.total.done, uploaded);
@@ -201,7 +258,13 @@ test('import, restore from the account, sync: phases in order, totals as done', 
     for (const session of [view, undefined]) {
       const rs = recorded('restore');
       const to = `${t.dir}/dcprog/restored-${session ? 'session' : 'listing'}`;
-      const r = await restoreFromStorage(deps.fs, await deps.createCodecKit(), store, { container: 'dcprog', to, session, signal, board: rs.board });
+      const r = await restoreFromStorage(deps.fs, await deps.createCodecKit(), store, {
+        container: 'dcprog',
+        to,
+        session,
+        signal,
+        board: rs.board,
+      });
       assert.deepEqual(hashTree(to), hashTree(p.staging));
       assert.deepEqual(names(rs.phases), ['listing', 'restoring', 'metadata']);
       const s = rs.board.snapshot();
@@ -217,7 +280,10 @@ test('import, restore from the account, sync: phases in order, totals as done', 
     }
 
     // sync: one file changed, one new, one gone (at the top, where no staged directory changes).
-    writeFileSync(`${p.staging}/logs/b.log`, Buffer.concat([readFileSync(`${p.staging}/logs/b.log`), Buffer.from('one more line\n')]));
+    writeFileSync(
+      `${p.staging}/logs/b.log`,
+      Buffer.concat([readFileSync(`${p.staging}/logs/b.log`), Buffer.from('one more line\n')]),
+    );
     writeFileSync(`${p.staging}/new.txt`, 'new file');
     unlinkSync(`${p.staging}/empty`);
     const sy = recorded('sync');
@@ -240,11 +306,26 @@ test('import, restore from the account, sync: phases in order, totals as done', 
 
 test('import and restore through the CLI: phase events on stderr with --json', async () => {
   const p = await prepared('dccli', [], 2);
-  const imp = await runSeedship(['import', ...p.drives.flatMap((d) => ['--drive', d]), '--connection-string', az!.connectionString, '--json']);
+  const imp = await runSeedship([
+    'import',
+    ...p.drives.flatMap((d) => ['--drive', d]),
+    '--connection-string',
+    az!.connectionString,
+    '--json',
+  ]);
   assert.equal(imp.code, 0, imp.stderr);
   assert.deepEqual(cliPhases(imp.stderr, 'import'), ['reading manifests', 'uploading', 'uploading']);
   const to = `${t.dir}/dccli/restored`;
-  const rs = await runSeedship(['restore', '--connection-string', az!.connectionString, '--container', 'dccli', '--to', to, '--json']);
+  const rs = await runSeedship([
+    'restore',
+    '--connection-string',
+    az!.connectionString,
+    '--container',
+    'dccli',
+    '--to',
+    to,
+    '--json',
+  ]);
   assert.equal(rs.code, 0, rs.stderr);
   assert.deepEqual(cliPhases(rs.stderr, 'restore'), ['listing', 'restoring', 'metadata']);
 });
@@ -255,7 +336,13 @@ test('restore from drives: a track per drive, every entry counted against the jo
   const pool = deps.createChunkProcessor(2);
   let r;
   try {
-    r = await restoreFromDrives(deps.fs, pool, { drives: p.drives, session: p.session, to: `${t.dir}/rsdrives/out`, signal, board });
+    r = await restoreFromDrives(deps.fs, pool, {
+      drives: p.drives,
+      session: p.session,
+      to: `${t.dir}/rsdrives/out`,
+      signal,
+      board,
+    });
   } finally {
     await pool.close();
   }
@@ -267,14 +354,25 @@ test('restore from drives: a track per drive, every entry counted against the jo
   assert.equal(end.total.itemsTotal, r.files);
   assert.equal(end.total.done, end.total.total);
   assert.equal(phases[1]!.at.total.total, end.total.total);
-  assert.ok(end.total.done >= r.bytes && r.bytes > 9 * MiB, `${end.total.done} raw bytes of chunks, ${r.bytes} of files`);
+  assert.ok(
+    end.total.done >= r.bytes && r.bytes > 9 * MiB,
+    `${end.total.done} raw bytes of chunks, ${r.bytes} of files`,
+  );
   assert.equal(end.tracks.length, 2);
   for (const tr of end.tracks) {
     assert.equal(tr.done, tr.total);
     assert.ok(tr.done > 0);
     assert.equal(tr.state, 'done');
   }
-  const cli = await runSeedship(['restore', ...p.drives.flatMap((d) => ['--drive', d]), '--session', p.session, '--to', `${t.dir}/rsdrives/cli`, '--json']);
+  const cli = await runSeedship([
+    'restore',
+    ...p.drives.flatMap((d) => ['--drive', d]),
+    '--session',
+    p.session,
+    '--to',
+    `${t.dir}/rsdrives/cli`,
+    '--json',
+  ]);
   assert.equal(cli.code, 0, cli.stderr);
   assert.deepEqual(cliPhases(cli.stderr, 'restore'), ['listing', 'restoring', 'restoring', 'metadata']);
 });
@@ -283,10 +381,24 @@ test('bench: a phase per measurement, measurements counted, the drive test on it
   const drive = `${t.dir}/bench-drive`;
   mkdirSync(drive);
   const { board, phases } = recorded('bench');
-  const r = await runHardwareBench(deps, { staging: undefined, drives: [drive], sizeBytes: 32 * MiB, threads: 2, scratchDir: t.dir, signal, board });
+  const r = await runHardwareBench(deps, {
+    staging: undefined,
+    drives: [drive],
+    sizeBytes: 32 * MiB,
+    threads: 2,
+    scratchDir: t.dir,
+    signal,
+    board,
+  });
   const seen = names(phases);
   // Built-in data: two data sets, each on one core, then 2 thread counts x 2 data sets x 3 levels in the pool.
-  assert.deepEqual(seen, ['writing samples', 'timing one core', 'timing one core', ...Array<string>(12).fill('timing the pool'), 'timing drive writes']);
+  assert.deepEqual(seen, [
+    'writing samples',
+    'timing one core',
+    'timing one core',
+    ...Array<string>(12).fill('timing the pool'),
+    'timing drive writes',
+  ]);
   const end = board.snapshot();
   const measurements = r.perCore.length / (r.levels.length + 2) + r.pipeline.length + r.drives.length;
   assert.equal(end.total.items, measurements);

@@ -13,7 +13,13 @@ function dataOn(stderr: string, path: string): boolean {
   return stderr
     .split('\n')
     .slice(0, -1)
-    .some((l) => l.startsWith('{"type":"progress"') && (JSON.parse(l) as { tracks: { label: string; done: number }[] }).tracks.some((t) => t.label.endsWith(` ${path}`) && t.done > 0));
+    .some(
+      (l) =>
+        l.startsWith('{"type":"progress"') &&
+        (JSON.parse(l) as { tracks: { label: string; done: number }[] }).tracks.some(
+          (t) => t.label.endsWith(` ${path}`) && t.done > 0,
+        ),
+    );
 }
 
 test('real drive-full on tmpfs drives: spans them, the swap of a full drive continues, restore is identical', async (ctx) => {
@@ -22,7 +28,11 @@ test('real drive-full on tmpfs drives: spans them, the swap of a full drive cont
   const mounts: (() => void)[] = [];
   try {
     const staging = `${t.dir}/staging`;
-    writeTree(staging, { 'a.bin': { size: 10 * MiB, seed: 1 }, 'b.bin': { size: 9 * MiB, seed: 2 }, 'c.txt': { size: 4 * MiB, seed: 3, kind: 'text' } });
+    writeTree(staging, {
+      'a.bin': { size: 10 * MiB, seed: 1 },
+      'b.bin': { size: 9 * MiB, seed: 2 },
+      'c.txt': { size: 4 * MiB, seed: 3, kind: 'text' },
+    });
     const slot = `${t.dir}/slot`;
     mounts.push(mountTmpfs(slot, 12));
     const job = ['prepare', '--staging', staging, '--job', 'tmpfs-job', '--drive', slot, '--codec', 'none', '--json'];
@@ -31,7 +41,9 @@ test('real drive-full on tmpfs drives: spans them, the swap of a full drive cont
     for (let i = 0; i < 4; i++) {
       const r = await runSeedship(job);
       const res = JSON.parse(r.stdout) as { status: string };
-      const id = (JSON.parse(readFileSync(`${slot}/seedship/drive.json`, 'utf8')) as { driveId: string; sealed: boolean }).driveId;
+      const id = (
+        JSON.parse(readFileSync(`${slot}/seedship/drive.json`, 'utf8')) as { driveId: string; sealed: boolean }
+      ).driveId;
       assert.ok(existsSync(`${slot}/DriveManifest.xml`), 'the drive in the bay is sealed before the swap');
       // Keep the sealed drive's image: copy it out (the "shelf"), then swap in a blank one.
       const shelf = `${t.dir}/shelf-${i}`;
@@ -50,7 +62,14 @@ test('real drive-full on tmpfs drives: spans them, the swap of a full drive cont
     }
     assert.ok(sealed.length >= 2, `spanned ${sealed.length} drives`);
     const out = `${t.dir}/out`;
-    const rr = await runSeedship(['restore', ...sealed.flatMap((d) => ['--drive', d]), '--session', `${staging}/.seedship/tmpfs-job`, '--to', out]);
+    const rr = await runSeedship([
+      'restore',
+      ...sealed.flatMap((d) => ['--drive', d]),
+      '--session',
+      `${staging}/.seedship/tmpfs-job`,
+      '--to',
+      out,
+    ]);
     assert.equal(rr.code, 0, rr.stderr);
     assert.deepEqual(hashTree(out), hashTree(staging));
   } finally {
@@ -71,7 +90,26 @@ test('real ENOSPC mid-write (the drive filled by someone else): sealed with its 
     const d1 = `${t.dir}/d1`;
     const d2 = `${t.dir}/d2`;
     mounts.push(mountTmpfs(d1, 40), mountTmpfs(d2, 40));
-    const child = startSeedship(['--progress-interval', '0.1', 'prepare', '--staging', staging, '--job', 'enospc', '--drive', d1, '--drive', d2, '--codec', 'none', '--level', '1', '--threads', '1', '--json']);
+    const child = startSeedship([
+      '--progress-interval',
+      '0.1',
+      'prepare',
+      '--staging',
+      staging,
+      '--job',
+      'enospc',
+      '--drive',
+      d1,
+      '--drive',
+      d2,
+      '--codec',
+      'none',
+      '--level',
+      '1',
+      '--threads',
+      '1',
+      '--json',
+    ]);
     let stderr = '';
     let stdout = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -100,7 +138,17 @@ test('real ENOSPC mid-write (the drive filled by someone else): sealed with its 
     assert.equal(res.drives.length, 2);
     for (const d of res.drives) assert.equal(d.verified, true);
     const out = `${t.dir}/out`;
-    const rr = await runSeedship(['restore', '--drive', d1, '--drive', d2, '--session', `${staging}/.seedship/enospc`, '--to', out]);
+    const rr = await runSeedship([
+      'restore',
+      '--drive',
+      d1,
+      '--drive',
+      d2,
+      '--session',
+      `${staging}/.seedship/enospc`,
+      '--to',
+      out,
+    ]);
     assert.equal(rr.code, 0, rr.stderr);
     assert.deepEqual(hashTree(out), hashTree(staging));
   } finally {
@@ -146,7 +194,8 @@ test('a tmpfs drive too small for anything: "full before anything fits"', async 
 
 test('loop-mounted NTFS and ext4 drives: unicode and deep names, spanning, verify after remount, identical restore', async (ctx) => {
   if (!canMount()) return ctx.skip(NEEDS_ROOT);
-  if (!have('mkfs.ntfs') || !have('mkfs.ext4')) return ctx.skip('needs mkfs.ntfs (ntfs-3g) and mkfs.ext4 (CI installs them)');
+  if (!have('mkfs.ntfs') || !have('mkfs.ext4'))
+    return ctx.skip('needs mkfs.ntfs (ntfs-3g) and mkfs.ext4 (CI installs them)');
   const t = tempDir();
   const mounts: (() => void)[] = [];
   try {
@@ -156,12 +205,28 @@ test('loop-mounted NTFS and ext4 drives: unicode and deep names, spanning, verif
       [`${'deep/'.repeat(30)}leaf.bin`]: { size: 3 * MiB, seed: 8 },
       'big.bin': { size: 40 * MiB, seed: 9 },
       'logs/a.log': { size: 8 * MiB, seed: 10, kind: 'text' },
-      'empty': '',
+      empty: '',
     });
     const d1 = `${t.dir}/ntfs`;
     const d2 = `${t.dir}/ext4`;
-    mounts.push(mountLoopImage(`${t.dir}/ntfs.img`, d1, 32, 'ntfs'), mountLoopImage(`${t.dir}/ext4.img`, d2, 64, 'ext4'));
-    const r = await runSeedship(['prepare', '--staging', staging, '--job', 'loop-job', '--drive', d1, '--drive', d2, '--level', '1', '--json']);
+    mounts.push(
+      mountLoopImage(`${t.dir}/ntfs.img`, d1, 32, 'ntfs'),
+      mountLoopImage(`${t.dir}/ext4.img`, d2, 64, 'ext4'),
+    );
+    const r = await runSeedship([
+      'prepare',
+      '--staging',
+      staging,
+      '--job',
+      'loop-job',
+      '--drive',
+      d1,
+      '--drive',
+      d2,
+      '--level',
+      '1',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr.slice(-1200));
     const res = JSON.parse(r.stdout) as { drives: { verified: boolean }[] };
     assert.equal(res.drives.length, 2, 'spans both drives');
@@ -175,7 +240,17 @@ test('loop-mounted NTFS and ext4 drives: unicode and deep names, spanning, verif
     const session = `${staging}/.seedship/loop-job`;
     const v = await runSeedship(['verify', '--drive', d1, '--drive', d2, '--session', session]);
     assert.equal(v.code, 0, v.stdout + v.stderr);
-    const rr = await runSeedship(['restore', '--drive', d1, '--drive', d2, '--session', session, '--to', `${t.dir}/out`]);
+    const rr = await runSeedship([
+      'restore',
+      '--drive',
+      d1,
+      '--drive',
+      d2,
+      '--session',
+      session,
+      '--to',
+      `${t.dir}/out`,
+    ]);
     assert.equal(rr.code, 0, rr.stderr);
     assert.deepEqual(hashTree(`${t.dir}/out`), hashTree(staging));
   } finally {
@@ -191,7 +266,8 @@ test('a drive out of inodes while workers write small files: sealed with its man
   try {
     const staging = `${t.dir}/staging`;
     const spec: Record<string, string> = {};
-    for (let i = 0; i < 400; i++) spec[`dir${i % 4}/f${String(i).padStart(3, '0')}.txt`] = `small file ${i}\n`.repeat(1 + (i % 30));
+    for (let i = 0; i < 400; i++)
+      spec[`dir${i % 4}/f${String(i).padStart(3, '0')}.txt`] = `small file ${i}\n`.repeat(1 + (i % 30));
     writeTree(staging, spec);
     // Room to spare in bytes (workers write the small files) but only 150 inodes.
     const d1 = `${t.dir}/d1`;
@@ -200,7 +276,18 @@ test('a drive out of inodes while workers write small files: sealed with its man
     mounts.push(() => execFileSync('umount', ['-l', d1]));
     const d2 = `${t.dir}/d2`;
     mounts.push(mountTmpfs(d2, 64));
-    const r = await runSeedship(['prepare', '--staging', staging, '--job', 'inodes', '--drive', d1, '--drive', d2, '--json']);
+    const r = await runSeedship([
+      'prepare',
+      '--staging',
+      staging,
+      '--job',
+      'inodes',
+      '--drive',
+      d1,
+      '--drive',
+      d2,
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr.slice(-1500));
     const res = JSON.parse(r.stdout) as { drives: { status: string; verified: boolean; blobs: number }[] };
     assert.equal(res.drives.length, 2);
@@ -212,10 +299,23 @@ test('a drive out of inodes while workers write small files: sealed with its man
       .map((m) => m[1]!.replaceAll('\\', '/').replace(/^\//, ''))
       .filter((p) => p !== 'seedship/empty')
       .sort();
-    const onDrive = execFileSync('find', ['inodes', '-type', 'f'], { cwd: d1, encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    const onDrive = execFileSync('find', ['inodes', '-type', 'f'], { cwd: d1, encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .sort();
     assert.deepEqual(onDrive, listed);
     const out = `${t.dir}/out`;
-    const rr = await runSeedship(['restore', '--drive', d1, '--drive', d2, '--session', `${staging}/.seedship/inodes`, '--to', out]);
+    const rr = await runSeedship([
+      'restore',
+      '--drive',
+      d1,
+      '--drive',
+      d2,
+      '--session',
+      `${staging}/.seedship/inodes`,
+      '--to',
+      out,
+    ]);
     assert.equal(rr.code, 0, rr.stderr);
     assert.deepEqual(hashTree(out), hashTree(staging));
   } finally {

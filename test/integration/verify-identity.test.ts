@@ -50,7 +50,22 @@ test('verifyDrive with expectDriveId: another drive, another job, nothing, or th
     const [d1, d2] = [`${t.dir}/d1`, `${t.dir}/d2`];
     mkdirSync(d1);
     mkdirSync(d2);
-    const r = await runSeedship(['prepare', '--staging', staging, '--job', 'ident', '--drive', d1, '--drive', d2, '--drive-limit', '7M', '--codec', 'none', '--allow-staging-volume']);
+    const r = await runSeedship([
+      'prepare',
+      '--staging',
+      staging,
+      '--job',
+      'ident',
+      '--drive',
+      d1,
+      '--drive',
+      d2,
+      '--drive-limit',
+      '7M',
+      '--codec',
+      'none',
+      '--allow-staging-volume',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const j1 = driveJsonOf(d1);
     const j2 = driveJsonOf(d2);
@@ -59,13 +74,21 @@ test('verifyDrive with expectDriveId: another drive, another job, nothing, or th
     const run = async (root: string, expectDriveId: string, expectJobId?: string) => {
       const fs = new RecordingFs();
       const decoded: string[] = [];
-      const res = await verifyDrive(fs, recordingPool(real, decoded), root, { session: undefined, signal, expectDriveId, expectJobId });
+      const res = await verifyDrive(fs, recordingPool(real, decoded), root, {
+        session: undefined,
+        signal,
+        expectDriveId,
+        expectJobId,
+      });
       return { res, touched: fs.touched, decoded };
     };
 
     // Drive 2 where drive 1 was expected: absent, and only its identity was read.
     const other = await run(d2, j1.driveId, j1.jobId);
-    assert.deepEqual(other.res.absent, { found: j2.driveId, reason: `${d2} holds drive ${j2.driveId}, not drive ${j1.driveId}` });
+    assert.deepEqual(other.res.absent, {
+      found: j2.driveId,
+      reason: `${d2} holds drive ${j2.driveId}, not drive ${j1.driveId}`,
+    });
     assert.deepEqual(other.res.problems, []);
     assert.equal(other.res.blobs, 0);
     assert.deepEqual(other.decoded, [], 'no block was read');
@@ -81,7 +104,10 @@ test('verifyDrive with expectDriveId: another drive, another job, nothing, or th
     mkdirSync(`${t.dir}/empty`);
     for (const p of [`${t.dir}/empty`, `${t.dir}/gone`]) {
       const none = await run(p, j1.driveId);
-      assert.deepEqual(none.res.absent, { found: undefined, reason: `${p} holds no seedship/drive.json and no manifest naming a drive, not drive ${j1.driveId}` });
+      assert.deepEqual(none.res.absent, {
+        found: undefined,
+        reason: `${p} holds no seedship/drive.json and no manifest naming a drive, not drive ${j1.driveId}`,
+      });
     }
 
     // The expected drive: read back whole, not absent.
@@ -101,7 +127,10 @@ test('verifyDrive with expectDriveId: another drive, another job, nothing, or th
     writeFileSync(`${d1}/seedship/drive.json`, '{ not json');
     const damaged = await run(d1, j1.driveId);
     assert.equal(damaged.res.absent, undefined);
-    assert.match(damaged.res.problems.map((p) => p.message).join('\n'), /seedship\/drive\.json is damaged; the manifest names drive/);
+    assert.match(
+      damaged.res.problems.map((p) => p.message).join('\n'),
+      /seedship\/drive\.json is damaged; the manifest names drive/,
+    );
     // …and where another drive was expected, the manifest's DriveId is the one found.
     const damagedOther = await run(d1, j2.driveId);
     assert.equal(damagedOther.res.absent?.found, j1.driveId);
@@ -112,12 +141,30 @@ test('verifyDrive with expectDriveId: another drive, another job, nothing, or th
 });
 
 test('driveAbsence: drive.json decides when readable, else the manifest DriveId', () => {
-  const dj = { format: 1, tool: 'seedship', job: 'j', jobId: 'J1', driveId: 'A', seq: 0, container: 'c', encrypted: false, sealed: true } as const;
+  const dj = {
+    format: 1,
+    tool: 'seedship',
+    job: 'j',
+    jobId: 'J1',
+    driveId: 'A',
+    seq: 0,
+    container: 'c',
+    encrypted: false,
+    sealed: true,
+  } as const;
   const expect = { driveId: 'A', jobId: 'J1' };
-  assert.equal(driveAbsence('/m', dj, 'B', expect), undefined, 'a manifest naming another drive is a problem of drive A, found later');
+  assert.equal(
+    driveAbsence('/m', dj, 'B', expect),
+    undefined,
+    'a manifest naming another drive is a problem of drive A, found later',
+  );
   assert.equal(driveAbsence('/m', { ...dj, driveId: 'B' }, 'A', expect)?.found, 'B');
   assert.equal(driveAbsence('/m', { ...dj, jobId: 'J2' }, 'A', expect)?.found, 'A');
-  assert.equal(driveAbsence('/m', { ...dj, jobId: 'J2' }, 'A', { driveId: 'A', jobId: undefined }), undefined, 'no job to compare');
+  assert.equal(
+    driveAbsence('/m', { ...dj, jobId: 'J2' }, 'A', { driveId: 'A', jobId: undefined }),
+    undefined,
+    'no job to compare',
+  );
   assert.equal(driveAbsence('/m', undefined, 'A', expect), undefined);
   assert.equal(driveAbsence('/m', 'damaged', 'A', expect), undefined);
   assert.equal(driveAbsence('/m', 'damaged', 'B', expect)?.found, 'B');

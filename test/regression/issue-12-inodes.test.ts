@@ -22,7 +22,8 @@ test('issue #12: a drive out of inodes is sealed although every inode freed on i
   try {
     const staging = `${t.dir}/staging`;
     const spec: Record<string, string> = {};
-    for (let i = 0; i < 400; i++) spec[`dir${i % 4}/f${String(i).padStart(3, '0')}.txt`] = `small file ${i}\n`.repeat(1 + (i % 30));
+    for (let i = 0; i < 400; i++)
+      spec[`dir${i % 4}/f${String(i).padStart(3, '0')}.txt`] = `small file ${i}\n`.repeat(1 + (i % 30));
     writeTree(staging, spec);
     const d1 = `${t.dir}/d1`;
     mkdirSync(d1);
@@ -34,7 +35,11 @@ test('issue #12: a drive out of inodes is sealed although every inode freed on i
     // d1 alone first, so it is the drive that runs out (with two drives, which one fills first
     // is timing); then d2 takes the rest.
     const args = ['prepare', '--staging', staging, '--job', 'inodes', '--drive', d1, '--yes', '--json'];
-    const r = spawnSync(process.execPath, [THIEF, d1, ...args], { env: { ...process.env, CI: 'true' }, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, [THIEF, d1, ...args], {
+      env: { ...process.env, CI: 'true' },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     assert.equal(r.status, 4, r.stderr.slice(-1500));
     // The other writer did take inodes (the drive ran out, then every inode freed went to it).
     const thief = /inode-thief: armed (\w+), took (\d+) inodes/.exec(r.stderr);
@@ -43,7 +48,18 @@ test('issue #12: a drive out of inodes is sealed although every inode freed on i
     const first = JSON.parse(r.stdout) as { drives: { verified: boolean; blobs: number }[] };
     assert.equal(first.drives[0]!.verified, true);
     assert.ok(first.drives[0]!.blobs > 0);
-    const r2 = await runSeedship(['prepare', '--staging', staging, '--job', 'inodes', '--drive', d1, '--drive', d2, '--json']);
+    const r2 = await runSeedship([
+      'prepare',
+      '--staging',
+      staging,
+      '--job',
+      'inodes',
+      '--drive',
+      d1,
+      '--drive',
+      d2,
+      '--json',
+    ]);
     assert.equal(r2.code, 0, r2.stderr.slice(-1500));
     const res = JSON.parse(r2.stdout) as { drives: { verified: boolean; blobs: number }[] };
     assert.equal(res.drives.length, 2);
@@ -51,18 +67,37 @@ test('issue #12: a drive out of inodes is sealed although every inode freed on i
     assert.equal(res.drives[0]!.blobs + res.drives[1]!.blobs, 404);
     // Sealed: drive.json names the manifest's hash; no reserve or temp file is left behind.
     const manifest = readFileSync(`${d1}/DriveManifest.xml`);
-    const dj = JSON.parse(readFileSync(`${d1}/seedship/drive.json`, 'utf8')) as { sealed: boolean; manifestHash: string };
+    const dj = JSON.parse(readFileSync(`${d1}/seedship/drive.json`, 'utf8')) as {
+      sealed: boolean;
+      manifestHash: string;
+    };
     assert.equal(dj.sealed, true);
     assert.equal(dj.manifestHash, createHash('md5').update(manifest).digest('hex').toUpperCase());
-    assert.deepEqual(readdirSync(`${d1}/seedship`).filter((n) => /reserve|\.tmp$/.test(n)), []);
+    assert.deepEqual(
+      readdirSync(`${d1}/seedship`).filter((n) => /reserve|\.tmp$/.test(n)),
+      [],
+    );
     const listed = [...manifest.toString('utf8').matchAll(/<FilePath>([^<]*)<\/FilePath>/g)]
       .map((m) => m[1]!.replaceAll('\\', '/').replace(/^\//, ''))
       .filter((p) => p !== 'seedship/empty')
       .sort();
-    const onDrive = execFileSync('find', ['inodes', '-type', 'f'], { cwd: d1, encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    const onDrive = execFileSync('find', ['inodes', '-type', 'f'], { cwd: d1, encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .sort();
     assert.deepEqual(onDrive, listed);
     const out = `${t.dir}/out`;
-    const rr = await runSeedship(['restore', '--drive', d1, '--drive', d2, '--session', `${staging}/.seedship/inodes`, '--to', out]);
+    const rr = await runSeedship([
+      'restore',
+      '--drive',
+      d1,
+      '--drive',
+      d2,
+      '--session',
+      `${staging}/.seedship/inodes`,
+      '--to',
+      out,
+    ]);
     assert.equal(rr.code, 0, rr.stderr);
     assert.deepEqual(hashTree(out), hashTree(staging));
   } finally {
@@ -89,14 +124,37 @@ test('issue #12: a drive that runs out of inodes at any point of a small job (a 
         mounts.push(() => execFileSync('umount', ['-l', d1]));
         const d2 = `${t.dir}/d2-${inodes}`;
         mounts.push(mountTmpfs(d2, 64));
-        const r = await runSeedship(['prepare', '--staging', staging, '--job', `inodes-${inodes}`, '--drive', d1, '--drive', d2, '--json']);
+        const r = await runSeedship([
+          'prepare',
+          '--staging',
+          staging,
+          '--job',
+          `inodes-${inodes}`,
+          '--drive',
+          d1,
+          '--drive',
+          d2,
+          '--json',
+        ]);
         assert.equal(r.code, 0, `${inodes} inodes: ${r.stderr.slice(-1500)}`);
         const res = JSON.parse(r.stdout) as { drives: { blobs: number }[] };
         // Three files and their directories a, b and b/c.
-        assert.equal(res.drives.reduce((a, d) => a + d.blobs, 0), 6, `${inodes} inodes`);
-        assert.deepEqual(readdirSync(`${d1}/seedship`).filter((n) => /reserve|\.tmp$/.test(n)), [], `${inodes} inodes`);
+        assert.equal(
+          res.drives.reduce((a, d) => a + d.blobs, 0),
+          6,
+          `${inodes} inodes`,
+        );
+        assert.deepEqual(
+          readdirSync(`${d1}/seedship`).filter((n) => /reserve|\.tmp$/.test(n)),
+          [],
+          `${inodes} inodes`,
+        );
         const dj = JSON.parse(readFileSync(`${d1}/seedship/drive.json`, 'utf8')) as { sealed: boolean };
-        assert.equal(dj.sealed, readdirSync(d1).includes('DriveManifest.xml'), `${inodes} inodes: sealed exactly when it has a manifest`);
+        assert.equal(
+          dj.sealed,
+          readdirSync(d1).includes('DriveManifest.xml'),
+          `${inodes} inodes: sealed exactly when it has a manifest`,
+        );
       } finally {
         for (const u of mounts.reverse()) u();
       }

@@ -47,30 +47,64 @@ export class ArmServer {
 
   async start(dir: string): Promise<void> {
     this.caFile = `${dir}/arm-cert.pem`;
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/arm-key.pem`, '-out', this.caFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-    this.#server = createServer({ key: readFileSync(`${dir}/arm-key.pem`), cert: readFileSync(this.caFile) }, (req, res) => {
-      let raw = '';
-      req.on('data', (d: Buffer) => (raw += d.toString()));
-      req.on('end', () => {
-        const u = new URL(req.url ?? '/', 'https://127.0.0.1');
-        const body = raw ? (JSON.parse(raw) as unknown) : undefined;
-        this.requests.push({ method: req.method ?? '', path: u.pathname, apiVersion: u.searchParams.get('api-version'), authorization: req.headers.authorization, body });
-        const send = (status: number, obj: unknown, headers: Record<string, string> = {}) => {
-          res.writeHead(status, { 'content-type': 'application/json', ...headers });
-          res.end(JSON.stringify(obj));
-        };
-        if (this.throttleNext > 0) {
-          this.throttleNext--;
-          return send(429, { error: { code: 'TooManyRequests', message: 'throttled' } }, { 'retry-after': '1' });
-        }
-        this.#route(req.method ?? '', u, body, send);
-      });
-    });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        `${dir}/arm-key.pem`,
+        '-out',
+        this.caFile,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    this.#server = createServer(
+      { key: readFileSync(`${dir}/arm-key.pem`), cert: readFileSync(this.caFile) },
+      (req, res) => {
+        let raw = '';
+        req.on('data', (d: Buffer) => (raw += d.toString()));
+        req.on('end', () => {
+          const u = new URL(req.url ?? '/', 'https://127.0.0.1');
+          const body = raw ? (JSON.parse(raw) as unknown) : undefined;
+          this.requests.push({
+            method: req.method ?? '',
+            path: u.pathname,
+            apiVersion: u.searchParams.get('api-version'),
+            authorization: req.headers.authorization,
+            body,
+          });
+          const send = (status: number, obj: unknown, headers: Record<string, string> = {}) => {
+            res.writeHead(status, { 'content-type': 'application/json', ...headers });
+            res.end(JSON.stringify(obj));
+          };
+          if (this.throttleNext > 0) {
+            this.throttleNext--;
+            return send(429, { error: { code: 'TooManyRequests', message: 'throttled' } }, { 'retry-after': '1' });
+          }
+          this.#route(req.method ?? '', u, body, send);
+        });
+      },
+    );
     await new Promise<void>((r) => this.#server!.listen(0, '127.0.0.1', r));
     this.url = `https://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
 
-  #route(method: string, u: URL, body: unknown, send: (s: number, o: unknown, h?: Record<string, string>) => void): void {
+  #route(
+    method: string,
+    u: URL,
+    body: unknown,
+    send: (s: number, o: unknown, h?: Record<string, string>) => void,
+  ): void {
     const p = u.pathname;
     let m = /^\/providers\/Microsoft\.ImportExport\/locations(?:\/([^/]+))?$/.exec(p);
     if (m && method === 'GET') {
@@ -78,19 +112,38 @@ export class ArmServer {
       // The REST spec marks this list as not pageable (nextLinkName null): one page.
       return send(200, { value: [LOCATION('westus', ['westus']), LOCATION('eastus', ['eastus'])] });
     }
-    m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ImportExport\/jobs\/([^/]+)(\/listBitLockerKeys)?$/.exec(p);
+    m =
+      /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ImportExport\/jobs\/([^/]+)(\/listBitLockerKeys)?$/.exec(
+        p,
+      );
     if (!m) return send(404, { error: { code: 'NotFound', message: `no route ${method} ${p}` } });
     const [, sub, rg, name, keys] = m;
-    if (rg === 'denied-rg') return send(403, { error: { code: 'AuthorizationFailed', message: `The client does not have authorization to perform action over scope '/subscriptions/${sub}/resourceGroups/${rg}'.` } });
+    if (rg === 'denied-rg')
+      return send(403, {
+        error: {
+          code: 'AuthorizationFailed',
+          message: `The client does not have authorization to perform action over scope '/subscriptions/${sub}/resourceGroups/${rg}'.`,
+        },
+      });
     const key = `${sub}/${rg}/${name}`;
     const id = `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.ImportExport/jobs/${name}`;
     if (keys && method === 'POST') {
       const j = this.#jobs.get(key);
-      const drives = ((j?.properties as { driveList?: { driveId: string }[] } | undefined)?.driveList ?? []) as { driveId: string }[];
-      return send(200, { value: drives.map((d) => ({ driveId: d.driveId, bitLockerKey: '238810-662376-448998-450120-652806-203390-606320-483076' })) });
+      const drives = ((j?.properties as { driveList?: { driveId: string }[] } | undefined)?.driveList ?? []) as {
+        driveId: string;
+      }[];
+      return send(200, {
+        value: drives.map((d) => ({
+          driveId: d.driveId,
+          bitLockerKey: '238810-662376-448998-450120-652806-203390-606320-483076',
+        })),
+      });
     }
     if (method === 'PUT') {
-      const b = body as { location: string; properties: Record<string, unknown> & { driveList: Record<string, unknown>[] } };
+      const b = body as {
+        location: string;
+        properties: Record<string, unknown> & { driveList: Record<string, unknown>[] };
+      };
       const job = {
         id,
         name,
@@ -102,7 +155,13 @@ export class ArmServer {
           state: 'Creating',
           cancelRequested: false,
           percentComplete: 0,
-          driveList: b.properties.driveList.map((d) => ({ driveId: d.driveId, manifestFile: d.manifestFile, manifestHash: d.manifestHash, state: 'Specified', percentComplete: 0 })),
+          driveList: b.properties.driveList.map((d) => ({
+            driveId: d.driveId,
+            manifestFile: d.manifestFile,
+            manifestHash: d.manifestHash,
+            state: 'Specified',
+            percentComplete: 0,
+          })),
           provisioningState: 'Succeeded',
           encryptionKey: { kekType: 'MicrosoftManaged' },
         },
@@ -111,7 +170,13 @@ export class ArmServer {
       return send(201, job);
     }
     const j = this.#jobs.get(key);
-    if (!j) return send(404, { error: { code: 'ResourceNotFound', message: `The Resource 'Microsoft.ImportExport/jobs/${name}' under resource group '${rg}' was not found.` } });
+    if (!j)
+      return send(404, {
+        error: {
+          code: 'ResourceNotFound',
+          message: `The Resource 'Microsoft.ImportExport/jobs/${name}' under resource group '${rg}' was not found.`,
+        },
+      });
     if (method === 'PATCH') {
       const props = (body as { properties?: Record<string, unknown> }).properties ?? {};
       Object.assign(j.properties as object, props);
@@ -125,7 +190,11 @@ export class ArmServer {
   setState(sub: string, rg: string, name: string, state: string, driveState: string): void {
     const j = this.#jobs.get(`${sub}/${rg}/${name}`);
     if (!j) throw new Error('no such job');
-    const p = j.properties as { state: string; percentComplete: number; driveList: { state: string; percentComplete: number; errorLogUri?: string }[] };
+    const p = j.properties as {
+      state: string;
+      percentComplete: number;
+      driveList: { state: string; percentComplete: number; errorLogUri?: string }[];
+    };
     p.state = state;
     p.percentComplete = state === 'Completed' ? 100 : 40;
     for (const d of p.driveList) {

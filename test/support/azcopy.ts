@@ -6,11 +6,33 @@
  * below turns that into "these keys and values for this lstat".
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, copyFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, type BigIntStats } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  copyFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  type BigIntStats,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { AccountSASPermissions, AccountSASResourceTypes, AccountSASServices, ContainerClient, SASProtocol, StorageSharedKeyCredential, generateAccountSASQueryParameters } from '@azure/storage-blob';
+import {
+  AccountSASPermissions,
+  AccountSASResourceTypes,
+  AccountSASServices,
+  ContainerClient,
+  SASProtocol,
+  StorageSharedKeyCredential,
+  generateAccountSASQueryParameters,
+} from '@azure/storage-blob';
 
 /** The AzCopy version the findings in docs/azcopy-posix.md and the reference test were made with. */
 export const AZCOPY_VERSION = '10.32.2';
@@ -105,7 +127,9 @@ export function azcopyPath(): string | undefined {
     const r = spawnSync(bin, ['--version'], { env: azcopyEnv(home), encoding: 'utf8', timeout: 30_000 });
     const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
     if (r.status !== 0 || !/azcopy version 10\./.test(out)) {
-      probed = { reason: `${bin} --version failed (${r.error?.message ?? `exit ${r.status}`}): ${out.trim().slice(-300)} — is libsecret-1-0 installed?` };
+      probed = {
+        reason: `${bin} --version failed (${r.error?.message ?? `exit ${r.status}`}): ${out.trim().slice(-300)} — is libsecret-1-0 installed?`,
+      };
       return undefined;
     }
   } finally {
@@ -147,7 +171,8 @@ export function accountSas(connectionString: string, container: string, opts: Ac
   const name = kv.AccountName;
   const key = kv.AccountKey;
   const endpoint = kv.BlobEndpoint;
-  if (!name || !key || !endpoint) throw new Error('accountSas: the connection string needs AccountName, AccountKey and BlobEndpoint');
+  if (!name || !key || !endpoint)
+    throw new Error('accountSas: the connection string needs AccountName, AccountKey and BlobEndpoint');
   const sas = generateAccountSASQueryParameters(
     {
       startsOn: new Date(Date.now() - 5 * 60_000),
@@ -258,44 +283,61 @@ function parseSummary(stdout: string): AzcopyJobSummary | undefined {
 }
 
 /** Run `azcopy copy SRC DST ...` with both POSIX flags, in a private home, and collect what it said. */
-async function azcopyCopy(src: string, dst: string, fromTo: 'LocalBlob' | 'BlobLocal', opts: AzcopyRunOptions): Promise<AzcopyRunResult> {
+async function azcopyCopy(
+  src: string,
+  dst: string,
+  fromTo: 'LocalBlob' | 'BlobLocal',
+  opts: AzcopyRunOptions,
+): Promise<AzcopyRunResult> {
   const bin = azcopyPath();
   if (!bin) throw new Error(`AzCopy is not available: ${azcopyUnavailableReason()}`);
   const home = mkdtempSync(join(tmpdir(), 'seedship-azcopy-'));
   const args = [
-    'copy', src, dst,
-    '--from-to', fromTo,
+    'copy',
+    src,
+    dst,
+    '--from-to',
+    fromTo,
     '--recursive',
     '--preserve-posix-properties',
     '--preserve-symlinks',
-    '--log-level', opts.logLevel ?? 'ERROR',
-    '--output-type', 'json',
+    '--log-level',
+    opts.logLevel ?? 'ERROR',
+    '--output-type',
+    'json',
     '--check-version=false',
     ...(opts.includeDirectoryStub ? ['--include-directory-stub'] : []),
     ...(opts.extraArgs ?? []),
   ];
-  const env = azcopyEnv(home, fromTo === 'BlobLocal' && !opts.downloadToTempPath ? { AZCOPY_DOWNLOAD_TO_TEMP_PATH: 'false' } : {});
+  const env = azcopyEnv(
+    home,
+    fromTo === 'BlobLocal' && !opts.downloadToTempPath ? { AZCOPY_DOWNLOAD_TO_TEMP_PATH: 'false' } : {},
+  );
   try {
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(bin, args, { env, cwd: home, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
-      const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
-      child.on('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      child.on('close', (c) => {
-        clearTimeout(timer);
-        resolve({ code: c, stdout: out, stderr: err });
-      });
-    });
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve, reject) => {
+        const child = spawn(bin, args, { env, cwd: home, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+        child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+        const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+        child.on('error', (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+        child.on('close', (c) => {
+          clearTimeout(timer);
+          resolve({ code: c, stdout: out, stderr: err });
+        });
+      },
+    );
     const result: AzcopyRunResult = { code, stdout, stderr, summary: parseSummary(stdout), logTail: logTailOf(home) };
     if (code !== 0 && !opts.allowFailure) {
       const failed = result.summary?.FailedTransfers.map((f) => `${f.Src} -> ${f.Dst}`).join('\n') ?? '';
-      throw new Error(`azcopy ${fromTo} exited ${code} (${result.summary?.JobStatus ?? 'no summary'})\n${failed}\n${stderr.slice(-2000)}\n--- log tail ---\n${result.logTail}`);
+      throw new Error(
+        `azcopy ${fromTo} exited ${code} (${result.summary?.JobStatus ?? 'no summary'})\n${failed}\n${stderr.slice(-2000)}\n--- log tail ---\n${result.logTail}`,
+      );
     }
     return result;
   } finally {
@@ -309,7 +351,11 @@ async function azcopyCopy(src: string, dst: string, fromTo: 'LocalBlob' | 'BlobL
  * seedship container; without, every name starts with `basename(src)/` and `src` itself gets a
  * folder blob. Throws with the log tail when AzCopy fails, unless `allowFailure`.
  */
-export async function azcopyUpload(src: string, containerUrlWithSas: string, opts: AzcopyRunOptions = {}): Promise<AzcopyRunResult> {
+export async function azcopyUpload(
+  src: string,
+  containerUrlWithSas: string,
+  opts: AzcopyRunOptions = {},
+): Promise<AzcopyRunResult> {
   if (opts.createContainer ?? true) await new ContainerClient(containerUrlWithSas).createIfNotExists();
   const source = opts.contentsOnly ? `${src.replace(/\/+$/, '')}/*` : src;
   return azcopyCopy(source, containerUrlWithSas, 'LocalBlob', opts);
@@ -319,7 +365,11 @@ export async function azcopyUpload(src: string, containerUrlWithSas: string, opt
  * Download a container (`--from-to BlobLocal`) into the local folder `dst` (created if missing).
  * With `contentsOnly` the blobs land directly under `dst`; without, under `dst/<container>/`.
  */
-export function azcopyDownload(containerUrlWithSas: string, dst: string, opts: AzcopyRunOptions = {}): Promise<AzcopyRunResult> {
+export function azcopyDownload(
+  containerUrlWithSas: string,
+  dst: string,
+  opts: AzcopyRunOptions = {},
+): Promise<AzcopyRunResult> {
   mkdirSync(dst, { recursive: true });
   const source = opts.contentsOnly ? withPath(containerUrlWithSas, '/*') : containerUrlWithSas;
   return azcopyCopy(source, dst, 'BlobLocal', opts);
@@ -338,9 +388,26 @@ const S_IFIFO = 0o010000;
 
 /** Every POSIX metadata key AzCopy 10.32 may write (standard style, Linux, statx available). */
 export const AZCOPY_POSIX_KEYS = [
-  'permissions', 'modtime', 'posix_owner', 'posix_group', 'posix_nlink', 'posix_ino', 'posix_dev', 'posix_rdev',
-  'posix_atime', 'posix_ctime', 'linux_btime', 'linux_statx_mask', 'linux_attribute', 'linux_attribute_mask',
-  'hdi_isfolder', 'is_symlink', 'is_fifo', 'is_char_dev', 'is_block_dev', 'is_socket',
+  'permissions',
+  'modtime',
+  'posix_owner',
+  'posix_group',
+  'posix_nlink',
+  'posix_ino',
+  'posix_dev',
+  'posix_rdev',
+  'posix_atime',
+  'posix_ctime',
+  'linux_btime',
+  'linux_statx_mask',
+  'linux_attribute',
+  'linux_attribute_mask',
+  'hdi_isfolder',
+  'is_symlink',
+  'is_fifo',
+  'is_char_dev',
+  'is_block_dev',
+  'is_socket',
 ] as const;
 
 /**
@@ -369,7 +436,10 @@ export const AZCOPY_UNSTABLE_KEYS = ['posix_atime'] as const;
  * device also `is_char_dev` and `hdi_isfolder`, a socket also `hdi_isfolder`; `posix_rdev` is
  * written whenever the S_IFCHR bit is set (so for symlinks too, as "0").
  */
-export function azcopyPosixExpectations(st: BigIntStats, opts: { includeAtime?: boolean } = {}): Record<string, string> {
+export function azcopyPosixExpectations(
+  st: BigIntStats,
+  opts: { includeAtime?: boolean } = {},
+): Record<string, string> {
   const mode = Number(st.mode);
   const out: Record<string, string> = {
     permissions: String(mode),
@@ -400,11 +470,16 @@ export function azcopyPosixExpectations(st: BigIntStats, opts: { includeAtime?: 
  * one line per key whose presence or value differs; empty when they agree. Keys outside
  * AZCOPY_POSIX_KEYS are not compared.
  */
-export function diffPosixMetadata(expected: Record<string, string>, actual: Record<string, string>, ignore: readonly string[] = AZCOPY_UNSTABLE_KEYS): string[] {
+export function diffPosixMetadata(
+  expected: Record<string, string>,
+  actual: Record<string, string>,
+  ignore: readonly string[] = AZCOPY_UNSTABLE_KEYS,
+): string[] {
   const out: string[] = [];
   for (const k of AZCOPY_POSIX_KEYS) {
     if (ignore.includes(k)) continue;
-    if (expected[k] !== actual[k]) out.push(`${k}: expected ${expected[k] ?? '(absent)'}, got ${actual[k] ?? '(absent)'}`);
+    if (expected[k] !== actual[k])
+      out.push(`${k}: expected ${expected[k] ?? '(absent)'}, got ${actual[k] ?? '(absent)'}`);
   }
   return out;
 }
@@ -419,4 +494,12 @@ export function azcopyBlobName(relativePath: string): string {
 }
 
 /** S_IF* constants, for tests. */
-export const S_IF = { FMT: S_IFMT, SOCK: S_IFSOCK, LNK: S_IFLNK, BLK: S_IFBLK, DIR: S_IFDIR, CHR: S_IFCHR, IFO: S_IFIFO } as const;
+export const S_IF = {
+  FMT: S_IFMT,
+  SOCK: S_IFSOCK,
+  LNK: S_IFLNK,
+  BLK: S_IFBLK,
+  DIR: S_IFDIR,
+  CHR: S_IFCHR,
+  IFO: S_IFIFO,
+} as const;

@@ -41,7 +41,10 @@ export interface CliRun {
 }
 
 /** Run `seedship args…` as a child process (CI=true, no TTY) and collect its output. */
-export function runSeedship(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; input?: string } = {}): Promise<CliRun> {
+export function runSeedship(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; input?: string } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: opts.cwd,
@@ -79,7 +82,11 @@ export function jsonLines(stderr: string): Record<string, unknown>[] {
  * Run the CLI in this process with `fs` as its file system (a fault-injecting one) and other native
  * parts replaced by `overrides` (a drive probe over a faked /sys); returns the exit code and output.
  */
-export async function runSeedshipWith(fs: FileSystem, argv: string[], overrides: Partial<NativeDeps> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runSeedshipWith(
+  fs: FileSystem,
+  argv: string[],
+  overrides: Partial<NativeDeps> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
@@ -88,7 +95,17 @@ export async function runSeedshipWith(fs: FileSystem, argv: string[], overrides:
   stderr.on('data', (d: Buffer) => (err += d.toString()));
   const controller = new AbortController();
   setMaxListeners(0, controller.signal);
-  const ctx: CliContext = { stdout, stderr, stdin: new PassThrough(), interactive: false, env: { ...process.env, CI: 'true' }, cwd: process.cwd(), deps: makeNodeDeps({ fs, ...overrides }), signal: controller.signal, log: new MemoryRunLog() };
+  const ctx: CliContext = {
+    stdout,
+    stderr,
+    stdin: new PassThrough(),
+    interactive: false,
+    env: { ...process.env, CI: 'true' },
+    cwd: process.cwd(),
+    deps: makeNodeDeps({ fs, ...overrides }),
+    signal: controller.signal,
+    log: new MemoryRunLog(),
+  };
   const code = await runCli(argv, ctx);
   return { code, stdout: out, stderr: err };
 }

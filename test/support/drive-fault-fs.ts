@@ -36,7 +36,12 @@ const WRITING_FLAGS: ReadonlySet<OpenFlags> = new Set(['w', 'wx', 'w+', 'a']);
 /** An error shaped as Node's fs errors are (code, errno, syscall, path), marked as injected. */
 export function injectedError(code: DriveFaultCode, syscall: string, path: string): NodeJS.ErrnoException {
   const text = code === 'EIO' ? 'i/o error' : 'no space left on device';
-  return Object.assign(new Error(`${code}: ${text} (injected fault), ${syscall} '${path}'`), { code, errno: ERRNO[code], syscall, path });
+  return Object.assign(new Error(`${code}: ${text} (injected fault), ${syscall} '${path}'`), {
+    code,
+    errno: ERRNO[code],
+    syscall,
+    path,
+  });
 }
 
 /**
@@ -76,14 +81,39 @@ export class DriveFaultFs implements FileSystem {
   }
 
   #add(r: Pick<Rule, 'prefix' | 'kind' | 'description'> & Partial<Rule>): DriveFaultRule {
-    const rule: Rule = { fired: 0, budget: 0, tripped: false, reads: false, amount: 0, then: 'EIO', left: Infinity, syncs: false, code: 'EIO', ...r, prefix: r.prefix.replace(/\/+$/, '') };
+    const rule: Rule = {
+      fired: 0,
+      budget: 0,
+      tripped: false,
+      reads: false,
+      amount: 0,
+      then: 'EIO',
+      left: Infinity,
+      syncs: false,
+      code: 'EIO',
+      ...r,
+      prefix: r.prefix.replace(/\/+$/, ''),
+    };
     this.#rules.push(rule);
     return rule;
   }
 
   /** Writes under `prefix` fail with `code` once `bytes` have been written there (see the class comment). */
-  failAfterBytes(prefix: string, bytes: number, code: DriveFaultCode = 'EIO', opts: { reads?: boolean } = {}): DriveFaultRule {
-    return this.#add({ prefix, kind: 'limit', code, budget: bytes, tripped: bytes <= 0, reads: opts.reads ?? false, description: `${code} under ${prefix} after ${bytes} bytes${opts.reads ? ' (reads too)' : ''}` });
+  failAfterBytes(
+    prefix: string,
+    bytes: number,
+    code: DriveFaultCode = 'EIO',
+    opts: { reads?: boolean } = {},
+  ): DriveFaultRule {
+    return this.#add({
+      prefix,
+      kind: 'limit',
+      code,
+      budget: bytes,
+      tripped: bytes <= 0,
+      reads: opts.reads ?? false,
+      description: `${code} under ${prefix} after ${bytes} bytes${opts.reads ? ' (reads too)' : ''}`,
+    });
   }
 
   /** Trip every byte-limit rule under `prefix` now, as if its limit had been reached. */
@@ -92,14 +122,31 @@ export class DriveFaultFs implements FileSystem {
   }
 
   /** Writes over `maxBytes` under `prefix` store `maxBytes` and then fail with `then` (or return, `'silent'`). */
-  shortWrites(prefix: string, maxBytes: number, opts: { then?: DriveFaultCode | 'silent'; times?: number } = {}): DriveFaultRule {
+  shortWrites(
+    prefix: string,
+    maxBytes: number,
+    opts: { then?: DriveFaultCode | 'silent'; times?: number } = {},
+  ): DriveFaultRule {
     const then = opts.then ?? 'EIO';
-    return this.#add({ prefix, kind: 'short', amount: maxBytes, then, left: opts.times ?? Infinity, description: `short writes of ${maxBytes} bytes under ${prefix}, then ${then}` });
+    return this.#add({
+      prefix,
+      kind: 'short',
+      amount: maxBytes,
+      then,
+      left: opts.times ?? Infinity,
+      description: `short writes of ${maxBytes} bytes under ${prefix}, then ${then}`,
+    });
   }
 
   /** Each write (and sync, with `syncs`) under `prefix` first waits `delay(msPerOp)`. */
   slowWrites(prefix: string, msPerOp: number, opts: { syncs?: boolean } = {}): DriveFaultRule {
-    return this.#add({ prefix, kind: 'slow', amount: msPerOp, syncs: opts.syncs ?? false, description: `${msPerOp} ms per write${opts.syncs ? ' and sync' : ''} under ${prefix}` });
+    return this.#add({
+      prefix,
+      kind: 'slow',
+      amount: msPerOp,
+      syncs: opts.syncs ?? false,
+      description: `${msPerOp} ms per write${opts.syncs ? ' and sync' : ''} under ${prefix}`,
+    });
   }
 
   /** Every rule added, in order. */
@@ -115,7 +162,8 @@ export class DriveFaultFs implements FileSystem {
   /** Throws when a scripted fault never fired: the test did not exercise what it meant to. */
   assertAllFired(): void {
     const left = this.unfired();
-    if (left.length > 0) throw new Error(`scripted drive faults that never fired: ${left.map((r) => r.description).join('; ')}`);
+    if (left.length > 0)
+      throw new Error(`scripted drive faults that never fired: ${left.map((r) => r.description).join('; ')}`);
   }
 
   #under(path: string): Rule[] {

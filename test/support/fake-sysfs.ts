@@ -16,7 +16,8 @@ export class FakeSysfs {
 
   constructor(root: string) {
     this.root = root;
-    for (const d of ['dev/block', 'block', 'bus/scsi/devices', 'class/scsi_host', 'devices/virtual/block']) mkdirSync(`${root}/${d}`, { recursive: true });
+    for (const d of ['dev/block', 'block', 'bus/scsi/devices', 'class/scsi_host', 'devices/virtual/block'])
+      mkdirSync(`${root}/${d}`, { recursive: true });
   }
 
   #device(dir: string, name: string, majMin: string, sizeBytes: number): void {
@@ -31,7 +32,16 @@ export class FakeSysfs {
    * A SCSI disk on SCSI host `host`, attached by SATA (an ahci host), SAS (a sas_host, mpt3sas) or
    * USB (under a USB controller, usb-storage), with its partitions.
    */
-  scsiDisk(name: string, majMin: string, o: { host: number; via: 'sata' | 'sas' | 'usb'; sizeBytes: number; partitions?: { name: string; majMin: string; sizeBytes: number }[] }): void {
+  scsiDisk(
+    name: string,
+    majMin: string,
+    o: {
+      host: number;
+      via: 'sata' | 'sas' | 'usb';
+      sizeBytes: number;
+      partitions?: { name: string; majMin: string; sizeBytes: number }[];
+    },
+  ): void {
     const h = o.host;
     const hctl = `${h}:0:0:0`;
     const parent = {
@@ -46,7 +56,10 @@ export class FakeSysfs {
     symlinkSync(scsiDev, `${this.root}/bus/scsi/devices/${hctl}`);
     symlinkSync(disk, `${this.root}/block/${name}`);
     mkdirSync(`${this.root}/class/scsi_host/host${h}`, { recursive: true });
-    writeFileSync(`${this.root}/class/scsi_host/host${h}/proc_name`, { sata: 'ahci', sas: 'mpt3sas', usb: 'usb-storage' }[o.via] + '\n');
+    writeFileSync(
+      `${this.root}/class/scsi_host/host${h}/proc_name`,
+      { sata: 'ahci', sas: 'mpt3sas', usb: 'usb-storage' }[o.via] + '\n',
+    );
     if (o.via === 'sas') mkdirSync(`${this.root}/class/sas_host/host${h}`, { recursive: true });
     for (const p of o.partitions ?? []) {
       this.#device(`${disk}/${p.name}`, p.name, p.majMin, p.sizeBytes);
@@ -131,8 +144,19 @@ export function fakeBitLockerDrive(m: FakeMachine, n: number, via: 'sata' | 'sas
   if (n > 14) throw new Error('fakeBitLockerDrive numbers sdb..sdp (major 8) only');
   const major = 8;
   const minor = (n + 1) * 16; // sdb is 8:16, sdc 8:32…
-  m.sys.scsiDisk(name, `${major}:${minor}`, { host: n + 1, via, sizeBytes, partitions: [{ name: `${name}1`, majMin: `${major}:${minor + 1}`, sizeBytes: sizeBytes - 1e6 }] });
-  m.sys.dm(`dm-${n}`, `253:${n}`, `CRYPT-BITLK-${String(n).padStart(8, '0')}-0000-4000-8000-000000000000-bitlk-${name}`, [`${name}1`], sizeBytes - 2e6);
+  m.sys.scsiDisk(name, `${major}:${minor}`, {
+    host: n + 1,
+    via,
+    sizeBytes,
+    partitions: [{ name: `${name}1`, majMin: `${major}:${minor + 1}`, sizeBytes: sizeBytes - 1e6 }],
+  });
+  m.sys.dm(
+    `dm-${n}`,
+    `253:${n}`,
+    `CRYPT-BITLK-${String(n).padStart(8, '0')}-0000-4000-8000-000000000000-bitlk-${name}`,
+    [`${name}1`],
+    sizeBytes - 2e6,
+  );
   fakeVolumeDevice(`${m.dir}/dev/dm-${n}`, 'NTFS');
   return m.mount(`253:${n}`, `${m.dir}/mnt/${name}`, 'fuseblk', `${m.dir}/dev/dm-${n}`);
 }

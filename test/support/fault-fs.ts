@@ -1,7 +1,15 @@
 import type { FileHandle, FileSystem, OpenFlags } from '../../native/interfaces.js';
 
 /** Operations a fault can target. */
-export type FaultOp = 'datasync' | 'sync' | 'rename' | 'fsyncDir' | 'write' | 'writeFileAtomic' | 'writeNewFile' | 'syncFileSystem';
+export type FaultOp =
+  | 'datasync'
+  | 'sync'
+  | 'rename'
+  | 'fsyncDir'
+  | 'write'
+  | 'writeFileAtomic'
+  | 'writeNewFile'
+  | 'syncFileSystem';
 
 /**
  * Wraps a FileSystem and calls `onOp(op, n, path)` before each targeted operation (`n` counts all

@@ -7,7 +7,10 @@ const XSD = fileURLToPath(new URL('../../../docs/drive-manifest.xsd', import.met
 
 /** Validate a manifest against docs/drive-manifest.xsd with libxml2 (compiled to wasm). */
 export async function validateManifestXml(xml: string): Promise<{ valid: boolean; errors: string[] }> {
-  const r = await validateXML({ xml: [{ fileName: 'DriveManifest.xml', contents: xml }], schema: [{ fileName: 'drive-manifest.xsd', contents: readFileSync(XSD, 'utf8') }] });
+  const r = await validateXML({
+    xml: [{ fileName: 'DriveManifest.xml', contents: xml }],
+    schema: [{ fileName: 'drive-manifest.xsd', contents: readFileSync(XSD, 'utf8') }],
+  });
   return { valid: r.valid, errors: r.errors.map((e) => e.rawMessage) };
 }
 
@@ -19,7 +22,9 @@ export async function validateManifestXml(xml: string): Promise<{ valid: boolean
 export function checkManifestRules(xml: string): string[] {
   const problems: string[] = [];
   const p = new SaxesParser();
-  let blob: { path: string; length: number; kind?: 'block' | 'page'; ranges: { o: number; l: number; id?: string }[] } | undefined;
+  let blob:
+    | { path: string; length: number; kind?: 'block' | 'page'; ranges: { o: number; l: number; id?: string }[] }
+    | undefined;
   let text = '';
   p.on('opentag', (t) => {
     text = '';
@@ -56,10 +61,13 @@ export function checkManifestRules(xml: string): string[] {
         }
         if (at !== b.length) problems.push(`${b.path}: blocks cover ${at} bytes, Length is ${b.length}`);
         const ids = b.ranges.map((r) => r.id);
-        if (ids.some((i) => i === undefined) && ids.some((i) => i !== undefined)) problems.push(`${b.path}: some blocks have ids, some do not`);
+        if (ids.some((i) => i === undefined) && ids.some((i) => i !== undefined))
+          problems.push(`${b.path}: some blocks have ids, some do not`);
         const lens = new Set(ids.filter((i): i is string => i !== undefined).map((i) => i.length));
         if (lens.size > 1) problems.push(`${b.path}: block ids of different lengths`);
-        for (const i of ids) if (i !== undefined && !/^[A-Za-z0-9+/]+={0,2}$/.test(i)) problems.push(`${b.path}: block id ${i} is not base64`);
+        for (const i of ids)
+          if (i !== undefined && !/^[A-Za-z0-9+/]+={0,2}$/.test(i))
+            problems.push(`${b.path}: block id ${i} is not base64`);
       }
     }
   });

@@ -217,7 +217,8 @@ function blkioDir(): string {
 /** Why block reads cannot be counted per device here (cgroup v1 blkio), or undefined when they can. */
 export function whyNoBlkio(): string | undefined {
   const dir = blkioDir();
-  if (!existsSync(`${dir}/blkio.throttle.io_service_bytes`)) return `${dir}/blkio.throttle.io_service_bytes does not exist (needs the cgroup v1 blkio controller)`;
+  if (!existsSync(`${dir}/blkio.throttle.io_service_bytes`))
+    return `${dir}/blkio.throttle.io_service_bytes does not exist (needs the cgroup v1 blkio controller)`;
   if (!(process.getuid?.() === 0)) return 'needs root to write blkio throttle entries';
   return undefined;
 }
@@ -289,7 +290,11 @@ export function blkioReadBytes(majMin: string): number {
  * files opened after that fail too. Throws with the reason of `whyNoFailingDrive` when it cannot
  * mount, and with the FUSE process's stderr when that process gives up.
  */
-export async function mountFailingDrive(dir: string, failAfterBytes: number, opts: { failReads?: boolean } = {}): Promise<FailingDrive> {
+export async function mountFailingDrive(
+  dir: string,
+  failAfterBytes: number,
+  opts: { failReads?: boolean } = {},
+): Promise<FailingDrive> {
   const why = whyNoFailingDrive();
   if (why) throw new Error(`cannot mount a failing drive: ${why}`);
   const path = join(dir, 'drive');
@@ -299,7 +304,15 @@ export async function mountFailingDrive(dir: string, failAfterBytes: number, opt
   mkdirSync(path, { recursive: true });
   mkdirSync(backing, { recursive: true });
   rmSync(control, { force: true });
-  const args = [FAILING_FS, backing, path, String(failAfterBytes), '--control', control, ...(opts.failReads ? ['--fail-reads'] : [])];
+  const args = [
+    FAILING_FS,
+    backing,
+    path,
+    String(failAfterBytes),
+    '--control',
+    control,
+    ...(opts.failReads ? ['--fail-reads'] : []),
+  ];
   const child = spawn(PYTHON, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -329,7 +342,10 @@ export async function mountFailingDrive(dir: string, failAfterBytes: number, opt
         }
       }
       // The FUSE loop ends once its mount is gone; a process that hangs on is ended.
-      const ended = await Promise.race([exited.then(() => true), sleep(5000, undefined, { ref: false }).then(() => false)]);
+      const ended = await Promise.race([
+        exited.then(() => true),
+        sleep(5000, undefined, { ref: false }).then(() => false),
+      ]);
       if (!ended) {
         child.kill('SIGKILL');
         await exited;

@@ -141,7 +141,8 @@ export function setTimesNs(paths: string | string[], ns: bigint): void {
   const sec = ns / 1_000_000_000n;
   const frac = (ns % 1_000_000_000n).toString().padStart(9, '0');
   const list = typeof paths === 'string' ? [paths] : paths;
-  if (list.length) execFileSync('touch', ['-h', '-d', `@${sec}.${frac}`, '--', ...list], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (list.length)
+    execFileSync('touch', ['-h', '-d', `@${sec}.${frac}`, '--', ...list], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 /**
@@ -153,7 +154,8 @@ export function buildPosixTree(root: string, opts: { debianDocs?: boolean } = {}
   mkdirSync(root, { recursive: true });
   const abs = (rel: RelPath): Buffer => bjoin(root, rel);
   const dir = (rel: string) => mkdirSync(abs(rel), { recursive: true });
-  const file = (rel: RelPath, data: string | Buffer = '') => writeFileSync(abs(rel), typeof rel === 'string' ? data || `${rel}\n` : data);
+  const file = (rel: RelPath, data: string | Buffer = '') =>
+    writeFileSync(abs(rel), typeof rel === 'string' ? data || `${rel}\n` : data);
 
   // Names Windows (and ntfs-3g -o windows_names) refuses.
   dir('win');
@@ -247,7 +249,11 @@ export function buildPosixTree(root: string, opts: { debianDocs?: boolean } = {}
 
   // Owners (before modes: chown clears setuid/setgid).
   dir('owners');
-  const owners = { '1234:5678': 'owners/u1234-g5678', '0:100': 'owners/u0-g100', '65534:65534': 'owners/nobody' } as const;
+  const owners = {
+    '1234:5678': 'owners/u1234-g5678',
+    '0:100': 'owners/u0-g100',
+    '65534:65534': 'owners/nobody',
+  } as const;
   const ownedDir = 'owners/dir-u1234-g5678';
   const ownedSymlink = 'owners/link-u1234-g5678';
   for (const r of Object.values(owners)) file(r);
@@ -316,7 +322,8 @@ export function buildPosixTree(root: string, opts: { debianDocs?: boolean } = {}
   }
   const sst = lstatSync(abs(sparse));
   const sparseAllocated = sst.blocks * 512;
-  if (sparseAllocated >= sparseSize) throw new Error(`${sparse} is not sparse here (${sparseAllocated} bytes allocated)`);
+  if (sparseAllocated >= sparseSize)
+    throw new Error(`${sparse} is not sparse here (${sparseAllocated} bytes allocated)`);
 
   // Times, last: files and symlinks first, then directories deepest first (after their children).
   dir('times');
@@ -344,7 +351,10 @@ export function buildPosixTree(root: string, opts: { debianDocs?: boolean } = {}
   const chain = (path: string) => path.split('/').map((_, i, a) => a.slice(0, i + 1).join('/'));
   const timedDirs = [timeDir, ...chain(nestedEmptyDir), ...chain(deepDir), emptyDir];
   timedDirs.sort((x, y) => y.split('/').length - x.split('/').length);
-  setTimesNs(timedDirs.map((d) => `${root}/${d}`), TIME_DIR_NS);
+  setTimesNs(
+    timedDirs.map((d) => `${root}/${d}`),
+    TIME_DIR_NS,
+  );
   for (const d of timedDirs) mtimesNs[d] = TIME_DIR_NS;
 
   // A copy of this machine's docs, as is (a bounded part of them).
@@ -359,12 +369,18 @@ export function buildPosixTree(root: string, opts: { debianDocs?: boolean } = {}
       // the suite's time should not grow with what the machine installs (chromium alone adds 240).
       const names = readdirSync(src).sort();
       const step = Math.max(1, names.length / DOCS_PACKAGES);
-      const some = Array.from({ length: Math.min(DOCS_PACKAGES, names.length) }, (_, i) => `${src}/${names[Math.floor(i * step)]}`);
+      const some = Array.from(
+        { length: Math.min(DOCS_PACKAGES, names.length) },
+        (_, i) => `${src}/${names[Math.floor(i * step)]}`,
+      );
       mkdirSync(`${root}/${rel}`);
       const r = spawnSync('cp', ['-a', '--', ...some, `${root}/${rel}/`], { encoding: 'utf8' });
       if (r.status !== 0) {
         rmSync(`${root}/${rel}`, { recursive: true, force: true });
-        debianDocs = { included: false, reason: `cp -a ${src} failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n')[0]}` };
+        debianDocs = {
+          included: false,
+          reason: `cp -a ${src} failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n')[0]}`,
+        };
       } else {
         const copyMs = Math.round(performance.now() - c0);
         const c = countPosixTree(`${root}/${rel}`);
@@ -452,7 +468,8 @@ export function escapeName(name: Buffer): string {
   let out = '';
   for (let i = 0; i < name.length; ) {
     const b0 = name[i]!;
-    const len = b0 < 0x80 ? 1 : b0 >= 0xc2 && b0 < 0xe0 ? 2 : b0 >= 0xe0 && b0 < 0xf0 ? 3 : b0 >= 0xf0 && b0 < 0xf5 ? 4 : 0;
+    const len =
+      b0 < 0x80 ? 1 : b0 >= 0xc2 && b0 < 0xe0 ? 2 : b0 >= 0xe0 && b0 < 0xf0 ? 3 : b0 >= 0xf0 && b0 < 0xf5 ? 4 : 0;
     let ch: string | undefined;
     if (len > 0 && i + len <= name.length) {
       try {
@@ -478,7 +495,11 @@ export function escapeName(name: Buffer): string {
 }
 
 /** Every entry below `root` by raw relative name (latin1 key); directories that cannot be read go to `unreadable`. */
-function walk(root: Buffer, skip: (rel: Buffer, relUtf8: string) => boolean, unreadable: { rel: Buffer; code: string }[] = []): Map<string, Entry> {
+function walk(
+  root: Buffer,
+  skip: (rel: Buffer, relUtf8: string) => boolean,
+  unreadable: { rel: Buffer; code: string }[] = [],
+): Map<string, Entry> {
   const out = new Map<string, Entry>();
   const stack: Buffer[] = [Buffer.alloc(0)];
   while (stack.length) {
@@ -629,7 +650,8 @@ export function comparePosixTrees(a: string, b: string, opts: CompareOptions = {
 
   const ra = lstatSync(a, { bigint: true });
   const rb = lstatSync(b, { bigint: true });
-  if (!ra.isDirectory() || !rb.isDirectory()) return [`.: root is not a directory on both sides (a ${kindOf(ra)}, b ${kindOf(rb)})`];
+  if (!ra.isDirectory() || !rb.isDirectory())
+    return [`.: root is not a directory on both sides (a ${kindOf(ra)}, b ${kindOf(rb)})`];
   if (opts.checkRoot) compareMeta(Buffer.alloc(0), ra, rb, opts, report);
 
   const unreadableA: { rel: Buffer; code: string }[] = [];
@@ -722,12 +744,19 @@ export function comparePosixTrees(a: string, b: string, opts: CompareOptions = {
     }
   }
   for (const t of new Set(onlyTops.values()))
-    if (t.below > 0 && t.line >= 0) out[t.line] = out[t.line]!.replace(/\)$/, `, ${t.below} ${t.below === 1 ? 'entry' : 'entries'} below)`);
+    if (t.below > 0 && t.line >= 0)
+      out[t.line] = out[t.line]!.replace(/\)$/, `, ${t.below} ${t.below === 1 ? 'entry' : 'entries'} below)`);
   if (dropped) out.push(`… and ${dropped} more difference${dropped === 1 ? '' : 's'}`);
   return out;
 }
 
-function compareMeta(rel: Buffer, x: BigIntStats, y: BigIntStats, opts: CompareOptions, report: (rel: Buffer, what: string) => void): void {
+function compareMeta(
+  rel: Buffer,
+  x: BigIntStats,
+  y: BigIntStats,
+  opts: CompareOptions,
+  report: (rel: Buffer, what: string) => void,
+): void {
   if (!x.isSymbolicLink()) {
     const mx = Number(x.mode) & 0o7777;
     const my = Number(y.mode) & 0o7777;

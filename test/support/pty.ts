@@ -6,7 +6,12 @@ import { spawn } from 'node:child_process';
  * swap) and `answers[i].send` is typed. CI is unset so the program
  * sees an interactive terminal. Resolves with the exit code and everything the terminal showed.
  */
-export function runInPty(argv: string[], answers: { when: RegExp; send: string; before?: () => void }[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
+export function runInPty(
+  argv: string[],
+  answers: { when: RegExp; send: string; before?: () => void }[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; output: string }> {
   const quoted = argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ');
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, TERM: 'xterm' };
   delete childEnv.CI;

@@ -37,16 +37,40 @@ export function runLogLines(run: SyntheticRun): string[] {
   const done = run.drives.map(() => 0);
   for (let i = 0; i <= run.samples; i++) {
     const elapsedMs = i * run.intervalMs;
-    if (i > 0) run.drives.forEach((d, k) => (done[k]! += Math.round((d.rate(i / run.samples) * run.intervalMs) / 1000)));
+    if (i > 0)
+      run.drives.forEach((d, k) => (done[k]! += Math.round((d.rate(i / run.samples) * run.intervalMs) / 1000)));
     const tracks = run.drives.map((d, k) => ({
-      key: d.id, label: d.label, unit: 'bytes', done: done[k], total: undefined, rate: d.rate(i / run.samples), etaSeconds: undefined,
-      state: 'writing', used: done[k], capacity: 1e12, items: i, itemsTotal: undefined,
+      key: d.id,
+      label: d.label,
+      unit: 'bytes',
+      done: done[k],
+      total: undefined,
+      rate: d.rate(i / run.samples),
+      etaSeconds: undefined,
+      state: 'writing',
+      used: done[k],
+      capacity: 1e12,
+      items: i,
+      itemsTotal: undefined,
     }));
-    const total = { key: 'total', label: run.command, unit: 'bytes', done: done.reduce((a, b) => a + b, 0), rate: 0, state: 'writing' };
-    out.push(line(30, run.start + elapsedMs, 'progress', { progress: { step: run.command, phase: 'copy', message: undefined, elapsedMs, total, tracks } }));
-    if (i === Math.floor(run.samples / 2)) for (const w of run.warnings ?? []) out.push(line(40, run.start + elapsedMs, w));
+    const total = {
+      key: 'total',
+      label: run.command,
+      unit: 'bytes',
+      done: done.reduce((a, b) => a + b, 0),
+      rate: 0,
+      state: 'writing',
+    };
+    out.push(
+      line(30, run.start + elapsedMs, 'progress', {
+        progress: { step: run.command, phase: 'copy', message: undefined, elapsedMs, total, tracks },
+      }),
+    );
+    if (i === Math.floor(run.samples / 2))
+      for (const w of run.warnings ?? []) out.push(line(40, run.start + elapsedMs, w));
   }
-  if (run.exitCode !== undefined) out.push(line(30, run.start + run.samples * run.intervalMs + 10, 'end', { exitCode: run.exitCode }));
+  if (run.exitCode !== undefined)
+    out.push(line(30, run.start + run.samples * run.intervalMs + 10, 'end', { exitCode: run.exitCode }));
   return out;
 }
 

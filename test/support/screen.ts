@@ -37,7 +37,10 @@ export function playTerminal(output: string): Screen {
       while (j < chars.length && /[0-9;?]/.test(chars[j]!)) params += chars[j++];
       const cmd = chars[j];
       i = j;
-      const nums = params.replace('?', '').split(';').map((p) => (p === '' ? undefined : Number(p)));
+      const nums = params
+        .replace('?', '')
+        .split(';')
+        .map((p) => (p === '' ? undefined : Number(p)));
       const n = nums[0] ?? 1;
       if (params.startsWith('?')) {
         if (params === '?25') {

@@ -38,7 +38,10 @@ export function bytesOf(size: number, seed: number, kind: 'random' | 'text' | 'z
 }
 
 /** A tree description: relative path → contents (a string, a Buffer, or a recipe). */
-export type TreeSpec = Record<string, string | Buffer | { size: number; seed: number; kind?: 'random' | 'text' | 'zero' }>;
+export type TreeSpec = Record<
+  string,
+  string | Buffer | { size: number; seed: number; kind?: 'random' | 'text' | 'zero' }
+>;
 
 export function writeTree(root: string, spec: TreeSpec): void {
   for (const [rel, c] of Object.entries(spec)) {
@@ -57,7 +60,13 @@ export function hashTree(root: string, skip: (rel: string) => boolean = (r) => r
       if (skip(r)) continue;
       const st = lstatSync(join(root, r));
       if (st.isDirectory()) walk(r);
-      else if (st.isFile()) out.set(r, createHash('sha256').update(readFileSync(join(root, r))).digest('hex'));
+      else if (st.isFile())
+        out.set(
+          r,
+          createHash('sha256')
+            .update(readFileSync(join(root, r)))
+            .digest('hex'),
+        );
     }
   };
   walk('');

@@ -6,10 +6,15 @@ import type { PipelineRate } from '../../core/hardware/codec-bench.js';
 
 const MiB = 1024 * 1024;
 /** Windows of 256 MiB written at the given MB/s. */
-const windows = (...mbps: number[]): WriteWindow[] => mbps.map((r) => ({ bytes: 256 * MiB, seconds: (256 * MiB) / (r * 1e6) }));
+const windows = (...mbps: number[]): WriteWindow[] =>
+  mbps.map((r) => ({ bytes: 256 * MiB, seconds: (256 * MiB) / (r * 1e6) }));
 
 test('write cliff: a flat drive, an HDD slowing toward inner tracks and a noisy run are not cliffs', () => {
-  for (const w of [windows(200, 200, 200, 200, 200, 200, 200, 200), windows(210, 205, 200, 195, 190, 185, 180, 175), windows(180, 240, 150, 230, 170, 220, 160, 210)]) {
+  for (const w of [
+    windows(200, 200, 200, 200, 200, 200, 200, 200),
+    windows(210, 205, 200, 195, 190, 185, 180, 175),
+    windows(180, 240, 150, 230, 170, 220, 160, 210),
+  ]) {
     const s = detectWriteCliff(w);
     assert.equal(s.cliff, undefined, JSON.stringify(w));
     assert.ok(s.firstRate > 0 && s.lastRate > 0);
@@ -48,7 +53,13 @@ test('recommendation: the highest level that keeps up with the combined rate of 
   assert.match(none.reasons[0]!, /CPU bounds the copy/);
   const typical = recommendSettings(p, [1, 3, 6], 4, undefined);
   assert.equal(typical.basis, 'typical-hdd');
-  assert.deepEqual(typical.typical.map((t) => [t.name, t.level]), [['HDD', 3], ['SSD', 1]]);
+  assert.deepEqual(
+    typical.typical.map((t) => [t.name, t.level]),
+    [
+      ['HDD', 3],
+      ['SSD', 1],
+    ],
+  );
 });
 
 test('recommendation: one thread when more threads gave no gain', () => {

@@ -18,7 +18,11 @@ const fs = new NodeFileSystem();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A BlobStore holding one blob in memory that streams it in the piece sizes given (cycled). */
-function fakeStore(data: Uint8Array, pieceSizes: number[], opts: { failAt?: number } = {}): BlobStore & { returned: boolean } {
+function fakeStore(
+  data: Uint8Array,
+  pieceSizes: number[],
+  opts: { failAt?: number } = {},
+): BlobStore & { returned: boolean } {
   const s = {
     returned: false,
     async *downloadStream(_c: string, _b: string, offset: number, length: number) {
@@ -42,7 +46,8 @@ function fakeStore(data: Uint8Array, pieceSizes: number[], opts: { failAt?: numb
 /** zstd frames back to back, one per `frameBytes` of `raw` (as a zstd copy stores a file). */
 function framesOf(raw: Buffer, frameBytes: number): Buffer {
   const frames: Buffer[] = [];
-  for (let o = 0; o < raw.length; o += frameBytes) frames.push(compress(raw.subarray(o, o + frameBytes), { compressionLevel: 1 }));
+  for (let o = 0; o < raw.length; o += frameBytes)
+    frames.push(compress(raw.subarray(o, o + frameBytes), { compressionLevel: 1 }));
   return Buffer.concat(frames);
 }
 
@@ -136,12 +141,23 @@ test('restoreBlobToFile: plain and zst blobs streamed in odd pieces, exact bytes
   const kit = await createCodecKit();
   const raw = sparseSample(13 * MiB + 4321);
   const z = framesOf(raw, 4 * MiB);
-  for (const [name, stored, zst] of [['plain', raw, false], ['zst', z, true]] as const) {
+  for (const [name, stored, zst] of [
+    ['plain', raw, false],
+    ['zst', z, true],
+  ] as const) {
     for (const sizes of [[65_536], [1, 999, 4 * MiB + 1], [stored.length]]) {
       const out = `${t.dir}/r-${name}-${sizes[0]}.bin`;
       const store = fakeStore(stored, sizes);
       let reported = 0;
-      const n = await restoreBlobToFile(fs, kit, store, { container: 'c', blob: name, size: stored.length, zst, out, signal: new AbortController().signal, onBytes: (b) => (reported += b) });
+      const n = await restoreBlobToFile(fs, kit, store, {
+        container: 'c',
+        blob: name,
+        size: stored.length,
+        zst,
+        out,
+        signal: new AbortController().signal,
+        onBytes: (b) => (reported += b),
+      });
       assert.equal(n, raw.length);
       assert.equal(reported, raw.length);
       assert.ok(readFileSync(out).equals(raw), `${name} ${sizes.join(',')}`);
@@ -152,7 +168,17 @@ test('restoreBlobToFile: plain and zst blobs streamed in odd pieces, exact bytes
   // Empty blobs, plain and zst: an empty file.
   for (const zst of [false, true]) {
     const out = `${t.dir}/empty-${zst}`;
-    assert.equal(await restoreBlobToFile(fs, kit, fakeStore(Buffer.alloc(0), [1]), { container: 'c', blob: 'e', size: 0, zst, out, signal: new AbortController().signal }), 0);
+    assert.equal(
+      await restoreBlobToFile(fs, kit, fakeStore(Buffer.alloc(0), [1]), {
+        container: 'c',
+        blob: 'e',
+        size: 0,
+        zst,
+        out,
+        signal: new AbortController().signal,
+      }),
+      0,
+    );
     assert.equal(statSync(out).size, 0);
   }
 });
@@ -163,19 +189,56 @@ test('restoreBlobToFile: short blob, truncated zstd, bad zstd, failed download a
   const raw = bytesOf(2 * MiB, 6, 'text');
   const z = framesOf(raw, MiB);
   const run = (stored: Uint8Array, size: number, zst: boolean, out: string, opts: { failAt?: number } = {}) =>
-    restoreBlobToFile(fs, kit, fakeStore(stored, [100_000], opts), { container: 'c', blob: 'b', size, zst, out, signal: sig });
-  await assert.rejects(run(raw, raw.length + 5, false, `${t.dir}/e1`), { code: 'E_INTEGRITY', message: /gave 2097152 bytes but is listed with 2097157/ });
-  await assert.rejects(run(z.subarray(0, z.length - 3), z.length - 3, true, `${t.dir}/e2`), { code: 'E_INTEGRITY', message: /ends inside a zstd frame/ });
-  await assert.rejects(run(Buffer.concat([z, Buffer.from('trailing junk that is not a frame')]), z.length + 33, true, `${t.dir}/e3`), { code: 'E_INTEGRITY', message: /not valid zstd/ });
+    restoreBlobToFile(fs, kit, fakeStore(stored, [100_000], opts), {
+      container: 'c',
+      blob: 'b',
+      size,
+      zst,
+      out,
+      signal: sig,
+    });
+  await assert.rejects(run(raw, raw.length + 5, false, `${t.dir}/e1`), {
+    code: 'E_INTEGRITY',
+    message: /gave 2097152 bytes but is listed with 2097157/,
+  });
+  await assert.rejects(run(z.subarray(0, z.length - 3), z.length - 3, true, `${t.dir}/e2`), {
+    code: 'E_INTEGRITY',
+    message: /ends inside a zstd frame/,
+  });
+  await assert.rejects(
+    run(Buffer.concat([z, Buffer.from('trailing junk that is not a frame')]), z.length + 33, true, `${t.dir}/e3`),
+    { code: 'E_INTEGRITY', message: /not valid zstd/ },
+  );
   const failing = fakeStore(raw, [100_000], { failAt: MiB });
-  await assert.rejects(restoreBlobToFile(fs, kit, failing, { container: 'c', blob: 'b', size: raw.length, zst: false, out: `${t.dir}/e4`, signal: sig }), { code: 'E_AZURE', message: /could not be downloaded at 1100000 of 2097152 bytes/ });
+  await assert.rejects(
+    restoreBlobToFile(fs, kit, failing, {
+      container: 'c',
+      blob: 'b',
+      size: raw.length,
+      zst: false,
+      out: `${t.dir}/e4`,
+      signal: sig,
+    }),
+    { code: 'E_AZURE', message: /could not be downloaded at 1100000 of 2097152 bytes/ },
+  );
   assert.ok(failing.returned);
   writeFileSync(`${t.dir}/e5`, 'x');
-  await assert.rejects(run(raw, raw.length, false, `${t.dir}/e5`), { code: 'E_INTEGRITY', message: /exists already: another blob of container c restores to the same file as b/ });
+  await assert.rejects(run(raw, raw.length, false, `${t.dir}/e5`), {
+    code: 'E_INTEGRITY',
+    message: /exists already: another blob of container c restores to the same file as b/,
+  });
   // Abort: the signal's reason, and the download is closed.
   const ac = new AbortController();
   const slow = fakeStore(raw, [1000]);
-  const p = restoreBlobToFile(fs, kit, slow, { container: 'c', blob: 'b', size: raw.length, zst: false, out: `${t.dir}/e6`, signal: ac.signal, onBytes: () => ac.abort(new Error('stop now')) });
+  const p = restoreBlobToFile(fs, kit, slow, {
+    container: 'c',
+    blob: 'b',
+    size: raw.length,
+    zst: false,
+    out: `${t.dir}/e6`,
+    signal: ac.signal,
+    onBytes: () => ac.abort(new Error('stop now')),
+  });
   await assert.rejects(p, /stop now/);
   assert.ok(slow.returned);
 });
@@ -196,7 +259,8 @@ test('restoreBlobToFile: a failed write (ENOSPC) while the download goes on fail
         inFlight++;
         try {
           await sleep(20);
-          if (++writes === 3) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+          if (++writes === 3)
+            throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
           await h.write(d, pos);
         } finally {
           inFlight--;
@@ -209,12 +273,32 @@ test('restoreBlobToFile: a failed write (ENOSPC) while the download goes on fail
       },
     };
   };
-  await assert.rejects(restoreBlobToFile(slowFs, kit, fakeStore(data, [65_536]), { container: 'c', blob: 'b', size: data.length, zst: false, out: `${t.dir}/enospc`, signal: new AbortController().signal }), { code: 'ENOSPC' });
+  await assert.rejects(
+    restoreBlobToFile(slowFs, kit, fakeStore(data, [65_536]), {
+      container: 'c',
+      blob: 'b',
+      size: data.length,
+      zst: false,
+      out: `${t.dir}/enospc`,
+      signal: new AbortController().signal,
+    }),
+    { code: 'ENOSPC' },
+  );
   assert.equal(closedWithWrites, 0);
   assert.equal(writes, 3);
   // The download fails while a write is in flight: the handle closes only after it.
   writes = 100;
-  await assert.rejects(restoreBlobToFile(slowFs, kit, fakeStore(data, [65_536], { failAt: 9 * MiB }), { container: 'c', blob: 'b', size: data.length, zst: false, out: `${t.dir}/dropped`, signal: new AbortController().signal }), { code: 'E_AZURE' });
+  await assert.rejects(
+    restoreBlobToFile(slowFs, kit, fakeStore(data, [65_536], { failAt: 9 * MiB }), {
+      container: 'c',
+      blob: 'b',
+      size: data.length,
+      zst: false,
+      out: `${t.dir}/dropped`,
+      signal: new AbortController().signal,
+    }),
+    { code: 'E_AZURE' },
+  );
   assert.equal(writes, 102);
   assert.equal(closedWithWrites, 0);
 });

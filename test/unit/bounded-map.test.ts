@@ -19,20 +19,27 @@ test('yields in input order and never runs more than maxItems or maxWeight at on
   let weight = 0;
   const out: number[] = [];
   const ac = new AbortController();
-  for await (const { item, result } of mapBounded(source(40), { maxItems: 5, maxWeight: 12, weight: (x) => (x % 4) + 1, signal: ac.signal }, async (x) => {
-    running++;
-    weight += (x % 4) + 1;
-    peak = Math.max(peak, running);
-    peakWeight = Math.max(peakWeight, weight);
-    await sleep((40 - x) % 7);
-    running--;
-    weight -= (x % 4) + 1;
-    return x * 2;
-  })) {
+  for await (const { item, result } of mapBounded(
+    source(40),
+    { maxItems: 5, maxWeight: 12, weight: (x) => (x % 4) + 1, signal: ac.signal },
+    async (x) => {
+      running++;
+      weight += (x % 4) + 1;
+      peak = Math.max(peak, running);
+      peakWeight = Math.max(peakWeight, weight);
+      await sleep((40 - x) % 7);
+      running--;
+      weight -= (x % 4) + 1;
+      return x * 2;
+    },
+  )) {
     assert.equal(result, item * 2);
     out.push(item);
   }
-  assert.deepEqual(out, Array.from({ length: 40 }, (_, i) => i));
+  assert.deepEqual(
+    out,
+    Array.from({ length: 40 }, (_, i) => i),
+  );
   assert.ok(peak <= 5, `peak ${peak}`);
   assert.ok(peakWeight <= 12 + 4, `peak weight ${peakWeight}`);
 });
@@ -40,7 +47,12 @@ test('yields in input order and never runs more than maxItems or maxWeight at on
 test('a single item heavier than maxWeight still runs; a sync iterable works', async () => {
   const ac = new AbortController();
   const got: number[] = [];
-  for await (const { result } of mapBounded([100, 1, 2], { maxItems: 4, maxWeight: 10, weight: (x) => x, signal: ac.signal }, async (x) => x)) got.push(result);
+  for await (const { result } of mapBounded(
+    [100, 1, 2],
+    { maxItems: 4, maxWeight: 10, weight: (x) => x, signal: ac.signal },
+    async (x) => x,
+  ))
+    got.push(result);
   assert.deepEqual(got, [100, 1, 2]);
 });
 
@@ -55,16 +67,20 @@ test('a failure surfaces in order, later failures are observed (no unhandled rej
   try {
     await assert.rejects(
       (async () => {
-        for await (const _ of mapBounded(source(50, () => (returned = true)), { maxItems: 6, maxWeight: 100, weight: () => 1, signal: ac.signal }, async (x) => {
-          started++;
-          try {
-            await sleep(x === 2 ? 5 : 20);
-            if (x >= 2) throw new Error(`boom ${x}`);
-            return x;
-          } finally {
-            settled++;
-          }
-        }));
+        for await (const _ of mapBounded(
+          source(50, () => (returned = true)),
+          { maxItems: 6, maxWeight: 100, weight: () => 1, signal: ac.signal },
+          async (x) => {
+            started++;
+            try {
+              await sleep(x === 2 ? 5 : 20);
+              if (x >= 2) throw new Error(`boom ${x}`);
+              return x;
+            } finally {
+              settled++;
+            }
+          },
+        ));
       })(),
       /boom 2/,
     );
@@ -83,12 +99,16 @@ test('abort: the next pull throws and in-flight work is drained first', async ()
   let settled = 0;
   await assert.rejects(
     (async () => {
-      for await (const { item } of mapBounded(source(100), { maxItems: 4, maxWeight: 100, weight: () => 1, signal: ac.signal }, async (x) => {
-        started++;
-        await sleep(10);
-        settled++;
-        return x;
-      })) {
+      for await (const { item } of mapBounded(
+        source(100),
+        { maxItems: 4, maxWeight: 100, weight: () => 1, signal: ac.signal },
+        async (x) => {
+          started++;
+          await sleep(10);
+          settled++;
+          return x;
+        },
+      )) {
         if (item === 3) ac.abort(new Error('stop'));
       }
     })(),

@@ -21,10 +21,30 @@ test('catch-up judges each entry by the last outcome its path has in the journal
     const add = (...rs: JournalRecord[]) => rs.forEach((r) => w.append(r));
     const started = async (file: number, path: string, drive = 0, part = 1, sizeDelta = 0): Promise<JournalRecord> => {
       const st = await fs.lstat(`${staging}/${path}`);
-      return { type: RecordType.SegmentStarted, file, gen: 0, part, drive, path, size: st.size + sizeDelta, mtimeMs: st.mtimeMs, ino: st.ino, mode: st.mode, rawOffset: 0, storedOffset: 0, firstBlock: 0, kind: 'file' };
+      return {
+        type: RecordType.SegmentStarted,
+        file,
+        gen: 0,
+        part,
+        drive,
+        path,
+        size: st.size + sizeDelta,
+        mtimeMs: st.mtimeMs,
+        ino: st.ino,
+        mode: st.mode,
+        rawOffset: 0,
+        storedOffset: 0,
+        firstBlock: 0,
+        kind: 'file',
+      };
     };
     const done = (file: number, gen = 0): JournalRecord => ({ type: RecordType.FileDone, file, gen, storedLength: 1 });
-    const skipped = (file: number, path: string): JournalRecord => ({ type: RecordType.FileSkipped, file, path, reason: 'test' });
+    const skipped = (file: number, path: string): JournalRecord => ({
+      type: RecordType.FileSkipped,
+      file,
+      path,
+      reason: 'test',
+    });
     add({ type: RecordType.DriveAttached, drive: 0, driveId: 'DRIVE0', path: '/d0', budget: 1e9 });
     add(await started(0, 'a'), done(0)); // copied, unchanged
     add(skipped(1, 'a2')); // skipped, then copied out of order below
@@ -38,7 +58,18 @@ test('catch-up judges each entry by the last outcome its path has in the journal
     add(await started(5, 'e', 1, 1, 7), done(5)); // copied at another size: changed since
     add(await started(6, 'f', 1)); // being copied when the run stopped: the first pass resumes it
     const c2 = await fs.lstat(`${staging}/c2`);
-    add({ type: RecordType.FileRestarted, file: 4, gen: 1, reason: 'changed', size: c2.size, mtimeMs: c2.mtimeMs, ino: c2.ino }, skipped(4, 'c2'));
+    add(
+      {
+        type: RecordType.FileRestarted,
+        file: 4,
+        gen: 1,
+        reason: 'changed',
+        size: c2.size,
+        mtimeMs: c2.mtimeMs,
+        ino: c2.ino,
+      },
+      skipped(4, 'c2'),
+    );
     add(await started(7, 'a2', 1), done(7));
     await w.commit();
 
@@ -46,15 +77,30 @@ test('catch-up judges each entry by the last outcome its path has in the journal
     assert.equal(await countSkippedPaths(fs, journal), 3);
     const cu = (await CatchUp.read(fs, journal, staging, 'f'))!;
     assert.ok(cu);
-    assert.equal(await CatchUp.read(fs, journal, staging, undefined), undefined, 'a session no run visited has nothing to catch up');
+    assert.equal(
+      await CatchUp.read(fs, journal, staging, undefined),
+      undefined,
+      'a session no run visited has nothing to catch up',
+    );
     const judge = cu.judge();
     const verdicts: Record<string, CatchUpVerdict> = {};
     try {
-      for await (const f of walkStaging(fs, staging, { ...walkOpts, onSkip: () => undefined, entries: true })) verdicts[f.path] = await judge.see(f);
+      for await (const f of walkStaging(fs, staging, { ...walkOpts, onSkip: () => undefined, entries: true }))
+        verdicts[f.path] = await judge.see(f);
     } finally {
       await judge.close();
     }
-    assert.deepEqual(verdicts, { a: 'on-drive', a2: 'on-drive', b: 'skipped', c: 'stuck', c2: 'skipped', d: 'added', e: 'changed', f: 'later', g: 'later' });
+    assert.deepEqual(verdicts, {
+      a: 'on-drive',
+      a2: 'on-drive',
+      b: 'skipped',
+      c: 'stuck',
+      c2: 'skipped',
+      d: 'added',
+      e: 'changed',
+      f: 'later',
+      g: 'later',
+    });
     const found = judge.findings;
     assert.deepEqual([found.missing, found.missingBytes, found.missingPaths], [3, 4, ['b', 'c2', 'd']]);
     assert.deepEqual([found.changed, found.changedPaths], [1, ['e']]);
@@ -71,7 +117,14 @@ test('catch-up judges each entry by the last outcome its path has in the journal
     assert.deepEqual(await cu.left(found), { count: 1, paths: ['c2'] });
     assert.equal(await countSkippedPaths(fs, journal), 3, 'c, c2 and d');
     // The run's own records do not change what the catch-up read before it began.
-    assert.deepEqual(await (async () => { const y: string[] = []; for await (const f of cu.entries(walkOpts)) y.push(f.path); return y; })(), ['b', 'c2', 'd']);
+    assert.deepEqual(
+      await (async () => {
+        const y: string[] = [];
+        for await (const f of cu.entries(walkOpts)) y.push(f.path);
+        return y;
+      })(),
+      ['b', 'c2', 'd'],
+    );
     await w.close();
   } finally {
     t.cleanup();

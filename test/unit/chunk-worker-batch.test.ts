@@ -13,15 +13,30 @@ const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex').toUpper
 function taskFor(path: string, offset: number, length: number, o: Partial<EncodeTask> = {}): EncodeTask {
   const st = statSync(path);
   return {
-    kind: 'encode', path, offset, length, expect: { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino },
-    codec: 'none', level: 0, pages: false, cipher: undefined, tweakSeed: undefined, unitOffset: offset, ...o,
+    kind: 'encode',
+    path,
+    offset,
+    length,
+    expect: { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino },
+    codec: 'none',
+    level: 0,
+    pages: false,
+    cipher: undefined,
+    tweakSeed: undefined,
+    unitOffset: offset,
+    ...o,
   };
 }
 
-function assertEncoded(r: EncodeResult | undefined, raw: Buffer, what: string): asserts r is Extract<EncodeResult, { ok: true }> {
+function assertEncoded(
+  r: EncodeResult | undefined,
+  raw: Buffer,
+  what: string,
+): asserts r is Extract<EncodeResult, { ok: true }> {
   assert.ok(r?.ok, `${what}: ${r && !r.ok ? r.message : 'missing'}`);
   assert.deepEqual(Buffer.from(r.stored), raw, what);
-  for (const e of r.extents) assert.equal(e.md5, md5(r.stored.subarray(e.at, e.at + e.length)), `${what}: extent at ${e.at}`);
+  for (const e of r.extents)
+    assert.equal(e.md5, md5(r.stored.subarray(e.at, e.at + e.length)), `${what}: extent at ${e.at}`);
 }
 
 test('encodeMany: large chunks in pooled buffers, small ones, a page blob and a failure in one task, each MD5 right', async () => {
@@ -40,7 +55,9 @@ test('encodeMany: large chunks in pooled buffers, small ones, a page blob and a 
     writeFileSync(join(dir, 'gone'), randomBytes(10));
     const bufs = [0, 1, 2].map(() => new ArrayBuffer(4 * MiB));
     const tasks: EncodeTask[] = [
-      ...[0, 1, 2].map((i) => taskFor(join(dir, 'big'), i * 4 * MiB, Math.min(4 * MiB, big.length - i * 4 * MiB), { into: bufs[i]! })),
+      ...[0, 1, 2].map((i) =>
+        taskFor(join(dir, 'big'), i * 4 * MiB, Math.min(4 * MiB, big.length - i * 4 * MiB), { into: bufs[i]! }),
+      ),
       ...small.map((b, i) => taskFor(join(dir, `s${i}`), 0, b.length)),
       taskFor(join(dir, 'vhd'), 0, vhd.length, { pages: true }),
       { ...taskFor(join(dir, 'gone'), 0, 10), expect: { size: 11, mtimeMs: 0, ino: 0 } },
@@ -58,7 +75,13 @@ test('encodeMany: large chunks in pooled buffers, small ones, a page blob and a 
     small.forEach((b, i) => assertEncoded(rs[3 + i], b, `small ${i}`));
     const p = rs[6];
     assertEncoded(p, vhd, 'page blob');
-    assert.deepEqual(p.extents.map((e) => [e.at, e.length]), [[0, 512], [3 * 512, 1024]]);
+    assert.deepEqual(
+      p.extents.map((e) => [e.at, e.length]),
+      [
+        [0, 512],
+        [3 * 512, 1024],
+      ],
+    );
     assert.equal(rs[7]?.ok, false);
   } finally {
     await pool.close();
@@ -80,7 +103,9 @@ test('encodeMany: encrypted chunks carry the MD5 of the plain stored bytes, as a
     many.forEach((r, i) => {
       assert.ok(r.ok && one[i]!.ok);
       const o = one[i] as Extract<EncodeResult, { ok: true }>;
-      assert.deepEqual(r.extents, [{ at: 0, length: 100_000, md5: md5(data.subarray(i * 100_000, (i + 1) * 100_000)) }]);
+      assert.deepEqual(r.extents, [
+        { at: 0, length: 100_000, md5: md5(data.subarray(i * 100_000, (i + 1) * 100_000)) },
+      ]);
       assert.deepEqual(r.extents, o.extents);
       assert.deepEqual(Buffer.from(r.stored), Buffer.from(o.stored));
       assert.notDeepEqual(Buffer.from(r.stored), data.subarray(i * 100_000, (i + 1) * 100_000));

@@ -21,5 +21,9 @@ test('countDrives: a drive too small to hold one entry counts as not there, neve
   assert.deepEqual(countDrives(3 * MiB, [100 * 1024, 4 * MiB], false), { needed: 1, short: 0 });
   // More is needed than the drives hold: counted in drives the size of the last one that holds something.
   assert.deepEqual(countDrives(10 * MiB, [4 * MiB, 100 * 1024], false), { needed: 3, short: 2 });
-  assert.throws(() => countDrives(11, [MIN_DRIVE_BYTES - 1], true), (e: Error & { code?: string }) => e.code === 'E_USAGE' && /no drive given can hold anything: each needs at least 2\.00 MiB/.test(e.message));
+  assert.throws(
+    () => countDrives(11, [MIN_DRIVE_BYTES - 1], true),
+    (e: Error & { code?: string }) =>
+      e.code === 'E_USAGE' && /no drive given can hold anything: each needs at least 2\.00 MiB/.test(e.message),
+  );
 });

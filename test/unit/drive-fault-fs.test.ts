@@ -204,7 +204,13 @@ test('assertAllFired names every scripted fault that never happened', async (t) 
   fs.failAfterBytes(d1, 1000);
   fs.shortWrites(d10, 10, { then: 'ENOSPC' });
   await fs.mkdir(d10);
-  assert.throws(() => fs.assertAllFired(), (err: Error) => /EIO under .*d1 after 1000 bytes/.test(err.message) && /short writes of 10 bytes/.test(err.message));
+  assert.throws(
+    () => fs.assertAllFired(),
+    (err: Error) => /EIO under .*d1 after 1000 bytes/.test(err.message) && /short writes of 10 bytes/.test(err.message),
+  );
   await rejectsWith(fs.writeNewFile(join(d10, 'x'), bytes(11)), 'ENOSPC');
-  assert.deepEqual(fs.unfired().map((r) => r.description), [`EIO under ${d1} after 1000 bytes`]);
+  assert.deepEqual(
+    fs.unfired().map((r) => r.description),
+    [`EIO under ${d1} after 1000 bytes`],
+  );
 });

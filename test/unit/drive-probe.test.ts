@@ -33,7 +33,9 @@ test('mountinfo: escapes, read-only flags, optional fields, bind mounts', () => 
 });
 
 test('udev data and serial cleaning', () => {
-  const u = parseUdevData('S:disk/by-id/ata-WDC\nE:ID_SERIAL_SHORT=WD-WCC4N1234567\nE:ID_BUS=ata\nE:ID_MODEL=WDC_WD40\n');
+  const u = parseUdevData(
+    'S:disk/by-id/ata-WDC\nE:ID_SERIAL_SHORT=WD-WCC4N1234567\nE:ID_BUS=ata\nE:ID_MODEL=WDC_WD40\n',
+  );
   assert.equal(u.get('ID_SERIAL_SHORT'), 'WD-WCC4N1234567');
   assert.equal(u.get('ID_BUS'), 'ata');
   assert.equal(cleanSerial('  9WM 35C3U\n'), '9WM35C3U');
@@ -61,22 +63,52 @@ test('sysfs: a partition resolves to its disk; serial from udev, else device/ser
     const udev = `${t.dir}/udev`;
     mkdirSync(udev);
     let f = await diskFacts('8:17', sys, udev);
-    assert.deepEqual(f, { serial: 'ZCT0ABCD', rotational: true, removable: false, model: 'ST8000DM004', bus: undefined });
+    assert.deepEqual(f, {
+      serial: 'ZCT0ABCD',
+      rotational: true,
+      removable: false,
+      model: 'ST8000DM004',
+      bus: undefined,
+    });
     writeFileSync(`${udev}/b8:16`, 'E:ID_SERIAL_SHORT=FROMUDEV1\nE:ID_BUS=usb\n');
     f = await diskFacts('8:17', sys, udev);
     assert.equal(f.serial, 'FROMUDEV1');
     assert.equal(f.bus, 'usb');
-    assert.deepEqual(driveUnsuitability({ mountPoint: '/mnt/x', device: '/dev/sdb1', fsType: 'fuseblk', totalBytes: 1, freeBytes: 1, readOnly: false, ...f }), ['not a fixed disk (removable or USB): the service takes internal SATA drives only']);
+    assert.deepEqual(
+      driveUnsuitability({
+        mountPoint: '/mnt/x',
+        device: '/dev/sdb1',
+        fsType: 'fuseblk',
+        totalBytes: 1,
+        freeBytes: 1,
+        readOnly: false,
+        ...f,
+      }),
+      ['not a fixed disk (removable or USB): the service takes internal SATA drives only'],
+    );
   } finally {
     t.cleanup();
   }
 });
 
 test('suitability: system, staging, read-only, tmpfs, loop, non-NTFS', () => {
-  const base = { device: '/dev/sdb1', fsType: 'ntfs3', totalBytes: 1, freeBytes: 1, readOnly: false, serial: 'S', rotational: true, removable: false, model: undefined, bus: 'ata' };
+  const base = {
+    device: '/dev/sdb1',
+    fsType: 'ntfs3',
+    totalBytes: 1,
+    freeBytes: 1,
+    readOnly: false,
+    serial: 'S',
+    rotational: true,
+    removable: false,
+    model: undefined,
+    bus: 'ata',
+  };
   assert.deepEqual(driveUnsuitability({ ...base, mountPoint: '/mnt/d' }), []);
   assert.ok(driveUnsuitability({ ...base, mountPoint: '/' })[0]!.includes('system'));
-  assert.ok(driveUnsuitability({ ...base, mountPoint: '/data' }, { stagingMount: '/data' }).includes('the staging volume'));
+  assert.ok(
+    driveUnsuitability({ ...base, mountPoint: '/data' }, { stagingMount: '/data' }).includes('the staging volume'),
+  );
   assert.ok(driveUnsuitability({ ...base, mountPoint: '/mnt/d', readOnly: true }).includes('read-only'));
   assert.match(driveUnsuitability({ ...base, mountPoint: '/mnt/d', fsType: 'tmpfs', device: 'tmpfs' }).join(), /tmpfs/);
   assert.match(driveUnsuitability({ ...base, mountPoint: '/mnt/d', device: '/dev/loop3' }).join(), /loop device/);

@@ -39,7 +39,10 @@ test('every shape gives about the size asked for, and the edge cases are there',
     assert.equal(statSync(`${e}/block-edges/4MiB-minus-1.bin`).size, 4 * MiB - 1);
     assert.equal(statSync(`${e}/empty/empty-1`).size, 0);
     assert.ok(hashTree(`${t.dir}/edge`).has(`edge/unicode/日本語のファイル/日本語のファイル 1.txt`));
-    assert.ok([...hashTree(`${t.dir}/edge`).keys()].some((k) => k.split('/').length > 20), 'a deep path');
+    assert.ok(
+      [...hashTree(`${t.dir}/edge`).keys()].some((k) => k.split('/').length > 20),
+      'a deep path',
+    );
     const vhd = hashTree(`${t.dir}/sparse-vhd`);
     for (const k of vhd.keys()) assert.equal(statSync(`${t.dir}/sparse-vhd/${k}`).size % 512, 0);
     const big = generateStaging(`${t.dir}/mixed64`, { sizeBytes: 64 * MiB, shape: 'mixed', seed: 2 });

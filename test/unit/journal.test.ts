@@ -5,7 +5,15 @@ import fc from 'fast-check';
 import { NodeFileSystem } from '../../native/node-fs.js';
 import { JournalWriter } from '../../core/journal/journal-writer.js';
 import { readAllRecords, JournalReader } from '../../core/journal/journal-reader.js';
-import { decodeRecord, encodeRecord, encodeWholeFile, HEADER_BYTES, RecordType, type JournalRecord, type WholeFileRecs } from '../../core/journal/record-codec.js';
+import {
+  decodeRecord,
+  encodeRecord,
+  encodeWholeFile,
+  HEADER_BYTES,
+  RecordType,
+  type JournalRecord,
+  type WholeFileRecs,
+} from '../../core/journal/record-codec.js';
 import { SeedshipError } from '../../core/util/errors.js';
 import { tempDir } from '../support/tree.js';
 
@@ -22,65 +30,134 @@ const placedFileArbs = {
   rawOffset: fc.nat(),
   storedOffset: fc.nat(),
 };
-const extentsArb = fc.array(fc.record({ fileOffset: fc.nat(), length: fc.nat(4 * 1024 * 1024), md5: hex(16).map((h) => h.toUpperCase()) }, NP), { maxLength: 4 });
+const extentsArb = fc.array(
+  fc.record({ fileOffset: fc.nat(), length: fc.nat(4 * 1024 * 1024), md5: hex(16).map((h) => h.toUpperCase()) }, NP),
+  { maxLength: 4 },
+);
 
 /** Arbitrary valid journal records of every type. */
 const recordArb: fc.Arbitrary<JournalRecord> = fc.oneof(
-  fc.record({ type: fc.constant(RecordType.SessionStarted as const), run: fc.nat(1000), at: fc.nat(), version: fc.string() }, NP),
-  fc.record({ type: fc.constant(RecordType.DriveAttached as const), drive: fc.nat(9), driveId: fc.string({ minLength: 1 }), path: fc.string(), budget: fc.nat() }, NP),
-  fc.record({
-    type: fc.constant(RecordType.SegmentStarted as const),
-    file: fc.nat(),
-    gen: fc.nat(3),
-    part: fc.integer({ min: 1, max: 5 }),
-    drive: fc.nat(9),
-    path: fc.string({ minLength: 1 }),
-    ...placedFileArbs,
-    firstBlock: fc.nat(),
-  }, NP),
-  fc.record({
-    type: fc.constant(RecordType.Chunk as const),
-    file: fc.nat(2 ** 32 - 1),
-    gen: fc.nat(65535),
-    drive: fc.nat(65535),
-    index: fc.nat(2 ** 32 - 1),
-    rawOffset: fc.nat(),
-    rawLength: fc.nat(4 * 1024 * 1024),
-    storedOffset: fc.nat(),
-    storedLength: fc.nat(4 * 1024 * 1024),
-    xxh64: hex(8),
-    extents: extentsArb,
-  }, NP),
-  fc.record({ type: fc.constant(RecordType.FileDone as const), file: fc.nat(), gen: fc.nat(3), storedLength: fc.nat() }, NP),
-  fc.record({ type: fc.constant(RecordType.FileSkipped as const), file: fc.nat(), path: fc.string(), reason: fc.string() }, NP),
-  fc.record({ type: fc.constant(RecordType.DriveSealed as const), drive: fc.nat(9), manifestHash: hex(16), manifestBytes: fc.nat() }, NP),
+  fc.record(
+    { type: fc.constant(RecordType.SessionStarted as const), run: fc.nat(1000), at: fc.nat(), version: fc.string() },
+    NP,
+  ),
+  fc.record(
+    {
+      type: fc.constant(RecordType.DriveAttached as const),
+      drive: fc.nat(9),
+      driveId: fc.string({ minLength: 1 }),
+      path: fc.string(),
+      budget: fc.nat(),
+    },
+    NP,
+  ),
+  fc.record(
+    {
+      type: fc.constant(RecordType.SegmentStarted as const),
+      file: fc.nat(),
+      gen: fc.nat(3),
+      part: fc.integer({ min: 1, max: 5 }),
+      drive: fc.nat(9),
+      path: fc.string({ minLength: 1 }),
+      ...placedFileArbs,
+      firstBlock: fc.nat(),
+    },
+    NP,
+  ),
+  fc.record(
+    {
+      type: fc.constant(RecordType.Chunk as const),
+      file: fc.nat(2 ** 32 - 1),
+      gen: fc.nat(65535),
+      drive: fc.nat(65535),
+      index: fc.nat(2 ** 32 - 1),
+      rawOffset: fc.nat(),
+      rawLength: fc.nat(4 * 1024 * 1024),
+      storedOffset: fc.nat(),
+      storedLength: fc.nat(4 * 1024 * 1024),
+      xxh64: hex(8),
+      extents: extentsArb,
+    },
+    NP,
+  ),
+  fc.record(
+    { type: fc.constant(RecordType.FileDone as const), file: fc.nat(), gen: fc.nat(3), storedLength: fc.nat() },
+    NP,
+  ),
+  fc.record(
+    { type: fc.constant(RecordType.FileSkipped as const), file: fc.nat(), path: fc.string(), reason: fc.string() },
+    NP,
+  ),
+  fc.record(
+    {
+      type: fc.constant(RecordType.DriveSealed as const),
+      drive: fc.nat(9),
+      manifestHash: hex(16),
+      manifestBytes: fc.nat(),
+    },
+    NP,
+  ),
   fc.record({ type: fc.constant(RecordType.DriveVerified as const), drive: fc.nat(9) }, NP),
 );
 
 /** The three records of a file placed whole in one chunk, consistent as the copy loop writes them. */
 const wholeArb: fc.Arbitrary<WholeFileRecs> = fc
-  .record({
-    file: fc.nat(2 ** 32 - 1),
-    gen: fc.nat(65535),
-    part: fc.integer({ min: 1, max: 5 }),
-    drive: fc.nat(65535),
-    path: fc.string({ minLength: 1, unit: 'binary' }),
-    ...placedFileArbs,
-    index: fc.nat(2 ** 32 - 1),
-    rawLength: fc.nat(4 * 1024 * 1024),
-    storedLength: fc.nat(4 * 1024 * 1024),
-    xxh64: hex(8),
-    extents: extentsArb,
-  }, NP)
-  .map((w): WholeFileRecs => [
-    { type: RecordType.SegmentStarted, file: w.file, gen: w.gen, part: w.part, drive: w.drive, path: w.path, size: w.size, mtimeMs: w.mtimeMs, ino: w.ino, mode: w.mode, rawOffset: w.rawOffset, storedOffset: w.storedOffset, firstBlock: w.index },
-    { type: RecordType.Chunk, file: w.file, gen: w.gen, drive: w.drive, index: w.index, rawOffset: w.rawOffset, rawLength: w.rawLength, storedOffset: w.storedOffset, storedLength: w.storedLength, xxh64: w.xxh64, extents: w.extents },
-    { type: RecordType.FileDone, file: w.file, gen: w.gen, storedLength: w.storedOffset + w.storedLength },
-  ]);
+  .record(
+    {
+      file: fc.nat(2 ** 32 - 1),
+      gen: fc.nat(65535),
+      part: fc.integer({ min: 1, max: 5 }),
+      drive: fc.nat(65535),
+      path: fc.string({ minLength: 1, unit: 'binary' }),
+      ...placedFileArbs,
+      index: fc.nat(2 ** 32 - 1),
+      rawLength: fc.nat(4 * 1024 * 1024),
+      storedLength: fc.nat(4 * 1024 * 1024),
+      xxh64: hex(8),
+      extents: extentsArb,
+    },
+    NP,
+  )
+  .map(
+    (w): WholeFileRecs => [
+      {
+        type: RecordType.SegmentStarted,
+        file: w.file,
+        gen: w.gen,
+        part: w.part,
+        drive: w.drive,
+        path: w.path,
+        size: w.size,
+        mtimeMs: w.mtimeMs,
+        ino: w.ino,
+        mode: w.mode,
+        rawOffset: w.rawOffset,
+        storedOffset: w.storedOffset,
+        firstBlock: w.index,
+      },
+      {
+        type: RecordType.Chunk,
+        file: w.file,
+        gen: w.gen,
+        drive: w.drive,
+        index: w.index,
+        rawOffset: w.rawOffset,
+        rawLength: w.rawLength,
+        storedOffset: w.storedOffset,
+        storedLength: w.storedLength,
+        xxh64: w.xxh64,
+        extents: w.extents,
+      },
+      { type: RecordType.FileDone, file: w.file, gen: w.gen, storedLength: w.storedOffset + w.storedLength },
+    ],
+  );
 
 /** What the copy appends: single records, or a whole file's three through appendWholeFile. */
 type Entry = { rec: JournalRecord } | { whole: WholeFileRecs };
-const entryArb: fc.Arbitrary<Entry> = fc.oneof(recordArb.map((rec) => ({ rec })), wholeArb.map((whole) => ({ whole })));
+const entryArb: fc.Arbitrary<Entry> = fc.oneof(
+  recordArb.map((rec) => ({ rec })),
+  wholeArb.map((whole) => ({ whole })),
+);
 const appendEntry = (w: JournalWriter, e: Entry) => ('rec' in e ? w.append(e.rec) : w.appendWholeFile(e.whole));
 const flatten = (es: Entry[]): JournalRecord[] => es.flatMap((e) => ('rec' in e ? [e.rec] : [...e.whole]));
 
@@ -96,7 +173,12 @@ test('a whole file in one chunk is one record that decodes to its three; a cut o
       const flipped = Buffer.from(b);
       flipped[at % b.length] = flipped[at % b.length]! ^ 0x5a;
       const f = decodeRecord(flipped);
-      assert.ok(f.kind === 'torn' || f.kind === 'need-more' || (f.kind === 'records' && JSON.stringify(f.records) === JSON.stringify(whole)), `flipped byte ${at % b.length} decoded as ${f.kind}`);
+      assert.ok(
+        f.kind === 'torn' ||
+          f.kind === 'need-more' ||
+          (f.kind === 'records' && JSON.stringify(f.records) === JSON.stringify(whole)),
+        `flipped byte ${at % b.length} decoded as ${f.kind}`,
+      );
     }),
   );
 });
@@ -245,7 +327,10 @@ test('appending after a torn tail cuts it off; a bad header is E_JOURNAL_CORRUPT
     const bad = readFileSync(path);
     bad[4] = 99; // version
     writeFileSync(path, bad);
-    await assert.rejects(readAllRecords(fs, path), (e: unknown) => e instanceof SeedshipError && e.code === 'E_JOURNAL_CORRUPT' && /version 99/.test(e.message));
+    await assert.rejects(
+      readAllRecords(fs, path),
+      (e: unknown) => e instanceof SeedshipError && e.code === 'E_JOURNAL_CORRUPT' && /version 99/.test(e.message),
+    );
     await assert.rejects(JournalWriter.create(fs, path, Buffer.alloc(16)), /EEXIST/);
   } finally {
     t.cleanup();

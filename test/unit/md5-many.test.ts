@@ -44,7 +44,11 @@ function check(b: Binding, buffers: readonly Uint8Array[]): void {
     assert.equal(got.length, buffers.length);
     buffers.forEach((buf, i) => {
       assert.equal(got[i]!.length, 16);
-      assert.equal(Buffer.from(got[i]!).toString('hex'), md5(buf), `${isa}: buffer ${i} of ${buffers.length}, ${buf.length} bytes`);
+      assert.equal(
+        Buffer.from(got[i]!).toString('hex'),
+        md5(buf),
+        `${isa}: buffer ${i} of ${buffers.length}, ${buf.length} bytes`,
+      );
     });
   }
 }
@@ -64,16 +68,28 @@ test('md5Many: each padding edge alone, and all of them together in one call (la
   const b = needAddon(t);
   if (!b) return;
   for (const n of EDGES) check(b, [randomBytes(n)]);
-  check(b, EDGES.map((n) => randomBytes(n)));
-  check(b, [...EDGES].reverse().map((n) => randomBytes(n)));
+  check(
+    b,
+    EDGES.map((n) => randomBytes(n)),
+  );
+  check(
+    b,
+    [...EDGES].reverse().map((n) => randomBytes(n)),
+  );
 });
 
 test('md5Many: 1 to 17 buffers of equal and of mixed lengths (fewer than, as many as, and more than the lanes)', (t) => {
   const b = needAddon(t);
   if (!b) return;
   for (let n = 1; n <= 17; n++) {
-    check(b, Array.from({ length: n }, () => randomBytes(200)));
-    check(b, Array.from({ length: n }, (_, i) => randomBytes(EDGES[(i * 7 + n) % EDGES.length]!)));
+    check(
+      b,
+      Array.from({ length: n }, () => randomBytes(200)),
+    );
+    check(
+      b,
+      Array.from({ length: n }, (_, i) => randomBytes(EDGES[(i * 7 + n) % EDGES.length]!)),
+    );
   }
 });
 
@@ -85,24 +101,40 @@ test('md5Many: 4 MiB buffers, alone, 8 and 17 at once, and beside short ones', (
   check(b, big.slice(0, 8));
   check(b, big);
   // A long lane beside short ones that finish and hand their lane on, and a 4 MiB - 1 tail.
-  check(b, [big[0]!, randomBytes(5), big[1]!.subarray(1), randomBytes(70), randomBytes(0), big[2]!.subarray(0, 4 * MiB - 9)]);
+  check(b, [
+    big[0]!,
+    randomBytes(5),
+    big[1]!.subarray(1),
+    randomBytes(70),
+    randomBytes(0),
+    big[2]!.subarray(0, 4 * MiB - 9),
+  ]);
 });
 
 test('md5Many: views with an offset into a larger buffer hash only their own bytes', (t) => {
   const b = needAddon(t);
   if (!b) return;
   const whole = randomBytes(10_000);
-  check(b, [whole.subarray(3, 4000), whole.subarray(4001, 4002), whole.subarray(17, 17), new Uint8Array(whole.buffer, whole.byteOffset + 99, 5000)]);
+  check(b, [
+    whole.subarray(3, 4000),
+    whole.subarray(4001, 4002),
+    whole.subarray(17, 17),
+    new Uint8Array(whole.buffer, whole.byteOffset + 99, 5000),
+  ]);
 });
 
 test('property: md5Many of random lengths agrees with node:crypto on every kernel', (t) => {
   const b = needAddon(t);
   if (!b) return;
   fc.assert(
-    fc.property(fc.array(fc.oneof(fc.nat(300), fc.nat(70_000)), { minLength: 0, maxLength: 20 }), fc.nat(), (lengths, seed) => {
-      const buffers = lengths.map((n, i) => Buffer.alloc(n, (seed + i) & 0xff).map((x, j) => (x + j * 31) & 0xff));
-      check(b, buffers);
-    }),
+    fc.property(
+      fc.array(fc.oneof(fc.nat(300), fc.nat(70_000)), { minLength: 0, maxLength: 20 }),
+      fc.nat(),
+      (lengths, seed) => {
+        const buffers = lengths.map((n, i) => Buffer.alloc(n, (seed + i) & 0xff).map((x, j) => (x + j * 31) & 0xff));
+        check(b, buffers);
+      },
+    ),
     { numRuns: 150 },
   );
 });

@@ -140,8 +140,12 @@ test('addon: fadvise accepts each advice and refuses others', async (t) => {
     writeFileSync(path, bytesOf(MiB, 1));
     const fd = openSync(path, 'r');
     try {
-      for (const advice of ['sequential', 'noreuse', 'dontneed'] as const) assert.equal(await native.fadvise(fd, 0, 0, advice), true);
-      await assert.rejects(native.fadvise(fd, 0, 0, 'willneed' as 'dontneed'), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' });
+      for (const advice of ['sequential', 'noreuse', 'dontneed'] as const)
+        assert.equal(await native.fadvise(fd, 0, 0, advice), true);
+      await assert.rejects(native.fadvise(fd, 0, 0, 'willneed' as 'dontneed'), {
+        name: 'TypeError',
+        code: 'ERR_INVALID_ARG_VALUE',
+      });
     } finally {
       closeSync(fd);
     }
@@ -190,7 +194,10 @@ test('addon: pwriteDirect refuses misalignment with EINVAL', async (t) => {
       await rejectsWith(native.pwriteDirect(fd, Buffer.alloc(A), 512), 'EINVAL', 'pwrite');
       // An unaligned length needs the buffered fd for its tail.
       await rejectsWith(native.pwriteDirect(fd, Buffer.alloc(A + 1), 0), 'EINVAL', 'pwrite');
-      await assert.rejects(native.pwriteDirect(fd, 'text' as unknown as Uint8Array, 0), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+      await assert.rejects(native.pwriteDirect(fd, 'text' as unknown as Uint8Array, 0), {
+        name: 'TypeError',
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
     } finally {
       closeSync(fd);
     }

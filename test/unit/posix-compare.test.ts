@@ -63,7 +63,9 @@ test('a cp -a copy of the tree, /usr/share/doc included, compares equal, and rsy
   const cmpMs = ms(t0);
   t0 = performance.now();
   if (haveRsync) assert.deepEqual(rsyncDiff(a, b), []);
-  t.diagnostic(`cp -a of the tree ${cpMs} ms, comparePosixTrees ${cmpMs} ms, rsyncDiff ${haveRsync ? `${ms(t0)} ms` : 'skipped (no rsync)'}`);
+  t.diagnostic(
+    `cp -a of the tree ${cpMs} ms, comparePosixTrees ${cmpMs} ms, rsyncDiff ${haveRsync ? `${ms(t0)} ms` : 'skipped (no rsync)'}`,
+  );
   rmSync(a, { recursive: true, force: true });
   rmSync(b, { recursive: true, force: true });
 });
@@ -85,9 +87,13 @@ test('the tree holds what it says', () => {
   assert.equal(c.hardLinkNames, 5);
   assert.equal(c.sparseFiles >= 1, true);
   assert.ok(c.symlinks >= 8 && c.dirs >= 55 && c.files >= 40, JSON.stringify(c));
-  assert.ok(info.sparse.allocated < info.sparse.size / 4, `sparse: ${info.sparse.allocated} of ${info.sparse.size} allocated`);
+  assert.ok(
+    info.sparse.allocated < info.sparse.size / 4,
+    `sparse: ${info.sparse.allocated} of ${info.sparse.size} allocated`,
+  );
   const p = info.paths;
-  for (const [rel, ns] of Object.entries(info.mtimesNs)) assert.equal(lstatSync(join(base, rel), { bigint: true }).mtimeNs, ns, rel);
+  for (const [rel, ns] of Object.entries(info.mtimesNs))
+    assert.equal(lstatSync(join(base, rel), { bigint: true }).mtimeNs, ns, rel);
   assert.equal(lstatSync(join(base, p.nestedEmptyDir), { bigint: true }).mtimeNs > 0n, true);
   assert.equal(lstatSync(join(base, p.stickyDir)).mode & 0o7777, 0o1777);
   assert.equal(lstatSync(join(base, p.modes['04755'])).mode & 0o7777, 0o4755);
@@ -111,15 +117,23 @@ function diffAfter(change: (b: string) => void, keep: string[] = []): { lines: s
   const b = join(tmp.dir, `b${++n}`);
   cpA(base, b);
   const rels = [...new Set(keep.flatMap((r) => [r, dirname(r)]).filter((r) => r !== '.'))];
-  const times = rels.map((r) => [r, existsSync(join(b, r)) ? lstatSync(join(b, r), { bigint: true }).mtimeNs : undefined] as const);
+  const times = rels.map(
+    (r) => [r, existsSync(join(b, r)) ? lstatSync(join(b, r), { bigint: true }).mtimeNs : undefined] as const,
+  );
   change(b);
-  for (const [r, ns] of times) if (ns !== undefined && lstatSync(join(b, r), { throwIfNoEntry: false })) setTimesNs(join(b, r), ns);
+  for (const [r, ns] of times)
+    if (ns !== undefined && lstatSync(join(b, r), { throwIfNoEntry: false })) setTimesNs(join(b, r), ns);
   const out = { lines: comparePosixTrees(base, b), rsync: rsyncDiff(base, b) };
   rmSync(b, { recursive: true, force: true });
   return out;
 }
 
-function expectLines(t: TestContext, got: { lines: string[]; rsync: string[] | undefined }, want: RegExp[], rsyncSees = true): void {
+function expectLines(
+  t: TestContext,
+  got: { lines: string[]; rsync: string[] | undefined },
+  want: RegExp[],
+  rsyncSees = true,
+): void {
   t.diagnostic(`comparator: ${JSON.stringify(got.lines)}; rsync: ${JSON.stringify(got.rsync)}`);
   assert.equal(got.lines.length, want.length, `want ${want.length} lines, got ${JSON.stringify(got.lines)}`);
   want.forEach((re, i) => assert.match(got.lines[i]!, re));
@@ -127,7 +141,12 @@ function expectLines(t: TestContext, got: { lines: string[]; rsync: string[] | u
 }
 
 test('an unchanged copy has no differences', (t) => {
-  expectLines(t, diffAfter(() => {}), [], false);
+  expectLines(
+    t,
+    diffAfter(() => {}),
+    [],
+    false,
+  );
 });
 
 test('chmod of a file, a lost setuid bit and a lost sticky bit are reported', (t) => {
@@ -137,7 +156,11 @@ test('chmod of a file, a lost setuid bit and a lost sticky bit are reported', (t
     chmodSync(join(b, p.modes['04755']), 0o755);
     chmodSync(join(b, p.stickyDir), 0o777);
   });
-  expectLines(t, got, [/^modes\/m0600: mode a=0600 b=0640$/, /^modes\/m4755-setuid: mode a=04755 b=0755$/, /^modes\/sticky-1777: mode a=01777 b=0777$/]);
+  expectLines(t, got, [
+    /^modes\/m0600: mode a=0600 b=0640$/,
+    /^modes\/m4755-setuid: mode a=04755 b=0755$/,
+    /^modes\/sticky-1777: mode a=01777 b=0777$/,
+  ]);
 });
 
 test('chown is reported (uid, gid, and a symlink itself)', (t) => {
@@ -207,7 +230,10 @@ test('a broken hard link (one name replaced by a copy) is reported', (t) => {
     [second],
   );
   // Reported once per differing group partition: the name that left, and the two that stayed.
-  expectLines(t, got, [/^links\/h3-third: hard links a=\{links\/h3-third, links\/one\/h3, links\/two\/h3-second\} b=\{links\/h3-third, links\/one\/h3\}$/, /^links\/two\/h3-second: hard links a=\{.*\} b=\{links\/two\/h3-second\}$/]);
+  expectLines(t, got, [
+    /^links\/h3-third: hard links a=\{links\/h3-third, links\/one\/h3, links\/two\/h3-second\} b=\{links\/h3-third, links\/one\/h3\}$/,
+    /^links\/two\/h3-second: hard links a=\{.*\} b=\{links\/two\/h3-second\}$/,
+  ]);
 });
 
 test('a filled hole (the sparse file copied with --sparse=never) is reported', (t) => {
@@ -219,7 +245,12 @@ test('a filled hole (the sparse file copied with --sparse=never) is reported', (
     },
     [p.sparse],
   );
-  expectLines(t, got, [/^sizes\/sparse-64MiB: holes filled: a is sparse \(\d+ of 67108864 bytes allocated\), b allocates 671\d+$/], false);
+  expectLines(
+    t,
+    got,
+    [/^sizes\/sparse-64MiB: holes filled: a is sparse \(\d+ of 67108864 bytes allocated\), b allocates 671\d+$/],
+    false,
+  );
 });
 
 test('missing empty dirs, an extra file, an extra tree and a missing non-UTF-8 name are reported', (t) => {
@@ -269,11 +300,10 @@ test('ignore, .seedship at the root of a, and the cap on lines', (t) => {
   assert.equal(lines.length, 201);
   assert.match(lines[199]!, /^empty\/f198: only in b \(file\)$/);
   assert.equal(lines[200], '… and 51 more differences'); // 250 files + the dir's mtime
-  assert.deepEqual(
-    comparePosixTrees(a2, b, { ignore: (rel) => rel === 'empty' }),
-    [],
-  );
-  assert.deepEqual(comparePosixTrees(a2, b, { ignore: (rel) => rel === 'empty', skipSeedship: false }), ['.seedship: only in a (dir, 1 entry below)']);
+  assert.deepEqual(comparePosixTrees(a2, b, { ignore: (rel) => rel === 'empty' }), []);
+  assert.deepEqual(comparePosixTrees(a2, b, { ignore: (rel) => rel === 'empty', skipSeedship: false }), [
+    '.seedship: only in a (dir, 1 entry below)',
+  ]);
   if (haveRsync) t.diagnostic(`rsync: ${rsyncDiff(a2, b)!.length} lines`);
   rmSync(a2, { recursive: true, force: true });
   rmSync(b, { recursive: true, force: true });
@@ -299,7 +329,8 @@ test('an NTFS drive (loop device, mkntfs -Q, ntfs-3g -o windows_names) mounts, t
     const refused = [...Object.values(p.forbiddenChars), ...p.reserved, p.trailingDot, p.trailingSpace, p.newline];
     mkdirSync(join(dir, 'win'));
     mkdirSync(join(dir, 'unicode'));
-    for (const r of refused) assert.throws(() => writeFileSync(join(dir, r), ''), { code: 'EINVAL' }, escapeName(Buffer.from(r)));
+    for (const r of refused)
+      assert.throws(() => writeFileSync(join(dir, r), ''), { code: 'EINVAL' }, escapeName(Buffer.from(r)));
     assert.throws(() => writeFileSync(bjoin(dir, p.nonUtf8), ''), { code: 'EILSEQ' });
     // Accepted: NFC/NFD twins, case twins, a dir beside a same-but-case file.
     writeFileSync(join(dir, p.nfc), '1');

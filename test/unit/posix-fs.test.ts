@@ -1,7 +1,17 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync, type Stats } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { PiscinaChunkProcessor } from '../../native/chunk-pool.js';
@@ -63,17 +73,43 @@ const TIME_PAIRS: readonly (readonly [bigint, bigint])[] = [
 
 /** Fragments that stress a decoder: encoded surrogates, overlongs, truncated and too-large sequences. */
 const TRICKY = [
-  [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf], [0xc0, 0x80], [0xc1, 0xbf], [0xe0, 0x80, 0x80], [0xe0, 0x9f, 0xbf],
-  [0xf0, 0x80, 0x80, 0x80], [0xf0, 0x8f, 0xbf, 0xbf], [0xf4, 0x90, 0x80, 0x80], [0xf5, 0x80, 0x80, 0x80],
-  [0xe2, 0x82], [0xf0, 0x9f, 0x98], [0xc3], [0x80], [0xbf], [0xfe], [0xff], [0xef, 0xbf, 0xbd], [0xf0, 0x9f, 0x98, 0x80],
-  [0xe2, 0x82, 0xac], [0xc3, 0xa9], [0x2f], [0x00],
+  [0xed, 0xa0, 0x80],
+  [0xed, 0xbf, 0xbf],
+  [0xc0, 0x80],
+  [0xc1, 0xbf],
+  [0xe0, 0x80, 0x80],
+  [0xe0, 0x9f, 0xbf],
+  [0xf0, 0x80, 0x80, 0x80],
+  [0xf0, 0x8f, 0xbf, 0xbf],
+  [0xf4, 0x90, 0x80, 0x80],
+  [0xf5, 0x80, 0x80, 0x80],
+  [0xe2, 0x82],
+  [0xf0, 0x9f, 0x98],
+  [0xc3],
+  [0x80],
+  [0xbf],
+  [0xfe],
+  [0xff],
+  [0xef, 0xbf, 0xbd],
+  [0xf0, 0x9f, 0x98, 0x80],
+  [0xe2, 0x82, 0xac],
+  [0xc3, 0xa9],
+  [0x2f],
+  [0x00],
 ].map((b) => Uint8Array.from(b));
 
 /** Byte strings made of random bytes, tricky fragments and valid UTF-8 text, in any order. */
 const bytesArb = fc
-  .array(fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.constantFrom(...TRICKY), fc.string({ unit: 'grapheme', maxLength: 4 }).map((s) => Buffer.from(s))), {
-    maxLength: 12,
-  })
+  .array(
+    fc.oneof(
+      fc.uint8Array({ maxLength: 8 }),
+      fc.constantFrom(...TRICKY),
+      fc.string({ unit: 'grapheme', maxLength: 4 }).map((s) => Buffer.from(s)),
+    ),
+    {
+      maxLength: 12,
+    },
+  )
   .map((parts) => Buffer.concat(parts));
 
 test('raw names: encodeBytes(decodeName(b)) gives back any bytes exactly', () => {
@@ -135,7 +171,10 @@ test('raw names: agrees with Python surrogateescape on random bytes', (t) => {
   const samples = fc.sample(fc.oneof(fc.uint8Array({ maxLength: 40 }), bytesArb), { numRuns: 3000, seed: 7 });
   const script = `import json, sys
 print(json.dumps([bytes.fromhex(h).decode('utf-8', 'surrogateescape') for h in json.load(sys.stdin)]))`;
-  const out = execFileSync('python3', ['-c', script], { input: JSON.stringify(samples.map((b) => Buffer.from(b).toString('hex'))), encoding: 'utf8' });
+  const out = execFileSync('python3', ['-c', script], {
+    input: JSON.stringify(samples.map((b) => Buffer.from(b).toString('hex'))),
+    encoding: 'utf8',
+  });
   // json.dumps writes lone surrogates as \udcXX escapes; JSON.parse gives back the same code units.
   const expected = JSON.parse(out) as string[];
   samples.forEach((b, i) => assert.equal(decodeName(b), expected[i], `bytes ${Buffer.from(b).toString('hex')}`));
@@ -169,11 +208,15 @@ test('fallback: splitDev undoes makedev, minors above 20 bits and majors above 1
   assert.deepEqual(splitDev(0x103), { major: 1n, minor: 3n });
   // Every (major, minor) whose dev_t is a safe integer: majors below 2^21, minors below 2^32.
   fc.assert(
-    fc.property(fc.bigInt({ min: 0n, max: (1n << 21n) - 1n }), fc.bigInt({ min: 0n, max: (1n << 32n) - 1n }), (major, minor) => {
-      const dev = makedev(major, minor);
-      fc.pre(dev <= BigInt(Number.MAX_SAFE_INTEGER));
-      assert.deepEqual(splitDev(Number(dev)), { major, minor });
-    }),
+    fc.property(
+      fc.bigInt({ min: 0n, max: (1n << 21n) - 1n }),
+      fc.bigInt({ min: 0n, max: (1n << 32n) - 1n }),
+      (major, minor) => {
+        const dev = makedev(major, minor);
+        fc.pre(dev <= BigInt(Number.MAX_SAFE_INTEGER));
+        assert.deepEqual(splitDev(Number(dev)), { major, minor });
+      },
+    ),
   );
 });
 
@@ -262,7 +305,8 @@ for (const { name, x } of paths) {
           await x.mknod(p, kind, 0o640, rdev);
         } catch (err) {
           // A container without CAP_MKNOD refuses devices even to root.
-          if ((err as NodeJS.ErrnoException).code === 'EPERM') return t.skip('mknod of devices refused (EPERM): no CAP_MKNOD here');
+          if ((err as NodeJS.ErrnoException).code === 'EPERM')
+            return t.skip('mknod of devices refused (EPERM): no CAP_MKNOD here');
           throw err;
         }
         const s = lstatSync(encodePath(p));
@@ -294,12 +338,22 @@ test('fs: lchown on a symlink changes the link, not its target (root)', async (t
 
 test('fs: symlink and readlink round-trip a target with non-UTF-8 bytes', async () => {
   await withTemp(async (dir) => {
-    const targets = [raw(0x61, 0xff, 0x2f, 0xfe, 0xed, 0xa0, 0x80, 0x62), `../${BAD}/x`, 'plain/target', 'real\ufffd', `\ufffd${BAD}`];
+    const targets = [
+      raw(0x61, 0xff, 0x2f, 0xfe, 0xed, 0xa0, 0x80, 0x62),
+      `../${BAD}/x`,
+      'plain/target',
+      'real\ufffd',
+      `\ufffd${BAD}`,
+    ];
     for (const [i, target] of targets.entries()) {
       const link = join(dir, `l${i}-${BAD}`);
       await fs.symlink(target, link);
       assert.equal(await fs.readlink(link), target);
-      assert.deepEqual(readlinkSync(encodePath(link), { encoding: 'buffer' }), encodeBytes(target), 'the bytes on disk');
+      assert.deepEqual(
+        readlinkSync(encodePath(link), { encoding: 'buffer' }),
+        encodeBytes(target),
+        'the bytes on disk',
+      );
     }
   });
 });
@@ -335,7 +389,11 @@ test('fs: readdir returns raw names that lstat, open, read and unlink accept', a
       await fs.unlink(p);
       assert.equal(await fs.exists(p), false);
     }
-    assert.deepEqual(readdirSync(dir), [`sub-${BAD}`].map((n) => encodeBytes(n).toString()), 'only the subdirectory is left');
+    assert.deepEqual(
+      readdirSync(dir),
+      [`sub-${BAD}`].map((n) => encodeBytes(n).toString()),
+      'only the subdirectory is left',
+    );
   });
 });
 
@@ -363,7 +421,10 @@ test('fs: mkdir, writeNewFile, writeFileAtomic, rename, realpath, readFile on ra
     const long = join(sub, `${'n'.repeat(250)}${BAD}`);
     await fs.writeFileAtomic(long, 'long');
     assert.equal((await fs.readFile(long)).toString(), 'long');
-    assert.deepEqual((await fs.readdir(sub)).map((e) => e.name).sort(), [`a-${BAD}`, `b-${BAD}`, `${'n'.repeat(250)}${BAD}`].sort());
+    assert.deepEqual(
+      (await fs.readdir(sub)).map((e) => e.name).sort(),
+      [`a-${BAD}`, `b-${BAD}`, `${'n'.repeat(250)}${BAD}`].sort(),
+    );
     const c = join(sub, `c-${BAD}`);
     await fs.rename(a, c);
     assert.equal(await fs.exists(a), false);
@@ -372,7 +433,10 @@ test('fs: mkdir, writeNewFile, writeFileAtomic, rename, realpath, readFile on ra
     // realpath resolves through a link into the raw-named directory and gives the name back.
     const via = join(dir, 'via');
     symlinkSync(encodeBytes(join(dir, BAD)), via);
-    assert.equal(await fs.realpath(join(via, `deeper-${BAD}`, `c-${BAD}`)), join(await fs.realpath(dir), BAD, `deeper-${BAD}`, `c-${BAD}`));
+    assert.equal(
+      await fs.realpath(join(via, `deeper-${BAD}`, `c-${BAD}`)),
+      join(await fs.realpath(dir), BAD, `deeper-${BAD}`, `c-${BAD}`),
+    );
     await fs.chmod(c, 0o640);
     assert.equal((await fs.stat(c)).mode & 0o777, 0o640);
     assert.ok((await fs.statfs(sub)).totalBytes > 0);
@@ -422,8 +486,16 @@ test('chunk worker: reads and writes staged files whose names are not UTF-8', as
       assert.equal(r.written, true);
       assert.deepEqual(readFileSync(encodePath(dst)), data);
       const d = await pool.decode({
-        kind: 'decode', path: dst, offset: 0, length: data.length, units: [{ at: 0, length: data.length, md5: r.extents[0]?.md5 }],
-        cipher: undefined, tweakSeed: undefined, unitOffset: 0, raw: { codec: 'none', xxh64: r.xxh64, rawLength: data.length }, returnRaw: true,
+        kind: 'decode',
+        path: dst,
+        offset: 0,
+        length: data.length,
+        units: [{ at: 0, length: data.length, md5: r.extents[0]?.md5 }],
+        cipher: undefined,
+        tweakSeed: undefined,
+        unitOffset: 0,
+        raw: { codec: 'none', xxh64: r.xxh64, rawLength: data.length },
+        returnRaw: true,
       });
       assert.ok(d.ok, d.ok ? '' : d.message);
       assert.deepEqual(Buffer.from(d.raw ?? []), data);

@@ -5,8 +5,21 @@ import type { ProgressSnapshot, TrackSnapshot } from '../../core/index.js';
 import { ProgressBoard } from '../../core/index.js';
 import { RateMeter } from '../../core/util/rate-meter.js';
 import type { CliContext } from '../../cli/shared/context.js';
-import { fitWidth, formatRate, liveStepLine, liveTrackLine, plainLine, plainTrackPart, textBar } from '../../cli/shared/progress-format.js';
-import { parseIntervalSeconds, progressIntervalMs, setProgressInterval, startProgress } from '../../cli/shared/progress.js';
+import {
+  fitWidth,
+  formatRate,
+  liveStepLine,
+  liveTrackLine,
+  plainLine,
+  plainTrackPart,
+  textBar,
+} from '../../cli/shared/progress-format.js';
+import {
+  parseIntervalSeconds,
+  progressIntervalMs,
+  setProgressInterval,
+  startProgress,
+} from '../../cli/shared/progress.js';
 import { MemoryRunLog } from '../../cli/shared/run-log.js';
 import { makeNodeDeps } from '../../native/index.js';
 import { playTerminal } from '../support/screen.js';
@@ -14,7 +27,21 @@ import { playTerminal } from '../support/screen.js';
 const MiB = 1024 * 1024;
 
 function track(over: Partial<TrackSnapshot>): TrackSnapshot {
-  return { key: 'total', label: 'all', unit: 'bytes', done: 0, total: undefined, rate: 0, etaSeconds: undefined, state: undefined, used: undefined, capacity: undefined, items: undefined, itemsTotal: undefined, ...over };
+  return {
+    key: 'total',
+    label: 'all',
+    unit: 'bytes',
+    done: 0,
+    total: undefined,
+    rate: 0,
+    etaSeconds: undefined,
+    state: undefined,
+    used: undefined,
+    capacity: undefined,
+    items: undefined,
+    itemsTotal: undefined,
+    ...over,
+  };
 }
 
 function snap(over: Partial<ProgressSnapshot>): ProgressSnapshot {
@@ -25,10 +52,36 @@ test('the plain line has the step, phase, elapsed, done/total, files, rate, ETA 
   const line = plainLine(
     snap({
       elapsedMs: 80_400,
-      total: track({ done: 3 * 1024 * MiB, total: 10 * 1024 * MiB, rate: 45 * MiB, etaSeconds: 155, items: 1200, itemsTotal: 5000 }),
+      total: track({
+        done: 3 * 1024 * MiB,
+        total: 10 * 1024 * MiB,
+        rate: 45 * MiB,
+        etaSeconds: 155,
+        items: 1200,
+        itemsTotal: 5000,
+      }),
       tracks: [
-        track({ key: 'SS0001', label: 'SS0001 /mnt/a', done: 1100 * MiB, total: 2816 * MiB, rate: 22 * MiB, etaSeconds: 75, state: 'writing', used: 1126 * MiB, capacity: 2816 * MiB }),
-        track({ key: 'SS0002', label: 'SS0002 /mnt/b', done: 512 * MiB, total: 2048 * MiB, rate: 0, state: 'reading back', used: 2000 * MiB, capacity: 2048 * MiB }),
+        track({
+          key: 'SS0001',
+          label: 'SS0001 /mnt/a',
+          done: 1100 * MiB,
+          total: 2816 * MiB,
+          rate: 22 * MiB,
+          etaSeconds: 75,
+          state: 'writing',
+          used: 1126 * MiB,
+          capacity: 2816 * MiB,
+        }),
+        track({
+          key: 'SS0002',
+          label: 'SS0002 /mnt/b',
+          done: 512 * MiB,
+          total: 2048 * MiB,
+          rate: 0,
+          state: 'reading back',
+          used: 2000 * MiB,
+          capacity: 2048 * MiB,
+        }),
       ],
     }),
   );
@@ -41,17 +94,54 @@ test('the plain line has the step, phase, elapsed, done/total, files, rate, ETA 
 });
 
 test('a plain line at a phase change carries its message; unknown totals, rates and ETAs are left out, not invented', () => {
-  assert.equal(plainLine(snap({ phase: 'scan', message: 'scanning staging', elapsedMs: 400, total: track({ done: 5000, items: 12 }) })), 'seedship: prepare scan (scanning staging): elapsed 0s, 4.88 KiB, 12 files, …/s');
-  assert.equal(plainLine(snap({ step: 'verify', phase: 'read', elapsedMs: 3_700_000, total: track({ unit: 'blobs', done: 7, total: 20, rate: 0.5 }) })), 'seedship: verify read: elapsed 1h 01m, 7 blobs/20 blobs 35.0%, 0.5 blobs/s');
+  assert.equal(
+    plainLine(
+      snap({ phase: 'scan', message: 'scanning staging', elapsedMs: 400, total: track({ done: 5000, items: 12 }) }),
+    ),
+    'seedship: prepare scan (scanning staging): elapsed 0s, 4.88 KiB, 12 files, …/s',
+  );
+  assert.equal(
+    plainLine(
+      snap({
+        step: 'verify',
+        phase: 'read',
+        elapsedMs: 3_700_000,
+        total: track({ unit: 'blobs', done: 7, total: 20, rate: 0.5 }),
+      }),
+    ),
+    'seedship: verify read: elapsed 1h 01m, 7 blobs/20 blobs 35.0%, 0.5 blobs/s',
+  );
   // Done: no ETA of 0 s.
-  assert.equal(plainTrackPart(track({ label: 'SS1 /d', done: 10, total: 10, etaSeconds: 0, rate: 3, state: 'done' })), 'SS1 /d: done 10 B/10 B 100.0% 3 B/s');
+  assert.equal(
+    plainTrackPart(track({ label: 'SS1 /d', done: 10, total: 10, etaSeconds: 0, rate: 3, state: 'done' })),
+    'SS1 /d: done 10 B/10 B 100.0% 3 B/s',
+  );
 });
 
 test('the live lines put what matters first, so a narrow terminal cuts the least useful end', () => {
-  const s = snap({ elapsedMs: 5_000, total: track({ done: 5 * MiB, total: 10 * MiB, rate: MiB, etaSeconds: 5, items: 1, itemsTotal: 3 }) });
-  assert.equal(liveStepLine(s), 'prepare copy  elapsed 5s  5.00 MiB/10.0 MiB 50.0%  1/3 files  1.00 MiB/s  ETA 5s  [##########----------]');
-  const d = track({ key: 'SS1', label: 'SS1 /mnt/a', done: 3 * MiB, total: 12 * MiB, rate: 2 * MiB, etaSeconds: 4.5, state: 'writing', used: 3 * MiB, capacity: 12 * MiB });
-  assert.equal(liveTrackLine(d), '  SS1 /mnt/a  writing  (25% full)  3.00 MiB/12.0 MiB  2.00 MiB/s  ETA 5s  [#####---------------]');
+  const s = snap({
+    elapsedMs: 5_000,
+    total: track({ done: 5 * MiB, total: 10 * MiB, rate: MiB, etaSeconds: 5, items: 1, itemsTotal: 3 }),
+  });
+  assert.equal(
+    liveStepLine(s),
+    'prepare copy  elapsed 5s  5.00 MiB/10.0 MiB 50.0%  1/3 files  1.00 MiB/s  ETA 5s  [##########----------]',
+  );
+  const d = track({
+    key: 'SS1',
+    label: 'SS1 /mnt/a',
+    done: 3 * MiB,
+    total: 12 * MiB,
+    rate: 2 * MiB,
+    etaSeconds: 4.5,
+    state: 'writing',
+    used: 3 * MiB,
+    capacity: 12 * MiB,
+  });
+  assert.equal(
+    liveTrackLine(d),
+    '  SS1 /mnt/a  writing  (25% full)  3.00 MiB/12.0 MiB  2.00 MiB/s  ETA 5s  [#####---------------]',
+  );
   assert.equal(fitWidth(liveTrackLine(d), 40), '  SS1 /mnt/a  writing  (25% full)  3.00…');
   assert.equal([...fitWidth(liveTrackLine(d), 40)].length, 40);
   assert.equal(textBar(1, undefined, 4), '    ');
@@ -66,13 +156,22 @@ test('--progress-interval and SEEDSHIP_PROGRESS_INTERVAL: the option wins, then 
   const both = ctx({ SEEDSHIP_PROGRESS_INTERVAL: '2.5' });
   setProgressInterval(both, 60);
   assert.equal(progressIntervalMs(both), 60_000);
-  assert.throws(() => progressIntervalMs(ctx({ SEEDSHIP_PROGRESS_INTERVAL: 'often' })), (e: Error & { code?: string }) => e.code === 'E_USAGE' && /SEEDSHIP_PROGRESS_INTERVAL="often"/.test(e.message));
-  for (const bad of ['0', '-1', '', ' ', 'NaN', 'Infinity', '1e9']) assert.equal(parseIntervalSeconds(bad), undefined, bad);
+  assert.throws(
+    () => progressIntervalMs(ctx({ SEEDSHIP_PROGRESS_INTERVAL: 'often' })),
+    (e: Error & { code?: string }) => e.code === 'E_USAGE' && /SEEDSHIP_PROGRESS_INTERVAL="often"/.test(e.message),
+  );
+  for (const bad of ['0', '-1', '', ' ', 'NaN', 'Infinity', '1e9'])
+    assert.equal(parseIntervalSeconds(bad), undefined, bad);
   assert.equal(parseIntervalSeconds('0.5'), 0.5);
 });
 
 /** A context whose clock the test moves, with stderr collected. */
-function testContext(isTTY: boolean): { ctx: CliContext; out: () => string; log: MemoryRunLog; advance: (ms: number) => void } {
+function testContext(isTTY: boolean): {
+  ctx: CliContext;
+  out: () => string;
+  log: MemoryRunLog;
+  advance: (ms: number) => void;
+} {
   let t = 1_000;
   const stderr = new PassThrough() as PassThrough & { isTTY?: boolean; columns?: number };
   if (isTTY) {
@@ -83,7 +182,17 @@ function testContext(isTTY: boolean): { ctx: CliContext; out: () => string; log:
   stderr.on('data', (d: Buffer) => (text += d.toString()));
   const log = new MemoryRunLog();
   const deps = { ...makeNodeDeps(), clock: { now: () => t, monotonic: () => t } };
-  const ctx: CliContext = { stdout: new PassThrough(), stderr, stdin: new PassThrough(), interactive: false, env: {}, cwd: '/', deps, signal: new AbortController().signal, log };
+  const ctx: CliContext = {
+    stdout: new PassThrough(),
+    stderr,
+    stdin: new PassThrough(),
+    interactive: false,
+    env: {},
+    cwd: '/',
+    deps,
+    signal: new AbortController().signal,
+    log,
+  };
   return { ctx, out: () => text, log, advance: (ms) => (t += ms) };
 }
 
@@ -105,7 +214,13 @@ test('without a terminal each phase change prints a plain line at once and goes 
   ]);
   const msgs = log.records.map((r) => r.msg);
   assert.deepEqual(msgs, ['phase', 'progress', 'drive SS1 is slow', 'phase', 'progress', 'progress']);
-  assert.deepEqual(log.records[0], { msg: 'phase', step: 'verify', phase: 'read', message: 'reading drive SS1', elapsedMs: 0 });
+  assert.deepEqual(log.records[0], {
+    msg: 'phase',
+    step: 'verify',
+    phase: 'read',
+    message: 'reading drive SS1',
+    elapsedMs: 0,
+  });
   assert.equal((log.records[5] as { progress: ProgressSnapshot }).progress.total.done, 40);
 });
 
@@ -117,12 +232,18 @@ test('--json: phase events at once and a last progress event at the end, one JSO
   advance(1_500);
   view.note('info', 'container c1 created');
   view.done();
-  const lines = out().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = out()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.deepEqual(lines[0], { type: 'phase', step: 'import', phase: 'upload', elapsedMs: 0 });
   assert.deepEqual(lines[1], { type: 'info', message: 'container c1 created' });
   assert.equal(lines[2]!.type, 'progress');
   assert.equal(lines[2]!.elapsedMs, 1_500);
-  assert.deepEqual((lines[2]!.tracks as TrackSnapshot[]).map((t) => [t.key, t.state, t.unit]), [['c1', 'importing', 'blobs']]);
+  assert.deepEqual(
+    (lines[2]!.tracks as TrackSnapshot[]).map((t) => [t.key, t.state, t.unit]),
+    [['c1', 'importing', 'blobs']],
+  );
   assert.equal(lines.length, 3);
 });
 
@@ -139,7 +260,10 @@ test('on a terminal the live lines are drawn by cli-progress, messages go above 
   view.note('warning', 'a.txt changed while being copied; copying it again');
   view.done();
   const screen = playTerminal(out());
-  assert.deepEqual(screen.lines.filter((l) => l !== ''), ['seedship: drive SS1 attached', 'seedship: warning: a.txt changed while being copied; copying it again']);
+  assert.deepEqual(
+    screen.lines.filter((l) => l !== ''),
+    ['seedship: drive SS1 attached', 'seedship: warning: a.txt changed while being copied; copying it again'],
+  );
   assert.ok(screen.cursorVisible);
   assert.match(out(), /prepare copy {2}elapsed 0s/, 'the step line was drawn');
   assert.match(out(), / {2}SS1 \/mnt\/a {2}writing {2}1\.00 MiB /, 'the drive line was drawn');

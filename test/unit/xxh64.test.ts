@@ -29,12 +29,18 @@ test('xxh64: the addon agrees with xxhash-wasm around every stripe and tail edge
   }
   const whole = randomBytes(1000);
   assert.equal(h.hex(whole.subarray(7, 907)), want(whole.subarray(7, 907)), 'a view with an offset');
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 5000 }), (b) => h.hex(b) === want(b)), { numRuns: 300 });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 5000 }), (b) => h.hex(b) === want(b)),
+    { numRuns: 300 },
+  );
   assert.throws(() => h.hex('abc' as never), { name: 'TypeError' });
 });
 
 test('xxh64: without the addon, or asked to, xxhash-wasm does it and says why', async () => {
-  for (const h of [await createXxh64Hasher({ addonPath: '/nonexistent/seedship_native.node' }), await createXxh64Hasher({ use: 'wasm' })]) {
+  for (const h of [
+    await createXxh64Hasher({ addonPath: '/nonexistent/seedship_native.node' }),
+    await createXxh64Hasher({ use: 'wasm' }),
+  ]) {
     assert.equal(h.backend, 'xxhash-wasm');
     assert.ok(h.reason);
     const b = randomBytes(100);
