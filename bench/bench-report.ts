@@ -295,5 +295,5 @@ export function writeReport(out: string, rep: Report): void {
   }
   const notes = readIfAny(new URL('../../bench/NOTES.md', import.meta.url));
   if (notes) lines.push(notes);
-  writeFileSync(out, lines.join('\n') + '\n');
+  writeFileSync(out, `${lines.join('\n')}\n`);
 }

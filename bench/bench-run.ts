@@ -70,6 +70,6 @@ export async function killAndResume(
     );
   });
   const killedSecs = (performance.now() - t0) / 1000;
-  const resume = timed([node, ...args].map((a) => `'${a}'`).join(' ') + ' > /dev/null');
+  const resume = timed(`${[node, ...args].map((a) => `'${a}'`).join(' ')} > /dev/null`);
   return { killedSecs, resumeSecs: resume.secs, killedAt };
 }

@@ -283,7 +283,7 @@ function report(
   const lines = [
     '# Drive-bound prepare: N throttled drives (issue 12)',
     '',
-    `Run ${new Date().toISOString().slice(0, 16)} UTC at commit ${rev}${a.label ? ` (${a.label})` : ''} with \`node dist/bench/drive-bound-bench.js${argv ? ' ' + argv : ''}\` (${a.runs} run${a.runs > 1 ? 's' : ''} per case, baseline and seedship alternating; wall clock and peak RSS from \`/usr/bin/time -v\`).`,
+    `Run ${new Date().toISOString().slice(0, 16)} UTC at commit ${rev}${a.label ? ` (${a.label})` : ''} with \`node dist/bench/drive-bound-bench.js${argv ? ` ${argv}` : ''}\` (${a.runs} run${a.runs > 1 ? 's' : ''} per case, baseline and seedship alternating; wall clock and peak RSS from \`/usr/bin/time -v\`).`,
     '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, Linux ${release()}, Node ${process.version}. 1-minute load average around the runs: ${loads.map(f2).join(' → ')} (a shared machine).`,
     '',

@@ -60,7 +60,7 @@ export function translateDiskPrepArgs(argv: string[]): string[] {
   const legacy = argv.filter((a) => /^[spu]:/i.test(a));
   if (legacy.length === 0) return argv;
   const rest = argv.filter((a) => !/^[spu]:/i.test(a));
-  const get = (k: string) => legacy.find((a) => a.toLowerCase().startsWith(k + ':'))?.slice(2);
+  const get = (k: string) => legacy.find((a) => a.toLowerCase().startsWith(`${k}:`))?.slice(2);
   const staging = get('s');
   const publish = get('p');
   if (legacy.some((a) => /^u:/i.test(a))) {
@@ -99,7 +99,7 @@ export function buildProgram(ctx: CliContext, setExit: SetExit, opts: { json?: b
       const problems = usageProblemLines(s);
       const many = problems.length > 1 ? { problems } : {};
       const error = { type: 'error', code: 'E_USAGE', message: problems.join('; '), ...many };
-      write(JSON.stringify(error) + '\n');
+      write(`${JSON.stringify(error)}\n`);
     },
   };
   program

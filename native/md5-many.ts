@@ -68,11 +68,11 @@ function nodeHasher(reason: string): Md5Hasher {
 
 /** The addon's md5Many where it loads (and the forced kernel is supported), else node:crypto. Never throws. */
 export function loadMd5Hasher(opts: Md5Options = {}): Md5Hasher {
-  const env = process.env['SEEDSHIP_MD5'];
+  const env = process.env.SEEDSHIP_MD5;
   const use = opts.use ?? (env === 'node' || env === 'scalar' || env === 'avx2' || env === 'avx512' ? env : undefined);
   if (use === 'node') return nodeHasher(opts.use ? 'asked for' : 'SEEDSHIP_MD5=node');
   // A kernel or an addon asked for by the caller wins over the environment (tests use that).
-  if (opts.use === undefined && opts.addonPath === undefined && process.env['SEEDSHIP_NO_ADDON'] === '1')
+  if (opts.use === undefined && opts.addonPath === undefined && process.env.SEEDSHIP_NO_ADDON === '1')
     return nodeHasher('disabled by SEEDSHIP_NO_ADDON=1');
   const where = opts.addonPath ?? DEFAULT_ADDON_URL;
   let b: unknown;

@@ -66,7 +66,7 @@ export function mountOf(entries: readonly MountEntry[], path: string): MountEntr
   let best: MountEntry | undefined;
   for (const e of entries) {
     const mp = e.mountPoint;
-    const inside = mp === '/' || path === mp || path.startsWith(mp + '/');
+    const inside = mp === '/' || path === mp || path.startsWith(`${mp}/`);
     // Later lines are mounted over earlier ones at the same point: `>=` keeps the last.
     if (inside && (!best || mp.length >= best.mountPoint.length)) best = e;
   }

@@ -490,7 +490,7 @@ export interface LoadOptions {
 /** Load the addon, or the fallback with the reason why. Never throws. */
 export function loadOsExtras(opts: LoadOptions = {}): OsExtras {
   if (opts.disabled) return new FallbackExtras('disabled');
-  if (opts.disabled === undefined && process.env['SEEDSHIP_NO_ADDON'] === '1')
+  if (opts.disabled === undefined && process.env.SEEDSHIP_NO_ADDON === '1')
     return new FallbackExtras('disabled by SEEDSHIP_NO_ADDON=1');
   if (process.platform !== 'linux') return new FallbackExtras(`${process.platform} is not Linux`);
   const where = opts.addonPath ?? DEFAULT_ADDON_URL;

@@ -33,7 +33,7 @@ async function wasmHasher(reason: string): Promise<Xxh64Hasher> {
 export async function createXxh64Hasher(opts: Xxh64Options = {}): Promise<Xxh64Hasher> {
   if (opts.use === 'wasm') return wasmHasher('asked for');
   // The addon asked for by the caller wins over the environment (tests use that).
-  if (opts.use === undefined && opts.addonPath === undefined && process.env['SEEDSHIP_NO_ADDON'] === '1')
+  if (opts.use === undefined && opts.addonPath === undefined && process.env.SEEDSHIP_NO_ADDON === '1')
     return wasmHasher('disabled by SEEDSHIP_NO_ADDON=1');
   const where = opts.addonPath ?? DEFAULT_ADDON_URL;
   let b: { xxh64Hex?: unknown };

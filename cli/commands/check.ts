@@ -87,7 +87,7 @@ export function formatCheck(r: ServiceCheckResult): string {
       ? `ready for the Azure Import/Export service${warnings > 0 ? ` (${n(warnings, 'warning')} to look at)` : ''}`
       : `not importable by the Azure Import/Export service: ${n(errors, 'error')}, ${n(warnings, 'warning')}`,
   );
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 function noteFindings(ctx: CliContext, json: boolean, r: ServiceCheckResult, withFix = true): void {

@@ -47,7 +47,7 @@ export function registerDemo(program: Command, ctx: CliContext, setExit: SetExit
 async function demo(ctx: CliContext, flags: DemoFlags): Promise<number> {
   if (flags.size < 16 * MiB) throw usageError('--size must be at least 16M');
   const dir = flags.keep ?? mkdtempSync(`${tmpdir()}/seedship-demo-`);
-  const say = (s: string) => ctx.stdout.write(s + '\n');
+  const say = (s: string) => ctx.stdout.write(`${s}\n`);
   const clock = ctx.deps.clock;
   const stage = async <T>(f: () => Promise<T> | T): Promise<{ value: T; secs: number }> => {
     const t0 = clock.monotonic();

@@ -36,5 +36,5 @@ function table(rows: (VolumeInfo & { unsuitable: string[] })[]): string {
   ]);
   const widths = head.map((h, i) => Math.min(40, Math.max(h.length, ...body.map((b) => b[i]!.length))));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  return [line(head), ...body.map(line)].join('\n') + '\n';
+  return `${[line(head), ...body.map(line)].join('\n')}\n`;
 }

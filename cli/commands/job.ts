@@ -219,18 +219,18 @@ export async function createJob(ctx: CliContext, f: CreateFlags): Promise<number
     createdAt: ctx.deps.clock.now(),
     drives: drives.map((d) => d.driveId),
   };
-  await ctx.deps.fs.writeFileAtomic(`${f.session}/${J.JOB_FILE}`, JSON.stringify(record, null, 2) + '\n');
+  await ctx.deps.fs.writeFileAtomic(`${f.session}/${J.JOB_FILE}`, `${JSON.stringify(record, null, 2)}\n`);
   printResult(
     ctx,
     f.json === true,
     { job: settings.job, state: created.state, shipTo, drives: record.drives },
     () =>
-      [
+      `${[
         `created Import/Export job ${settings.job} (${created.state ?? 'Creating'}) for ${drives.length} drive(s): ${record.drives.join(', ')}`,
         `ship the drives to:\n  ${J.formatAddress(shipTo)}`,
         `carriers: ${shipTo.supportedCarriers.join(', ') || '(not listed)'}`,
-        'then enter carrier and tracking number within two weeks: seedship job ship --session ' + f.session,
-      ].join('\n') + '\n',
+        `then enter carrier and tracking number within two weeks: seedship job ship --session ${f.session}`,
+      ].join('\n')}\n`,
   );
   return EXIT.OK;
 }
@@ -321,7 +321,7 @@ async function shipJob(ctx: CliContext, f: ShipFlags): Promise<number> {
     sentAt: ctx.deps.clock.now(),
   };
   const file = `${f.session}/${J.SHIPPING_FILE}`;
-  await ctx.deps.fs.writeFileAtomic(file, JSON.stringify(saved, null, 2) + '\n', 0o600);
+  await ctx.deps.fs.writeFileAtomic(file, `${JSON.stringify(saved, null, 2)}\n`, 0o600);
   printResult(
     ctx,
     f.json === true,
@@ -350,14 +350,14 @@ async function showStatus(ctx: CliContext, f: ArmFlags & { session: string; watc
         drives: j.drives,
       },
       () =>
-        [
+        `${[
           `job ${rec.job}: ${j.state ?? '?'}${j.percentComplete !== undefined ? ` (${j.percentComplete}%)` : ''}`,
           `  ${J.explainState(j.state)}`,
           ...j.drives.map(
             (d) =>
               `  drive ${d.driveId ?? '?'}: ${d.state ?? '?'}${d.percentComplete !== undefined ? ` ${d.percentComplete}%` : ''}${d.copyStatus ? ` — ${d.copyStatus}` : ''}${d.errorLogUri ? `\n    error log: ${d.errorLogUri}` : ''}${d.verboseLogUri ? `\n    verbose log: ${d.verboseLogUri}` : ''}`,
           ),
-        ].join('\n') + '\n',
+        ].join('\n')}\n`,
     );
     if (!f.watch || ['Completed', 'Closed', 'Canceled'].includes(j.state ?? '')) return EXIT.OK;
     await new Promise<void>((resolve, reject) => {
@@ -428,9 +428,9 @@ export function registerJob(program: Command, ctx: CliContext, setExit: SetExit)
         f.json === true,
         { locations: locs },
         () =>
-          locs
+          `${locs
             .map((l) => `${l.name ?? l.id}:\n  ${J.formatAddress(l)}\n  carriers: ${l.supportedCarriers.join(', ')}`)
-            .join('\n') + '\n',
+            .join('\n')}\n`,
       );
       setExit(EXIT.OK);
     });
@@ -450,7 +450,7 @@ export function registerJob(program: Command, ctx: CliContext, setExit: SetExit)
         ctx,
         f.json === true,
         { keys },
-        () => keys.map((k) => `${k.driveId}  ${k.bitLockerKey}`).join('\n') + '\n',
+        () => `${keys.map((k) => `${k.driveId}  ${k.bitLockerKey}`).join('\n')}\n`,
       );
       setExit(EXIT.OK);
     });

@@ -77,14 +77,14 @@ async function planAction(ctx: CliContext, flags: PlanFlags): Promise<number> {
       flags.json === true,
       r,
       () =>
-        [
+        `${[
           `staging: ${r.files} entries (files, directories, links, special files), ${formatBytes(r.bytes)}${r.skipped.length ? ` (${r.skipped.length} would be skipped: unreadable directories or entries)` : ''}`,
           `names: ${r.names.mapped} would get another name on the drives (NTFS would not keep them), ${r.names.escaped} an escaped blob name; restore gives the originals back`,
           `codec: ${r.codec}${r.codec === 'zstd' ? ` level ${r.level}: ratio ${r.ratio.toFixed(2)} on ${formatBytes(r.sampledBytes)} sampled` : ''}`,
           `estimated stored: ${formatBytes(r.estimatedStoredBytes)}; with file-system and manifest overhead: ${formatBytes(r.estimatedDriveBytes)}`,
           `drives needed: ${r.drivesNeeded}${r.drivesShort > 0 ? ` — the drives given are not enough: ${r.drivesShort} more of the last one's size` : ''}`,
           `time: about ${formatDuration(r.estimatedSeconds)} at the measured ${formatBytes(r.measuredRate)}/s (read + compress + hash, ${r.threads} threads); a slower drive makes it longer`,
-        ].join('\n') + '\n',
+        ].join('\n')}\n`,
     );
     return EXIT.OK;
   } finally {

@@ -251,5 +251,5 @@ function summary(r: PrepareResult): string {
     for (const s of r.skipped.slice(0, 10)) lines.push(`  ${s.path}: ${s.reason}`);
   }
   lines.push(`session: ${r.sessionDir}`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -55,7 +55,7 @@ async function verifyAction(ctx: CliContext, flags: VerifyFlags): Promise<number
     flags.json === true,
     { ok: bad.length === 0, drives: results },
     () =>
-      results
+      `${results
         .map((r) => {
           const head = `drive ${r.driveId} (${r.root}): ${r.blobs} blobs, ${r.blocks} blocks, ${formatBytes(r.bytes)} read, ${r.deep ? 'MD5 + journal XXH64' : 'MD5'}: ${r.problems.length === 0 ? 'OK' : `${r.problems.length} PROBLEM(S)`}`;
           const lines = r.problems
@@ -66,7 +66,7 @@ async function verifyAction(ctx: CliContext, flags: VerifyFlags): Promise<number
             );
           return [head, ...lines].join('\n');
         })
-        .join('\n') + '\n',
+        .join('\n')}\n`,
   );
   if (bad.length > 0) {
     const p = bad[0]!.problems[0]!;

@@ -4,7 +4,7 @@ import { EXIT, exitCodeFor } from './exit-codes.js';
 
 /** Write the command's result: one JSON object on stdout with --json, else human lines. */
 export function printResult(ctx: CliContext, json: boolean, result: unknown, human: () => string): void {
-  if (json) ctx.stdout.write(JSON.stringify(result) + '\n');
+  if (json) ctx.stdout.write(`${JSON.stringify(result)}\n`);
   else ctx.stdout.write(human());
 }
 
@@ -18,7 +18,7 @@ export function printNotice(
 ): void {
   if (level === 'warning') ctx.log.warn(message, extra);
   else ctx.log.info(message, extra);
-  if (json) ctx.stderr.write(JSON.stringify({ type: level, message, ...extra }) + '\n');
+  if (json) ctx.stderr.write(`${JSON.stringify({ type: level, message, ...extra })}\n`);
   else ctx.stderr.write(`seedship: ${level === 'warning' ? 'warning: ' : ''}${message}\n`);
 }
 
@@ -26,7 +26,7 @@ export function printNotice(
 export function reportError(ctx: CliContext, err: unknown, opts: { json: boolean; debug: boolean }): number {
   if (err instanceof SeedshipError) {
     if (opts.json) {
-      ctx.stderr.write(JSON.stringify({ type: 'error', code: err.code, message: err.message, path: err.path }) + '\n');
+      ctx.stderr.write(`${JSON.stringify({ type: 'error', code: err.code, message: err.message, path: err.path })}\n`);
     } else {
       ctx.stderr.write(`seedship: ${err.message}\n`);
       if (opts.debug && err.cause !== undefined) ctx.stderr.write(`cause: ${describeCause(err.cause)}\n`);
@@ -35,10 +35,10 @@ export function reportError(ctx: CliContext, err: unknown, opts: { json: boolean
   }
   const message = err instanceof Error ? err.message : String(err);
   if (opts.json) {
-    ctx.stderr.write(JSON.stringify({ type: 'error', code: 'E_INTERNAL', message }) + '\n');
+    ctx.stderr.write(`${JSON.stringify({ type: 'error', code: 'E_INTERNAL', message })}\n`);
   } else {
     ctx.stderr.write(`seedship: unexpected error: ${message}\n`);
-    if (opts.debug && err instanceof Error && err.stack) ctx.stderr.write(err.stack + '\n');
+    if (opts.debug && err instanceof Error && err.stack) ctx.stderr.write(`${err.stack}\n`);
     else ctx.stderr.write('seedship: this is a bug; rerun with --debug and report the stack.\n');
   }
   return EXIT.UNEXPECTED;

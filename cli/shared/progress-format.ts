@@ -100,11 +100,11 @@ export function liveTrackLine(t: TrackSnapshot): string {
   const bar = t.total !== undefined ? `[${textBar(t.done, t.total, 20)}]` : undefined;
   const rate = formatRate(t.unit, t.rate);
   const parts = [t.label, t.state, fillPart(t), doneOfTotal(t), itemsPart(t), rate, etaPart(t), bar];
-  return '  ' + join(parts, '  ');
+  return `  ${join(parts, '  ')}`;
 }
 
 /** Cut a line to `width` columns (the display must not wrap, or its lines would drift). */
 export function fitWidth(line: string, width: number): string {
   const chars = [...line];
-  return chars.length <= width ? line : chars.slice(0, Math.max(0, width - 1)).join('') + '…';
+  return chars.length <= width ? line : `${chars.slice(0, Math.max(0, width - 1)).join('')}…`;
 }

@@ -80,16 +80,16 @@ export function startProgress(
   };
   const sampleToLog = () => ctx.log.progress(board.snapshot());
   every(LOG_SAMPLE_MS, sampleToLog);
-  const progressEvent = () => JSON.stringify({ type: 'progress', ...board.snapshot() }) + '\n';
+  const progressEvent = () => `${JSON.stringify({ type: 'progress', ...board.snapshot() })}\n`;
   if (opts.json) every(intervalMs, () => ctx.stderr.write(progressEvent()));
-  else if (!tty) every(intervalMs, () => ctx.stderr.write(plainLine(board.snapshot()) + '\n'));
+  else if (!tty) every(intervalMs, () => ctx.stderr.write(`${plainLine(board.snapshot())}\n`));
 
   board.onPhase((change: PhaseChange) => {
     ctx.log.phase(change);
     const snap = board.snapshot();
     ctx.log.progress(snap);
-    if (opts.json) ctx.stderr.write(JSON.stringify({ type: 'phase', ...change }) + '\n');
-    else if (!tty) ctx.stderr.write(plainLine(snap) + '\n');
+    if (opts.json) ctx.stderr.write(`${JSON.stringify({ type: 'phase', ...change })}\n`);
+    else if (!tty) ctx.stderr.write(`${plainLine(snap)}\n`);
   });
   live?.start();
   let ended = false;
@@ -114,7 +114,7 @@ export function startProgress(
       live?.stop();
       const snap = board.snapshot();
       ctx.log.progress(snap);
-      if (opts.json) ctx.stderr.write(JSON.stringify({ type: 'progress', ...snap }) + '\n');
+      if (opts.json) ctx.stderr.write(`${JSON.stringify({ type: 'progress', ...snap })}\n`);
     },
   };
 }
@@ -179,7 +179,7 @@ class LiveDisplay {
   log(line: string): void {
     if (!this.#multi) return;
     this.#logged = true;
-    this.#multi.log(line + '\n');
+    this.#multi.log(`${line}\n`);
   }
 
   /** Take the lines off the terminal; messages still buffered are printed first. */

@@ -328,7 +328,7 @@ export class FileRunLog implements RunLog {
     const text = `seedship: ${level === 'warning' ? 'warning: ' : ''}${message}`;
     const line = this.#json ? JSON.stringify({ type: level, message }) : text;
     try {
-      this.#o.stderr.write(line + '\n');
+      this.#o.stderr.write(`${line}\n`);
     } catch {
       // stderr closed (EPIPE): nowhere left to say it.
     }

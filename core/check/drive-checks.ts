@@ -27,7 +27,7 @@ function isFuse(fsType: string): boolean {
 export function bitlockerOf(s: StorageFacts): 'cryptsetup' | 'dislocker' | undefined {
   if (s.layers.some((l) => l.kind === 'dm' && l.dmUuid?.startsWith('CRYPT-BITLK-'))) return 'cryptsetup';
   const b = s.backing;
-  if (!b || b.file.slice(b.file.lastIndexOf('/') + 1) !== 'dislocker-file' || !isFuse(b.fsType)) return undefined;
+  if (b?.file.slice(b.file.lastIndexOf('/') + 1) !== 'dislocker-file' || !isFuse(b.fsType)) return undefined;
   return `${b.fsType} ${b.source}`.includes('dislocker') ? 'dislocker' : undefined;
 }
 
@@ -282,7 +282,7 @@ function judgeDisk(disk: BlockLayer, add: AddFinding, anyDisk: string): void {
 function judgeSessionOnDrive(d: DriveFacts, job: JobFacts, add: AddFinding): void {
   const sess = job.sessionReal;
   if (!sess || !d.root) return;
-  const inside = sess === d.root || sess.startsWith(d.root + '/');
+  const inside = sess === d.root || sess.startsWith(`${d.root}/`);
   const ownVolume = d.storage !== undefined && d.storage.mountPoint === d.root;
   if (inside || (ownVolume && job.sessionStorage?.mountPoint === d.root)) {
     add(

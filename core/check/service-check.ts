@@ -62,7 +62,7 @@ function judgeJob(drives: readonly DriveFacts[], job: JobFacts): CheckFinding[] 
     );
   }
   const sess = job.sessionReal;
-  if (sess && job.staging && (sess === job.staging || sess.startsWith(job.staging + '/'))) {
+  if (sess && job.staging && (sess === job.staging || sess.startsWith(`${job.staging}/`))) {
     add(
       'session-location',
       'warning',

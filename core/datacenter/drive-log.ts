@@ -97,7 +97,7 @@ export function formatDriveLog(
     }
     s += '  </Blob>\r\n';
   }
-  return s + `  <Status>${status}</Status>\r\n</DriveLog>\r\n`;
+  return `${s}  <Status>${status}</Status>\r\n</DriveLog>\r\n`;
 }
 
 /** `yyyyMMdd-HHmmss-fff`, as the service names its logs. */

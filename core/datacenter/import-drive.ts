@@ -267,7 +267,7 @@ async function importBlob(
     };
   const path = driveFilePath(root, b.filePath)!;
   const st = await fs.stat(path).catch(() => undefined);
-  if (!st || st.kind !== 'file')
+  if (st?.kind !== 'file')
     return {
       entry: { ...base, status: 'FileNotFound', reason: `${b.filePath} is not on the drive`, ranges: [] },
       blocks: 0,

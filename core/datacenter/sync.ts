@@ -249,7 +249,7 @@ export async function runSync(
     known.delete(path);
     deleted++;
   }
-  await fs.writeFileAtomic(statePath, JSON.stringify(Object.fromEntries(known)) + '\n');
+  await fs.writeFileAtomic(statePath, `${JSON.stringify(Object.fromEntries(known))}\n`);
   return { uploaded, unchanged, metadataUpdated, deleted, bytesUploaded, statePath };
 }
 

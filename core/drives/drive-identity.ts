@@ -109,7 +109,7 @@ export async function dropReserves(fs: FileSystem, root: string): Promise<void> 
 }
 
 function formatDriveJson(j: DriveJson): string {
-  return JSON.stringify(j, null, 2) + '\n';
+  return `${JSON.stringify(j, null, 2)}\n`;
 }
 
 const ID_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';

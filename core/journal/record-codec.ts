@@ -22,7 +22,7 @@ export const RECORD_HEAD_BYTES = 4 + 4 + 1;
 /** Bound on a record's payload: anything longer is a torn or garbage tail (restic bounds its pack headers the same way). */
 export const MAX_RECORD_PAYLOAD_BYTES = 1 << 20;
 
-export const enum RecordType {
+export enum RecordType {
   SessionStarted = 1,
   DriveAttached = 2,
   SegmentStarted = 3,

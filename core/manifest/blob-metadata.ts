@@ -269,7 +269,7 @@ export function formatMetadataFile(md: Readonly<Record<string, string>>): string
       throw new RangeError(`metadata key ${JSON.stringify(k)} is not a valid name`);
     s += `  <${k}>${xmlEscape(v)}</${k}>\r\n`;
   }
-  return s + '</Metadata>\r\n';
+  return `${s}</Metadata>\r\n`;
 }
 
 /** Upper bound of a metadata file's size and of the manifest element naming it. */

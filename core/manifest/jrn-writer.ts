@@ -28,7 +28,7 @@ export class JrnWriter {
         ? `${k}: [BeginValue]\r\n${v.replace(/\r?\n/g, '\r\n').replace(/\r\n$/, '')}\r\n[EndValue]\r\n`
         : `${k}: ${v}\r\n`;
     }
-    return s + '[EndUpdateRecord]\r\n';
+    return `${s}[EndUpdateRecord]\r\n`;
   }
 
   /** Create the file with its NewJournalFile record if it does not exist yet. */

@@ -8,7 +8,7 @@ import type {
   NativeDeps,
 } from '../../native/interfaces.js';
 import { errnoCode, SeedshipError } from '../util/errors.js';
-import { type ActiveFile, type DriveState, type SegmentState } from '../journal/journal-state.js';
+import type { ActiveFile, DriveState, SegmentState } from '../journal/journal-state.js';
 import { driveRoom, reserveBytesFor, SEGMENT_START_BYTES, segmentAllocBytes } from '../drives/drive-space.js';
 import {
   RecordType,

@@ -8,7 +8,7 @@ import {
   type DriveJson,
 } from '../drives/drive-identity.js';
 import { RecordType } from '../journal/record-codec.js';
-import { type DriveState } from '../journal/journal-state.js';
+import type { DriveState } from '../journal/journal-state.js';
 import { driveRoom, reserveBytesFor, segmentAllocBytes } from '../drives/drive-space.js';
 import { sessionFiles } from '../session/session-layout.js';
 import { formatBytes } from '../util/size.js';
@@ -88,7 +88,7 @@ export class DriveCoordinator {
         { path: input },
       );
     const staging = this.#s.staging;
-    if (root === staging || root.startsWith(staging + '/') || staging.startsWith(root + '/')) {
+    if (root === staging || root.startsWith(`${staging}/`) || staging.startsWith(`${root}/`)) {
       throw new SeedshipError(
         'E_DRIVE_UNSUITABLE',
         `drive ${input} overlaps the staging directory ${staging}; use a separate drive`,
@@ -275,12 +275,12 @@ export class DriveCoordinator {
     if (s.settings.encrypt) {
       await fs.mkdir(sessionFiles.keysDir(s.dir), 0o700);
       const key = this.#deps.randomBytes(64);
-      await fs.writeFileAtomic(sessionFiles.key(s.dir, driveId), Buffer.from(key).toString('hex') + '\n', 0o600);
+      await fs.writeFileAtomic(sessionFiles.key(s.dir, driveId), `${Buffer.from(key).toString('hex')}\n`, 0o600);
       this.#keys.set(seq, key);
     }
     if (d.bitlockerKey) {
       await fs.mkdir(sessionFiles.keysDir(s.dir), 0o700);
-      await fs.writeFileAtomic(`${sessionFiles.keysDir(s.dir)}/${driveId}.bitlocker`, d.bitlockerKey + '\n', 0o600);
+      await fs.writeFileAtomic(`${sessionFiles.keysDir(s.dir)}/${driveId}.bitlocker`, `${d.bitlockerKey}\n`, 0o600);
     }
     // drive.json first, then the journal record, then data: a crash in between leaves a drive that
     // is recognised as this job's and attached again.

@@ -1,7 +1,7 @@
 import type { FileHandle, FileSystem } from '../../native/interfaces.js';
 import { DRIVE_DIR, dropReserves, INODE_RESERVE, MANIFEST_RESERVE } from '../drives/drive-identity.js';
 import { EMPTY_FILE } from '../journal/drive-blobs.js';
-import { type DriveState } from '../journal/journal-state.js';
+import type { DriveState } from '../journal/journal-state.js';
 import { reserveBytesFor } from '../drives/drive-space.js';
 
 const ZEROS = new Uint8Array(1024 * 1024);

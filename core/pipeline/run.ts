@@ -265,7 +265,7 @@ async function prepareInSession(
   let skippedFile: string | undefined;
   if (skipped.length > 0) {
     skippedFile = sessionFiles.skipped(session.dir);
-    await fs.writeFileAtomic(skippedFile, skipped.map((e) => `${e.path}\t${e.reason}`).join('\n') + '\n');
+    await fs.writeFileAtomic(skippedFile, `${skipped.map((e) => `${e.path}\t${e.reason}`).join('\n')}\n`);
   }
   const st = session.state;
   const drives: DriveSummary[] = st.drives.filter(Boolean).map((d) => ({
@@ -373,7 +373,7 @@ async function writeRenamed(
       : [];
   await deps.fs.writeFileAtomic(
     path,
-    ['# what\tstaged path\tdrive path (below the container)\tblob name', ...lines, ...more].join('\n') + '\n',
+    `${['# what\tstaged path\tdrive path (below the container)\tblob name', ...lines, ...more].join('\n')}\n`,
   );
   return path;
 }
@@ -387,7 +387,7 @@ async function refuseFiles(
   const path = sessionFiles.problems(session.dir);
   await deps.fs.writeFileAtomic(
     path,
-    problems.map((p) => `${p.severity}\t${p.rule}\t${p.path}\t${p.message}`).join('\n') + '\n',
+    `${problems.map((p) => `${p.severity}\t${p.rule}\t${p.path}\t${p.message}`).join('\n')}\n`,
   );
   const errors = problems.filter((p) => p.severity === 'error');
   const shown = errors.slice(0, SHOWN_PROBLEMS).map((p) => `  ${JSON.stringify(p.path)}: ${p.message} [${p.rule}]`);

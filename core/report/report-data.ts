@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Clock, FileSystem } from '../../native/interfaces.js';
 import { usageError } from '../util/errors.js';
 import { JOB_FILE, SHIPPING_FILE, type JobRecord, type ShippingRecord } from '../job/job-session.js';
-import { type DriveState } from '../journal/journal-state.js';
+import type { DriveState } from '../journal/journal-state.js';
 import { driveRoom } from '../drives/drive-space.js';
 import { sessionFiles } from '../session/session-layout.js';
 import { readSettings, type SessionSettings } from '../session/session-settings.js';

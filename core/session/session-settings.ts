@@ -75,5 +75,5 @@ export function checkAgainstSession(s: SessionSettings, req: RequestedSettings):
 
 export async function writeSettings(fs: FileSystem, dir: string, s: SessionSettings): Promise<void> {
   // 0600: the settings may hold a container SAS.
-  await fs.writeFileAtomic(sessionFiles.settings(dir), JSON.stringify(s, null, 2) + '\n', 0o600);
+  await fs.writeFileAtomic(sessionFiles.settings(dir), `${JSON.stringify(s, null, 2)}\n`, 0o600);
 }

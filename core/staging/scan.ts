@@ -70,7 +70,7 @@ function isBeforeStart(rel: string, after: string | undefined, isDir: boolean): 
   if (after === undefined) return false;
   if (isDir) {
     // A directory is wholly before `after` unless `after` lies inside it or after it.
-    return !after.startsWith(rel + '/') && compareStagedPaths(rel, after) < 0;
+    return !after.startsWith(`${rel}/`) && compareStagedPaths(rel, after) < 0;
   }
   return compareStagedPaths(rel, after) <= 0;
 }

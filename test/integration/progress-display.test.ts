@@ -16,7 +16,7 @@ const SLOW_ENTRY = fileURLToPath(new URL('../support/slow-drive-entry.js', impor
 
 /** A live step line (`prepare copy  elapsed 3s  …`) or drive line (`  SS… /path  writing  (12% full)  …`). */
 const LIVE_LINE =
-  /^prepare \S+( \(.*\))?  elapsed |^ {2}SS\w+ \S+ {2}(waiting|writing|sealing|reading back|done|failed) {2}/;
+  /^prepare \S+( \(.*\))? {2}elapsed |^ {2}SS\w+ \S+ {2}(waiting|writing|sealing|reading back|done|failed) {2}/;
 
 /** Run in a pty whose terminal is 200 columns wide, so whole lines can be compared. */
 function wide(argv: string[]): string[] {

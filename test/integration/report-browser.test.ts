@@ -146,7 +146,7 @@ test('the report opens in chromium offline: every drive, the chart with a line p
         // The prepare run's own samples and the two runs added: the line breaks between runs.
         assert.ok((((await path.getAttribute('d')) ?? '').match(/M/g)?.length ?? 0) >= 3);
       }
-      assert.ok((await page.locator('text=odd/' + TRAP).count()) >= 1, 'the trap name is shown as text');
+      assert.ok((await page.locator(`text=odd/${TRAP}`).count()) >= 1, 'the trap name is shown as text');
       assert.equal(await page.locator('img').count(), 0);
       assert.match(await page.locator('#warnings').innerText(), /Warnings \(1\)/);
 

@@ -29,7 +29,7 @@ function resealDriveJson(d: string): void {
   const j = JSON.parse(readFileSync(`${d}/seedship/drive.json`, 'utf8')) as Record<string, unknown>;
   writeFileSync(
     `${d}/seedship/drive.json`,
-    JSON.stringify({ ...j, manifestHash: md5Hex(readFileSync(`${d}/DriveManifest.xml`)) }, null, 2) + '\n',
+    `${JSON.stringify({ ...j, manifestHash: md5Hex(readFileSync(`${d}/DriveManifest.xml`)) }, null, 2)}\n`,
   );
 }
 
@@ -44,7 +44,7 @@ test('a block blob Length raised 1000x in the manifest: verify refuses it (exit 
     assert.equal(r.code, 0, r.stderr);
     const session = `${staging}/.seedship/vcheck`;
     const ok = await runSeedship(['verify', '--drive', d]);
-    assert.equal(ok.code, 0, 'the drive as sealed passes: ' + ok.stdout + ok.stderr);
+    assert.equal(ok.code, 0, `the drive as sealed passes: ${ok.stdout}${ok.stderr}`);
 
     const manifest = readFileSync(`${d}/DriveManifest.xml`, 'utf8');
     const tampered = manifest.replace(
@@ -129,7 +129,7 @@ test('page blob manifests: a range outside Length, a Length not a multiple of 51
     writeFileSync(`${d}/DriveManifest.xml`, manifest);
     resealDriveJson(d);
     const ok = await runSeedship(['verify', '--drive', d]);
-    assert.equal(ok.code, 0, 'the manifest as sealed passes: ' + ok.stdout + ok.stderr);
+    assert.equal(ok.code, 0, `the manifest as sealed passes: ${ok.stdout}${ok.stderr}`);
   } finally {
     t.cleanup();
   }

@@ -58,7 +58,7 @@ export class FakeSysfs {
     mkdirSync(`${this.root}/class/scsi_host/host${h}`, { recursive: true });
     writeFileSync(
       `${this.root}/class/scsi_host/host${h}/proc_name`,
-      { sata: 'ahci', sas: 'mpt3sas', usb: 'usb-storage' }[o.via] + '\n',
+      `${{ sata: 'ahci', sas: 'mpt3sas', usb: 'usb-storage' }[o.via]}\n`,
     );
     if (o.via === 'sas') mkdirSync(`${this.root}/class/sas_host/host${h}`, { recursive: true });
     for (const p of o.partitions ?? []) {
@@ -128,7 +128,7 @@ export function fakeMachine(): FakeMachine {
       return at;
     },
     probe() {
-      writeFileSync(`${dir}/mountinfo`, lines.join('\n') + '\n');
+      writeFileSync(`${dir}/mountinfo`, `${lines.join('\n')}\n`);
       return new LinuxDriveProbe({ sysRoot: sys.root, mountinfo: `${dir}/mountinfo` });
     },
   };

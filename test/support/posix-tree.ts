@@ -200,7 +200,7 @@ export function buildPosixTree(root: string, opts: { debianDocs?: boolean } = {}
   file(nonUtf8, 'not utf-8\n');
   const newline = 'unicode/line\nbreak';
   file(newline);
-  const long = 'é'.repeat(127) + 'a'; // 255 bytes, 128 chars (128 UTF-16 units)
+  const long = `${'é'.repeat(127)}a`; // 255 bytes, 128 chars (128 UTF-16 units)
   if (Buffer.byteLength(long) !== 255) throw new Error('255-byte name is not 255 bytes');
   const name255Multibyte = `unicode/${long}`;
   const name255Ascii = `unicode/${'x'.repeat(255)}`;

@@ -21,7 +21,7 @@ export function runInPty(
   const onData = (d: Buffer) => {
     output += d.toString();
     const a = answers[next];
-    if (a && a.when.test(output)) {
+    if (a?.when.test(output)) {
       next++;
       a.before?.();
       child.stdin.write(a.send);

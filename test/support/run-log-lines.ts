@@ -79,6 +79,6 @@ export function writeRunLog(sessionDir: string, run: SyntheticRun, tail = ''): s
   mkdirSync(`${sessionDir}/logs`, { recursive: true });
   const stamp = new Date(run.start).toISOString().replace(/[:.]/g, '-');
   const path = `${sessionDir}/logs/${stamp}-${run.command}.jsonl`;
-  writeFileSync(path, runLogLines(run).join('\n') + '\n' + tail);
+  writeFileSync(path, `${runLogLines(run).join('\n')}\n${tail}`);
   return path;
 }

@@ -30,7 +30,7 @@ const binding = loadBinding();
 function needAddon(t: TestContext): Binding | undefined {
   if (typeof binding !== 'string') return binding;
   const why = `native addon not loaded (${binding}); see native/addon/build/build-native.log`;
-  if (process.env['SEEDSHIP_REQUIRE_ADDON'] === '1') assert.fail(why);
+  if (process.env.SEEDSHIP_REQUIRE_ADDON === '1') assert.fail(why);
   t.skip(why);
   return undefined;
 }

@@ -20,7 +20,7 @@ const fallback = loadOsExtras({ disabled: true });
 function needAddon(t: TestContext): boolean {
   if (native.capabilities.available) return true;
   const why = `native addon not loaded (${native.capabilities.reason}); see native/addon/build/build-native.log`;
-  if (process.env['SEEDSHIP_REQUIRE_ADDON'] === '1') assert.fail(why);
+  if (process.env.SEEDSHIP_REQUIRE_ADDON === '1') assert.fail(why);
   t.skip(why);
   return false;
 }

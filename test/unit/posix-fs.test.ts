@@ -37,7 +37,7 @@ const paths: readonly { readonly name: string; readonly x: OsExtras }[] = [
 function usable(t: TestContext, name: string, x: OsExtras): boolean {
   if (name === 'fallback' || x.capabilities.available) return true;
   const why = `native addon not loaded (${x.capabilities.reason}); see native/addon/build/build-native.log`;
-  if (process.env['SEEDSHIP_REQUIRE_ADDON'] === '1') assert.fail(why);
+  if (process.env.SEEDSHIP_REQUIRE_ADDON === '1') assert.fail(why);
   t.skip(why);
   return false;
 }

@@ -14,7 +14,7 @@ test('xxh64: the addon agrees with xxhash-wasm around every stripe and tail edge
   const h = await createXxh64Hasher({ use: 'addon' });
   if (h.backend !== 'addon') {
     const why = `native addon not used (${h.reason}); see native/addon/build/build-native.log`;
-    if (process.env['SEEDSHIP_REQUIRE_ADDON'] === '1') assert.fail(why);
+    if (process.env.SEEDSHIP_REQUIRE_ADDON === '1') assert.fail(why);
     t.skip(why);
     return;
   }
