@@ -30,10 +30,17 @@ module.exports = {
     {
       name: 'native-not-core',
       comment:
-        'native/ implements the interfaces core/ uses; it may only use core/azure/ (the service definitions it implements), which imports nothing.',
+        'native/ implements the interfaces core/ uses; of core/ it may only use the leaves core/azure/ (the service definitions it implements) and core/errors/ (the error every layer throws).',
       severity: 'error',
       from: { path: '^native/' },
-      to: { path: '^(core|cli|bench|test|fixtures)/', pathNot: '^core/azure/' },
+      to: { path: '^(core|cli|bench|test|fixtures)/', pathNot: '^core/(azure|errors)/' },
+    },
+    {
+      name: 'errors-is-a-leaf',
+      comment: 'core/errors/ holds SeedshipError and its codes (docs/errors.md): it imports no module of ours.',
+      severity: 'error',
+      from: { path: '^core/errors/' },
+      to: { path: '^(core|native|cli)/', pathNot: '^core/errors/' },
     },
     {
       name: 'azure-is-a-leaf',

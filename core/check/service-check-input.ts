@@ -1,5 +1,5 @@
 import type { FileSystem, NativeDeps, StorageFacts } from '../../native/interfaces.js';
-import { errnoCode, SeedshipError } from '../util/errors.js';
+import { errnoCode, SeedshipError } from '../errors/errors.js';
 import { parseDriveInfo } from '../manifest/drive-info.js';
 import { sessionFiles } from '../session/session-layout.js';
 import { readSettings, type SessionSettings } from '../session/session-settings.js';

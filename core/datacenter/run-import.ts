@@ -1,7 +1,7 @@
 import type { ChunkProcessor, FileSystem } from '../../native/interfaces.js';
 import type { BlobStore } from '../../native/blob-store-types.js';
 import { readDriveJson } from '../drives/drive-identity.js';
-import { SeedshipError, usageError } from '../util/errors.js';
+import { SeedshipError, usageError } from '../errors/errors.js';
 import { driveBlobs, type DriveBlob } from '../journal/drive-blobs.js';
 import { manifestTotals } from '../manifest/manifest-totals.js';
 import { blobTweakSeed } from '../chunks/chunk-task.js';

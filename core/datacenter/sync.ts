@@ -10,7 +10,7 @@ import {
 import { blobNameOf, blobSuffix } from '../manifest/naming.js';
 import type { BlobStore } from '../../native/blob-store-types.js';
 import { createHash } from 'node:crypto';
-import { SeedshipError } from '../util/errors.js';
+import { SeedshipError } from '../errors/errors.js';
 import { RecordType } from '../journal/record-codec.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { blockId } from '../manifest/drive-manifest.js';

@@ -1,5 +1,5 @@
 import type { FileSystem } from '../../native/interfaces.js';
-import { SeedshipError } from '../util/errors.js';
+import { SeedshipError } from '../errors/errors.js';
 import { MANIFEST_NAME } from '../manifest/drive-manifest.js';
 
 /** Where seedship keeps its own files on a drive. */

@@ -1,5 +1,5 @@
 import type { FileSystem } from '../../native/interfaces.js';
-import { errnoCode, SeedshipError } from '../util/errors.js';
+import { errnoCode, SeedshipError } from '../errors/errors.js';
 import { rawChunkBytes } from '../manifest/chunking.js';
 import { pickSamples, type SampleRange } from '../plan/samples.js';
 import { walkStaging } from '../staging/scan.js';

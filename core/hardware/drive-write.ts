@@ -1,5 +1,5 @@
 import type { Clock, FileHandle, FileSystem } from '../../native/interfaces.js';
-import { errnoCode, SeedshipError, usageError } from '../util/errors.js';
+import { errnoCode, SeedshipError, usageError } from '../errors/errors.js';
 import { formatBytes } from '../util/size.js';
 import { SampleRng } from './sample-data.js';
 import { detectWriteCliff, type WriteCliff, type WriteWindow } from './write-cliff.js';

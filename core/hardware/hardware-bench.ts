@@ -1,5 +1,5 @@
 import type { NativeDeps } from '../../native/interfaces.js';
-import { SeedshipError } from '../util/errors.js';
+import { SeedshipError } from '../errors/errors.js';
 import { sampleEncodeTask } from '../plan/samples.js';
 import { formatBytes } from '../util/size.js';
 import { BENCH_CHUNK_BYTES, stagingDataset, syntheticDatasets, type BenchDataset } from './bench-data.js';

@@ -1,4 +1,4 @@
-import { usageError } from '../util/errors.js';
+import { usageError } from '../errors/errors.js';
 import type { DeliveryPackage, ReturnAddress, ReturnShipping } from '../azure/job-model.js';
 
 /** The service takes at most 10 drives per job. */

@@ -1,5 +1,5 @@
 import type { FileSystem } from '../../native/interfaces.js';
-import { SeedshipError, usageError } from '../util/errors.js';
+import { SeedshipError, usageError } from '../errors/errors.js';
 import { parseDriveInfo, type DriveInfo } from '../manifest/drive-info.js';
 import { readSettings, type SessionSettings } from '../session/session-settings.js';
 import type {

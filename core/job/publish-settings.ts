@@ -1,5 +1,5 @@
 import { SaxesParser } from 'saxes';
-import { usageError } from '../util/errors.js';
+import { usageError } from '../errors/errors.js';
 
 /** The subscriptions in a `.publishsettings` file (AzureOfflineBackupDiskPrep's `p:`). */
 export function parsePublishSettings(text: string, source: string): { id: string; name: string }[] {

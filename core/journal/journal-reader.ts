@@ -1,5 +1,5 @@
 import type { FileSystem } from '../../native/interfaces.js';
-import { SeedshipError } from '../util/errors.js';
+import { SeedshipError } from '../errors/errors.js';
 import { decodeHeader, decodeRecord, HEADER_BYTES, type JournalRecord, type RecordType } from './record-codec.js';
 
 const READ_BLOCK_BYTES = 1 << 20;

@@ -1,4 +1,4 @@
-import { SeedshipError } from '../util/errors.js';
+import { SeedshipError } from '../errors/errors.js';
 import { parseFlatXml, xmlEscape } from '../util/xml.js';
 
 /**

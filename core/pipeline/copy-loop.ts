@@ -7,7 +7,7 @@ import type {
   FileStat,
   NativeDeps,
 } from '../../native/interfaces.js';
-import { errnoCode, SeedshipError } from '../util/errors.js';
+import { errnoCode, SeedshipError } from '../errors/errors.js';
 import type { ActiveFile, DriveState, SegmentState } from '../journal/journal-state.js';
 import { driveRoom, reserveBytesFor, SEGMENT_START_BYTES, segmentAllocBytes } from '../drives/drive-space.js';
 import {

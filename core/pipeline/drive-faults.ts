@@ -1,4 +1,4 @@
-import { errnoCode } from '../util/errors.js';
+import { errnoCode } from '../errors/errors.js';
 
 /** Errors that mean the drive itself failed (not staging, not seedship). */
 const DRIVE_FAULTS = new Set(['EIO', 'EROFS', 'ENOTCONN', 'ENODEV', 'ENXIO', 'ESTALE', 'EREMOTEIO', 'EUCLEAN']);

@@ -1,5 +1,5 @@
 import type { NativeDeps } from '../../native/interfaces.js';
-import { errnoCode, SeedshipError, usageError } from '../util/errors.js';
+import { errnoCode, SeedshipError, usageError } from '../errors/errors.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { JournalState } from '../journal/journal-state.js';
 import { JournalWriter } from '../journal/journal-writer.js';

@@ -1,5 +1,5 @@
 import type { ChunkProcessor, NativeDeps } from '../../native/interfaces.js';
-import { errnoCode } from '../util/errors.js';
+import { errnoCode } from '../errors/errors.js';
 import type { DriveState } from '../journal/journal-state.js';
 import { RecordType } from '../journal/record-codec.js';
 import type { BlobNaming } from '../journal/drive-blobs.js';

@@ -1,5 +1,5 @@
 import type { NativeDeps } from '../../native/interfaces.js';
-import { SeedshipError, usageError } from '../util/errors.js';
+import { SeedshipError, usageError } from '../errors/errors.js';
 import type { BlobNaming } from '../journal/drive-blobs.js';
 import { JrnWriter } from '../manifest/jrn-writer.js';
 import { RecordType } from '../journal/record-codec.js';

@@ -1,5 +1,5 @@
 import type { ChunkProcessor, Codec, FileSystem } from '../../native/interfaces.js';
-import { usageError } from '../util/errors.js';
+import { usageError } from '../errors/errors.js';
 import { formatBytes } from '../util/size.js';
 import { ALLOC_UNIT_BYTES, DRIVE_FIXED_RESERVE_BYTES, SEGMENT_START_BYTES } from '../drives/drive-space.js';
 import { reserveBytesFor } from '../drives/drive-space.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Clock, FileSystem } from '../../native/interfaces.js';
-import { usageError } from '../util/errors.js';
+import { usageError } from '../errors/errors.js';
 import { JOB_FILE, SHIPPING_FILE, type JobRecord, type ShippingRecord } from '../job/job-session.js';
 import type { DriveState } from '../journal/journal-state.js';
 import { driveRoom } from '../drives/drive-space.js';

@@ -1,6 +1,6 @@
 import type { CodecKit, FileSystem, ZstdStreamDecoder } from '../../native/interfaces.js';
 import type { BlobStore } from '../../native/blob-store-types.js';
-import { SeedshipError, errnoCode } from '../util/errors.js';
+import { SeedshipError, errnoCode } from '../errors/errors.js';
 import { SparseWriter } from './sparse-writer.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { ChunkProcessor, DecodeTask, FileHandle, FileSystem } from '../../native/interfaces.js';
 import type { ChunkRec } from '../journal/record-codec.js';
-import { SeedshipError } from '../util/errors.js';
+import { SeedshipError } from '../errors/errors.js';
 import { driveBlobs, type DriveBlob } from '../journal/drive-blobs.js';
 import { matchDrives, openSessionView } from '../session/session-view.js';
 import { mapBounded } from '../util/bounded-map.js';

@@ -2,7 +2,7 @@ import type { FileSystem } from '../../native/interfaces.js';
 import type { RestoreMeta } from '../manifest/blob-metadata.js';
 
 export type { RestoreMeta };
-import { errnoCode } from '../util/errors.js';
+import { errnoCode } from '../errors/errors.js';
 import { SPARSE_BLOCK_BYTES, writeNonZero } from './sparse-writer.js';
 
 /** A whole small file, with holes where it has zero blocks. */

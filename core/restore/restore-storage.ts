@@ -1,6 +1,6 @@
 import type { CodecKit, FileSystem } from '../../native/interfaces.js';
 import type { BlobStore } from '../../native/blob-store-types.js';
-import { SeedshipError } from '../util/errors.js';
+import { SeedshipError } from '../errors/errors.js';
 import { driveBlobs } from '../journal/drive-blobs.js';
 import type { SessionView } from '../session/session-view.js';
 import { finishFile, restoreMetaOf, type RestoreResult } from './restore-drives.js';

@@ -1,5 +1,5 @@
 import type { FileSystem, ProcessInfo } from '../../native/interfaces.js';
-import { errnoCode, SeedshipError } from '../util/errors.js';
+import { errnoCode, SeedshipError } from '../errors/errors.js';
 
 interface LockBody {
   pid: number;

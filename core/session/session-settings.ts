@@ -1,5 +1,5 @@
 import type { Codec, FileSystem } from '../../native/interfaces.js';
-import { SeedshipError, usageError } from '../util/errors.js';
+import { SeedshipError, usageError } from '../errors/errors.js';
 import type { ImportDisposition } from '../manifest/drive-manifest.js';
 import { sessionFiles } from './session-layout.js';
 

@@ -1,5 +1,5 @@
 import type { FileSystem } from '../../native/interfaces.js';
-import { SeedshipError } from '../util/errors.js';
+import { SeedshipError } from '../errors/errors.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { JournalState } from '../journal/journal-state.js';
 import type { BlobNaming } from '../journal/drive-blobs.js';

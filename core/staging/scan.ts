@@ -1,5 +1,5 @@
 import type { EntryKind, FileStat, FileSystem } from '../../native/interfaces.js';
-import { errnoCode } from '../util/errors.js';
+import { errnoCode } from '../errors/errors.js';
 import { fitDrivePath, mapDirectoryNames } from '../manifest/naming.js';
 
 /** Entries of one directory stat'ed at once. */

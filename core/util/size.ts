@@ -1,4 +1,4 @@
-import { usageError } from './errors.js';
+import { usageError } from '../errors/errors.js';
 
 const UNITS: Record<string, number> = {
   '': 1,

@@ -1,5 +1,5 @@
 import type { FileSystem } from '../../native/interfaces.js';
-import { errnoCode } from '../util/errors.js';
+import { errnoCode } from '../errors/errors.js';
 
 /**
  * Drop the clean cached pages of the file at `path` (FileHandle.dropCache: posix_fadvise

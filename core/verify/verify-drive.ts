@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ChunkProcessor, DecodeResult, DecodeTask, FileSystem } from '../../native/interfaces.js';
-import { errnoCode, SeedshipError } from '../util/errors.js';
+import { errnoCode, SeedshipError } from '../errors/errors.js';
 import { readDriveJson, type DriveJson } from '../drives/drive-identity.js';
 import { driveBlobs, type BlobNaming, type DriveBlob } from '../journal/drive-blobs.js';
 import { MANIFEST_NAME } from '../manifest/drive-manifest.js';

@@ -1,5 +1,5 @@
 import type { ChunkProcessor, FileSystem } from '../../native/interfaces.js';
-import { SeedshipError } from '../util/errors.js';
+import { SeedshipError } from '../errors/errors.js';
 import { manifestTotals } from '../manifest/manifest-totals.js';
 import { blobTweakSeed } from '../chunks/chunk-task.js';
 import { matchDrives, openSessionView } from '../session/session-view.js';

@@ -14,7 +14,7 @@ import {
   type JournalRecord,
   type WholeFileRecs,
 } from '../../core/journal/record-codec.js';
-import { SeedshipError } from '../../core/util/errors.js';
+import { SeedshipError } from '../../core/errors/errors.js';
 import { tempDir } from '../support/tree.js';
 
 const fs = new NodeFileSystem();
