@@ -2,9 +2,39 @@
  * Layer rules, checked in CI by `npm run lint:layers` (dependency-cruiser). The folders and what
  * each may use are described in CONTRIBUTING.md ("Map of the folders") and docs/architecture.md.
  */
+/**
+ * The engine's folders from the bottom up (docs/architecture.md, "Layers"). A folder may use its
+ * own layer's folders and those below, never one above: a new import that goes up is a design
+ * change, made here and in the docs, not by accident.
+ */
+const CORE_LAYERS = [
+  ['errors', 'azure'],
+  ['util'],
+  ['manifest'],
+  ['staging', 'drives'],
+  ['journal'],
+  ['chunks', 'session'],
+  ['job', 'plan', 'restore', 'verify', 'demo'],
+  ['check', 'hardware', 'report'],
+  ['pipeline', 'datacenter'],
+];
+
+const layerRules = CORE_LAYERS.slice(0, -1).map((layer, i) => ({
+  name: `layer-${layer.join('-')}`,
+  comment: `core/{${layer.join(',')}} may not use a folder of a higher layer (.dependency-cruiser.cjs CORE_LAYERS).`,
+  severity: 'error',
+  from: { path: `^core/(${layer.join('|')})/` },
+  to: {
+    path: `^core/(${CORE_LAYERS.slice(i + 1)
+      .flat()
+      .join('|')})/`,
+  },
+}));
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
+    ...layerRules,
     {
       name: 'no-folder-cycle',
       comment: 'Folders form a DAG: a folder never reaches back to one that uses it (docs/architecture.md, "Layers").',
