@@ -111,7 +111,10 @@ function readAt(
   return { buf, n, fd };
 }
 
-/** Create `path` exclusively with `data` (a leftover of a crashed run is removed first); true, or the errno code with nothing left behind. */
+/**
+ * Create `path` exclusively with `data` (a leftover of a crashed run is removed first); true, or the
+ * errno code with nothing left behind.
+ */
 function writeNewFile(path: string, data: Uint8Array): true | string {
   let fd: number | undefined;
   let raw: string | Buffer = path;
@@ -154,7 +157,10 @@ interface Prepared {
   readonly ranges: readonly { at: number; length: number }[];
 }
 
-/** Read, check, XXH64 and compress one chunk; its MD5s are left to the caller, to hash many chunks' extents side by side. */
+/**
+ * Read, check, XXH64 and compress one chunk; its MD5s are left to the caller, to hash many chunks'
+ * extents side by side.
+ */
 function prepare(t: EncodeTask): Prepared | EncodeResult {
   let read: ReturnType<typeof readAt>;
   try {
@@ -192,7 +198,10 @@ function hashExtents(ps: readonly Prepared[]): StoredExtent[][] {
   return ps.map((p) => p.ranges.map((r) => ({ at: r.at, length: r.length, md5: md5s[next++]! })));
 }
 
-/** Encrypt the extents (after their MD5: the manifest's hashes are of the plain stored bytes) and write the file ahead if asked. */
+/**
+ * Encrypt the extents (after their MD5: the manifest's hashes are of the plain stored bytes) and write
+ * the file ahead if asked.
+ */
 function finish(p: Prepared, extents: StoredExtent[]): EncodeResult {
   const { t, stored } = p;
   if (t.cipher) {
