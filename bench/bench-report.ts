@@ -213,7 +213,9 @@ function setLines(rep: Report): string[] {
       const tz = r.level ? by('tar-zstd', r.level) : undefined;
       const runs = r.all.map((x) => x.toFixed(2)).join(', ');
       lines.push(
-        `| ${esc(r.name)} | ${f2(r.secs)} (${runs}) | ${(r.bytes / MiB / r.secs).toFixed(0)} | ${(r.files / r.secs).toFixed(0)} | ${r.rssMiB.toFixed(0)} | ${s ? f2(ratio(r, by('dd'))) : '–'} | ${s && tz ? f2(ratio(r, tz)) : '–'} | ${s ? f2(ratio(r, by('restic'))) : '–'} |`,
+        `| ${esc(r.name)} | ${f2(r.secs)} (${runs}) | ${(r.bytes / MiB / r.secs).toFixed(0)} | ` +
+          `${(r.files / r.secs).toFixed(0)} | ${r.rssMiB.toFixed(0)} | ${s ? f2(ratio(r, by('dd'))) : '–'} | ` +
+          `${s && tz ? f2(ratio(r, tz)) : '–'} | ${s ? f2(ratio(r, by('restic'))) : '–'} |`,
       );
     }
     lines.push(
@@ -253,7 +255,8 @@ function extraLines(rep: Report): string[] {
     );
     for (const r of res.runs)
       lines.push(
-        `| ${(r.killedAt * 100).toFixed(0)} % | ${f2(r.killedSecs)} | ${f2(r.resumeSecs)} | ${f2((r.killedSecs + r.resumeSecs) / res.uninterruptedSecs)} |`,
+        `| ${(r.killedAt * 100).toFixed(0)} % | ${f2(r.killedSecs)} | ${f2(r.resumeSecs)} | ` +
+          `${f2((r.killedSecs + r.resumeSecs) / res.uninterruptedSecs)} |`,
       );
     lines.push('');
   }
@@ -274,11 +277,16 @@ export function writeReport(out: string, rep: Report): void {
   const lines = [
     '# Benchmark results',
     '',
-    `Run ${new Date().toISOString().slice(0, 16)} UTC at commit ${rev} with \`node dist/bench/prepare-bench.js ${rep.argv.join(' ')}\` (median of ${rep.runs} runs each; wall clock and peak RSS of the largest process from \`/usr/bin/time -v\`; the target is emptied and synced before every run).`,
+    `Run ${new Date().toISOString().slice(0, 16)} UTC at commit ${rev} with \`node dist/bench/prepare-bench.js ` +
+      `${rep.argv.join(' ')}\` (median of ${rep.runs} runs each; wall clock and peak RSS of the largest process ` +
+      `from \`/usr/bin/time -v\`; the target is emptied and synced before every run).`,
     '',
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM. Target: ${rep.target}. Staging: ${version('df --output=source,fstype / | tail -1')} (each set is generated just before it is timed, so it is read from the page cache).`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM. ` +
+      `Target: ${rep.target}. Staging: ${version('df --output=source,fstype / | tail -1')} (each set is ` +
+      'generated just before it is timed, so it is read from the page cache).',
     '',
-    `Versions: Node ${process.version}; ${version('zstd --version')}; ${version('restic version')}; ${version('tar --version')}; ${version('dd --version')}.`,
+    `Versions: Node ${process.version}; ${version('zstd --version')}; ${version('restic version')}; ` +
+      `${version('tar --version')}; ${version('dd --version')}.`,
     '',
     ...targetLines(rep),
     ...setLines(rep),

@@ -12,7 +12,10 @@ export interface Sample {
   readonly rssKiB: number;
 }
 
-/** Run `cmd` with sh under `/usr/bin/time -v`; throws with its output if it fails (exit 3, files skipped, is success). */
+/**
+ * Run `cmd` with sh under `/usr/bin/time -v`; throws with its output if it fails (exit 3, files
+ * skipped, is success).
+ */
 export function timed(cmd: string, env: NodeJS.ProcessEnv = {}): Sample {
   const r = spawnSync('/usr/bin/time', ['-v', 'sh', '-c', cmd], {
     env: { ...process.env, CI: 'true', ...env },
@@ -48,8 +51,7 @@ export async function killAndResume(
     let at = -1;
     child.stderr.on('data', (d: Buffer) => {
       buf += d.toString();
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         if (at >= 0 || !line.startsWith('{"type":"progress"')) continue;

@@ -56,7 +56,8 @@ export function openTarget(opts: {
       // Written in full once, not sparse: a real drive has no first-touch cost, while a sparse
       // image makes the host allocate blocks during the timed runs (dd measured 0.5 s vs 2.7 s).
       `dd if=/dev/zero of=${img} bs=16M count=${opts.sizeGiB * 64} oflag=direct status=none`,
-      `mkfs.ext4 -q -F -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 ${img}`, // no background init during the runs
+      // No background init during the runs.
+      `mkfs.ext4 -q -F -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 ${img}`,
       `LOOP=$(losetup --direct-io=on -f --show ${img}) && mount -o nodiscard $LOOP ${mnt}`,
     ];
     for (const s of steps) {
@@ -71,7 +72,9 @@ export function openTarget(opts: {
     const dev = sh(`findmnt -n -o SOURCE ${mnt}`).out;
     return {
       dir: mnt,
-      describe: `ext4 on ${dev} (a ${opts.sizeGiB} GiB image file on the VM disk, written in full beforehand, loop device with direct I/O, mounted nodiscard), made fresh for this run`,
+      describe:
+        `ext4 on ${dev} (a ${opts.sizeGiB} GiB image file on the VM disk, written in full beforehand, loop ` +
+        'device with direct I/O, mounted nodiscard), made fresh for this run',
       clean: cleaner(mnt),
       close: () => {
         sh(`umount ${mnt}; losetup -d ${dev}; rm -f ${img}`);

@@ -104,17 +104,23 @@ function main(): void {
       {
         name: 'seedship prepare --codec none',
         kind: 'none',
-        cmd: `node ${cli} prepare --staging ${staging} --job bench --session ${session} --drive ${drive} --allow-staging-volume --codec none --no-verify --yes >/dev/null`,
+        cmd:
+          `node ${cli} prepare --staging ${staging} --job bench --session ${session} --drive ${drive} ` +
+          '--allow-staging-volume --codec none --no-verify --yes >/dev/null',
       },
       {
         name: 'zstd -3 -T0 -r --output-dir-mirror + md5sum of each output',
         kind: 'zstd-base',
-        cmd: `cd ${staging} && zstd -q -3 -T0 -r . --output-dir-mirror ${drive}/z && find ${drive}/z -type f -print0 | xargs -0 md5sum >/dev/null && sync -f ${drive}`,
+        cmd:
+          `cd ${staging} && zstd -q -3 -T0 -r . --output-dir-mirror ${drive}/z && find ${drive}/z -type f ` +
+          `-print0 | xargs -0 md5sum >/dev/null && sync -f ${drive}`,
       },
       {
         name: 'seedship prepare (zstd -3)',
         kind: 'zstd',
-        cmd: `node ${cli} prepare --staging ${staging} --job bench --session ${session} --drive ${drive} --allow-staging-volume --level 3 --no-verify --yes >/dev/null`,
+        cmd:
+          `node ${cli} prepare --staging ${staging} --job bench --session ${session} --drive ${drive} ` +
+          '--allow-staging-volume --level 3 --no-verify --yes >/dev/null',
       },
     ];
     const times = new Map<string, number[]>(cases.map((c) => [c.kind, []]));
@@ -143,17 +149,25 @@ function main(): void {
     const md = [
       '# CPU-bound prepare: staging and drive in tmpfs (issue 12)',
       '',
-      `Run ${new Date().toISOString().slice(0, 16)} UTC at commit ${rev} with \`node dist/bench/cpu-bound-bench.js --mib ${mib} --runs ${runs}\`, the four commands interleaved, ${runs} runs each. Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; load average after: ${load}.`,
+      `Run ${new Date().toISOString().slice(0, 16)} UTC at commit ${rev} with \`node ` +
+        `dist/bench/cpu-bound-bench.js --mib ${mib} --runs ${runs}\`, the four commands interleaved, ${runs} ` +
+        `runs each. Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ` +
+        `${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; load average after: ${load}.`,
       '',
-      `Staging: ${(bytes / MiB).toFixed(0)} MiB in tmpfs (1–64 MiB files, half random, half text-like; plus 16 KiB files). Drive: another tmpfs. Prepares run with \`--no-verify\` (no baseline reads back).`,
+      `Staging: ${(bytes / MiB).toFixed(0)} MiB in tmpfs (1–64 MiB files, half random, half text-like; plus ` +
+        `16 KiB files). Drive: another tmpfs. Prepares run with \`--no-verify\` (no baseline reads back).`,
       '',
       '| command | runs s | median s | rate |',
       '|---|---|---|---|',
       ...rows,
       '',
-      `Ratio baseline / seedship (goal ≥ 0.9): \`--codec none\` against tar \\| tar: **${none.toFixed(2)}**; zstd -3 against zstd -T0 + md5sum: **${zstd.toFixed(2)}**.`,
+      `Ratio baseline / seedship (goal ≥ 0.9): \`--codec none\` against tar \\| tar: **${none.toFixed(2)}**; ` +
+        `zstd -3 against zstd -T0 + md5sum: **${zstd.toFixed(2)}**.`,
       '',
-      "Tried in the same session: large chunks 4 to a worker task and a window of 4 chunks per thread (instead of 2 and 3): `--codec none` 1.46 s against 1.49 s, within noise; left at 2 and 3. At 1 GiB the fixed cost of a run (Node and its worker threads starting, the pre-scan, the seal) is a good part of seedship's time and none of tar's.",
+      'Tried in the same session: large chunks 4 to a worker task and a window of 4 chunks per thread (instead ' +
+        'of 2 and 3): `--codec none` 1.46 s against 1.49 s, within noise; left at 2 and 3. At 1 GiB the fixed ' +
+        'cost of a run (Node and its worker threads starting, the pre-scan, the seal) is a good part of ' +
+        "seedship's time and none of tar's.",
       '',
     ].join('\n');
     writeFileSync(out, md);

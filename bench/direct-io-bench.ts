@@ -130,7 +130,8 @@ async function main(): Promise<void> {
       const r = await measure(name, path, size, run, body);
       results.push(r);
       process.stderr.write(
-        `${name.padEnd(50)} run ${run}: ${r.secs.toFixed(2)} s  ${r.mibPerSec.toFixed(0).padStart(5)} MiB/s  cached after: ${r.cachedMiB?.toFixed(0) ?? '?'} MiB\n`,
+        `${name.padEnd(50)} run ${run}: ${r.secs.toFixed(2)} s  ${r.mibPerSec.toFixed(0).padStart(5)} MiB/s  ` +
+          `cached after: ${r.cachedMiB?.toFixed(0) ?? '?'} MiB\n`,
       );
     }
   }

@@ -84,7 +84,9 @@ function parseArgs(argv: string[]): Args {
           : undefined;
   if (bad) {
     process.stderr.write(
-      `drive-bound-bench: bad ${bad}\nusage: drive-bound-bench.js [--drives 3,6] [--mib MIB_FOR_FIRST_COUNT] [--rate BYTES_PER_S] [--runs 1] [--drive-mib MIB] [--cli PATH] [--label TEXT] [--out FILE] [--json FILE]\n`,
+      `drive-bound-bench: bad ${bad}\nusage: drive-bound-bench.js [--drives 3,6] [--mib MIB_FOR_FIRST_COUNT] ` +
+        '[--rate BYTES_PER_S] [--runs 1] [--drive-mib MIB] [--cli PATH] [--label TEXT] [--out FILE] [--json ' +
+        `FILE]\n`,
     );
     process.exit(2);
   }
@@ -100,7 +102,10 @@ function sh(cmd: string): string {
 /** Small deterministic sizes (LCG), so two runs of the bench stage the same shape. */
 function sizes(totalBytes: number, seed: number): { rel: string; size: number }[] {
   let x = seed >>> 0;
-  const next = () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const next = () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x / 2 ** 32;
+  };
   const out: { rel: string; size: number }[] = [];
   const small = Math.floor(totalBytes * SMALL_SHARE);
   for (let left = totalBytes - small, i = 0; left > 0; i++) {
@@ -154,7 +159,10 @@ function split(files: { rel: string; size: number }[], n: number): { rel: string
 
 /** A shell line running `cmds` in parallel that fails when any of them fails. */
 function parallel(cmds: string[]): string {
-  return `${cmds.map((c, i) => `(${c}) & p${i}=$!;`).join(' ')} s=0; for p in ${cmds.map((_, i) => `$p${i}`).join(' ')}; do wait $p || s=1; done; [ $s = 0 ]`;
+  return (
+    `${cmds.map((c, i) => `(${c}) & p${i}=$!;`).join(' ')} s=0; for p in ` +
+    `${cmds.map((_, i) => `$p${i}`).join(' ')}; do wait $p || s=1; done; [ $s = 0 ]`
+  );
 }
 
 /** Sum of the sizes of the regular files under `dir`. */
@@ -217,7 +225,9 @@ function runBaseline(
     });
     const dirs = set.drives.map((d) => d.dir);
     const before = set.ioBytes();
-    const writeCmd = `cd ${staging} || exit 1; ${parallel(lists.map((l, i) => `xargs -0 -a ${l} cp --parents -t ${dirs[i]} && sync -f ${dirs[i]}`))}`;
+    const writeCmd =
+      `cd ${staging} || exit 1; ` +
+      `${parallel(lists.map((l, i) => `xargs -0 -a ${l} cp --parents -t ${dirs[i]} && sync -f ${dirs[i]}`))}`;
     const w = timed(writeCmd);
     set.remount(); // their page cache is gone: the reads below reach the devices
     const readCmd = parallel(dirs.map((d) => `find ${d} -type f -print0 | xargs -0 cat > /dev/null`));
@@ -241,7 +251,9 @@ function runSeedship(a: Args, work: string, staging: string, n: number, driveMiB
     const session = mkdtempSync(join(work, 'ram', 'session-'));
     try {
       const drives = set.drives.map((d) => `--drive ${d.dir}`).join(' ');
-      const cmd = `node ${a.cli} prepare --staging ${staging} --job bench --session ${session} ${drives} --codec none --yes --json > ${work}/prepare.json 2> ${work}/prepare.log`;
+      const cmd =
+        `node ${a.cli} prepare --staging ${staging} --job bench --session ${session} ${drives} --codec none ` +
+        `--yes --json > ${work}/prepare.json 2> ${work}/prepare.log`;
       const before = set.ioBytes();
       const s = timed(cmd);
       const after = set.ioBytes();
@@ -283,15 +295,34 @@ function report(
   const lines = [
     '# Drive-bound prepare: N throttled drives (issue 12)',
     '',
-    `Run ${new Date().toISOString().slice(0, 16)} UTC at commit ${rev}${a.label ? ` (${a.label})` : ''} with \`node dist/bench/drive-bound-bench.js${argv ? ` ${argv}` : ''}\` (${a.runs} run${a.runs > 1 ? 's' : ''} per case, baseline and seedship alternating; wall clock and peak RSS from \`/usr/bin/time -v\`).`,
+    `Run ${new Date().toISOString().slice(0, 16)} UTC at commit ${rev}${a.label ? ` (${a.label})` : ''} with ` +
+      `\`node dist/bench/drive-bound-bench.js${argv ? ` ${argv}` : ''}\` (${a.runs} run${a.runs > 1 ? 's' : ''} ` +
+      `per case, baseline and seedship alternating; wall clock and peak RSS from \`/usr/bin/time -v\`).`,
     '',
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, Linux ${release()}, Node ${process.version}. 1-minute load average around the runs: ${loads.map(f2).join(' → ')} (a shared machine).`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, ` +
+      `Linux ${release()}, Node ${process.version}. 1-minute load average around the runs: ` +
+      `${loads.map(f2).join(' → ')} (a shared machine).`,
     '',
-    `Drives: ext4 on loop devices over sparse image files under /tmp (direct I/O, formatted in full, mounted nodiscard), each throttled to ${a.rate.toLocaleString('en-US')} bytes/s read and ${a.rate.toLocaleString('en-US')} bytes/s write through the root blkio cgroup v1 (every process and the kernel's flusher are in it, so buffered write-back is held too); a fresh set for every run. Staging: incompressible files in a tmpfs (${SMALL_SHARE * 100} % of the bytes in 4–256 KiB files, the rest in 1–64 MiB files); session dir in the same tmpfs.`,
+    'Drives: ext4 on loop devices over sparse image files under /tmp (direct I/O, formatted in full, mounted ' +
+      `nodiscard), each throttled to ${a.rate.toLocaleString('en-US')} bytes/s read and ` +
+      `${a.rate.toLocaleString('en-US')} bytes/s write through the root blkio cgroup v1 (every process and the ` +
+      `kernel's flusher are in it, so buffered write-back is held too); a fresh set for every run. Staging: ` +
+      `incompressible files in a tmpfs (${SMALL_SHARE * 100} % of the bytes in 4–256 KiB files, the rest in ` +
+      '1–64 MiB files); session dir in the same tmpfs.',
     '',
-    `**Ideal** = bytes on the drives / (N × R), once for writing and once for reading back: what N drives of R bytes/s allow when every one is busy the whole time. **Ratio** = ideal / measured (goal ≥ ${GOAL_RATIO}). **Spread bound** = 2 × the most bytes on one drive / R: the best time possible with the data spread the way it was. **One drive at a time** = 2 × bytes on the drives / R: the time of writing and reading the drives one after another. **Read back ≥ data** compares each drive's bytes read during the run with the bytes on it (1 MiB of slack): short means part of the read-back was served from the page cache, not the drive. The baseline copies the staging split evenly over the drives (largest file first onto the least-filled drive) with one \`cp\` + \`sync -f\` per drive, all drives in parallel (one \`sync -f\` of several drives would sync them one after another), remounts the drives and reads every file back with one \`cat\` per drive in parallel.`,
+    '**Ideal** = bytes on the drives / (N × R), once for writing and once for reading back: what N drives of ' +
+      'R bytes/s allow when every one is busy the whole time. **Ratio** = ideal / measured (goal ≥ ' +
+      `${GOAL_RATIO}). **Spread bound** = 2 × the most bytes on one drive / R: the best time possible with the ` +
+      'data spread the way it was. **One drive at a time** = 2 × bytes on the drives / R: the time of writing ' +
+      `and reading the drives one after another. **Read back ≥ data** compares each drive's bytes read during ` +
+      'the run with the bytes on it (1 MiB of slack): short means part of the read-back was served from the page ' +
+      'cache, not the drive. The baseline copies the staging split evenly over the drives (largest file first ' +
+      `onto the least-filled drive) with one \`cp\` + \`sync -f\` per drive, all drives in parallel (one \`sync ` +
+      `-f\` of several drives would sync them one after another), remounts the drives and reads every file back ` +
+      `with one \`cat\` per drive in parallel.`,
     '',
-    '| drives | staging | run | command | wall s | ideal s | ratio (ideal / wall) | spread bound s | one drive at a time s | × baseline (baseline s / this s) | MiB on each drive | read back ≥ data on every drive |',
+    '| drives | staging | run | command | wall s | ideal s | ratio (ideal / wall) | spread bound s | one drive ' +
+      'at a time s | × baseline (baseline s / this s) | MiB on each drive | read back ≥ data on every drive |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const m of ms) {
@@ -302,43 +333,46 @@ function report(
     const base = ms.find((x) => x.n === m.n && x.run === m.run && x.what === 'baseline');
     const serial = (2 * onDrives) / a.rate;
     const short = m.drives.map((d, i) => ({ i, d })).filter(({ d }) => d.bytes - d.io.read > READ_SLACK_BYTES);
-    const readOk =
-      short.length === 0
-        ? 'yes'
-        : `**no**: ${short.map(({ i, d }) => `d${i + 1} ${mib(d.bytes - d.io.read)} MiB short (read ${f2(d.io.read / d.bytes)} of its data)`).join(', ')}`;
+    const shortText = ({ i, d }: (typeof short)[number]) =>
+      `d${i + 1} ${mib(d.bytes - d.io.read)} MiB short (read ${f2(d.io.read / d.bytes)} of its data)`;
+    const readOk = short.length === 0 ? 'yes' : `**no**: ${short.map(shortText).join(', ')}`;
     const half = ideal / 2;
     const what =
       m.what === 'baseline'
-        ? `baseline (cp + sync -f) ∥, cat ∥ (write ${f2(m.phases!.write)} s = ${f2(half / m.phases!.write)} of ideal; read ${f2(m.phases!.read)} s = ${f2(half / m.phases!.read)})`
+        ? `baseline (cp + sync -f) ∥, cat ∥ (write ${f2(m.phases!.write)} s = ${f2(half / m.phases!.write)} ` +
+          `of ideal; read ${f2(m.phases!.read)} s = ${f2(half / m.phases!.read)})`
         : 'seedship prepare --codec none';
     lines.push(
-      `| ${m.n} | ${mib(st.bytes)} MiB, ${st.files} files (${st.large} of 1–64 MiB) | ${m.run + 1} | ${what} | ${f2(m.secs)} | ${f2(ideal)} | **${f2(ideal / m.secs)}** | ${f2(bound)} | ${f2(serial)} | ${m.what === 'seedship' && base ? f2(base.secs / m.secs) : '–'} | ${m.drives.map((d) => mib(d.bytes)).join(' / ')} | ${readOk} |`,
+      `| ${m.n} | ${mib(st.bytes)} MiB, ${st.files} files (${st.large} of 1–64 MiB) | ${m.run + 1} | ${what} ` +
+        `| ${f2(m.secs)} | ${f2(ideal)} | **${f2(ideal / m.secs)}** | ${f2(bound)} | ${f2(serial)} | ` +
+        `${m.what === 'seedship' && base ? f2(base.secs / m.secs) : '–'} | ` +
+        `${m.drives.map((d) => mib(d.bytes)).join(' / ')} | ${readOk} |`,
     );
   }
   const seeds = ms.filter((m) => m.what === 'seedship');
   const ratios = seeds.map((m) => (2 * m.drives.reduce((s, d) => s + d.bytes, 0)) / (m.n * a.rate) / m.secs);
+  const goalMet = (r: number) => r >= GOAL_RATIO;
+  const verdict = ratios.every(goalMet) ? 'met' : ratios.some(goalMet) ? 'partly met' : 'missed';
+  lines.push('', `Goal ratio ≥ ${GOAL_RATIO}: ${verdict} (seedship: ${ratios.map(f2).join(', ')}).`, '');
   lines.push(
-    '',
-    `Goal ratio ≥ ${GOAL_RATIO}: ${ratios.every((r) => r >= GOAL_RATIO) ? 'met' : ratios.some((r) => r >= GOAL_RATIO) ? 'partly met' : 'missed'} (seedship: ${ratios.map(f2).join(', ')}).`,
-    '',
-  );
-  lines.push(
-    "Per device, from blkio.throttle.io_service_bytes before and after each run (MiB; writes include the file system's own metadata and journal):",
+    'Per device, from blkio.throttle.io_service_bytes before and after each run (MiB; writes include the file ' +
+      "system's own metadata and journal):",
     '',
     '| drives | run | command | drive | data on it | written | read | read / data |',
     '|---|---|---|---|---|---|---|---|',
   );
   for (const m of ms)
-    m.drives.forEach((d, i) =>
+    for (const [i, d] of m.drives.entries())
       lines.push(
-        `| ${m.n} | ${m.run + 1} | ${m.what} | d${i + 1} | ${mib(d.bytes)} | ${mib(d.io.write)} | ${mib(d.io.read)} | ${d.bytes > 0 ? f2(d.io.read / d.bytes) : '–'} |`,
-      ),
-    );
+        `| ${m.n} | ${m.run + 1} | ${m.what} | d${i + 1} | ${mib(d.bytes)} | ${mib(d.io.write)} | ` +
+          `${mib(d.io.read)} | ${d.bytes > 0 ? f2(d.io.read / d.bytes) : '–'} |`,
+      );
   lines.push('', '<details><summary>command lines</summary>', '');
   for (const m of ms) lines.push(`- ${m.n} drives, run ${m.run + 1}, ${m.what}: \`${m.cmd.replaceAll('|', '\\|')}\``);
   lines.push(
     '',
-    `Drive size: ${[...staged].map(([n, s]) => `${s.driveMiB} MiB each for ${n} drives`).join(', ')}. Peak RSS of seedship: ${seeds.map((m) => m.rssMiB.toFixed(0)).join(', ')} MiB.`,
+    `Drive size: ${[...staged].map(([n, s]) => `${s.driveMiB} MiB each for ${n} drives`).join(', ')}. Peak RSS ` +
+      `of seedship: ${seeds.map((m) => m.rssMiB.toFixed(0)).join(', ')} MiB.`,
     '',
     '</details>',
     '',
@@ -380,7 +414,8 @@ function main(): void {
         const g = makeStaging(staging, bytes);
         staged.set(n, { bytes, files: g.files.length, large: g.large, small: g.small, driveMiB });
         process.stderr.write(
-          `drive-bound-bench: ${n} drives of ${driveMiB} MiB at ${a.rate} B/s; staging ${mib(bytes)} MiB in ${g.files.length} files under ${relative('/', staging)}\n`,
+          `drive-bound-bench: ${n} drives of ${driveMiB} MiB at ${a.rate} B/s; staging ${mib(bytes)} MiB in ` +
+            `${g.files.length} files under ${relative('/', staging)}\n`,
         );
         for (let run = 0; run < a.runs; run++) {
           for (const what of ['baseline', 'seedship'] as const) {
@@ -390,7 +425,8 @@ function main(): void {
                 : runSeedship(a, work, staging, n, driveMiB, run);
             ms.push(m);
             process.stderr.write(
-              `drive-bound-bench: ${n} drives, run ${run + 1}, ${what}: ${f2(m.secs)} s; MiB on drives ${m.drives.map((d) => mib(d.bytes)).join('/')}\n`,
+              `drive-bound-bench: ${n} drives, run ${run + 1}, ${what}: ${f2(m.secs)} s; MiB on drives ` +
+                `${m.drives.map((d) => mib(d.bytes)).join('/')}\n`,
             );
             loads.push(loadavg()[0]!);
           }

@@ -114,7 +114,8 @@ function main(): void {
   spawnSync('sync');
   const dirs = Number(sh(`find ${staging} -type d | wc -l`));
   process.stderr.write(
-    `metadata-cost: ${g.files} small files in ${dirs} directories (${(g.bytes / MiB).toFixed(0)} MiB) under ${staging}\n`,
+    `metadata-cost: ${g.files} small files in ${dirs} directories (${(g.bytes / MiB).toFixed(0)} MiB) under ` +
+      `${staging}\n`,
   );
   const cli: Record<Build, string> = { baseline: args.baselineCli, new: args.cli };
   const runs: Run[] = [];
@@ -127,7 +128,9 @@ function main(): void {
           targetDescribe = target.describe;
           const session = mkdtempSync(`${work}/session-`);
           try {
-            const cmd = `node ${cli[build]} prepare --staging ${staging} --job bench --session ${session} --drive ${target.dir} --allow-staging-volume --yes --no-verify ${s.flags} > /dev/null`;
+            const cmd =
+              `node ${cli[build]} prepare --staging ${staging} --job bench --session ${session} --drive ` +
+              `${target.dir} --allow-staging-volume --yes --no-verify ${s.flags} > /dev/null`;
             const load1Before = loadavg()[0]!;
             const sample = timed(cmd);
             const load1After = loadavg()[0]!;
@@ -150,7 +153,9 @@ function main(): void {
             };
             runs.push(r);
             process.stderr.write(
-              `metadata-cost: run ${i + 1}/${args.runs} ${s.name} ${build}: ${sample.secs.toFixed(2)} s, ${(sample.rssKiB / 1024).toFixed(0)} MiB peak, ${filesOnDrive} files on the drive, load ${load1Before.toFixed(2)} -> ${load1After.toFixed(2)}` +
+              `metadata-cost: run ${i + 1}/${args.runs} ${s.name} ${build}: ${sample.secs.toFixed(2)} s, ` +
+                `${(sample.rssKiB / 1024).toFixed(0)} MiB peak, ${filesOnDrive} files on the drive, load ` +
+                `${load1Before.toFixed(2)} -> ${load1After.toFixed(2)}` +
                 (verify ? `; verify ${verify.secs.toFixed(2)} s, ${(verify.rssKiB / 1024).toFixed(0)} MiB peak` : '') +
                 '\n',
             );
@@ -167,10 +172,14 @@ function main(): void {
 
   const loads = runs.flatMap((r) => [r.load1Before, r.load1After]);
   const out: string[] = [
-    `${g.files} small files in ${dirs} directories (${(g.bytes / MiB).toFixed(0)} MiB), ${args.runs} runs per build and setting, alternating baseline/new; each run on a fresh target: ${targetDescribe}.`,
-    `1-minute load average around the timed runs: min ${Math.min(...loads).toFixed(2)}, median ${median(loads).toFixed(2)}, max ${Math.max(...loads).toFixed(2)}.`,
+    `${g.files} small files in ${dirs} directories (${(g.bytes / MiB).toFixed(0)} MiB), ${args.runs} runs per ` +
+      `build and setting, alternating baseline/new; each run on a fresh target: ${targetDescribe}.`,
+    `1-minute load average around the timed runs: min ${Math.min(...loads).toFixed(2)}, median ` +
+      `${median(loads).toFixed(2)}, max ${Math.max(...loads).toFixed(2)}.`,
     '',
-    '| setting | baseline median s (runs) | new median s (runs) | new / baseline | files on drive, baseline → new | peak RSS MiB, baseline → new | verify s (1 run), baseline → new | verify peak RSS MiB, baseline → new |',
+    '| setting | baseline median s (runs) | new median s (runs) | new / baseline | files on drive, baseline ' +
+      '→ new | peak RSS MiB, baseline → new | verify s (1 run), baseline → new | verify peak RSS MiB, ' +
+      'baseline → new |',
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const s of SETTINGS) {
@@ -184,7 +193,11 @@ function main(): void {
     const files = (b: Build) => [...new Set(of(b).map((r) => r.filesOnDrive))].join('/');
     const v = (b: Build) => of(b).find((r) => r.verify)?.verify;
     out.push(
-      `| ${s.name} | ${secs('baseline').toFixed(2)} (${all('baseline')}) | ${secs('new').toFixed(2)} (${all('new')}) | ${(secs('new') / secs('baseline')).toFixed(3)} | ${files('baseline')} → ${files('new')} | ${rss('baseline')} → ${rss('new')} | ${v('baseline')?.secs.toFixed(2)} → ${v('new')?.secs.toFixed(2)} | ${((v('baseline')?.rssKiB ?? NaN) / 1024).toFixed(0)} → ${((v('new')?.rssKiB ?? NaN) / 1024).toFixed(0)} |`,
+      `| ${s.name} | ${secs('baseline').toFixed(2)} (${all('baseline')}) | ${secs('new').toFixed(2)} ` +
+        `(${all('new')}) | ${(secs('new') / secs('baseline')).toFixed(3)} | ${files('baseline')} → ` +
+        `${files('new')} | ${rss('baseline')} → ${rss('new')} | ${v('baseline')?.secs.toFixed(2)} → ` +
+        `${v('new')?.secs.toFixed(2)} | ${((v('baseline')?.rssKiB ?? NaN) / 1024).toFixed(0)} → ` +
+        `${((v('new')?.rssKiB ?? NaN) / 1024).toFixed(0)} |`,
     );
   }
   process.stdout.write(`${out.join('\n')}\n`);

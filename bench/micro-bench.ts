@@ -39,7 +39,10 @@ const MANY = 8;
 type Op = 'zstd compress' | 'zstd decompress' | 'XXH64' | 'MD5' | 'MD5, 8 buffers per call';
 type Out = Uint8Array | string;
 
-/** What seedship uses today (native/chunk-worker.ts, native/md5-many.ts, native/xxh64.ts: the addon's hashes, when it is built). */
+/**
+ * What seedship uses today (native/chunk-worker.ts, native/md5-many.ts, native/xxh64.ts: the addon's
+ * hashes, when it is built).
+ */
 const CURRENT: Record<Op, string> = {
   'zstd compress': 'zstd-napi Compressor (reused)',
   'zstd decompress': 'zstd-napi decompress()',
@@ -133,7 +136,10 @@ function opensslMd5(): string | undefined {
   const k = cols?.[6]?.endsWith('k') ? Number(cols[6].slice(0, -1)) : NaN;
   if (r.status !== 0 || !Number.isFinite(k)) return undefined;
   const v = spawnSync('openssl', ['version'], { encoding: 'utf8' }).stdout.trim();
-  return `\`openssl ${args.join(' ')}\` (${v}), 16384-byte column: ${((k * 1000) / MiB).toFixed(0)} MiB/s of one core's user time.`;
+  return (
+    `\`openssl ${args.join(' ')}\` (${v}), 16384-byte column: ${((k * 1000) / MiB).toFixed(0)} MiB/s of one ` +
+    `core's user time.`
+  );
 }
 
 const unavailable: string[] = [];
@@ -358,7 +364,8 @@ function cpuTable(cases: Case[], quick: boolean): string[] {
       const rate = cpuRate(() => impl.run(c.input), c.bytes, quick ? 3 : 5, quick ? 0.2 : 0.5);
       process.stderr.write(`cpu time: ${c.op}, ${c.data}: ${impl.binding}: ${rate.toFixed(0)} MiB/s\n`);
       out.push(
-        `| ${c.op} | ${impl.binding === CURRENT[c.op] ? `**${impl.binding}**` : impl.binding} | ${c.data} | ${rate.toFixed(0)} |`,
+        `| ${c.op} | ${impl.binding === CURRENT[c.op] ? `**${impl.binding}**` : impl.binding} | ${c.data} | ` +
+          `${rate.toFixed(0)} |`,
       );
     }
   }
@@ -409,8 +416,10 @@ function choice(op: Op, rows: Row[]): string {
         ? `is not: ${pct}`
         : `is not, but is within noise of it (${pct})`;
   return (
-    `**Choice: \`${best.b}\`** (best geometric mean over ${cases.length} cases, ${best.g.toFixed(0)} MiB/s); seedship's current \`${CURRENT[op]}\` ${verdict},` +
-    ` significantly slower than the fastest in ${slower} of ${cases.length} cases. Fastest per case: ${perCase.join('; ')}.`
+    `**Choice: \`${best.b}\`** (best geometric mean over ${cases.length} cases, ${best.g.toFixed(0)} MiB/s); ` +
+    `seedship's current \`${CURRENT[op]}\` ${verdict},` +
+    ` significantly slower than the fastest in ${slower} of ${cases.length} cases. Fastest per case: ` +
+    `${perCase.join('; ')}.`
   );
 }
 
@@ -437,11 +446,14 @@ async function main(): Promise<void> {
   const md = [
     '# Binding microbenchmarks',
     '',
-    `Run ${new Date().toISOString().slice(0, 16)} UTC with \`node ${relative(process.cwd(), process.argv[1] ?? '')} ${process.argv.slice(2).join(' ')}\`` +
-      ` (${((performance.now() - t0) / 1000).toFixed(0)} s; benchmark.js, maxTime ${options.maxTime} s, at least ${options.minSamples} samples per test;` +
+    `Run ${new Date().toISOString().slice(0, 16)} UTC with \`node ` +
+      `${relative(process.cwd(), process.argv[1] ?? '')} ${process.argv.slice(2).join(' ')}\`` +
+      ` (${((performance.now() - t0) / 1000).toFixed(0)} s; benchmark.js, maxTime ${options.maxTime} s, at ` +
+      `least ${options.minSamples} samples per test;` +
       ' two passes per case, the second in reverse order, each row the faster of its two).',
     '',
-    `Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? '?'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM; load average ${load.map((l) => l.toFixed(2)).join(' at start, ')} at end.`,
+    `Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? '?'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM; ` +
+      `load average ${load.map((l) => l.toFixed(2)).join(' at start, ')} at end.`,
     `Node ${process.version}; ${pkgs.map((p) => `${p} ${version(p)}`).join(', ')}.`,
     '',
     'Single thread, the same buffer on every call. MiB/s counts uncompressed bytes (for decompression too);',

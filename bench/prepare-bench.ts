@@ -95,7 +95,8 @@ function commandsFor(
   tools: { zstd: boolean; restic: boolean },
 ): Cmd[] {
   const prep = (extra: string) =>
-    `rm -rf ${session} && node ${CLI} prepare --staging ${dir} --job bench --session ${session} --drive ${t} --allow-staging-volume --yes ${extra} > /dev/null`;
+    `rm -rf ${session} && node ${CLI} prepare --staging ${dir} --job bench --session ${session} --drive ${t} ` +
+    `--allow-staging-volume --yes ${extra} > /dev/null`;
   const blocks = Math.max(1, Math.ceil(bytes / (4 * MiB)));
   const tz = (l: number) =>
     `tar -cf - -C ${dir} . | zstd -q -T0 -${l} > ${t}/x.tar.zst && md5sum ${t}/x.tar.zst > /dev/null && sync -f ${t}`;
@@ -116,7 +117,9 @@ function commandsFor(
     tools.restic && {
       name: 'restic backup (compression auto)',
       kind: 'restic',
-      cmd: `export RESTIC_PASSWORD=bench && restic init -q --repo ${t}/restic && restic backup -q --repo ${t}/restic --compression auto ${dir} && sync -f ${t}`,
+      cmd:
+        `export RESTIC_PASSWORD=bench && restic init -q --repo ${t}/restic && restic backup -q --repo ` +
+        `${t}/restic --compression auto ${dir} && sync -f ${t}`,
     },
     { name: 'seedship --codec none', kind: 'seedship', level: 0, cmd: prep('--no-verify --codec none') },
     shape === 'sparse-vhd' && {
@@ -195,7 +198,8 @@ function runSet(
       files: g.files,
     });
     process.stderr.write(
-      `bench:   ${c.name}: ${secs.toFixed(2)} s (${samples.map((s) => s.secs.toFixed(2)).join(', ')}), ${(g.bytes / MiB / secs).toFixed(0)} MiB/s, ${rssMiB.toFixed(0)} MiB peak\n`,
+      `bench:   ${c.name}: ${secs.toFixed(2)} s (${samples.map((s) => s.secs.toFixed(2)).join(', ')}), ` +
+        `${(g.bytes / MiB / secs).toFixed(0)} MiB/s, ${rssMiB.toFixed(0)} MiB peak\n`,
     );
   }
   target.clean();
@@ -240,7 +244,8 @@ async function runMemory(
     const s = timed(cmd);
     out.push({ bytes: g.bytes, files: g.files, secs: s.secs, rssMiB: s.rssKiB / 1024, cmd });
     process.stderr.write(
-      `bench: memory at ${(g.bytes / MiB).toFixed(0)} MiB (${g.files} files): ${(s.rssKiB / 1024).toFixed(0)} MiB peak, ${s.secs.toFixed(1)} s\n`,
+      `bench: memory at ${(g.bytes / MiB).toFixed(0)} MiB (${g.files} files): ${(s.rssKiB / 1024).toFixed(0)} ` +
+        `MiB peak, ${s.secs.toFixed(1)} s\n`,
     );
     if (size === largest && args.memory.length > 1) {
       const uninterrupted = [s.secs];
@@ -302,7 +307,8 @@ async function killResumeRuns(
     const r = await killAndResume('node', argv, 0.5);
     runs.push(r);
     process.stderr.write(
-      `bench: kill -9 at ${(r.killedAt * 100).toFixed(0)} %: ${r.killedSecs.toFixed(2)} s + resume ${r.resumeSecs.toFixed(2)} s\n`,
+      `bench: kill -9 at ${(r.killedAt * 100).toFixed(0)} %: ${r.killedSecs.toFixed(2)} s + resume ` +
+        `${r.resumeSecs.toFixed(2)} s\n`,
     );
   }
   return runs;

@@ -55,7 +55,10 @@ function parseArgs(argv: string[]): Args {
 
 type Kind = 'random' | 'text' | 'zero' | 'vm';
 
-/** The mix of a chunk pool, by 20ths: 8 random (media, archives), 5 text (logs, source), 4 zero, 3 VM-like (half zero blocks). */
+/**
+ * The mix of a chunk pool, by 20ths: 8 random (media, archives), 5 text (logs, source), 4 zero, 3
+ * VM-like (half zero blocks).
+ */
 const kindOf = (i: number): Kind =>
   (
     [
@@ -105,7 +108,11 @@ function textChunk(): Buffer {
   let o = 0;
   let i = 0;
   while (o < CHUNK) {
-    const line = `2026-11-${String(1 + (r[i % r.length]! % 28)).padStart(2, '0')}T${r[(i + 1) % r.length]! % 24}:${r[(i + 2) % r.length]! % 60} ${words[r[(i + 3) % r.length]! % words.length]} ${words[r[(i + 4) % r.length]! % words.length]} id=${r.readUInt32LE((i * 4) % (r.length - 4)).toString(16)} took=${r[(i + 5) % r.length]}ms\n`;
+    const day = String(1 + (r[i % r.length]! % 28)).padStart(2, '0');
+    const line =
+      `2026-11-${day}T${r[(i + 1) % r.length]! % 24}:${r[(i + 2) % r.length]! % 60} ` +
+      `${words[r[(i + 3) % r.length]! % words.length]} ${words[r[(i + 4) % r.length]! % words.length]} ` +
+      `id=${r.readUInt32LE((i * 4) % (r.length - 4)).toString(16)} took=${r[(i + 5) % r.length]}ms\n`;
     o += out.write(line, o);
     i += 6;
   }
@@ -180,7 +187,9 @@ function ensureTime(): void {
 
 async function runCase(az: RunningAzurite, c: Case, runs: number, work: string): Promise<Result> {
   const to = join(work, `restored-${c.container}`);
-  const cmd = `node ${CLI} restore --connection-string "$SEEDSHIP_BENCH_CS" --container ${c.container} --to ${to} --json > /dev/null`;
+  const cmd =
+    `node ${CLI} restore --connection-string "$SEEDSHIP_BENCH_CS" --container ${c.container} --to ${to} --json > ` +
+    '/dev/null';
   const secs: number[] = [];
   const rss: number[] = [];
   let allocated = 0;
@@ -235,27 +244,40 @@ function report(
   const lines = [
     '# Restore from the account without --session: memory and time',
     '',
-    `Run ${new Date().toISOString().slice(0, 16)} UTC at commit ${commit} with \`node dist/bench/restore-memory-bench.js ${process.argv.slice(2).join(' ')}\`` +
-      ` (${args.runs} run${args.runs > 1 ? 's' : ''} per case; wall clock and peak RSS of the CLI process from \`/usr/bin/time -v\`).`,
+    `Run ${new Date().toISOString().slice(0, 16)} UTC at commit ${commit} with \`node ` +
+      `dist/bench/restore-memory-bench.js ${process.argv.slice(2).join(' ')}\`` +
+      ` (${args.runs} run${args.runs > 1 ? 's' : ''} per case; wall clock and peak RSS of the CLI process from ` +
+      `\`/usr/bin/time -v\`).`,
     '',
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, Linux ${release()}, Node ${process.version}. ` +
-      `Azurite ${azuriteVersion()} on 127.0.0.1 (its blob folder and the restore target on ${fs}), started by the bench; both share the 2 cores with the CLI.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, ` +
+      `Linux ${release()}, Node ${process.version}. ` +
+      `Azurite ${azuriteVersion()} on 127.0.0.1 (its blob folder and the restore target on ${fs}), started by ` +
+      'the bench; both share the 2 cores with the CLI.',
     '',
-    `Data: one blob of ${GiB(args.size)} GiB raw in 4 MiB chunks, ${args.distinct} distinct chunks named in a shuffled order by the block list ` +
+    `Data: one blob of ${GiB(args.size)} GiB raw in 4 MiB chunks, ${args.distinct} distinct chunks named in a ` +
+      'shuffled order by the block list ' +
       `(${Object.entries(rawShare)
         .map(([k, v]) => `${k} ${(v * 100).toFixed(0)} %`)
         .join(', ')}; "vm": random with every other 64 KiB zero). ` +
-      `The \`.zst\` blob stores each chunk as one zstd frame (level ${ZSTD_LEVEL}), ${(zRatio * 100).toFixed(0)} % of the raw size. Upload of the distinct chunks: ${f1(uploadSecs)} s.`,
+      `The \`.zst\` blob stores each chunk as one zstd frame (level ${ZSTD_LEVEL}), ` +
+      `${(zRatio * 100).toFixed(0)} % of the raw size. Upload of the distinct chunks: ${f1(uploadSecs)} s.`,
     '',
-    `## Goal: peak RSS ≤ ${GOAL_RSS_MIB} MiB whatever the blob size: ${worst <= GOAL_RSS_MIB ? 'met' : 'missed'} (worst ${worst.toFixed(0)} MiB)`,
+    `## Goal: peak RSS ≤ ${GOAL_RSS_MIB} MiB whatever the blob size: ` +
+      `${worst <= GOAL_RSS_MIB ? 'met' : 'missed'} (worst ${worst.toFixed(0)} MiB)`,
     '',
-    '| case | stored | restored | wall s | MiB/s (raw) | peak RSS MiB | disk used by the restored files | bytes match | SDK download alone, s |',
+    '| case | stored | restored | wall s | MiB/s (raw) | peak RSS MiB | disk used by the restored files | ' +
+      'bytes match | SDK download alone, s |',
     '|---|---|---|---|---|---|---|---|---|',
     ...results.map((r) => {
       const raw = Object.values(r.c.files).reduce((a, f) => a + f.bytes, 0);
       const stored = Object.values(r.c.files).reduce((a, f) => a + f.stored, 0);
       const s = median(r.secs);
-      return `| ${r.c.name} | ${GiB(stored)} GiB | ${GiB(raw)} GiB | ${f1(s)}${r.secs.length > 1 ? ` (${r.secs.map(f1).join(', ')})` : ''} | ${(raw / MiB / s).toFixed(0)} | ${median(r.rssMiB).toFixed(0)} | ${r.allocatedMiB.toFixed(0)} MiB | ${r.ok ? 'yes (SHA-256)' : '**no**'} | ${f1(r.downloadSecs)} |`;
+      return (
+        `| ${r.c.name} | ${GiB(stored)} GiB | ${GiB(raw)} GiB | ` +
+        `${f1(s)}${r.secs.length > 1 ? ` (${r.secs.map(f1).join(', ')})` : ''} | ${(raw / MiB / s).toFixed(0)} | ` +
+        `${median(r.rssMiB).toFixed(0)} | ${r.allocatedMiB.toFixed(0)} MiB | ` +
+        `${r.ok ? 'yes (SHA-256)' : '**no**'} | ${f1(r.downloadSecs)} |`
+      );
     }),
     '',
     'Commands (`$SEEDSHIP_BENCH_CS` is the Azurite connection string, its public development key):',
@@ -264,14 +286,19 @@ function report(
       (r) => `- ${r.c.name}: \`${r.cmd.replace(CLI, 'dist/cli/main.js').replace(/--to \S+/, '--to DIR')}\``,
     ),
     '',
-    'Before the fix (the issue): each blob was downloaded whole into memory and `.zst` blobs decompressed in one call: ' +
-      '3.1 GiB peak RSS for one 1 GiB file, and a crash for a 2 GiB file ("The value of "length" is out of range … 2147483648"). ' +
-      'Now each blob is one streamed download, decoded and written piece by piece (core/restore/blob-stream.ts), 4 blobs in flight, ' +
+    'Before the fix (the issue): each blob was downloaded whole into memory and `.zst` blobs decompressed in ' +
+      'one call: ' +
+      '3.1 GiB peak RSS for one 1 GiB file, and a crash for a 2 GiB file ("The value of "length" is out of ' +
+      'range … 2147483648"). ' +
+      'Now each blob is one streamed download, decoded and written piece by piece ' +
+      '(core/restore/blob-stream.ts), 4 blobs in flight, ' +
       'so memory does not depend on the blob size; zero 4 KiB blocks are left as holes, hence the disk used.',
     '',
     ...spreadNote(results),
-    '"SDK download alone" streams the same blobs with `@azure/storage-blob` into nothing, one after the other, in the bench ' +
-      "process: the rate Azurite serves on this machine, against which the restore's wall time (with Node start-up, decoding " +
+    '"SDK download alone" streams the same blobs with `@azure/storage-blob` into nothing, one after the other, ' +
+      'in the bench ' +
+      "process: the rate Azurite serves on this machine, against which the restore's wall time (with Node " +
+      'start-up, decoding ' +
       'and writing) can be read.',
     '',
   ];
@@ -283,8 +310,10 @@ function spreadNote(results: Result[]): string[] {
   const spread = Math.max(...results.map((r) => Math.max(...r.secs) / Math.min(...r.secs)));
   if (spread < 1.3) return [];
   return [
-    `Runs of one case differ by up to ${spread.toFixed(1)}× in wall time while peak RSS stays within a few MiB: the restored bytes ` +
-      `go through the page cache to a virtual disk whose write-back rate swings (the CLI's system time follows it), and Azurite ` +
+    `Runs of one case differ by up to ${spread.toFixed(1)}× in wall time while peak RSS stays within a few ` +
+      'MiB: the restored bytes ' +
+      `go through the page cache to a virtual disk whose write-back rate swings (the CLI's system time follows ` +
+      'it), and Azurite ' +
       `shares the 2 cores. Read the times as an order of magnitude; the memory figures are stable.`,
     '',
   ];

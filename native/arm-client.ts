@@ -1,3 +1,4 @@
+/** The Azure Import/Export job API (ARM) through the real SDK, as core/azure/job-model.ts defines it. */
 import { StorageImportExport, type JobResponse, type Location as SdkLocation } from '@azure/arm-storageimportexport';
 import { DefaultAzureCredential } from '@azure/identity';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';

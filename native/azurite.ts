@@ -1,9 +1,11 @@
+/** Starts and stops a local Azurite blob service, for the demo and the tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { SeedshipError } from '../core/errors/errors.js';
 
 /** Azurite's well-known development account (public, documented; not a secret). */
 const DEV_ACCOUNT = 'devstoreaccount1';
@@ -57,7 +59,10 @@ export async function startAzurite(): Promise<RunningAzurite> {
   );
   let out = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Azurite did not start within 30 s: ${out.slice(-500)}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new SeedshipError('E_AZURE', `Azurite did not start within 30 s: ${out.slice(-500)}`)),
+      30_000,
+    );
     const onData = (d: Buffer) => {
       out += d.toString();
       if (/successfully listens|is listening/i.test(out)) {
@@ -69,14 +74,16 @@ export async function startAzurite(): Promise<RunningAzurite> {
     child.stderr!.on('data', onData);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`Azurite exited with ${code}: ${out.slice(-500)}`));
+      reject(new SeedshipError('E_AZURE', `Azurite exited with ${code}: ${out.slice(-500)}`));
     });
   });
   child.removeAllListeners('exit');
   return {
     port,
     location: dir,
-    connectionString: `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_KEY};BlobEndpoint=http://127.0.0.1:${port}/${DEV_ACCOUNT};`,
+    connectionString:
+      `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_KEY};` +
+      `BlobEndpoint=http://127.0.0.1:${port}/${DEV_ACCOUNT};`,
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

@@ -1,5 +1,7 @@
+/** The storage-account operations of blob-store-types.ts over the Azure SDK (`@azure/storage-blob`). */
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import type { BlobInfo, BlobStore } from './blob-store-types.js';
+import { SeedshipError } from '../core/errors/errors.js';
 
 /** Reconnects of one streamed download before it fails (the SDK's default, stated). */
 const DOWNLOAD_RETRY_REQUESTS = 5;
@@ -124,7 +126,8 @@ export class AzureBlobStore implements BlobStore {
         ...(signal ? { abortSignal: signal } : {}),
       });
     const body = r.readableStreamBody;
-    if (!body) throw new Error(`blob ${container}/${blob}: the download has no body`);
+    if (!body)
+      throw new SeedshipError('E_AZURE', `blob ${container}/${blob}: the download has no body`, { permanent: false });
     try {
       for await (const piece of body as AsyncIterable<Buffer>) yield piece;
     } finally {

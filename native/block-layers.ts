@@ -1,3 +1,4 @@
+/** The stack of block devices under a mounted volume (partition, dm, md, loop, disk), read from sysfs. */
 import { readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
 import type { BlockLayer } from './interfaces.js';
 

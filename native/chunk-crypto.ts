@@ -1,11 +1,12 @@
-import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
-
 /**
  * seedship's at-rest encryption: length-preserving AES-256, so manifest offsets and MD5s refer to
  * the plain stored bytes, as with BitLocker. A data unit (one stored extent, ≤ 4 MiB) uses
  * AES-256-XTS with a 16-byte tweak derived from the blob and the unit's offset in it; XTS needs at
  * least 16 bytes, so shorter units use AES-256-CTR with the same tweak as counter block.
  */
+import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
+
+/** The 16-byte tweak of the data unit at `storedOffset` of the blob `tweakSeed` names. */
 export function unitTweak(tweakSeed: Uint8Array, storedOffset: number): Buffer {
   const h = createHash('sha256');
   h.update(tweakSeed);

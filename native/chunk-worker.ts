@@ -1,17 +1,20 @@
 /**
  * The piscina worker: reads a chunk of a staged file, hashes, compresses and encrypts it (encode),
- * or reads stored bytes back from a drive and checks them (decode). Buffers go back to the main
- * thread by transfer, not copy. Each call owns the file descriptor it opens and closes it.
+ * or reads stored bytes back from a drive and checks them (decode). Requests and replies are those
+ * of chunk-protocol.ts. Buffers go back to the main thread by transfer, not copy. Each call owns
+ * the file descriptor it opens and closes it.
  */
 import { closeSync, fstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
-import { Piscina } from 'piscina';
+import { Piscina, transferableSymbol, valueSymbol } from 'piscina';
 import { Compressor, Decompressor, decompress } from 'zstd-napi';
-import type { DecodeResult, DecodeTask, EncodeResult, EncodeTask, StoredExtent } from './interfaces.js';
-import { decryptUnit, encryptUnit, unitTweak } from './chunk-crypto.js';
-import { md5HexMany } from './md5-many.js';
-import { createXxh64Hasher } from './xxh64.js';
 import { nonZeroPageRanges } from '../core/azure/page-ranges.js';
+import { SeedshipError } from '../core/errors/errors.js';
+import { decryptUnit, encryptUnit, unitTweak } from './chunk-crypto.js';
+import type { ChunkReply, ChunkRequest, EncodeBatchTask, ReplyOf } from './chunk-protocol.js';
+import type { DecodeResult, DecodeTask, EncodeResult, EncodeTask, StoredExtent } from './interfaces.js';
+import { md5HexMany } from './md5-many.js';
 import { encodePath } from './raw-names.js';
+import { createXxh64Hasher } from './xxh64.js';
 
 const xxh64 = await createXxh64Hasher();
 const compressors = new Map<number, Compressor>();
@@ -49,24 +52,24 @@ function compressorFor(level: number): Compressor {
   return c;
 }
 
-/** Wraps a result so piscina transfers its buffer instead of copying it. */
-class Moved<T> {
+/** Wraps a reply so piscina transfers its buffers instead of copying them, and unwraps it before posting. */
+class Moved<T extends object> {
   readonly #value: T;
   readonly #list: ArrayBuffer[];
   constructor(value: T, list: ArrayBuffer[]) {
     this.#value = value;
     this.#list = list;
   }
-  get [Piscina.transferableSymbol](): ArrayBuffer[] {
+  get [transferableSymbol](): ArrayBuffer[] {
     return this.#list;
   }
-  get [Piscina.valueSymbol](): T {
-    return this.#value;
-  }
-  get value(): T {
+  get [valueSymbol](): T {
     return this.#value;
   }
 }
+
+/** A reply as a request's handler gives it: as is (copied to the main thread), or to be moved. */
+type Sent<T extends object> = T | Moved<T>;
 
 function xxh64Hex(data: Uint8Array): string {
   return xxh64.hex(data);
@@ -108,7 +111,10 @@ function readAt(
   return { buf, n, fd };
 }
 
-/** Create `path` exclusively with `data` (a leftover of a crashed run is removed first); true, or the errno code with nothing left behind. */
+/**
+ * Create `path` exclusively with `data` (a leftover of a crashed run is removed first); true, or the
+ * errno code with nothing left behind.
+ */
 function writeNewFile(path: string, data: Uint8Array): true | string {
   let fd: number | undefined;
   let raw: string | Buffer = path;
@@ -151,7 +157,10 @@ interface Prepared {
   readonly ranges: readonly { at: number; length: number }[];
 }
 
-/** Read, check, XXH64 and compress one chunk; its MD5s are left to the caller, to hash many chunks' extents side by side. */
+/**
+ * Read, check, XXH64 and compress one chunk; its MD5s are left to the caller, to hash many chunks'
+ * extents side by side.
+ */
 function prepare(t: EncodeTask): Prepared | EncodeResult {
   let read: ReturnType<typeof readAt>;
   try {
@@ -189,12 +198,15 @@ function hashExtents(ps: readonly Prepared[]): StoredExtent[][] {
   return ps.map((p) => p.ranges.map((r) => ({ at: r.at, length: r.length, md5: md5s[next++]! })));
 }
 
-/** Encrypt the extents (after their MD5: the manifest's hashes are of the plain stored bytes) and write the file ahead if asked. */
+/**
+ * Encrypt the extents (after their MD5: the manifest's hashes are of the plain stored bytes) and write
+ * the file ahead if asked.
+ */
 function finish(p: Prepared, extents: StoredExtent[]): EncodeResult {
   const { t, stored } = p;
   if (t.cipher) {
     // Never store plain bytes where encryption was asked for.
-    if (!t.tweakSeed) throw new Error('encode task with a cipher but no tweak seed');
+    if (!t.tweakSeed) throw new SeedshipError('E_INTERNAL', 'encode task with a cipher but no tweak seed');
     for (const e of extents) {
       const unit = stored.subarray(e.at, e.at + e.length);
       encryptUnit(t.cipher.key, unitTweak(t.tweakSeed, t.unitOffset + e.at), unit).copy(unit);
@@ -225,7 +237,7 @@ function isPrepared(x: Prepared | EncodeResult): x is Prepared {
   return 't' in x;
 }
 
-function encode(t: EncodeTask): EncodeResult | Moved<EncodeResult> {
+function encode(t: EncodeTask): Sent<ReplyOf<EncodeTask>> {
   const p = prepare(t);
   if (!isPrepared(p)) return p;
   const result = finish(p, hashExtents([p])[0]!);
@@ -252,7 +264,7 @@ function decompressToScratch(stored: Buffer, expected: number): Buffer {
   return rawScratch.subarray(0, dctx.decompress(rawScratch.subarray(0, expected + 1), stored));
 }
 
-function decode(t: DecodeTask): DecodeResult | Moved<DecodeResult> {
+function decode(t: DecodeTask): Sent<ReplyOf<DecodeTask>> {
   let read: ReturnType<typeof readAt>;
   try {
     // The stored bytes leave the worker only when they are the raw bytes a restore returns.
@@ -308,19 +320,13 @@ function decode(t: DecodeTask): DecodeResult | Moved<DecodeResult> {
   return new Moved<DecodeResult>({ ok: true, raw: own }, [own.buffer as ArrayBuffer]);
 }
 
-/** Several chunks in one task (see ChunkProcessor.encodeMany). */
-export interface EncodeBatchTask {
-  readonly kind: 'encode-batch';
-  readonly tasks: readonly EncodeTask[];
-}
-
 /**
  * Encode the chunks of a batch, their MD5s in one multi-buffer call. A chunk stored in its task's
  * own buffer (`into`, from the main thread's pool) goes back in it; the stored bytes of the others
  * go back together in one buffer (views into it), so a batch of small files costs one transfer
  * instead of one per file.
  */
-function encodeBatch(b: EncodeBatchTask): Moved<EncodeResult[]> {
+function encodeBatch(b: EncodeBatchTask): Sent<ReplyOf<EncodeBatchTask>> {
   const prepared = b.tasks.map(prepare);
   const extents = hashExtents(prepared.filter(isPrepared));
   let next = 0;
@@ -347,8 +353,31 @@ function encodeBatch(b: EncodeBatchTask): Moved<EncodeResult[]> {
   return new Moved(packed, transfer);
 }
 
-export default function run(task: EncodeTask | EncodeBatchTask | DecodeTask): unknown {
-  const out = task.kind === 'encode' ? encode(task) : task.kind === 'encode-batch' ? encodeBatch(task) : decode(task);
+/**
+ * The handler piscina calls with each request. A reply marked by Piscina.move() is transferred
+ * and reaches the pool unwrapped, as the ChunkReply it holds.
+ */
+export default async function handle(req: ChunkRequest): Promise<ChunkReply | ReturnType<typeof Piscina.move>> {
+  switch (req.kind) {
+    case 'encode':
+      return send(req, encode(req));
+    case 'encode-batch':
+      return send(req, encodeBatch(req));
+    case 'decode':
+      return send(req, decode(req));
+    default: {
+      const unexpected: never = req;
+      const { kind }: { readonly kind?: unknown } = unexpected;
+      throw new SeedshipError('E_INTERNAL', `chunk worker: no request kind ${String(kind)}`);
+    }
+  }
+}
+
+/**
+ * The reply to `req`, as piscina wants it: its type must be the one ReplyMap gives `req`'s kind,
+ * which is what lets chunk-pool.ts type the reply it receives.
+ */
+function send<R extends ChunkRequest>(_req: R, out: Sent<ReplyOf<R>>): ChunkReply | ReturnType<typeof Piscina.move> {
   // piscina transfers only what Piscina.move() marked.
-  return out instanceof Moved ? Piscina.move(out as never) : out;
+  return out instanceof Moved ? Piscina.move(out) : out;
 }

@@ -1,3 +1,4 @@
+/** The in-thread CodecKit: zstd (one-shot and streaming), XXH64, MD5 and the chunk cipher on the calling thread. */
 import { createHash } from 'node:crypto';
 import { compress, decompress } from 'zstd-napi';
 import binding from 'zstd-napi/binding.js';
@@ -5,8 +6,12 @@ import type { CodecKit, ZstdStreamDecoder } from './interfaces.js';
 import { decryptUnit, encryptUnit, unitTweak } from './chunk-crypto.js';
 import { md5HexMany } from './md5-many.js';
 import { createXxh64Hasher } from './xxh64.js';
+import { SeedshipError } from '../core/errors/errors.js';
 
-/** zstd, XXH64 and MD5 (several buffers in SIMD lanes with `md5Many`) on the calling thread; the addon's hashes where it loads. */
+/**
+ * zstd, XXH64 and MD5 (several buffers in SIMD lanes with `md5Many`) on the calling thread; the
+ * addon's hashes where it loads.
+ */
 export async function createCodecKit(): Promise<CodecKit> {
   const h = await createXxh64Hasher();
   return {
@@ -47,7 +52,7 @@ class StreamDecoder implements ZstdStreamDecoder {
 
   *decode(input: Uint8Array): Generator<Uint8Array, void, undefined> {
     const dctx = this.#dctx;
-    if (!dctx) throw new Error('zstd decoder used after close');
+    if (!dctx) throw new SeedshipError('E_INTERNAL', 'zstd decoder used after close');
     let src = input;
     for (;;) {
       const [ret, produced, consumed] = dctx.decompressStream(this.#out, src);
@@ -59,7 +64,7 @@ class StreamDecoder implements ZstdStreamDecoder {
         this.#inFrame = ret !== 0;
         return;
       }
-      if (produced === 0 && consumed === 0) throw new Error('zstd made no progress');
+      if (produced === 0 && consumed === 0) throw new SeedshipError('E_INTEGRITY', 'zstd made no progress');
     }
   }
 

@@ -1,9 +1,11 @@
+/** The DriveProbe of Linux: mounted volumes and the storage under a path, from df, mountinfo, statfs and sysfs. */
 import { readFile, realpath, statfs } from 'node:fs/promises';
 import { getDiskInfo } from 'node-disk-info';
 import type { DriveProbe, StorageFacts, VolumeInfo } from './interfaces.js';
 import { mountOf, parseMountInfo, PSEUDO_FS, type MountEntry } from './mountinfo.js';
 import { diskFacts } from './sysfs.js';
 import { storageFacts } from './storage-facts.js';
+import { SeedshipError } from '../core/errors/errors.js';
 
 /**
  * Mounted volumes on Linux: node-disk-info (df) for the list, /proc/self/mountinfo for file system,
@@ -48,7 +50,7 @@ export class LinuxDriveProbe implements DriveProbe {
   async volumeOf(path: string): Promise<VolumeInfo> {
     const real = await realpath(path);
     const m = mountOf(await this.#mounts(), real);
-    if (!m) throw new Error(`no mount holds ${real}`);
+    if (!m) throw noMount(real);
     return this.#volume(m);
   }
 
@@ -56,7 +58,7 @@ export class LinuxDriveProbe implements DriveProbe {
     const real = await realpath(path);
     const mounts = await this.#mounts();
     const m = mountOf(mounts, real);
-    if (!m) throw new Error(`no mount holds ${real}`);
+    if (!m) throw noMount(real);
     return storageFacts(m, mounts, real, this.#sysRoot);
   }
 
@@ -78,4 +80,12 @@ export class LinuxDriveProbe implements DriveProbe {
       bus: facts?.bus,
     };
   }
+}
+
+/**
+ * The mount table names no mount holding `path` (a broken /proc/self/mountinfo, a path outside this
+ * mount namespace).
+ */
+function noMount(path: string): SeedshipError {
+  return new SeedshipError('E_DRIVE_UNSUITABLE', `no mount holds ${path}`, { path });
 }

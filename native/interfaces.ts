@@ -139,7 +139,10 @@ export interface Clock {
 export interface ProcessInfo {
   readonly pid: number;
   readonly hostname: string;
-  /** Start time of a process as the kernel reports it (clock ticks since boot), or undefined if none runs with that pid. */
+  /**
+   * Start time of a process as the kernel reports it (clock ticks since boot), or undefined if none
+   * runs with that pid.
+   */
   processStartTime(pid: number): Promise<string | undefined>;
 }
 
@@ -278,7 +281,10 @@ export interface StoredExtent {
 export type EncodeResult =
   | {
       readonly ok: true;
-      /** Bytes to write (encrypted when a cipher was given). For pages, the whole chunk (zero runs left unwritten by the writer). */
+      /**
+       * Bytes to write (encrypted when a cipher was given). For pages, the whole chunk (zero runs left
+       * unwritten by the writer).
+       */
       readonly stored: Uint8Array;
       readonly rawLength: number;
       /** XXH64 of the raw bytes, 16 lower-case hex digits. */
@@ -331,7 +337,10 @@ export type DecodeResult =
 export interface ChunkProcessor {
   readonly threads: number;
   encode(task: EncodeTask, signal?: AbortSignal): Promise<EncodeResult>;
-  /** Encode several chunks in one worker task, their MD5s side by side in SIMD lanes; results in the order of `tasks`. */
+  /**
+   * Encode several chunks in one worker task, their MD5s side by side in SIMD lanes; results in the
+   * order of `tasks`.
+   */
   encodeMany(tasks: readonly EncodeTask[], signal?: AbortSignal): Promise<EncodeResult[]>;
   decode(task: DecodeTask, signal?: AbortSignal): Promise<DecodeResult>;
   close(): Promise<void>;

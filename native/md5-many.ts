@@ -39,7 +39,10 @@ export interface Md5Hasher {
 export interface Md5Options {
   /** The compiled addon. Default: DEFAULT_ADDON_URL. */
   readonly addonPath?: string | URL;
-  /** A kernel (even with SEEDSHIP_NO_ADDON=1), or 'node' for node:crypto. Default: `SEEDSHIP_MD5`, else the fastest kernel. */
+  /**
+   * A kernel (even with SEEDSHIP_NO_ADDON=1), or 'node' for node:crypto. Default: `SEEDSHIP_MD5`, else
+   * the fastest kernel.
+   */
   readonly use?: Md5Isa | 'node';
 }
 

@@ -1,3 +1,4 @@
+/** Parses /proc/self/mountinfo and finds the mount holding a path. */
 /** One line of /proc/self/mountinfo. */
 export interface MountEntry {
   readonly mountPoint: string;

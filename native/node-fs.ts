@@ -1,3 +1,4 @@
+/** The FileSystem of interfaces.ts over node:fs (and os-extras.ts for the calls node:fs lacks). */
 import {
   closeSync,
   constants as fsc,

@@ -47,7 +47,10 @@ export interface OsExtrasCapabilities {
   readonly fadvise: boolean;
   /** O_DIRECT writes from unaligned buffers (`pwriteDirect`, `openDirect`). */
   readonly directIo: boolean;
-  /** `lutimesNs` and `mknod` as syscalls, or by spawning touch/mkfifo/mknod (python3 for sockets and non-UTF-8 paths). */
+  /**
+   * `lutimesNs` and `mknod` as syscalls, or by spawning touch/mkfifo/mknod (python3 for sockets and
+   * non-UTF-8 paths).
+   */
   readonly metadata: 'syscall' | 'commands';
   /** One line for the CLI. */
   readonly summary: string;
@@ -301,7 +304,9 @@ class FallbackExtras implements OsExtras {
       fadvise: false,
       directIo: false,
       metadata: 'commands',
-      summary: `native addon not in use (${reason}): syncfs via \`sync -f\`, times and special files via touch/mknod, no preallocation, no O_DIRECT`,
+      summary:
+        `native addon not in use (${reason}): syncfs via \`sync -f\`, ` +
+        'times and special files via touch/mknod, no preallocation, no O_DIRECT',
     };
   }
   async syncfs(target: number | string): Promise<void> {

@@ -1,3 +1,4 @@
+/** This process and host as the session lock sees them (pid, hostname, process start time), and the clock. */
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Clock, ProcessInfo } from './interfaces.js';

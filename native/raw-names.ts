@@ -74,7 +74,8 @@ function unencodable(s: string, at: number): TypeError {
   const unit = s.charCodeAt(at).toString(16).toUpperCase();
   return Object.assign(
     new TypeError(
-      `The path ${JSON.stringify(s)} holds a lone surrogate U+${unit}, which is neither text nor an escaped byte (U+DC80..U+DCFF)`,
+      `The path ${JSON.stringify(s)} holds a lone surrogate U+${unit}, ` +
+        'which is neither text nor an escaped byte (U+DC80..U+DCFF)',
     ),
     { code: 'ERR_INVALID_ARG_VALUE' },
   );

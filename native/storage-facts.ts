@@ -1,11 +1,12 @@
-import { open, realpath, stat, statfs } from 'node:fs/promises';
+/** The StorageFacts of a path for `seedship check`: block layers, FUSE boot sector, backing file. */
+import { type FileHandle, open, realpath, stat, statfs } from 'node:fs/promises';
 import { blockLayers } from './block-layers.js';
 import type { BackingFile, StorageFacts } from './interfaces.js';
 import { mountOf, type MountEntry } from './mountinfo.js';
 
 /** Bytes 3-10 of a volume's first sector: the OEM id, `NTFS    ` on NTFS, `EXFAT   ` on exFAT. */
 async function readOemId(source: string): Promise<string | undefined> {
-  let h;
+  let h: FileHandle | undefined;
   try {
     h = await open(source, 'r');
     const b = Buffer.alloc(11);

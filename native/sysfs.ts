@@ -1,3 +1,4 @@
+/** What sysfs and the udev database tell about the disk behind a block device (serial, model, bus…). */
 import { readFile, realpath } from 'node:fs/promises';
 
 /** What sysfs and udev tell about the disk behind a block device. */

@@ -20,7 +20,10 @@ export interface Xxh64Hasher {
 export interface Xxh64Options {
   /** The compiled addon. Default: DEFAULT_ADDON_URL. */
   readonly addonPath?: string | URL;
-  /** 'wasm' for xxhash-wasm even when the addon loads; 'addon' for the addon even with SEEDSHIP_NO_ADDON=1. Default: the addon unless SEEDSHIP_NO_ADDON=1. */
+  /**
+   * 'wasm' for xxhash-wasm even when the addon loads; 'addon' for the addon even with
+   * SEEDSHIP_NO_ADDON=1. Default: the addon unless SEEDSHIP_NO_ADDON=1.
+   */
   readonly use?: 'addon' | 'wasm';
 }
 
