@@ -42,9 +42,12 @@ export function registerSync(program: Command, ctx: CliContext, setExit: SetExit
         const pool = ctx.deps.createChunkProcessor(ctx.deps.cores);
         const progress = startProgress(ctx, 'sync', { json: f.json === true });
         try {
-          const r = await runSync(ctx.deps.fs, pool, store, view, staging, ctx.signal, progress.board).finally(() =>
-            progress.done(),
-          );
+          const r = await runSync(ctx.deps.fs, pool, store, {
+            view,
+            staging,
+            signal: ctx.signal,
+            board: progress.board,
+          }).finally(() => progress.done());
           const secs = (ctx.deps.clock.monotonic() - started) / 1000;
           printResult(
             ctx,

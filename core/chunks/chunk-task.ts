@@ -1,22 +1,30 @@
+/**
+ * Reading a journaled chunk back from a drive: the decode task that checks it, and the per-blob
+ * seed of its encryption tweak.
+ */
 import { createHash } from 'node:crypto';
 import type { Codec, DecodeTask } from '../../native/interfaces.js';
 import type { ChunkRec } from '../journal/record-codec.js';
+
+/** How a journaled chunk is read back: from which drive file, stored how. */
+export interface ChunkReadParams {
+  /** The blob part's data file on the drive. */
+  readonly path: string;
+  /** A page blob's chunk: read whole, holes as zeros. */
+  readonly pages: boolean;
+  readonly codec: Codec;
+  /** The drive's key, for a drive prepared with --encrypt. */
+  readonly key: Uint8Array | undefined;
+  readonly tweakSeed: Uint8Array;
+  /** Return the raw (restored) bytes, not only the checks' outcome. */
+  readonly returnRaw: boolean;
+}
 
 /**
  * The decode task that reads one journaled chunk back from its drive file: every stored unit
  * checked by MD5 (after decryption), then the chunk decompressed and checked by XXH64.
  */
-export function chunkDecodeTask(
-  c: ChunkRec,
-  p: {
-    path: string;
-    pages: boolean;
-    codec: Codec;
-    key: Uint8Array | undefined;
-    tweakSeed: Uint8Array;
-    returnRaw: boolean;
-  },
-): DecodeTask {
+export function chunkDecodeTask(c: ChunkRec, p: ChunkReadParams): DecodeTask {
   const first = c.extents[0];
   // Page-blob chunks are read whole (holes read as zeros); a block is its one stored extent.
   const offset = p.pages ? c.rawOffset : (first?.fileOffset ?? 0);

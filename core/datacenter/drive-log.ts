@@ -1,3 +1,7 @@
+/**
+ * The service's DriveLog: its status codes (spec §4.6), its XML, and the names it gives logs and
+ * renamed blobs. What `import` writes, in the service's own format.
+ */
 import { xmlEscape } from '../util/xml.js';
 
 /** Block / page-range status codes of the service's copy log (spec §4.6). */
@@ -66,45 +70,69 @@ export interface LogBlob {
   readonly reason?: string | undefined;
 }
 
+/** What a DriveLog reports: the drive, its status, its blobs, and a note on the drive as a whole. */
+export interface DriveLogContent {
+  readonly driveId: string;
+  readonly status: DriveStatus;
+  readonly blobs: readonly LogBlob[];
+  /** The error log: failing blobs and ranges only (else the verbose log: everything). */
+  readonly errorOnly: boolean;
+  /** Why the drive stopped, in words (an XML comment). */
+  readonly note?: string | undefined;
+}
+
 /**
  * The service's DriveLog XML (error log: failing blobs and ranges only; verbose: everything).
  * Schema of spec §4.6; seedship adds nothing but XML comments.
  */
-export function formatDriveLog(
-  driveId: string,
-  status: DriveStatus,
-  blobs: readonly LogBlob[],
-  errorOnly: boolean,
-  note?: string,
-): string {
+export function formatDriveLog(log: DriveLogContent): string {
   let s = '<?xml version="1.0" encoding="UTF-8"?>\r\n<DriveLog Version="2014-11-01">\r\n';
-  s += `  <DriveId>${xmlEscape(driveId)}</DriveId>\r\n`;
-  if (note) s += `  <!-- ${xmlEscape(note).replaceAll('--', '- -')} -->\r\n`;
-  for (const b of blobs) {
-    if (errorOnly && b.status === 'Completed') continue;
-    s += `  <Blob Status="${b.status}">\r\n`;
-    if (b.reason) s += `    <!-- ${xmlEscape(b.reason).replaceAll('--', '- -')} -->\r\n`;
-    s += `    <BlobPath>${xmlEscape(b.blobPath)}</BlobPath>\r\n    <FilePath>${xmlEscape(b.filePath)}</FilePath>\r\n    <Length>${b.length}</Length>\r\n`;
-    if (b.disposition)
-      s += `    <ImportDisposition Status="${b.disposition.status}">${xmlEscape(b.disposition.value)}</ImportDisposition>\r\n`;
-    const ranges = errorOnly ? b.ranges.filter((r) => r.status !== 'Completed' && r.status !== 'Committed') : b.ranges;
-    if (ranges.length) {
-      const [list, el] = b.kind === 'block' ? ['BlockList', 'Block'] : ['PageRangeList', 'PageRange'];
-      s += `    <${list}>\r\n`;
-      for (const r of ranges)
-        s += `      <${el} Offset="${r.offset}" Length="${r.length}"${r.id ? ` Id="${xmlEscape(r.id)}"` : ''}${r.hash ? ` Hash="${r.hash}"` : ''} Status="${r.status}"/>\r\n`;
-      s += `    </${list}>\r\n`;
-    }
-    s += '  </Blob>\r\n';
+  s += `  <DriveId>${xmlEscape(log.driveId)}</DriveId>\r\n`;
+  if (log.note) s += `  <!-- ${xmlComment(log.note)} -->\r\n`;
+  for (const b of log.blobs) {
+    if (log.errorOnly && b.status === 'Completed') continue;
+    s += formatBlob(b, log.errorOnly);
   }
-  return `${s}  <Status>${status}</Status>\r\n</DriveLog>\r\n`;
+  return `${s}  <Status>${log.status}</Status>\r\n</DriveLog>\r\n`;
+}
+
+/** Text made safe inside an XML comment (which may not hold `--`). */
+function xmlComment(text: string): string {
+  return xmlEscape(text).replaceAll('--', '- -');
+}
+
+/** One `<Blob>` element of a DriveLog, with its failing ranges only when `errorOnly`. */
+function formatBlob(b: LogBlob, errorOnly: boolean): string {
+  let s = `  <Blob Status="${b.status}">\r\n`;
+  if (b.reason) s += `    <!-- ${xmlComment(b.reason)} -->\r\n`;
+  s += `    <BlobPath>${xmlEscape(b.blobPath)}</BlobPath>\r\n`;
+  s += `    <FilePath>${xmlEscape(b.filePath)}</FilePath>\r\n`;
+  s += `    <Length>${b.length}</Length>\r\n`;
+  if (b.disposition) {
+    const value = xmlEscape(b.disposition.value);
+    s += `    <ImportDisposition Status="${b.disposition.status}">${value}</ImportDisposition>\r\n`;
+  }
+  const ranges = errorOnly ? b.ranges.filter((r) => r.status !== 'Completed' && r.status !== 'Committed') : b.ranges;
+  if (ranges.length) {
+    const [list, el] = b.kind === 'block' ? ['BlockList', 'Block'] : ['PageRangeList', 'PageRange'];
+    s += `    <${list}>\r\n`;
+    for (const r of ranges) {
+      const id = r.id ? ` Id="${xmlEscape(r.id)}"` : '';
+      const hash = r.hash ? ` Hash="${r.hash}"` : '';
+      s += `      <${el} Offset="${r.offset}" Length="${r.length}"${id}${hash} Status="${r.status}"/>\r\n`;
+    }
+    s += `    </${list}>\r\n`;
+  }
+  return `${s}  </Blob>\r\n`;
 }
 
 /** `yyyyMMdd-HHmmss-fff`, as the service names its logs. */
 export function logTimestamp(ms: number): string {
   const d = new Date(ms);
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}-${p(d.getUTCMilliseconds(), 3)}`;
+  const date = `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}`;
+  const time = `${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
+  return `${date}-${time}-${p(d.getUTCMilliseconds(), 3)}`;
 }
 
 /** The name `rename` gives the n-th copy: ` (n)` before the last dot, or at the end. */

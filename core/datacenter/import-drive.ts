@@ -1,9 +1,22 @@
+/**
+ * Importing one prepared drive into a storage account the way the Import/Export service does:
+ * the manifest read and checked, every block MD5-checked before it is uploaded, blobs committed
+ * (parts from several drives joined), and the service's DriveLog written.
+ */
 import { createHash } from 'node:crypto';
-import type { ChunkProcessor, FileSystem } from '../../native/interfaces.js';
+import type { ChunkProcessor, DecodeResult, FileSystem } from '../../native/interfaces.js';
 import type { BlobStore } from '../../native/blob-store-types.js';
 import { readDriveJson } from '../drives/drive-identity.js';
+import { SeedshipError } from '../errors/errors.js';
 import type { DriveBlob } from '../journal/drive-blobs.js';
-import { blockId, MANIFEST_NAME, parseClientData } from '../manifest/drive-manifest.js';
+import {
+  blockId,
+  type ImportDisposition,
+  MANIFEST_NAME,
+  type ManifestRange,
+  parseClientData,
+  type SegmentInfo,
+} from '../manifest/drive-manifest.js';
 import { driveFilePath, manifestEntryProblem } from '../manifest/entry-rules.js';
 import {
   ManifestFormatError,
@@ -70,9 +83,18 @@ export interface ImportOptions {
     | undefined;
 }
 
-class DriveIdMismatch extends Error {
+/**
+ * The manifest names another drive than the drive's drive.json. Thrown inside `importDrive` and
+ * caught there: the drive's status becomes ManifestDriveIdMismatch.
+ */
+class DriveIdMismatch extends SeedshipError {
   constructor(manifestId: string, driveId: string) {
-    super(`the manifest names drive ${manifestId}, the drive is ${driveId}`);
+    super('E_INTEGRITY', `the manifest names drive ${manifestId}, the drive is ${driveId}`);
+  }
+
+  /** Its own instances only: SeedshipError's brand check would take every SeedshipError for one. */
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return Object.prototype.isPrototypeOf.call(DriveIdMismatch.prototype, x as object);
   }
 }
 
@@ -97,7 +119,7 @@ async function readMetadataFile(fs: FileSystem, root: string, b: ParsedBlob): Pr
   const md5 = createHash('md5').update(data).digest('hex').toUpperCase();
   if (md5 !== b.metadata.md5)
     return `metadata file ${b.metadata.path} has MD5 ${md5}, the manifest says ${b.metadata.md5}`;
-  let parsed;
+  let parsed: ReturnType<typeof parseFlatXml>;
   try {
     parsed = parseFlatXml(new TextDecoder('utf-8', { fatal: true }).decode(data));
   } catch (err) {
@@ -109,7 +131,6 @@ async function readMetadataFile(fs: FileSystem, root: string, b: ParsedBlob): Pr
   for (const [k, v] of parsed.fields) {
     if (!METADATA_NAME.test(k) || k.toLowerCase().startsWith(SOURCE_KEY))
       return `metadata file ${b.metadata.path}: ${JSON.stringify(k)} is not a metadata name a blob can have`;
-    // eslint-disable-next-line no-control-regex
     if (/[^\x20-\x7e]/.test(v))
       return `metadata file ${b.metadata.path}: the value of ${k} holds characters an HTTP header cannot carry`;
     md[k] = v;
@@ -149,56 +170,141 @@ export async function importDrive(
 ): Promise<DriveImportResult> {
   const root = await fs.realpath(rootIn);
   const dj = await readDriveJson(fs, root).catch(() => undefined);
-  const job = opts.job ?? dj?.job ?? 'seedship';
-  const manifestPath = `${root}/${MANIFEST_NAME}`;
-  const logs: LogBlob[] = [];
-  const problems: string[] = [];
-  let created = 0;
-  let skipped = 0;
-  let failed = 0;
-  let blocksUploaded = 0;
-  let bytesUploaded = 0;
-  let driveId = dj?.driveId ?? 'UNKNOWN';
-  const finish = async (status: DriveStatus, note?: string): Promise<DriveImportResult> => {
-    const ts = logTimestamp(opts.now());
-    let errorLog: string | undefined;
-    let verboseLog: string | undefined;
-    await store.ensureContainer(LOG_CONTAINER);
-    if (status !== 'Completed') {
-      const name = `waies/${job}_${driveId}_${ts}_error.xml`;
-      await store.uploadText(LOG_CONTAINER, name, formatDriveLog(driveId, status, logs, true, note));
-      errorLog = store.url(LOG_CONTAINER, name);
-    }
-    if (opts.logLevel === 'verbose') {
-      const name = `waies/${job}_${driveId}_${ts}_verbose.xml`;
-      await store.uploadText(LOG_CONTAINER, name, formatDriveLog(driveId, status, logs, false, note));
-      verboseLog = store.url(LOG_CONTAINER, name);
-    }
-    if (note) problems.unshift(note);
-    return {
-      root,
-      driveId,
-      status,
-      blobs: logs.length,
-      created,
-      skipped,
-      failed,
-      blocksUploaded,
-      bytesUploaded,
-      errorLog,
-      verboseLog,
-      problems,
-    };
+  const run: DriveRun = {
+    fs,
+    pool,
+    store,
+    root,
+    opts,
+    job: opts.job ?? dj?.job ?? 'seedship',
+    driveId: dj?.driveId ?? 'UNKNOWN',
+    tally: new ImportTally(),
   };
-  if (!(await fs.exists(manifestPath))) return finish('ManifestNotFound', `${MANIFEST_NAME} is not on the drive`);
-  if (opts.manifestHash) {
-    const h = createHash('md5')
-      .update(await fs.readFile(manifestPath))
-      .digest('hex')
-      .toUpperCase();
-    if (h !== opts.manifestHash)
-      return finish('ManifestCorrupted', `the manifest's MD5 is ${h}, the job says ${opts.manifestHash}`);
+  const manifestPath = `${root}/${MANIFEST_NAME}`;
+  const refused = await manifestRefusal(fs, manifestPath, opts.manifestHash);
+  if (refused) return finishImport(run, refused.status, refused.note);
+  try {
+    await importBlobs(run, manifestPath, dj?.driveId);
+  } catch (err) {
+    if (err instanceof ManifestFormatError) return finishImport(run, 'ManifestFormatInvalid', err.message);
+    if (err instanceof DriveIdMismatch) return finishImport(run, 'ManifestDriveIdMismatch', err.message);
+    throw err;
   }
+  return finishImport(run, run.tally.failed > 0 ? 'CompletedWithErrors' : 'Completed');
+}
+
+/** One drive being imported: what the steps of `importDrive` share. */
+interface DriveRun {
+  readonly fs: FileSystem;
+  readonly pool: ChunkProcessor;
+  readonly store: BlobStore;
+  /** The drive's mount path, resolved. */
+  readonly root: string;
+  readonly opts: ImportOptions;
+  /** The job that names the logs: the caller's, else drive.json's. */
+  readonly job: string;
+  /** drive.json's DriveId, then the manifest's once it names one. */
+  driveId: string;
+  readonly tally: ImportTally;
+}
+
+/** What importing one blob did: its DriveLog entry, and the blocks and bytes it uploaded. */
+interface BlobOutcome {
+  readonly entry: LogBlob;
+  readonly blocks: number;
+  readonly bytes: number;
+  /** Something of the blob was uploaded by this run (not skipped as imported already). */
+  readonly uploaded: boolean;
+}
+
+/** What the import of a drive did so far: its DriveLog entries and its counts. */
+class ImportTally {
+  readonly logs: LogBlob[] = [];
+  readonly problems: string[] = [];
+  created = 0;
+  skipped = 0;
+  failed = 0;
+  blocksUploaded = 0;
+  bytesUploaded = 0;
+
+  /** Count one blob's outcome, in manifest order. */
+  add(b: ParsedBlob, log: BlobOutcome): void {
+    this.logs.push(log.entry);
+    this.blocksUploaded += log.blocks;
+    this.bytesUploaded += log.bytes;
+    if (log.entry.status === 'Completed') {
+      if (log.uploaded) this.created++;
+      else this.skipped++;
+      return;
+    }
+    this.failed++;
+    if (this.problems.length < 100) {
+      const why = log.entry.reason ? ` (${log.entry.reason})` : '';
+      this.problems.push(`${b.blobPath}: ${log.entry.status}${why}`);
+    }
+  }
+}
+
+/** The drive status that stops the import before any blob: no manifest, or not the job's manifest. */
+async function manifestRefusal(
+  fs: FileSystem,
+  manifestPath: string,
+  manifestHash: string | undefined,
+): Promise<{ status: DriveStatus; note: string } | undefined> {
+  if (!(await fs.exists(manifestPath)))
+    return { status: 'ManifestNotFound', note: `${MANIFEST_NAME} is not on the drive` };
+  if (!manifestHash) return undefined;
+  const h = createHash('md5')
+    .update(await fs.readFile(manifestPath))
+    .digest('hex')
+    .toUpperCase();
+  if (h === manifestHash) return undefined;
+  return { status: 'ManifestCorrupted', note: `the manifest's MD5 is ${h}, the job says ${manifestHash}` };
+}
+
+/** Write the drive's error log (unless it completed) and verbose log (if asked), and make the result. */
+async function finishImport(run: DriveRun, status: DriveStatus, note?: string): Promise<DriveImportResult> {
+  const { store, opts, tally, driveId } = run;
+  const ts = logTimestamp(opts.now());
+  let errorLog: string | undefined;
+  let verboseLog: string | undefined;
+  await store.ensureContainer(LOG_CONTAINER);
+  if (status !== 'Completed') {
+    const name = `waies/${run.job}_${driveId}_${ts}_error.xml`;
+    const log = formatDriveLog({ driveId, status, blobs: tally.logs, errorOnly: true, note });
+    await store.uploadText(LOG_CONTAINER, name, log);
+    errorLog = store.url(LOG_CONTAINER, name);
+  }
+  if (opts.logLevel === 'verbose') {
+    const name = `waies/${run.job}_${driveId}_${ts}_verbose.xml`;
+    const log = formatDriveLog({ driveId, status, blobs: tally.logs, errorOnly: false, note });
+    await store.uploadText(LOG_CONTAINER, name, log);
+    verboseLog = store.url(LOG_CONTAINER, name);
+  }
+  if (note) tally.problems.unshift(note);
+  return {
+    root: run.root,
+    driveId,
+    status,
+    blobs: tally.logs.length,
+    created: tally.created,
+    skipped: tally.skipped,
+    failed: tally.failed,
+    blocksUploaded: tally.blocksUploaded,
+    bytesUploaded: tally.bytesUploaded,
+    errorLog,
+    verboseLog,
+    problems: tally.problems,
+  };
+}
+
+/**
+ * Import the manifest's blobs, several in flight (each a few REST calls); checks and logs stay in
+ * manifest order. Throws ManifestFormatError for a broken manifest, DriveIdMismatch when it names
+ * another drive than `driveJsonId`.
+ */
+async function importBlobs(run: DriveRun, manifestPath: string, driveJsonId: string | undefined): Promise<void> {
+  const { fs, pool, store, root, opts } = run;
   const header: ManifestHeader = {
     version: undefined,
     driveId: undefined,
@@ -207,82 +313,123 @@ export async function importDrive(
   };
   const seen = new Set<string>();
   const containers = new Set<string>();
-  try {
-    // Several blobs in flight (each a few REST calls); checks and logs stay in manifest order.
-    const window = mapBounded(
-      parseDriveManifest(fs, manifestPath, header),
-      {
-        maxItems: BLOBS_IN_FLIGHT,
-        maxWeight: pool.threads * 3 * MAX_BLOCK_BYTES,
-        weight: (b) => Math.min(b.length, MAX_BLOCK_BYTES),
-        signal: opts.signal,
-      },
-      (b) => {
-        // The manifest names its drive before any blob: a mismatch stops before the first upload.
-        if (header.driveId && dj && header.driveId !== dj.driveId)
-          return Promise.reject(new DriveIdMismatch(header.driveId, dj.driveId));
-        if (header.driveId) driveId = header.driveId;
-        return importBlob(fs, pool, store, root, driveId, b, seen, containers, opts);
-      },
-    );
-    for await (const { item: b, result: log } of window) {
-      opts.onBlobDone?.(b.ranges.reduce((a, r) => a + r.length, 0) - log.bytes);
-      logs.push(log.entry);
-      blocksUploaded += log.blocks;
-      bytesUploaded += log.bytes;
-      if (log.entry.status === 'Completed') log.uploaded ? created++ : skipped++;
-      else {
-        failed++;
-        if (problems.length < 100)
-          problems.push(`${b.blobPath}: ${log.entry.status}${log.entry.reason ? ` (${log.entry.reason})` : ''}`);
-      }
-    }
-  } catch (err) {
-    if (err instanceof ManifestFormatError) return finish('ManifestFormatInvalid', err.message);
-    if (err instanceof DriveIdMismatch) return finish('ManifestDriveIdMismatch', err.message);
-    throw err;
+  const window = mapBounded(
+    parseDriveManifest(fs, manifestPath, header),
+    {
+      maxItems: BLOBS_IN_FLIGHT,
+      maxWeight: pool.threads * 3 * MAX_BLOCK_BYTES,
+      weight: (b) => Math.min(b.length, MAX_BLOCK_BYTES),
+      signal: opts.signal,
+    },
+    (b) => {
+      // The manifest names its drive before any blob: a mismatch stops before the first upload.
+      if (header.driveId && driveJsonId !== undefined && header.driveId !== driveJsonId)
+        return Promise.reject(new DriveIdMismatch(header.driveId, driveJsonId));
+      if (header.driveId) run.driveId = header.driveId;
+      return importBlob({ fs, pool, store, root, opts, driveId: run.driveId, seen, containers }, b);
+    },
+  );
+  for await (const { item: b, result: log } of window) {
+    opts.onBlobDone?.(b.ranges.reduce((a, r) => a + r.length, 0) - log.bytes);
+    run.tally.add(b, log);
   }
-  return finish(failed > 0 ? 'CompletedWithErrors' : 'Completed');
 }
 
-async function importBlob(
-  fs: FileSystem,
-  pool: ChunkProcessor,
-  store: BlobStore,
-  root: string,
-  driveId: string,
-  b: ParsedBlob,
-  seen: Set<string>,
-  containers: Set<string>,
-  opts: ImportOptions,
-): Promise<{ entry: LogBlob; blocks: number; bytes: number; uploaded: boolean }> {
-  const base = { blobPath: b.blobPath, filePath: b.filePath, length: b.length, kind: b.kind };
-  const bad = checkEntry(b, seen);
-  if (bad)
-    return {
-      entry: { ...base, status: bad.status, reason: bad.reason, ranges: [] },
-      blocks: 0,
-      bytes: 0,
-      uploaded: false,
-    };
-  const path = driveFilePath(root, b.filePath)!;
-  const st = await fs.stat(path).catch(() => undefined);
-  if (st?.kind !== 'file')
-    return {
-      entry: { ...base, status: 'FileNotFound', reason: `${b.filePath} is not on the drive`, ranges: [] },
-      blocks: 0,
-      bytes: 0,
-      uploaded: false,
-    };
-  const md = await readMetadataFile(fs, root, b);
-  if (typeof md === 'string')
-    return { entry: { ...base, status: 'Failed', reason: md, ranges: [] }, blocks: 0, bytes: 0, uploaded: false };
-  const container = b.blobPath.slice(0, b.blobPath.indexOf('/'));
-  let name = b.blobPath.slice(container.length + 1);
-  if (!containers.has(container)) {
-    await store.ensureContainer(container);
-    containers.add(container);
+/** What importing one blob needs besides the blob itself. */
+interface BlobImport {
+  readonly fs: FileSystem;
+  readonly pool: ChunkProcessor;
+  readonly store: BlobStore;
+  readonly root: string;
+  readonly opts: ImportOptions;
+  readonly driveId: string;
+  /** Blob paths met so far in the manifest: one met again is refused. */
+  readonly seen: Set<string>;
+  /** Containers made (or found) so far by this import. */
+  readonly containers: Set<string>;
+}
+
+/** A blob whose entry passed the checks: where it goes and what it carries. */
+interface BlobTarget {
+  readonly b: ParsedBlob;
+  /** The fields of its log entry that do not depend on the outcome. */
+  readonly base: Pick<LogBlob, 'blobPath' | 'filePath' | 'length' | 'kind'>;
+  /** Its data file on the drive, and that file's length. */
+  readonly path: string;
+  readonly size: number;
+  /** The blob metadata its `MetadataPath` gives. */
+  readonly md: Record<string, string>;
+  readonly container: string;
+  /** Its name in the container, as the manifest says (before a rename). */
+  readonly name: string;
+  readonly seg: SegmentInfo;
+  /** Fingerprint of the manifest entry, kept on the committed blob (SOURCE_KEY). */
+  readonly fp: string;
+  readonly disposition: ImportDisposition;
+}
+
+/** Where a blob is written: its name (renamed, when ImportDisposition says so) and what became of one there. */
+interface Placement {
+  readonly name: string;
+  readonly status: 'Created' | 'Renamed' | 'Overwritten';
+}
+
+/** A blob's outcome that uploaded nothing. */
+function nothingUploaded(entry: LogBlob): BlobOutcome {
+  return { entry, blocks: 0, bytes: 0, uploaded: false };
+}
+
+async function importBlob(ctx: BlobImport, b: ParsedBlob): Promise<BlobOutcome> {
+  const t = await blobTarget(ctx, b);
+  if ('entry' in t) return t;
+  if (!ctx.containers.has(t.container)) {
+    await ctx.store.ensureContainer(t.container);
+    ctx.containers.add(t.container);
   }
+  const place = await placeBlob(ctx, t);
+  if ('entry' in place) return place;
+  // Encrypted drives: a block's tweak offset is its chunk's raw offset (from the journal); a page
+  // range's is its own offset (raw and blob offsets agree without compression).
+  const jb = ctx.opts.decrypt?.blobs.get(`${b.blobPath}\0${t.seg.part}`);
+  if (ctx.opts.decrypt && !jb) {
+    const reason = 'the session journal does not know this blob, so it cannot be decrypted';
+    return nothingUploaded({ ...t.base, status: 'Failed', reason, ranges: [] });
+  }
+  if (b.kind === 'page' && !(await ctx.store.getBlob(t.container, place.name)))
+    await ctx.store.createPageBlob(t.container, place.name, b.length, { ...t.md, [`${SOURCE_KEY}part`]: '1' });
+  const up = await uploadRanges(ctx, t, place.name, jb);
+  if (up.failed) {
+    const first = up.ranges.find((x) => x.status !== 'Uncommitted' && x.status !== 'Completed')!;
+    const what = first.status === 'Corrupted' ? 'does not match its MD5' : 'could not be read whole';
+    const entry: LogBlob = {
+      ...t.base,
+      status: 'CompletedWithErrors',
+      reason: `block at offset ${first.offset} ${what}; the blob was not committed`,
+      disposition: { value: t.disposition, status: 'Cancelled' },
+      ranges: up.ranges,
+    };
+    return { entry, blocks: up.blocks, bytes: up.bytes, uploaded: false };
+  }
+  return commitBlob(ctx, t, place, up);
+}
+
+/** Check a manifest entry, its data file and its metadata file; what the blob becomes, or why it cannot be imported. */
+async function blobTarget(ctx: BlobImport, b: ParsedBlob): Promise<BlobTarget | BlobOutcome> {
+  const base = { blobPath: b.blobPath, filePath: b.filePath, length: b.length, kind: b.kind };
+  const bad = checkEntry(b, ctx.seen);
+  if (bad) return nothingUploaded({ ...base, status: bad.status, reason: bad.reason, ranges: [] });
+  const path = driveFilePath(ctx.root, b.filePath)!;
+  const st = await ctx.fs.stat(path).catch(() => undefined);
+  if (st?.kind !== 'file')
+    return nothingUploaded({
+      ...base,
+      status: 'FileNotFound',
+      reason: `${b.filePath} is not on the drive`,
+      ranges: [],
+    });
+  const md = await readMetadataFile(ctx.fs, ctx.root, b);
+  if (typeof md === 'string') return nothingUploaded({ ...base, status: 'Failed', reason: md, ranges: [] });
+  const container = b.blobPath.slice(0, b.blobPath.indexOf('/'));
   const seg = parseClientData(b.clientData) ?? {
     part: 1,
     final: true,
@@ -290,93 +437,82 @@ async function importBlob(
     blobOffset: 0,
     rawSize: b.length,
   };
-  const fp = fingerprint(driveId, b);
-  const disposition = b.disposition ?? 'rename';
-  let dispStatus: 'Created' | 'Renamed' | 'Skipped' | 'Overwritten' = 'Created';
-  const existing = await store.getBlob(container, name);
-  if (existing?.metadata[SOURCE_KEY] === fp) {
+  return {
+    b,
+    base,
+    path,
+    size: st.size,
+    md,
+    container,
+    name: b.blobPath.slice(container.length + 1),
+    seg,
+    fp: fingerprint(ctx.driveId, b),
+    disposition: b.disposition ?? 'rename',
+  };
+}
+
+/**
+ * Decide where the blob goes from what the container holds: done already (this entry, or a later
+ * part that committed the whole blob), kept (no-overwrite), renamed, or overwritten.
+ */
+async function placeBlob(ctx: BlobImport, t: BlobTarget): Promise<Placement | BlobOutcome> {
+  const { store } = ctx;
+  const value = t.disposition;
+  const existing = await store.getBlob(t.container, t.name);
+  if (existing?.metadata[SOURCE_KEY] === t.fp) {
     // Committed by an earlier run of this very manifest entry: done.
-    return {
-      entry: {
-        ...base,
-        status: 'Completed',
-        reason: 'already imported',
-        disposition: { value: disposition, status: 'Created' },
-        ranges: [],
-      },
-      blocks: 0,
-      bytes: 0,
-      uploaded: false,
-    };
+    const disposition = { value, status: 'Created' as const };
+    return nothingUploaded({ ...t.base, status: 'Completed', reason: 'already imported', disposition, ranges: [] });
   }
   const committedPart = Number(existing?.metadata[`${SOURCE_KEY}part`] ?? 0);
-  if (existing && committedPart > seg.part) {
+  if (existing && committedPart > t.seg.part) {
     // A later part already committed the whole blob, so this part's blocks are in it.
-    return {
-      entry: {
-        ...base,
-        status: 'Completed',
-        reason: 'already imported with its last part',
-        disposition: { value: disposition, status: 'Created' },
-        ranges: [],
-      },
-      blocks: 0,
-      bytes: 0,
-      uploaded: false,
-    };
+    const disposition = { value, status: 'Created' as const };
+    const reason = 'already imported with its last part';
+    return nothingUploaded({ ...t.base, status: 'Completed', reason, disposition, ranges: [] });
   }
-  if (existing && seg.part === 1 && !committedPart) {
-    if (disposition === 'no-overwrite')
-      return {
-        entry: {
-          ...base,
-          status: 'Completed',
-          disposition: { value: disposition, status: 'Skipped' },
-          reason: 'blob exists; no-overwrite',
-          ranges: [],
-        },
-        blocks: 0,
-        bytes: 0,
-        uploaded: false,
-      };
-    if (disposition === 'rename') {
-      let n = 2;
-      for (;;) {
-        const other = await store.getBlob(container, renamedBlobName(name, n));
-        if (!other || other.metadata[SOURCE_KEY] === fp) break;
-        n++;
-      }
-      name = renamedBlobName(name, n);
-      dispStatus = 'Renamed';
-    } else dispStatus = 'Overwritten';
+  if (!existing || t.seg.part !== 1 || committedPart) return { name: t.name, status: 'Created' };
+  if (value === 'no-overwrite') {
+    const disposition = { value, status: 'Skipped' as const };
+    const reason = 'blob exists; no-overwrite';
+    return nothingUploaded({ ...t.base, status: 'Completed', disposition, reason, ranges: [] });
   }
-  // Encrypted drives: a block's tweak offset is its chunk's raw offset (from the journal); a page
-  // range's is its own offset (raw and blob offsets agree without compression).
-  const jb = opts.decrypt?.blobs.get(`${b.blobPath}\0${seg.part}`);
-  if (opts.decrypt && !jb)
-    return {
-      entry: {
-        ...base,
-        status: 'Failed',
-        reason: 'the session journal does not know this blob, so it cannot be decrypted',
-        ranges: [],
-      },
-      blocks: 0,
-      bytes: 0,
-      uploaded: false,
-    };
+  if (value !== 'rename') return { name: t.name, status: 'Overwritten' };
+  let n = 2;
+  for (;;) {
+    const other = await store.getBlob(t.container, renamedBlobName(t.name, n));
+    if (!other || other.metadata[SOURCE_KEY] === t.fp) break;
+    n++;
+  }
+  return { name: renamedBlobName(t.name, n), status: 'Renamed' };
+}
+
+/** The ranges' log entries and what was uploaded; `failed` when a range failed a check (nothing to commit). */
+interface RangesUploaded {
+  readonly ranges: LogRange[];
+  readonly blocks: number;
+  readonly bytes: number;
+  readonly failed: boolean;
+}
+
+/**
+ * Read each block or page range of the blob from the drive, check its MD5 (after decryption with
+ * `jb`) and stage or upload it as `name`, a bounded window at a time.
+ */
+async function uploadRanges(
+  ctx: BlobImport,
+  t: BlobTarget,
+  name: string,
+  jb: DriveBlob | undefined,
+): Promise<RangesUploaded> {
+  const { pool, store, opts } = ctx;
+  const { b, container } = t;
   const rangeIndex = new Map(b.ranges.map((r, i) => [r, i]));
-  const cipherFor = (r: (typeof b.ranges)[number]) => {
+  const cipherFor = (r: ManifestRange) => {
     if (!opts.decrypt || !jb) return { cipher: undefined, tweakSeed: undefined, unitOffset: 0 };
     const unitOffset = b.kind === 'page' ? r.offset : (jb.chunks[rangeIndex.get(r)!]?.rawOffset ?? -1);
     return { cipher: { key: opts.decrypt.key }, tweakSeed: opts.decrypt.tweakSeed(jb.path), unitOffset };
   };
-  const ranges: LogRange[] = [];
-  let blocks = 0;
-  let bytes = 0;
-  let failedRange = false;
-  if (b.kind === 'page' && !(await store.getBlob(container, name)))
-    await store.createPageBlob(container, name, b.length, { ...md, [`${SOURCE_KEY}part`]: '1' });
   const window = mapBounded(
     b.ranges,
     {
@@ -386,11 +522,11 @@ async function importBlob(
       signal: opts.signal,
     },
     async (r) => {
-      if (r.offset + r.length > st.size) return { r, status: 'FileUnexpectedEnd' as const };
+      if (r.offset + r.length > t.size) return { r, status: 'FileUnexpectedEnd' as const };
       const d = await pool.decode(
         {
           kind: 'decode',
-          path,
+          path: t.path,
           offset: r.offset,
           length: r.length,
           units: [{ at: 0, length: r.length, md5: r.md5 }],
@@ -400,16 +536,7 @@ async function importBlob(
         },
         opts.signal,
       );
-      if (!d.ok)
-        return {
-          r,
-          status:
-            d.reason === 'md5'
-              ? ('Corrupted' as const)
-              : d.reason === 'short'
-                ? ('FileUnexpectedEnd' as const)
-                : ('IOFailed' as const),
-        };
+      if (!d.ok) return { r, status: failedRangeStatus(d) };
       const md5 = Buffer.from(r.md5, 'hex');
       const data = d.raw ?? new Uint8Array(0);
       if (b.kind === 'block') await store.stageBlock(container, name, r.id!, data, md5);
@@ -417,6 +544,10 @@ async function importBlob(
       return { r, status: 'Completed' as const };
     },
   );
+  const ranges: LogRange[] = [];
+  let blocks = 0;
+  let bytes = 0;
+  let failed = false;
   for await (const { result } of window) {
     const { r, status } = result;
     ranges.push({
@@ -426,68 +557,62 @@ async function importBlob(
       hash: r.md5,
       status: status === 'Completed' && b.kind === 'block' ? 'Uncommitted' : status,
     });
-    if (status !== 'Completed') failedRange = true;
+    if (status !== 'Completed') failed = true;
     else {
       blocks++;
       bytes += r.length;
       opts.onBytes?.(r.length);
     }
   }
-  if (failedRange) {
-    const first = ranges.find((x) => x.status !== 'Uncommitted' && x.status !== 'Completed')!;
-    return {
-      entry: {
-        ...base,
-        status: 'CompletedWithErrors',
-        reason: `block at offset ${first.offset} ${first.status === 'Corrupted' ? 'does not match its MD5' : 'could not be read whole'}; the blob was not committed`,
-        disposition: { value: disposition, status: 'Cancelled' },
-        ranges,
-      },
-      blocks,
-      bytes,
-      uploaded: false,
-    };
-  }
+  return { ranges, blocks, bytes, failed };
+}
+
+/** The DriveLog status of a range that failed to decode. */
+function failedRangeStatus(d: Extract<DecodeResult, { ok: false }>): 'Corrupted' | 'FileUnexpectedEnd' | 'IOFailed' {
+  if (d.reason === 'md5') return 'Corrupted';
+  return d.reason === 'short' ? 'FileUnexpectedEnd' : 'IOFailed';
+}
+
+/**
+ * The blob's ranges are uploaded: with its last part, commit the block list (every part's blocks)
+ * or set the page blob's metadata, marking the blob with the entry's fingerprint.
+ */
+async function commitBlob(ctx: BlobImport, t: BlobTarget, place: Placement, up: RangesUploaded): Promise<BlobOutcome> {
+  const { store } = ctx;
+  const { b, seg, container } = t;
+  const { name } = place;
+  const { blocks, bytes } = up;
+  let ranges = up.ranges;
+  const marks = { ...t.md, [SOURCE_KEY]: t.fp, [`${SOURCE_KEY}part`]: String(seg.part) };
   if (b.kind === 'block' && seg.final) {
     // The parts of a blob split over drives carry block ids 0..n-1 of the whole blob.
     const lastIndex = b.ranges.length ? Buffer.from(b.ranges[b.ranges.length - 1]!.id!, 'base64').readUInt32LE(0) : -1;
     const all = Array.from({ length: lastIndex + 1 }, (_, i) => blockId(i));
-    if (seg.part > 1) {
-      const staged = await store.uncommittedBlocks(container, name);
-      const ownIds = new Set(b.ranges.map((r) => r.id!));
-      const missing = all.filter((id) => !staged.has(id) && !ownIds.has(id));
-      if (missing.length)
-        return {
-          entry: {
-            ...base,
-            status: 'CompletedWithErrors',
-            reason: `part ${seg.part} staged, but ${missing.length} block(s) of the earlier parts are not: import their drives, then this one again`,
-            ranges,
-          },
-          blocks,
-          bytes,
-          uploaded: true,
-        };
+    const missing = seg.part > 1 ? await missingEarlierBlocks(ctx, t, name, all) : 0;
+    if (missing) {
+      const reason =
+        `part ${seg.part} staged, but ${missing} block(s) of the earlier parts are not: ` +
+        'import their drives, then this one again';
+      return { entry: { ...t.base, status: 'CompletedWithErrors', reason, ranges }, blocks, bytes, uploaded: true };
     }
-    await store.commitBlocks(container, name, b.ranges.length || seg.part > 1 ? all : [], {
-      ...md,
-      [SOURCE_KEY]: fp,
-      [`${SOURCE_KEY}part`]: String(seg.part),
-    });
-    for (let i = 0; i < ranges.length; i++) ranges[i] = { ...ranges[i]!, status: 'Committed' };
+    await store.commitBlocks(container, name, b.ranges.length || seg.part > 1 ? all : [], marks);
+    ranges = ranges.map((r): LogRange => ({ ...r, status: 'Committed' }));
   } else if (b.kind === 'page' && seg.final) {
-    await store.setMetadata(container, name, { ...md, [SOURCE_KEY]: fp, [`${SOURCE_KEY}part`]: String(seg.part) });
+    await store.setMetadata(container, name, marks);
   }
-  return {
-    entry: {
-      ...base,
-      status: 'Completed',
-      disposition: { value: disposition, status: dispStatus },
-      ranges,
-      ...(name !== b.blobPath.slice(container.length + 1) ? { reason: `imported as ${container}/${name}` } : {}),
-    },
-    blocks,
-    bytes,
-    uploaded: true,
+  const entry: LogBlob = {
+    ...t.base,
+    status: 'Completed',
+    disposition: { value: t.disposition, status: place.status },
+    ranges,
+    ...(name !== t.name ? { reason: `imported as ${container}/${name}` } : {}),
   };
+  return { entry, blocks, bytes, uploaded: true };
+}
+
+/** How many of the blob's blocks `all` are neither staged by earlier parts nor in this part. */
+async function missingEarlierBlocks(ctx: BlobImport, t: BlobTarget, name: string, all: string[]): Promise<number> {
+  const staged = await ctx.store.uncommittedBlocks(t.container, name);
+  const ownIds = new Set(t.b.ranges.map((r) => r.id!));
+  return all.filter((id) => !staged.has(id) && !ownIds.has(id)).length;
 }

@@ -1,3 +1,7 @@
+/**
+ * `import`: import the given drives one after another, each with what the session knows of it
+ * (its manifest's hash, an encrypted drive's key), with progress per drive.
+ */
 import type { ChunkProcessor, FileSystem } from '../../native/interfaces.js';
 import type { BlobStore } from '../../native/blob-store-types.js';
 import { readDriveJson } from '../drives/drive-identity.js';

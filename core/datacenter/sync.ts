@@ -1,3 +1,7 @@
+/**
+ * `sync`: after the drives seeded the account, bring its container up to date with staging over
+ * the network, remembering what the account holds in `<session>/sync-state.json`.
+ */
 import type { ChunkProcessor, EncodeResult, EntryKind, FileSystem } from '../../native/interfaces.js';
 import { encodeBytes } from '../../native/raw-names.js';
 import {
@@ -17,9 +21,10 @@ import { blockId } from '../manifest/drive-manifest.js';
 import { chunkCount } from '../manifest/chunking.js';
 import { walkStaging, type StagedFile } from '../staging/scan.js';
 import { SESSION_ROOT_NAME } from '../session/session-layout.js';
+import type { SessionSettings } from '../session/session-settings.js';
 import type { SessionView } from '../session/session-view.js';
 import { mapBounded } from '../util/bounded-map.js';
-import type { ProgressBoard } from '../util/progress.js';
+import type { ProgressBoard, ProgressTrack } from '../util/progress.js';
 import { boardFor } from '../util/step-board.js';
 
 /** What the account holds for one staged entry, as far as seedship knows. */
@@ -95,6 +100,15 @@ async function seededState(fs: FileSystem, v: SessionView): Promise<Map<string, 
   return out;
 }
 
+/** What `runSync` works on. */
+export interface SyncOptions {
+  /** The session the drives were prepared with: its settings say how blobs are stored. */
+  readonly view: SessionView;
+  readonly staging: string;
+  readonly signal: AbortSignal;
+  readonly board?: ProgressBoard | undefined;
+}
+
 /**
  * `sync`: after seeding, bring the container up to date with staging over the network: upload
  * files that appeared or changed (size, mtime, then chunk hashes decide), in the same blob format
@@ -110,147 +124,239 @@ export async function runSync(
   fs: FileSystem,
   pool: ChunkProcessor,
   store: BlobStore,
-  v: SessionView,
-  staging: string,
-  signal: AbortSignal,
-  board?: ProgressBoard,
+  opts: SyncOptions,
 ): Promise<SyncResult> {
+  const { view: v, staging } = opts;
   const s = v.settings;
   if (s.encrypt)
     throw new SeedshipError(
       'E_USAGE',
       'sync of a session prepared with --encrypt is not supported: the account holds the plain stored bytes',
     );
-  const progress = boardFor('sync', board);
+  const progress = boardFor('sync', opts.board);
   progress.setPhase('comparing', `staging ${staging} against container ${s.container}`);
   const statePath = `${v.dir}/${STATE_FILE}`;
   const saved = await fs.readFileIfExists(statePath);
   const known = saved
     ? new Map(Object.entries(JSON.parse(saved.toString('utf8')) as Record<string, Known>))
     : await seededState(fs, v);
-  const suffix = blobSuffix(s.codec);
-  const nameOf = (path: string, kind: EntryKind | undefined) =>
-    blobNameOf(path, (kind ?? 'file') === 'file' ? suffix : '');
-  const mdOf = (path: string, kind: EntryKind, meta: PosixMetaJson) => {
-    const n = nameOf(path, kind);
+  const run = new SyncRun({ fs, pool, store, settings: s, signal: opts.signal, progress, known });
+  await store.ensureContainer(s.container);
+  const { changed, seen } = await run.compare(staging, v.dir);
+  await run.uploadChanged(changed);
+  await run.deleteGone(seen);
+  await fs.writeFileAtomic(statePath, `${JSON.stringify(Object.fromEntries(known))}\n`);
+  const { uploaded, unchanged, metadataUpdated, deleted, bytesUploaded } = run;
+  return { uploaded, unchanged, metadataUpdated, deleted, bytesUploaded, statePath };
+}
+
+/** An entry whose size, time or kind differ from what the account holds: read (files: hashed) to decide. */
+interface Changed {
+  readonly f: StagedFile;
+  readonly k: Known | undefined;
+  readonly meta: PosixMetaJson;
+}
+
+/** What a SyncRun needs. */
+interface SyncRunDeps {
+  readonly fs: FileSystem;
+  readonly pool: ChunkProcessor;
+  readonly store: BlobStore;
+  readonly settings: SessionSettings;
+  readonly signal: AbortSignal;
+  readonly progress: ProgressBoard;
+  /** What the account holds, by staged path; updated as entries are synced. */
+  readonly known: Map<string, Known>;
+}
+
+/** One sync: its phases (compare, upload, delete), the state they update and their counts. */
+class SyncRun {
+  uploaded = 0;
+  unchanged = 0;
+  metadataUpdated = 0;
+  deleted = 0;
+  bytesUploaded = 0;
+  readonly #d: SyncRunDeps;
+  readonly #suffix: string;
+  readonly #container: ProgressTrack;
+
+  constructor(d: SyncRunDeps) {
+    this.#d = d;
+    this.#suffix = blobSuffix(d.settings.codec);
+    this.#container = d.progress.track({
+      key: d.settings.container,
+      label: `container ${d.settings.container}`,
+      unit: 'bytes',
+    });
+    this.#container.setState('waiting');
+  }
+
+  /** Walk staging against what the account holds: entries alike but for metadata are settled here. */
+  async compare(staging: string, sessionDir: string): Promise<{ changed: Changed[]; seen: Set<string> }> {
+    const { fs, known, signal } = this.#d;
+    const total = this.#d.progress.total;
+    const seen = new Set<string>();
+    const changed: Changed[] = [];
+    let entries = 0;
+    const files = walkStaging(fs, staging, {
+      exclude: (rel) => rel === SESSION_ROOT_NAME || `${staging}/${rel}` === sessionDir,
+      onSkip: () => undefined,
+      entries: true,
+    });
+    for await (const f of files) {
+      signal.throwIfAborted();
+      seen.add(f.path);
+      total.setItems(++entries);
+      const k = known.get(f.path);
+      const meta = metaToJson(posixMetaOf(f.stat));
+      const sameKind = (k?.kind ?? 'file') === f.kind;
+      const sameStat = k && sameKind && k.size === f.size && k.mtimeMs === f.mtimeMs;
+      if (k && sameStat && (f.kind !== 'symlink' || k.hashes !== '')) await this.#metaOnly(f, k, meta, k.hashes);
+      else changed.push({ f, k, meta });
+    }
+    total.setItems(entries, entries);
+    total.setTotal(changed.reduce((a, c) => a + (c.f.kind === 'file' ? c.f.size : 0), 0));
+    return { changed, seen };
+  }
+
+  /** Read the changed entries and upload those whose bytes differ from the account's. */
+  async uploadChanged(changed: readonly Changed[]): Promise<void> {
+    const container = this.#container;
+    container.setItems(0, changed.length);
+    this.#d.progress.setPhase('uploading', `${changed.length} entries changed or new`);
+    container.setState('syncing');
+    for (const c of changed) {
+      this.#d.signal.throwIfAborted();
+      const sent = c.f.kind === 'file' ? await this.#syncFile(c) : await this.#syncSpecial(c);
+      if (sent) container.setItems(++this.uploaded);
+    }
+    container.setState('done');
+  }
+
+  /** Delete the blobs of entries gone from staging. */
+  async deleteGone(seen: ReadonlySet<string>): Promise<void> {
+    const { store, settings: s, known } = this.#d;
+    this.#d.progress.setPhase('deleting', 'blobs of entries gone from staging');
+    for (const [path, k] of [...known.entries()]) {
+      if (seen.has(path)) continue;
+      await store.deleteBlob(s.container, this.#nameOf(path, k.kind).name);
+      known.delete(path);
+      this.deleted++;
+    }
+  }
+
+  #nameOf(path: string, kind: EntryKind | undefined) {
+    return blobNameOf(path, (kind ?? 'file') === 'file' ? this.#suffix : '');
+  }
+
+  #mdOf(path: string, kind: EntryKind, meta: PosixMetaJson) {
+    const n = this.#nameOf(path, kind);
     return blobMetadataOf(metaFromJson(meta), {
-      codec: kind === 'file' ? s.codec : 'none',
+      codec: kind === 'file' ? this.#d.settings.codec : 'none',
       rawName: n.escaped ? encodeBytes(path) : undefined,
     });
-  };
-  const seen = new Set<string>();
-  let uploaded = 0;
-  let unchanged = 0;
-  let metadataUpdated = 0;
-  let deleted = 0;
-  let bytesUploaded = 0;
-  const total = progress.total;
-  const container = progress.track({ key: s.container, label: `container ${s.container}`, unit: 'bytes' });
-  container.setState('waiting');
-  const sent = (n: number) => {
-    bytesUploaded += n;
-    container.add(n);
-  };
-  await store.ensureContainer(s.container);
-  // A change of mode, owner or times alone is a metadata update, not an upload.
-  const metaOnly = async (f: StagedFile, k: Known | undefined, meta: PosixMetaJson, hashes: string) => {
+  }
+
+  #sent(n: number): void {
+    this.bytesUploaded += n;
+    this.#container.add(n);
+  }
+
+  /** The entry's bytes are as in the account: a change of mode, owner or times alone is a metadata update. */
+  async #metaOnly(f: StagedFile, k: Known | undefined, meta: PosixMetaJson, hashes: string): Promise<void> {
     if (k && metaChanged(k.meta, meta)) {
-      await store.setMetadata(s.container, nameOf(f.path, f.kind).name, mdOf(f.path, f.kind, meta));
-      metadataUpdated++;
+      await this.#d.store.setMetadata(
+        this.#d.settings.container,
+        this.#nameOf(f.path, f.kind).name,
+        this.#mdOf(f.path, f.kind, meta),
+      );
+      this.metadataUpdated++;
     }
-    known.set(f.path, { kind: f.kind, size: f.size, mtimeMs: f.mtimeMs, hashes, meta });
-    unchanged++;
-  };
-  // Entries whose size, time or kind differ: read (and for files, hashed) in the next phase.
-  const changed: { f: StagedFile; k: Known | undefined; meta: PosixMetaJson }[] = [];
-  let entries = 0;
-  const files = walkStaging(fs, staging, {
-    exclude: (rel) => rel === SESSION_ROOT_NAME || `${staging}/${rel}` === v.dir,
-    onSkip: () => undefined,
-    entries: true,
-  });
-  for await (const f of files) {
-    signal.throwIfAborted();
-    seen.add(f.path);
-    total.setItems(++entries);
-    const k = known.get(f.path);
-    const meta = metaToJson(posixMetaOf(f.stat));
-    const sameKind = (k?.kind ?? 'file') === f.kind;
-    const sameStat = k && sameKind && k.size === f.size && k.mtimeMs === f.mtimeMs;
-    if (k && sameStat && (f.kind !== 'symlink' || k.hashes !== '')) await metaOnly(f, k, meta, k.hashes);
-    else changed.push({ f, k, meta });
+    this.#d.known.set(f.path, { kind: f.kind, size: f.size, mtimeMs: f.mtimeMs, hashes, meta });
+    this.unchanged++;
   }
-  total.setItems(entries, entries);
-  total.setTotal(changed.reduce((a, c) => a + (c.f.kind === 'file' ? c.f.size : 0), 0));
-  container.setItems(0, changed.length);
-  progress.setPhase('uploading', `${changed.length} entries changed or new`);
-  container.setState('syncing');
-  for (const { f, k, meta } of changed) {
-    signal.throwIfAborted();
-    const name = nameOf(f.path, f.kind).name;
-    const sameKind = (k?.kind ?? 'file') === f.kind;
-    if (f.kind !== 'file') {
-      const content = f.kind === 'symlink' ? encodeBytes(await fs.readlink(f.abs)) : new Uint8Array(0);
-      const hashes = content.length > 0 ? createHash('sha256').update(content).digest('hex').slice(0, 16) : '';
-      if (k && sameKind && k.hashes === hashes) {
-        await metaOnly(f, k, meta, hashes);
-        continue;
-      }
-      await store.deleteBlob(s.container, name);
-      if (content.length > 0)
-        await store.stageBlock(s.container, name, blockId(0), content, createHash('md5').update(content).digest());
-      await store.commitBlocks(s.container, name, content.length > 0 ? [blockId(0)] : [], mdOf(f.path, f.kind, meta));
-      sent(content.length);
-      known.set(f.path, { kind: f.kind, size: f.size, mtimeMs: f.mtimeMs, hashes, meta });
-      container.setItems(++uploaded);
-      continue;
+
+  /** A directory, symlink or special file: one block (the link's target) or none. Returns whether it was uploaded. */
+  async #syncSpecial({ f, k, meta }: Changed): Promise<boolean> {
+    const { fs, store, settings: s } = this.#d;
+    const name = this.#nameOf(f.path, f.kind).name;
+    const content = f.kind === 'symlink' ? encodeBytes(await fs.readlink(f.abs)) : new Uint8Array(0);
+    const hashes = content.length > 0 ? createHash('sha256').update(content).digest('hex').slice(0, 16) : '';
+    if (k && (k.kind ?? 'file') === f.kind && k.hashes === hashes) {
+      await this.#metaOnly(f, k, meta, hashes);
+      return false;
     }
-    const pages = s.blobType === 'page';
-    const encoded = await encodeFile(pool, f, s.codec, s.level, s.chunkBytes, pages, signal, (n) => total.add(n));
+    await store.deleteBlob(s.container, name);
+    if (content.length > 0)
+      await store.stageBlock(s.container, name, blockId(0), content, createHash('md5').update(content).digest());
+    await store.commitBlocks(
+      s.container,
+      name,
+      content.length > 0 ? [blockId(0)] : [],
+      this.#mdOf(f.path, f.kind, meta),
+    );
+    this.#sent(content.length);
+    this.#d.known.set(f.path, { kind: f.kind, size: f.size, mtimeMs: f.mtimeMs, hashes, meta });
+    return true;
+  }
+
+  /** A regular file: encoded as prepare stores it; uploaded when its chunk hashes differ. Returns whether it was. */
+  async #syncFile({ f, k, meta }: Changed): Promise<boolean> {
+    const { pool, settings: s, signal } = this.#d;
+    const total = this.#d.progress.total;
+    const encoded = await encodeFile(pool, f, {
+      codec: s.codec,
+      level: s.level,
+      chunkBytes: s.chunkBytes,
+      pages: s.blobType === 'page',
+      signal,
+      onRead: (n) => total.add(n),
+    });
     const hashes = encoded.map((e) => e.xxh64).join(',');
-    if (k && sameKind && k.size === f.size && k.hashes === hashes) {
-      await metaOnly(f, k, meta, hashes);
-      continue;
+    if (k && (k.kind ?? 'file') === f.kind && k.size === f.size && k.hashes === hashes) {
+      await this.#metaOnly(f, k, meta, hashes);
+      return false;
     }
-    const md = mdOf(f.path, f.kind, meta);
-    if (s.blobType === 'page') {
-      await store.deleteBlob(s.container, name);
-      await store.createPageBlob(s.container, name, f.size, md);
-      for (let i = 0; i < encoded.length; i++) {
-        for (const x of encoded[i]!.extents)
-          await store.uploadPages(
-            s.container,
-            name,
-            encoded[i]!.stored.subarray(x.at, x.at + x.length),
-            i * s.chunkBytes + x.at,
-            Buffer.from(x.md5, 'hex'),
-          );
-        sent(encoded[i]!.stored.length);
-      }
-    } else {
-      const ids: string[] = [];
-      for (let i = 0; i < encoded.length; i++) {
-        const e = encoded[i]!;
-        if (e.stored.length === 0) continue;
-        ids.push(blockId(i));
-        await store.stageBlock(s.container, name, blockId(i), e.stored, Buffer.from(e.extents[0]!.md5, 'hex'));
-        sent(e.stored.length);
-      }
-      await store.commitBlocks(s.container, name, ids, md);
+    const name = this.#nameOf(f.path, f.kind).name;
+    const md = this.#mdOf(f.path, f.kind, meta);
+    if (s.blobType === 'page') await this.#uploadPages(name, f.size, md, encoded);
+    else await this.#uploadBlocks(name, md, encoded);
+    this.#d.known.set(f.path, { kind: f.kind, size: f.size, mtimeMs: f.mtimeMs, hashes, meta });
+    return true;
+  }
+
+  /** A page blob made anew, each chunk's stored extents uploaded at their offsets. */
+  async #uploadPages(name: string, size: number, md: Record<string, string>, encoded: readonly Encoded[]) {
+    const { store, settings: s } = this.#d;
+    await store.deleteBlob(s.container, name);
+    await store.createPageBlob(s.container, name, size, md);
+    for (let i = 0; i < encoded.length; i++) {
+      const e = encoded[i]!;
+      for (const x of e.extents)
+        await store.uploadPages(
+          s.container,
+          name,
+          e.stored.subarray(x.at, x.at + x.length),
+          i * s.chunkBytes + x.at,
+          Buffer.from(x.md5, 'hex'),
+        );
+      this.#sent(e.stored.length);
     }
-    known.set(f.path, { kind: f.kind, size: f.size, mtimeMs: f.mtimeMs, hashes, meta });
-    container.setItems(++uploaded);
   }
-  container.setState('done');
-  progress.setPhase('deleting', 'blobs of entries gone from staging');
-  for (const [path, k] of [...known.entries()]) {
-    if (seen.has(path)) continue;
-    await store.deleteBlob(s.container, nameOf(path, k.kind).name);
-    known.delete(path);
-    deleted++;
+
+  /** A block blob: a block per non-empty chunk (ids by chunk index), then the list committed. */
+  async #uploadBlocks(name: string, md: Record<string, string>, encoded: readonly Encoded[]) {
+    const { store, settings: s } = this.#d;
+    const ids: string[] = [];
+    for (let i = 0; i < encoded.length; i++) {
+      const e = encoded[i]!;
+      if (e.stored.length === 0) continue;
+      ids.push(blockId(i));
+      await store.stageBlock(s.container, name, blockId(i), e.stored, Buffer.from(e.extents[0]!.md5, 'hex'));
+      this.#sent(e.stored.length);
+    }
+    await store.commitBlocks(s.container, name, ids, md);
   }
-  await fs.writeFileAtomic(statePath, `${JSON.stringify(Object.fromEntries(known))}\n`);
-  return { uploaded, unchanged, metadataUpdated, deleted, bytesUploaded, statePath };
 }
 
 /** Mode, owner or modification time differ (ctime and atime follow from those and from reading). */
@@ -258,18 +364,24 @@ function metaChanged(a: PosixMetaJson | undefined, b: PosixMetaJson): boolean {
   return a === undefined || a.m !== b.m || a.u !== b.u || a.g !== b.g || a.t !== b.t || a.n !== b.n;
 }
 
-async function encodeFile(
-  pool: ChunkProcessor,
-  f: StagedFile,
-  codec: 'zstd' | 'none',
-  level: number,
-  chunkBytes: number,
-  pages: boolean,
-  signal: AbortSignal,
-  onRead: (rawBytes: number) => void,
-): Promise<Extract<EncodeResult, { ok: true }>[]> {
+type Encoded = Extract<EncodeResult, { ok: true }>;
+
+/** How `encodeFile` stores a file: the session's settings, and a count of the raw bytes read. */
+interface EncodeFileOptions {
+  readonly codec: 'zstd' | 'none';
+  readonly level: number;
+  readonly chunkBytes: number;
+  /** Stored as a page blob (zero pages left out). */
+  readonly pages: boolean;
+  readonly signal: AbortSignal;
+  readonly onRead: (rawBytes: number) => void;
+}
+
+/** Read and encode every chunk of a staged file through the pool, as prepare stores it. */
+async function encodeFile(pool: ChunkProcessor, f: StagedFile, o: EncodeFileOptions): Promise<Encoded[]> {
+  const { chunkBytes, signal } = o;
   const n = chunkCount(f.size, chunkBytes);
-  const out: Extract<EncodeResult, { ok: true }>[] = [];
+  const out: Encoded[] = [];
   const chunks = Array.from({ length: n }, (_, i) => i);
   for await (const { result } of mapBounded(
     chunks,
@@ -282,9 +394,9 @@ async function encodeFile(
           offset: i * chunkBytes,
           length: Math.min(chunkBytes, f.size - i * chunkBytes),
           expect: { size: f.size, mtimeMs: f.mtimeMs, ino: f.ino },
-          codec,
-          level,
-          pages,
+          codec: o.codec,
+          level: o.level,
+          pages: o.pages,
           cipher: undefined,
           tweakSeed: undefined,
           unitOffset: i * chunkBytes,
@@ -292,14 +404,16 @@ async function encodeFile(
         signal,
       ),
   )) {
-    if (!result.ok)
+    if (!result.ok) {
+      const what = result.reason === 'changed' ? 'changed while being read' : 'cannot be read';
       throw new SeedshipError(
         'E_SOURCE_CHANGED',
-        `${f.path} ${result.reason === 'changed' ? 'changed while being read' : 'cannot be read'} (${result.message}); run sync again when it is stable`,
+        `${f.path} ${what} (${result.message}); run sync again when it is stable`,
         { path: f.path },
       );
+    }
     out.push(result);
-    onRead(result.rawLength);
+    o.onRead(result.rawLength);
   }
   return out;
 }

@@ -1,3 +1,7 @@
+/**
+ * Streaming one blob into one file: downloaded piece by piece, `.zst` blobs decompressed on the
+ * way, written sparse, in a few MiB of memory whatever the blob's size.
+ */
 import type { CodecKit, FileSystem, ZstdStreamDecoder } from '../../native/interfaces.js';
 import type { BlobStore } from '../../native/blob-store-types.js';
 import { SeedshipError, errnoCode } from '../errors/errors.js';
@@ -62,17 +66,7 @@ export async function restoreBlobToFile(
     let received = 0;
     try {
       for (;;) {
-        let next: IteratorResult<Uint8Array>;
-        try {
-          next = await pieces.next();
-        } catch (err) {
-          o.signal.throwIfAborted();
-          throw new SeedshipError(
-            'E_AZURE',
-            `blob ${name} could not be downloaded at ${received} of ${o.size} bytes (${(err as Error).message}); run restore again into an empty directory`,
-            { cause: err, permanent: false },
-          );
-        }
+        const next = await nextPiece(pieces, o, received);
         if (next.done) break;
         o.signal.throwIfAborted();
         const piece = next.value;
@@ -100,7 +94,29 @@ export async function restoreBlobToFile(
   }
 }
 
-/** Decode one stored piece and write each output piece before asking for the next (the decoder reuses its buffer). */
+/** The next piece of the download; a failed download (not an abort) is E_AZURE, worth a retry. */
+async function nextPiece(
+  pieces: AsyncIterator<Uint8Array>,
+  o: BlobToFile,
+  received: number,
+): Promise<IteratorResult<Uint8Array>> {
+  try {
+    return await pieces.next();
+  } catch (err) {
+    o.signal.throwIfAborted();
+    throw new SeedshipError(
+      'E_AZURE',
+      `blob ${o.container}/${o.blob} could not be downloaded at ${received} of ${o.size} bytes ` +
+        `(${(err as Error).message}); run restore again into an empty directory`,
+      { cause: err, permanent: false },
+    );
+  }
+}
+
+/**
+ * Decode one stored piece and write each output piece before asking for the next (the decoder
+ * reuses its buffer).
+ */
 async function decodeInto(
   dec: ZstdStreamDecoder,
   piece: Uint8Array,

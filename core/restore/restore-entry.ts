@@ -1,9 +1,21 @@
+/**
+ * Putting restored entries in place: the target directory made, small files written whole,
+ * links and special files created, and owners, modes and times applied as they were staged.
+ */
 import type { FileSystem } from '../../native/interfaces.js';
+import { errnoCode, SeedshipError } from '../errors/errors.js';
 import type { RestoreMeta } from '../manifest/blob-metadata.js';
+import { SPARSE_BLOCK_BYTES, writeNonZero } from './sparse-writer.js';
 
 export type { RestoreMeta };
-import { errnoCode } from '../errors/errors.js';
-import { SPARSE_BLOCK_BYTES, writeNonZero } from './sparse-writer.js';
+
+/** Make the directory a restore writes into; one that holds anything is refused, so nothing is overwritten. */
+export async function makeEmptyTarget(fs: FileSystem, to: string): Promise<void> {
+  if ((await fs.exists(to)) && (await fs.readdir(to)).length > 0) {
+    throw new SeedshipError('E_USAGE', `--to ${to} is not empty; restore into a new or empty directory`, { path: to });
+  }
+  await fs.mkdir(to);
+}
 
 /** A whole small file, with holes where it has zero blocks. */
 export async function writeWholeSparse(fs: FileSystem, path: string, data: Uint8Array): Promise<void> {
@@ -43,7 +55,10 @@ export class EntryRestorer {
     this.#fs = fs;
   }
 
-  /** The path of an earlier name of the same inode (a hard link), or undefined. Records `path` as its first name. */
+  /**
+   * The path of an earlier name of the same inode (a hard link), or undefined. Records `path` as
+   * its first name.
+   */
   linkTarget(path: string, m: RestoreMeta): string | undefined {
     if (m.kind !== 'file' || (m.nlink ?? 1) < 2 || m.ino === undefined) return undefined;
     const key = `${m.dev ?? 0}:${m.ino}`;
@@ -112,8 +127,10 @@ export class EntryRestorer {
 
   /** Apply the directories' metadata, deepest first. */
   async finish(): Promise<void> {
-    const seen = new Set<string>();
-    const dirs = this.#dirs.filter((d) => (seen.has(d.path) ? false : (seen.add(d.path), true)));
+    // A directory recorded twice keeps its first record.
+    const firsts = new Map<string, { path: string; meta: RestoreMeta }>();
+    for (const d of this.#dirs) if (!firsts.has(d.path)) firsts.set(d.path, d);
+    const dirs = [...firsts.values()];
     dirs.sort((a, b) => b.path.split('/').length - a.path.split('/').length);
     for (const d of dirs) await this.#applyNow(d.path, d.meta);
   }

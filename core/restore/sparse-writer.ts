@@ -1,3 +1,7 @@
+/**
+ * Sparse writing: data written with its all-zero 4 KiB blocks left out as holes, at an offset
+ * (`writeNonZero`) or front to back in pieces (`SparseWriter`).
+ */
 import type { FileHandle } from '../../native/interfaces.js';
 
 /** The block a zero run is measured in: the page and file system block size of Linux file systems. */

@@ -1,3 +1,7 @@
+/**
+ * Whether the drive at a path is the one a caller expected, from its drive.json and its
+ * manifest's DriveId.
+ */
 import type { DriveJson } from '../drives/drive-identity.js';
 
 /**

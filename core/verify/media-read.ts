@@ -1,4 +1,7 @@
-import type { FileSystem } from '../../native/interfaces.js';
+/**
+ * Reading from the media, not from memory: a file's cached pages dropped before it is read back.
+ */
+import type { FileHandle, FileSystem } from '../../native/interfaces.js';
 import { errnoCode } from '../errors/errors.js';
 
 /**
@@ -11,7 +14,7 @@ import { errnoCode } from '../errors/errors.js';
  * daemon's own reads of the block device may still be served from that device's cache.
  */
 export async function dropCachedPages(fs: FileSystem, path: string): Promise<void> {
-  let h;
+  let h: FileHandle;
   try {
     h = await fs.open(path, 'r');
   } catch {
@@ -26,9 +29,12 @@ export async function dropCachedPages(fs: FileSystem, path: string): Promise<voi
   }
 }
 
-/** The whole file at `path`, its cached pages dropped first (see dropCachedPages); undefined if it does not exist. */
+/**
+ * The whole file at `path`, its cached pages dropped first (see dropCachedPages); undefined if it
+ * does not exist.
+ */
 export async function readFileFromMedia(fs: FileSystem, path: string): Promise<Buffer | undefined> {
-  let h;
+  let h: FileHandle;
   try {
     h = await fs.open(path, 'r');
   } catch (err) {

@@ -1,4 +1,9 @@
-import { createHash } from 'node:crypto';
+/**
+ * Reading one drive back: every block checked against its manifest (and with the session, every
+ * chunk against the journal), the manifest's entries by the service's rules, and the drive's
+ * identity; problems collected for the user, not thrown.
+ */
+import { createHash, type Hash } from 'node:crypto';
 import type { ChunkProcessor, DecodeResult, DecodeTask, FileSystem } from '../../native/interfaces.js';
 import { errnoCode, SeedshipError } from '../errors/errors.js';
 import { readDriveJson, type DriveJson } from '../drives/drive-identity.js';
@@ -111,23 +116,12 @@ export async function verifyDrive(
   const expect =
     opts.expectDriveId === undefined ? undefined : { driveId: opts.expectDriveId, jobId: opts.expectJobId };
   const dj = await readIdentity(fs, root, expect !== undefined);
-  const manifestPath = `${root}/${MANIFEST_NAME}`;
-  const header: ManifestHeader = {
-    version: undefined,
-    driveId: undefined,
-    hasAccountKey: false,
-    containerSas: undefined,
-  };
-  const manifestMd5 = createHash('md5');
-  const parsed = (await fs.exists(manifestPath))
-    ? parseDriveManifest(fs, manifestPath, header, { fromMedia: true, onBytes: (b) => manifestMd5.update(b) })
-    : undefined;
-  // The manifest names its drive before its first blob: parse that far before deciding.
-  const blobs = parsed && (await resumeAfterFirst(parsed));
+  const manifest = await openManifest(fs, root);
+  const { header, blobs } = manifest;
   const absent = expect && driveAbsence(root, dj, header.driveId, expect);
   const json = dj === 'damaged' ? undefined : dj;
   if (absent || !blobs || (json?.encrypted && !opts.session?.key)) {
-    await parsed?.return(undefined);
+    await manifest.parsed?.return(undefined);
     if (absent)
       return { root, driveId: absent.found ?? '?', blobs: 0, blocks: 0, bytes: 0, deep: false, problems: [], absent };
     if (!blobs)
@@ -142,28 +136,9 @@ export async function verifyDrive(
       { path: root },
     );
   }
-  const problems: VerifyProblem[] = [];
-  let driveId = json?.driveId ?? header.driveId ?? '?';
-  const problem: Problem = (p) => {
-    if (problems.length < MAX_PROBLEMS) problems.push({ driveId, ...p });
-  };
-  if (dj === 'damaged')
-    problem({
-      blobPath: '',
-      block: -1,
-      offset: 0,
-      reason: 'drive-id',
-      message: `seedship/drive.json is damaged; the manifest names drive ${header.driveId ?? '?'}`,
-    });
-  if (json && header.driveId !== undefined && header.driveId !== json.driveId) {
-    problem({
-      blobPath: '',
-      block: -1,
-      offset: 0,
-      reason: 'drive-id',
-      message: `manifest names drive ${header.driveId}, but the drive is ${json.driveId}`,
-    });
-  }
+  const found = new Problems(json?.driveId ?? header.driveId ?? '?');
+  const problem: Problem = (p) => found.add(p);
+  identityProblems(dj, header.driveId, problem);
   const counts = { blobs: 0, blocks: 0, bytes: 0 };
   const session = opts.session;
   const pairs = pairBlobs(
@@ -171,34 +146,101 @@ export async function verifyDrive(
     session ? driveBlobs(fs, session.journalPath, session.seq, session.naming) : undefined,
     problem,
   );
+  const onBlob = () => {
+    counts.blobs++;
+    // A manifest without <DriveId> before its first blob names it later, if at all.
+    if (!json && header.driveId) found.driveId = header.driveId;
+  };
   try {
-    await readBack(fs, pool, root, pairs, opts, problem, counts, () => {
-      // A manifest without <DriveId> before its first blob names it later, if at all.
-      if (!json && header.driveId) driveId = header.driveId;
-    });
+    await readBack({ fs, pool, root, opts, problem, onBlob }, pairs, counts);
   } catch (err) {
     if (err instanceof ManifestFormatError) {
       throw new SeedshipError(
         'E_INTEGRITY',
         `drive ${root}: ${MANIFEST_NAME} is not a valid manifest: ${err.message}`,
-        { path: manifestPath, cause: err },
+        { path: `${root}/${MANIFEST_NAME}`, cause: err },
       );
     }
     throw err;
   }
-  checkManifestHash(manifestMd5.digest('hex').toUpperCase(), session?.manifestHash, json?.manifestHash, problem);
+  checkManifestHash(manifest.md5.digest('hex').toUpperCase(), session?.manifestHash, json?.manifestHash, problem);
   if (header.hasAccountKey)
-    problem({
-      blobPath: '',
-      block: -1,
-      offset: 0,
-      reason: 'secret',
-      message: 'manifest holds a storage account key; seedship never writes one — this drive was altered',
-    });
+    problem(
+      driveProblem(
+        'secret',
+        'manifest holds a storage account key; seedship never writes one — this drive was altered',
+      ),
+    );
+  const { driveId, problems } = found;
   return { root, driveId, ...counts, deep: session !== undefined, problems, absent: undefined };
 }
 
-/** The manifest read is the one sealed: the service refuses a drive whose manifest hash differs from the job's (ManifestCorrupted). */
+/** The problems found on a drive, up to MAX_PROBLEMS, each with the drive's id as known when it was found. */
+class Problems {
+  readonly problems: VerifyProblem[] = [];
+
+  constructor(public driveId: string) {}
+
+  add(p: Omit<VerifyProblem, 'driveId'>): void {
+    if (this.problems.length < MAX_PROBLEMS) this.problems.push({ driveId: this.driveId, ...p });
+  }
+}
+
+/** A problem of the drive as a whole (no blob, no block). */
+function driveProblem(reason: string, message: string): Omit<VerifyProblem, 'driveId'> {
+  return { blobPath: '', block: -1, offset: 0, reason, message };
+}
+
+/** A problem of one blob as a whole (no block). */
+function blobProblem(blobPath: string, reason: string, message: string): Omit<VerifyProblem, 'driveId'> {
+  return { blobPath, block: -1, offset: 0, reason, message };
+}
+
+/** A drive's manifest being parsed (from the media), its header filled and its MD5 summed as it goes. */
+interface OpenManifest {
+  readonly header: ManifestHeader;
+  readonly md5: Hash;
+  /** The parser; undefined when the drive has no manifest. */
+  readonly parsed: AsyncGenerator<ParsedBlob> | undefined;
+  /** Its blobs from the first, the header before them parsed already; undefined without a manifest. */
+  readonly blobs: AsyncGenerator<ParsedBlob> | undefined;
+}
+
+/** Open the drive's manifest and parse it up to its first blob: the manifest names its drive before that. */
+async function openManifest(fs: FileSystem, root: string): Promise<OpenManifest> {
+  const manifestPath = `${root}/${MANIFEST_NAME}`;
+  const header: ManifestHeader = {
+    version: undefined,
+    driveId: undefined,
+    hasAccountKey: false,
+    containerSas: undefined,
+  };
+  const md5 = createHash('md5');
+  const parsed = (await fs.exists(manifestPath))
+    ? parseDriveManifest(fs, manifestPath, header, { fromMedia: true, onBytes: (b) => md5.update(b) })
+    : undefined;
+  const blobs = parsed && (await resumeAfterFirst(parsed));
+  return { header, md5, parsed, blobs };
+}
+
+/** drive.json is damaged, or names another drive than the manifest. */
+function identityProblems(
+  dj: DriveJson | 'damaged' | undefined,
+  manifestDriveId: string | undefined,
+  problem: Problem,
+): void {
+  if (dj === 'damaged')
+    problem(
+      driveProblem('drive-id', `seedship/drive.json is damaged; the manifest names drive ${manifestDriveId ?? '?'}`),
+    );
+  else if (dj && manifestDriveId !== undefined && manifestDriveId !== dj.driveId)
+    problem(driveProblem('drive-id', `manifest names drive ${manifestDriveId}, but the drive is ${dj.driveId}`));
+}
+
+/**
+ * The manifest read is the one sealed: the service refuses a drive whose manifest hash differs
+ * from the job's (ManifestCorrupted).
+ */
 function checkManifestHash(
   md5: string,
   journal: string | undefined,
@@ -208,13 +250,13 @@ function checkManifestHash(
   const want = journal ?? driveJson;
   if (want === undefined || md5 === want) return;
   const source = journal !== undefined ? "the session's journal" : 'seedship/drive.json';
-  problem({
-    blobPath: '',
-    block: -1,
-    offset: 0,
-    reason: 'manifest-hash',
-    message: `${MANIFEST_NAME} has MD5 ${md5}, but ${source} recorded ${want} when it was sealed: it was changed since, and the service refuses it`,
-  });
+  problem(
+    driveProblem(
+      'manifest-hash',
+      `${MANIFEST_NAME} has MD5 ${md5}, but ${source} recorded ${want} when it was sealed: ` +
+        'it was changed since, and the service refuses it',
+    ),
+  );
 }
 
 /**
@@ -243,38 +285,39 @@ async function readIdentity(
  * caller reports it. Closing the result closes `it`.
  */
 async function resumeAfterFirst(it: AsyncGenerator<ParsedBlob>): Promise<AsyncGenerator<ParsedBlob>> {
-  let first: IteratorResult<ParsedBlob>;
-  try {
-    first = await it.next();
-  } catch (err) {
-    return (async function* () {
-      throw err;
-    })();
-  }
+  const first = await it.next().then(
+    (r) => ({ r }),
+    (err: unknown) => ({ err }),
+  );
   return (async function* () {
     try {
-      for (let r = first; !r.done; r = await it.next()) yield r.value;
+      if ('err' in first) throw first.err;
+      for (let r = first.r; !r.done; r = await it.next()) yield r.value;
     } finally {
       await it.return(undefined);
     }
   })();
 }
 
+/** What reading a drive back needs besides the blobs. */
+interface ReadBack {
+  readonly fs: FileSystem;
+  readonly pool: ChunkProcessor;
+  readonly root: string;
+  readonly opts: VerifyDriveOptions;
+  readonly problem: Problem;
+  /** Called as each blob's blocks start being read. */
+  readonly onBlob: () => void;
+}
+
 /** Read every block of every pair back through the pool, counting into `counts`. */
 async function readBack(
-  fs: FileSystem,
-  pool: ChunkProcessor,
-  root: string,
+  rb: ReadBack,
   pairs: AsyncIterable<Pair>,
-  opts: VerifyDriveOptions,
-  problem: Problem,
-  counts: { blobs: number; blocks: number; bytes: number },
-  onBlob: () => void,
+  counts: { blocks: number; bytes: number },
 ): Promise<void> {
-  const tasks = decodeTasks(fs, pairs, root, opts.session, problem, () => {
-    counts.blobs++;
-    onBlob();
-  });
+  const { pool, opts, problem } = rb;
+  const tasks = decodeTasks({ ...rb, session: opts.session }, pairs);
   const n = opts.inFlight ?? pool.threads * 3;
   const limits = {
     maxItems: n,
@@ -309,13 +352,9 @@ async function* pairBlobs(
   for await (const m of manifest) {
     const j = jit ? await jit.next() : undefined;
     if (j && (j.done || j.value.manifest.blobPath !== m.blobPath)) {
-      problem({
-        blobPath: m.blobPath,
-        block: -1,
-        offset: 0,
-        reason: 'manifest-journal',
-        message: `manifest blob ${m.index + 1} (${m.blobPath}) is not what the journal recorded (${j.done ? 'nothing' : j.value.manifest.blobPath})`,
-      });
+      const recorded = j.done ? 'nothing' : j.value.manifest.blobPath;
+      const message = `manifest blob ${m.index + 1} (${m.blobPath}) is not what the journal recorded (${recorded})`;
+      problem(blobProblem(m.blobPath, 'manifest-journal', message));
       yield { m, j: undefined };
       continue;
     }
@@ -323,14 +362,16 @@ async function* pairBlobs(
   }
   if (jit) {
     const extra = await jit.next();
-    if (!extra.done)
-      problem({
-        blobPath: extra.value.manifest.blobPath,
-        block: -1,
-        offset: 0,
-        reason: 'manifest-journal',
-        message: `journal records ${extra.value.manifest.blobPath} on this drive, but the manifest does not list it`,
-      });
+    if (!extra.done) {
+      const path = extra.value.manifest.blobPath;
+      problem(
+        blobProblem(
+          path,
+          'manifest-journal',
+          `journal records ${path} on this drive, but the manifest does not list it`,
+        ),
+      );
+    }
   }
 }
 
@@ -346,127 +387,107 @@ interface Tagged {
  * The blob's metadata file is on the drive with the MD5 its `MetadataPath` names (the service
  * refuses it otherwise), and with a session, it is the file the journal describes.
  */
-async function checkMetadataFile(
-  fs: FileSystem,
-  root: string,
-  m: ParsedBlob,
-  j: DriveBlob | undefined,
-  problem: Problem,
-): Promise<void> {
+async function checkMetadataFile(fs: FileSystem, root: string, { m, j }: Pair, problem: Problem): Promise<void> {
   const want = j?.manifest.metadata;
+  const report = (message: string) => problem(blobProblem(m.blobPath, 'metadata', message));
   if (!m.metadata) {
-    if (want)
-      problem({
-        blobPath: m.blobPath,
-        block: -1,
-        offset: 0,
-        reason: 'metadata',
-        message: `the manifest names no metadata file for ${m.blobPath}, but the journal recorded one`,
-      });
+    if (want) report(`the manifest names no metadata file for ${m.blobPath}, but the journal recorded one`);
     return;
   }
   const path = driveFilePath(root, m.metadata.path);
   const data = path ? await readFileFromMedia(fs, path).catch(() => undefined) : undefined;
   const md5 = data ? createHash('md5').update(data).digest('hex').toUpperCase() : undefined;
-  if (md5 === undefined)
-    problem({
-      blobPath: m.blobPath,
-      block: -1,
-      offset: 0,
-      reason: 'metadata',
-      message: `metadata file ${m.metadata.path} is missing or unreadable`,
-    });
+  if (md5 === undefined) report(`metadata file ${m.metadata.path} is missing or unreadable`);
   else if (md5 !== m.metadata.md5)
-    problem({
-      blobPath: m.blobPath,
-      block: -1,
-      offset: 0,
-      reason: 'metadata',
-      message: `metadata file ${m.metadata.path} has MD5 ${md5}, the manifest says ${m.metadata.md5}`,
-    });
+    report(`metadata file ${m.metadata.path} has MD5 ${md5}, the manifest says ${m.metadata.md5}`);
   else if (want && (want.md5 !== md5 || want.path !== m.metadata.path))
-    problem({
-      blobPath: m.blobPath,
-      block: -1,
-      offset: 0,
-      reason: 'metadata',
-      message: `metadata file ${m.metadata.path} is not the one the journal describes`,
-    });
+    report(`metadata file ${m.metadata.path} is not the one the journal describes`);
 }
 
-async function* decodeTasks(
-  fs: FileSystem,
-  pairs: AsyncIterable<Pair>,
-  root: string,
-  s: VerifySessionView | undefined,
-  problem: Problem,
-  onBlob: () => void,
-): AsyncGenerator<Tagged> {
+/** Where the decode tasks of a drive come from, and where their blob-level problems go. */
+interface TaskSource {
+  readonly fs: FileSystem;
+  readonly root: string;
+  readonly session: VerifySessionView | undefined;
+  readonly problem: Problem;
+  /** Called as each blob's tasks start. */
+  readonly onBlob: () => void;
+}
+
+/** The decode tasks of every pair's blocks (see decodeTasksOf); every metadata check has settled when it ends. */
+async function* decodeTasks(src: TaskSource, pairs: AsyncIterable<Pair>): AsyncGenerator<Tagged> {
   const metaChecks = new Set<Promise<void>>();
   try {
-    yield* decodeTasksOf(fs, pairs, root, s, problem, onBlob, metaChecks);
+    yield* decodeTasksOf(src, pairs, metaChecks);
   } finally {
     // Every metadata check has reported before verify returns its problems.
     await Promise.all(metaChecks);
   }
 }
 
+/**
+ * For each pair: its entry checked by the service's rules, its metadata file checked beside the
+ * decode work (in `metaChecks`), then a task per chunk (deep, by the journal) or per manifest range.
+ */
 async function* decodeTasksOf(
-  fs: FileSystem,
+  src: TaskSource,
   pairs: AsyncIterable<Pair>,
-  root: string,
-  s: VerifySessionView | undefined,
-  problem: Problem,
-  onBlob: () => void,
   metaChecks: Set<Promise<void>>,
 ): AsyncGenerator<Tagged> {
+  const { fs, root, session: s, problem } = src;
   const seen = new Set<string>();
-  for await (const { m, j } of pairs) {
-    onBlob();
+  for await (const pair of pairs) {
+    const { m, j } = pair;
+    src.onBlob();
     // What the service would refuse is reported, and its blocks are not read: their offsets and
     // lengths are not to be trusted (a block Length of 2^50 is no buffer to allocate).
     const bad = manifestEntryProblem(m, seen);
-    if (bad) problem({ blobPath: m.blobPath, block: -1, offset: 0, reason: 'manifest-entry', message: bad.reason });
+    if (bad) problem(blobProblem(m.blobPath, 'manifest-entry', bad.reason));
     const path = driveFilePath(root, m.filePath);
     if (!path) continue;
     // Metadata files are read beside the decode work, a few at a time (each is one small read).
-    const check = checkMetadataFile(fs, root, m, j, problem).finally(() => metaChecks.delete(check));
+    const check = checkMetadataFile(fs, root, pair, problem).finally(() => metaChecks.delete(check));
     metaChecks.add(check);
     if (metaChecks.size >= METADATA_CHECKS_IN_FLIGHT) await Promise.race(metaChecks);
     if (bad) continue;
     const dropped = dropCachedPages(fs, path);
     if (j && s && sameRanges(m, j)) {
-      yield* deepTasks(m, j, path, s, dropped);
+      yield* deepTasks({ m, j }, path, s, dropped);
       continue;
     }
     if (j)
-      problem({
-        blobPath: m.blobPath,
-        block: -1,
-        offset: 0,
-        reason: 'manifest-journal',
-        message: `block list of ${m.blobPath} differs from what the journal recorded`,
-      });
-    for (let i = 0; i < m.ranges.length; i++) {
-      const r = m.ranges[i]!;
-      yield {
-        blobPath: m.blobPath,
-        block: i,
-        dropped,
-        task: {
-          kind: 'decode',
-          path,
-          offset: r.offset,
-          length: r.length,
-          units: [{ at: 0, length: r.length, md5: r.md5 }],
-          cipher: undefined,
-          tweakSeed: undefined,
-          unitOffset: 0,
-          raw: undefined,
-          returnRaw: false,
-        },
-      };
-    }
+      problem(
+        blobProblem(
+          m.blobPath,
+          'manifest-journal',
+          `block list of ${m.blobPath} differs from what the journal recorded`,
+        ),
+      );
+    yield* rangeTasks(m, path, dropped);
+  }
+}
+
+/** A task per manifest range: its stored bytes checked by MD5. */
+function* rangeTasks(m: ParsedBlob, path: string, dropped: Promise<void>): Generator<Tagged> {
+  for (let i = 0; i < m.ranges.length; i++) {
+    const r = m.ranges[i]!;
+    yield {
+      blobPath: m.blobPath,
+      block: i,
+      dropped,
+      task: {
+        kind: 'decode',
+        path,
+        offset: r.offset,
+        length: r.length,
+        units: [{ at: 0, length: r.length, md5: r.md5 }],
+        cipher: undefined,
+        tweakSeed: undefined,
+        unitOffset: 0,
+        raw: undefined,
+        returnRaw: false,
+      },
+    };
   }
 }
 
@@ -482,9 +503,9 @@ function sameRanges(m: ParsedBlob, j: DriveBlob): boolean {
   );
 }
 
+/** A task per journaled chunk: decrypted, decompressed and checked by XXH64 besides its units' MD5s. */
 function* deepTasks(
-  m: ParsedBlob,
-  j: DriveBlob,
+  { m, j }: { m: ParsedBlob; j: DriveBlob },
   path: string,
   s: VerifySessionView,
   dropped: Promise<void>,

@@ -1,17 +1,31 @@
+/**
+ * `verify`: every given drive read back at once, each against its manifest and, with a session,
+ * against the journal; with progress per drive.
+ */
 import type { ChunkProcessor, FileSystem } from '../../native/interfaces.js';
 import { SeedshipError } from '../errors/errors.js';
 import { manifestTotals } from '../manifest/manifest-totals.js';
 import { blobTweakSeed } from '../chunks/chunk-task.js';
-import { matchDrives, openSessionView } from '../session/session-view.js';
-import type { ProgressBoard } from '../util/progress.js';
+import { matchDrives, openSessionView, type SessionView } from '../session/session-view.js';
+import type { ProgressBoard, ProgressTrack } from '../util/progress.js';
 import { boardFor, sumOfTotals } from '../util/step-board.js';
 import { verifyDrive, type DriveVerifyResult, type VerifySessionView } from './verify-drive.js';
 
+/** What `runVerify` works on. */
+export interface RunVerifyOptions {
+  readonly drives: readonly string[];
+  /** The session dir: drives are checked against its journal, and must be of its job. */
+  readonly session: string | undefined;
+  readonly signal: AbortSignal;
+  readonly onBytes?: (n: number) => void;
+  readonly board?: ProgressBoard | undefined;
+}
+
 /**
- * `verify`: read every given drive back against its manifest, all at once; with a session, also against the
- * journal (decrypt, decompress, XXH64). Returns one result per drive; problems are in the results.
- * With a session, every drive must be one of the session's job (E_DRIVE_FOREIGN, or E_USAGE for a
- * path that is no seedship drive, before anything is read back).
+ * `verify`: read every given drive back against its manifest, all at once; with a session, also
+ * against the journal (decrypt, decompress, XXH64). Returns one result per drive; problems are in
+ * the results. With a session, every drive must be one of the session's job (E_DRIVE_FOREIGN, or
+ * E_USAGE for a path that is no seedship drive, before anything is read back).
  *
  * Progress on `board`: phase `reading drive manifests` (each manifest counted: the bytes to read
  * back), then `reading back`; a track per drive (bytes read of its manifest's total), and the
@@ -20,13 +34,7 @@ import { verifyDrive, type DriveVerifyResult, type VerifySessionView } from './v
 export async function runVerify(
   fs: FileSystem,
   pool: ChunkProcessor,
-  opts: {
-    drives: readonly string[];
-    session: string | undefined;
-    signal: AbortSignal;
-    onBytes?: (n: number) => void;
-    board?: ProgressBoard | undefined;
-  },
+  opts: RunVerifyOptions,
 ): Promise<DriveVerifyResult[]> {
   const board = boardFor('verify', opts.board);
   // The session's journal and each drive's identity are read in this phase too.
@@ -35,36 +43,8 @@ export async function runVerify(
   const seqs = view ? await matchDrives(fs, view, opts.drives) : undefined;
   // Every drive's identity and session view first (cheap), then all drives read back at once:
   // each is bound by its own disk, and a few reads in flight per drive keep every one busy.
-  const jobs: {
-    input: string;
-    root: string;
-    session: VerifySessionView | undefined;
-    expect: { expectDriveId: string; expectJobId: string } | undefined;
-  }[] = [];
-  for (const input of opts.drives) {
-    const root = await fs.realpath(input).catch((err: unknown) => {
-      throw new SeedshipError('E_USAGE', `drive ${input} does not exist; pass the mount path of a prepared drive`, {
-        path: input,
-        cause: err,
-      });
-    });
-    let session;
-    let expect;
-    if (view && seqs) {
-      const seq = [...seqs.entries()].find(([, r]) => r === root)![0];
-      const d = view.state.drive(seq);
-      session = {
-        journalPath: view.journalPath,
-        naming: view.naming,
-        seq,
-        key: await view.keyOf(d.driveId),
-        tweakSeed: (p: string) => blobTweakSeed(view.settings.jobId, p),
-        manifestHash: d.manifestHash,
-      };
-      expect = { expectDriveId: d.driveId, expectJobId: view.settings.jobId };
-    }
-    jobs.push({ input, root, session, expect });
-  }
+  const jobs: DriveJob[] = [];
+  for (const input of opts.drives) jobs.push(await driveJob(fs, input, view, seqs));
   const totals = await Promise.all(jobs.map((j) => manifestTotals(fs, j.root, opts.signal)));
   const tracks = jobs.map((j, i) => {
     const id = j.expect?.expectDriveId ?? totals[i]?.driveId;
@@ -73,43 +53,91 @@ export async function runVerify(
     t.setState('waiting');
     return t;
   });
-  const sumTotals = () => sumOfTotals(tracks);
-  board.total.setTotal(sumTotals());
+  board.total.setTotal(sumOfTotals(tracks));
   board.setPhase('reading back', `${jobs.length} drive(s)`);
   const inFlight = jobs.length > 1 ? READS_IN_FLIGHT_PER_DRIVE : undefined;
-  const settled = await Promise.allSettled(
-    jobs.map(async (j, i) => {
-      const track = tracks[i]!;
-      const onBytes = (n: number) => {
-        track.add(n);
-        board.total.add(n);
-        opts.onBytes?.(n);
-      };
-      track.setState('verifying');
-      const o = { session: j.session, signal: opts.signal, ...j.expect, ...(inFlight ? { inFlight } : {}), onBytes };
-      const res = await verifyDrive(fs, pool, j.root, o).catch((err: unknown) => {
-        track.setState('failed');
-        throw err;
-      });
-      // The manifest's ranges are what is read, but for a page blob read whole with --session
-      // (holes too) or a blob verify refuses to read: the drive is done at what it read.
-      track.setTotal(track.done);
-      board.total.setTotal(sumTotals());
-      track.setState(res.problems.length > 0 || res.absent ? 'failed' : 'done');
-      if (res.absent) {
-        // matchDrives read this drive's drive.json a moment ago; it was swapped or changed since.
-        throw new SeedshipError(
-          'E_DRIVE_FOREIGN',
-          `drive ${j.input}: ${res.absent.reason}; pass the mount path of drive ${j.expect?.expectDriveId} of this session`,
-          { path: j.input },
-        );
-      }
-      return res;
-    }),
-  );
+  const run = { fs, pool, opts, board, tracks, inFlight };
+  const settled = await Promise.allSettled(jobs.map((j, i) => verifyJob(run, j, tracks[i]!)));
   const failed = settled.find((r) => r.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
   return settled.map((r) => (r as PromiseFulfilledResult<DriveVerifyResult>).value);
+}
+
+/** One drive to read back: the path given, its mount path, and with a session what it must be. */
+interface DriveJob {
+  readonly input: string;
+  readonly root: string;
+  readonly session: VerifySessionView | undefined;
+  readonly expect: { expectDriveId: string; expectJobId: string } | undefined;
+}
+
+/** The drive given as `input`, with the session's view of it (`seqs`: matchDrives' drives by seq). */
+async function driveJob(
+  fs: FileSystem,
+  input: string,
+  view: SessionView | undefined,
+  seqs: ReadonlyMap<number, string> | undefined,
+): Promise<DriveJob> {
+  const root = await fs.realpath(input).catch((err: unknown) => {
+    throw new SeedshipError('E_USAGE', `drive ${input} does not exist; pass the mount path of a prepared drive`, {
+      path: input,
+      cause: err,
+    });
+  });
+  if (!view || !seqs) return { input, root, session: undefined, expect: undefined };
+  const seq = [...seqs.entries()].find(([, r]) => r === root)![0];
+  const d = view.state.drive(seq);
+  const session: VerifySessionView = {
+    journalPath: view.journalPath,
+    naming: view.naming,
+    seq,
+    key: await view.keyOf(d.driveId),
+    tweakSeed: (p: string) => blobTweakSeed(view.settings.jobId, p),
+    manifestHash: d.manifestHash,
+  };
+  return { input, root, session, expect: { expectDriveId: d.driveId, expectJobId: view.settings.jobId } };
+}
+
+/** What reading each drive back shares. */
+interface VerifyRun {
+  readonly fs: FileSystem;
+  readonly pool: ChunkProcessor;
+  readonly opts: RunVerifyOptions;
+  readonly board: ProgressBoard;
+  /** Every drive's track: the board's total is their sum. */
+  readonly tracks: readonly ProgressTrack[];
+  readonly inFlight: number | undefined;
+}
+
+/** Read one drive back on its track; a drive that is not the session's one it should be is E_DRIVE_FOREIGN. */
+async function verifyJob(run: VerifyRun, j: DriveJob, track: ProgressTrack): Promise<DriveVerifyResult> {
+  const { board, opts, inFlight } = run;
+  const onBytes = (n: number) => {
+    track.add(n);
+    board.total.add(n);
+    opts.onBytes?.(n);
+  };
+  track.setState('verifying');
+  const o = { session: j.session, signal: opts.signal, ...j.expect, ...(inFlight ? { inFlight } : {}), onBytes };
+  const res = await verifyDrive(run.fs, run.pool, j.root, o).catch((err: unknown) => {
+    track.setState('failed');
+    throw err;
+  });
+  // The manifest's ranges are what is read, but for a page blob read whole with --session
+  // (holes too) or a blob verify refuses to read: the drive is done at what it read.
+  track.setTotal(track.done);
+  board.total.setTotal(sumOfTotals(run.tracks));
+  track.setState(res.problems.length > 0 || res.absent ? 'failed' : 'done');
+  if (res.absent) {
+    // matchDrives read this drive's drive.json a moment ago; it was swapped or changed since.
+    throw new SeedshipError(
+      'E_DRIVE_FOREIGN',
+      `drive ${j.input}: ${res.absent.reason}; ` +
+        `pass the mount path of drive ${j.expect?.expectDriveId} of this session`,
+      { path: j.input },
+    );
+  }
+  return res;
 }
 
 /**

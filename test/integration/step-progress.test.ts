@@ -287,7 +287,7 @@ test('import, restore from the account, sync: phases in order, totals as done', 
     writeFileSync(`${p.staging}/new.txt`, 'new file');
     unlinkSync(`${p.staging}/empty`);
     const sy = recorded('sync');
-    const r = await runSync(deps.fs, pool, store, view, p.staging, signal, sy.board);
+    const r = await runSync(deps.fs, pool, store, { view, staging: p.staging, signal, board: sy.board });
     assert.deepEqual([r.uploaded, r.deleted], [2, 1]);
     assert.deepEqual(names(sy.phases), ['comparing', 'uploading', 'deleting']);
     const s = sy.board.snapshot();
