@@ -51,7 +51,8 @@ export async function readDriveJson(fs: FileSystem, root: string): Promise<Drive
   } catch (err) {
     throw new SeedshipError(
       'E_INTEGRITY',
-      `${path} is damaged (${(err as Error).message}); this drive's identity is unknown — use a fresh drive or restore the file`,
+      `${path} is damaged (${(err as Error).message}); ` +
+        `this drive's identity is unknown — use a fresh drive or restore the file`,
       { path, cause: err },
     );
   }

@@ -104,7 +104,9 @@ export async function syntheticDatasets(
     if (err instanceof SeedshipError) throw err;
     throw new SeedshipError(
       'E_USAGE',
-      `could not write the synthetic sample files to ${dir} (${errnoCode(err) ?? 'error'}); they need ${formatBytes(SYNTHETIC_KINDS.length * SYNTHETIC_CHUNKS * BENCH_CHUNK_BYTES)}: set TMPDIR to another directory or give --staging`,
+      `could not write the synthetic sample files to ${dir} (${errnoCode(err) ?? 'error'}); ` +
+        `they need ${formatBytes(SYNTHETIC_KINDS.length * SYNTHETIC_CHUNKS * BENCH_CHUNK_BYTES)}` +
+        `: set TMPDIR to another directory or give --staging`,
       { path: dir, cause: err },
     );
   }

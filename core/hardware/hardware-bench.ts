@@ -129,7 +129,9 @@ export async function runHardwareBench(deps: BenchDeps, opts: HardwareBenchOptio
       drives.push(r);
       if (r.cliff) {
         warnings.push(
-          `${drive}: write rate fell from ${mbps(r.cliff.fromRate)} to ${mbps(r.cliff.toRate)} after ${formatBytes(r.cliff.afterBytes)}: an SMR drive or an SSD whose cache filled; plan with the lower rate`,
+          `${drive}: write rate fell from ${mbps(r.cliff.fromRate)} to ${mbps(r.cliff.toRate)} ` +
+            `after ${formatBytes(r.cliff.afterBytes)}: ` +
+            `an SMR drive or an SSD whose cache filled; plan with the lower rate`,
         );
       }
     }

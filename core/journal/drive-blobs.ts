@@ -87,7 +87,10 @@ export function metadataPathOf(file: number): string {
   return `${DRIVE_DIR}/meta/${Math.floor(file / 1000)}/${file}.xml`;
 }
 
-/** The metadata file of a blob part (the same bytes every time for the same record), or undefined before journal version 3. */
+/**
+ * The metadata file of a blob part (the same bytes every time for the same record), or undefined before journal
+ * version 3.
+ */
 export function metadataFileOf(
   n: BlobNaming,
   s: SegmentNaming,

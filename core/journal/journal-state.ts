@@ -154,9 +154,11 @@ export class JournalState {
         };
         return;
       case RecordType.SegmentStarted:
-        return this.#segmentStarted(r);
+        this.#segmentStarted(r);
+        return;
       case RecordType.Chunk:
-        return this.#chunk(r);
+        this.#chunk(r);
+        return;
       case RecordType.FileDone: {
         const f = this.active.get(r.file);
         if (!f || f.gen !== r.gen) return;

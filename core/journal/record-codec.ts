@@ -19,7 +19,9 @@ export const JOURNAL_VERSION = 4;
 export const JOURNAL_VERSIONS_READ: readonly number[] = [1, 2, 3, 4];
 export const HEADER_BYTES = 4 + 2 + 16;
 export const RECORD_HEAD_BYTES = 4 + 4 + 1;
-/** Bound on a record's payload: anything longer is a torn or garbage tail (restic bounds its pack headers the same way). */
+/**
+ * Bound on a record's payload: anything longer is a torn or garbage tail (restic bounds its pack headers the same way).
+ */
 export const MAX_RECORD_PAYLOAD_BYTES = 1 << 20;
 
 export enum RecordType {
@@ -206,7 +208,9 @@ export function decodeHeader(
   if (!JOURNAL_VERSIONS_READ.includes(version))
     return {
       ok: false,
-      reason: `journal version ${version} is not supported (this seedship reads versions ${JOURNAL_VERSIONS_READ.join(' and ')})`,
+      reason:
+        `journal version ${version} is not supported ` +
+        `(this seedship reads versions ${JOURNAL_VERSIONS_READ.join(' and ')})`,
     };
   return { ok: true, jobId: Buffer.from(buf.subarray(6, 22)), version };
 }

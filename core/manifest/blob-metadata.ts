@@ -115,7 +115,9 @@ export const POSIX_KEYS = {
   block: 'is_block_dev',
 } as const;
 
-/** seedship's own keys: how the blob was stored, and the staged name's bytes where the blob name could not carry them. */
+/**
+ * seedship's own keys: how the blob was stored, and the staged name's bytes where the blob name could not carry them.
+ */
 export const SEEDSHIP_KEYS = {
   /** `zstd` when the blob is zstd frames (its name then ends in `.zst`). */
   codec: 'seedship_codec',
@@ -188,7 +190,10 @@ const TYPE_BITS: Record<EntryKind, number> = {
   block: 0o060000,
 };
 
-/** The kind a blob's metadata says it is: the type bits of `permissions`, else the flags (AzCopy's overlap: symlink before char device). */
+/**
+ * The kind a blob's metadata says it is: the type bits of `permissions`, else the flags (AzCopy's overlap: symlink
+ * before char device).
+ */
 export function kindOfBlobMetadata(md: Readonly<Record<string, string>>): EntryKind {
   const lower = lowerKeys(md);
   const mode = Number(lower[POSIX_KEYS.mode]);
@@ -217,7 +222,10 @@ function ns(v: string | undefined): bigint | undefined {
   return v !== undefined && /^-?\d+$/.test(v) ? BigInt(v) : undefined;
 }
 
-/** What a restore knows of an entry (from the journal or from a blob's metadata); undefined where nothing usable is known. */
+/**
+ * What a restore knows of an entry (from the journal or from a blob's metadata); undefined where nothing usable is
+ * known.
+ */
 export interface RestoreMeta {
   readonly kind: EntryKind;
   readonly mode: number | undefined;

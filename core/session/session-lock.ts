@@ -53,7 +53,8 @@ export class SessionLock {
       if (held && (await isLive(held, proc))) {
         throw new SeedshipError(
           'E_SESSION_LOCKED',
-          `session is locked by prepare pid ${held.pid} on ${held.host} (since ${new Date(held.at).toISOString()}); wait for it to finish, or stop it — if it is gone, delete ${path}`,
+          `session is locked by prepare pid ${held.pid} on ${held.host} (since ${new Date(held.at).toISOString()}); ` +
+            `wait for it to finish, or stop it — if it is gone, delete ${path}`,
           { path },
         );
       }

@@ -53,7 +53,8 @@ export async function readSettings(fs: FileSystem, dir: string): Promise<Session
   } catch (err) {
     throw new SeedshipError(
       'E_JOURNAL_CORRUPT',
-      `session settings ${path} are unreadable (${(err as Error).message}); restore the file or start a new session dir`,
+      `session settings ${path} are unreadable (${(err as Error).message}); ` +
+        `restore the file or start a new session dir`,
       { path, cause: err },
     );
   }
@@ -67,7 +68,8 @@ export function checkAgainstSession(s: SessionSettings, req: RequestedSettings):
     if (key === 'containerSas') continue; // may be supplied again or changed between runs; only used for manifests
     if (want !== s[key]) {
       throw usageError(
-        `this session was started with ${FLAG[key]} ${String(s[key])}, not ${String(want)}; leave ${FLAG[key]} out to continue it, or use a new --session dir`,
+        `this session was started with ${FLAG[key]} ${String(s[key])}, not ${String(want)}; ` +
+          `leave ${FLAG[key]} out to continue it, or use a new --session dir`,
       );
     }
   }

@@ -1,4 +1,4 @@
-import type { EntryKind, FileStat, FileSystem } from '../../native/interfaces.js';
+import type { DirEntry, EntryKind, FileStat, FileSystem } from '../../native/interfaces.js';
 import { errnoCode } from '../errors/errors.js';
 import { fitDrivePath, mapDirectoryNames } from '../manifest/naming.js';
 
@@ -45,7 +45,9 @@ export function compareStagedPaths(a: string, b: string): number {
 export interface WalkOptions {
   /** Relative paths (files or dirs) left out entirely, e.g. the session root `.seedship`. */
   readonly exclude: (rel: string) => boolean;
-  /** Called for unreadable directories and entries that vanish; without `entries`, also for symlinks and special files. */
+  /**
+   * Called for unreadable directories and entries that vanish; without `entries`, also for symlinks and special files.
+   */
   readonly onSkip: (e: SkippedEntry) => void;
   /** Called with the names of each directory, in order, before its entries are yielded. */
   readonly onDirectory?: (rel: string, names: readonly string[]) => void;
@@ -83,7 +85,7 @@ async function* walkDir(
   opts: WalkOptions,
 ): AsyncGenerator<StagedFile> {
   const abs = rel === '' ? root : `${root}/${rel}`;
-  let entries;
+  let entries: DirEntry[];
   try {
     entries = await fs.readdir(abs);
   } catch (err) {
@@ -113,12 +115,12 @@ async function* walkDir(
     }
     if (batch.length === 0) return;
     const res = fs.lstatMany(batch.map((name) => `${abs}/${name}`));
-    batch.forEach((name, i) =>
+    batch.forEach((name, i) => {
       stats.set(
         name,
         res.then((r) => r[i]!),
-      ),
-    );
+      );
+    });
   };
   for (let idx = 0; idx < names.length; idx++) {
     if (idx % STAT_BATCH === 0) statBatch(idx);
