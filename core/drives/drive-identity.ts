@@ -46,7 +46,7 @@ export async function readDriveJson(fs: FileSystem, root: string): Promise<Drive
   try {
     const j = JSON.parse(b.toString('utf8')) as DriveJson;
     if (j.tool !== 'seedship' || typeof j.driveId !== 'string' || typeof j.jobId !== 'string')
-      throw new Error('not a seedship drive file');
+      throw new SeedshipError('E_INTEGRITY', 'not a seedship drive file', { path });
     return j;
   } catch (err) {
     throw new SeedshipError(

@@ -4,6 +4,7 @@ import { blobOverheadBytes, RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-ma
 import { compareStagedPaths } from '../staging/scan.js';
 import { SEGMENT_START_BYTES, segmentAllocBytes } from '../drives/drive-space.js';
 import { RecordType, type JournalRecord } from './record-codec.js';
+import { SeedshipError } from '../errors/errors.js';
 
 export interface DriveState {
   readonly seq: number;
@@ -116,7 +117,7 @@ export class JournalState {
 
   drive(seq: number): DriveState {
     const d = this.drives[seq];
-    if (!d) throw new Error(`journal names drive ${seq}, which was never attached`);
+    if (!d) throw new SeedshipError('E_JOURNAL_CORRUPT', `journal names drive ${seq}, which was never attached`);
     return d;
   }
 
@@ -289,7 +290,10 @@ export class JournalState {
     if (!f || f.gen !== r.gen) return;
     const seg = f.segments[f.segments.length - 1];
     if (!seg || seg.drive !== r.drive)
-      throw new Error(`journal chunk of file ${r.file} is on drive ${r.drive}, not on its open segment`);
+      throw new SeedshipError(
+        'E_JOURNAL_CORRUPT',
+        `journal chunk of file ${r.file} is on drive ${r.drive}, not on its open segment`,
+      );
     const d = this.drive(r.drive);
     const data = r.extents.reduce((a, e) => a + e.length, 0);
     d.usedBytes += segmentAllocBytes(seg.dataBytes + data) - segmentAllocBytes(seg.dataBytes);

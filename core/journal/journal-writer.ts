@@ -8,6 +8,7 @@ import {
   type JournalRecord,
   type WholeFileRecs,
 } from './record-codec.js';
+import { SeedshipError } from '../errors/errors.js';
 
 /**
  * Appends records to the journal with group commit: `append` only buffers; `commit` writes the
@@ -42,7 +43,7 @@ export class JournalWriter {
     version = JOURNAL_VERSION,
   ): Promise<JournalWriter> {
     if (await fs.exists(path))
-      throw Object.assign(new Error(`EEXIST: journal ${path} already exists`), { code: 'EEXIST' });
+      throw new SeedshipError('E_INTERNAL', `EEXIST: journal ${path} already exists`, { path });
     await fs.writeFileAtomic(path, encodeHeader(jobId, version), 0o600);
     const h = await fs.open(path, 'r+', 0o600);
     return new JournalWriter(h, HEADER_BYTES, version);

@@ -1,4 +1,5 @@
 import type { EntryKind, FileStat } from '../../native/interfaces.js';
+import { SeedshipError } from '../errors/errors.js';
 import { xmlEscape } from '../util/xml.js';
 
 /**
@@ -274,7 +275,7 @@ export function formatMetadataFile(md: Readonly<Record<string, string>>): string
   let s = '<?xml version="1.0" encoding="UTF-8"?>\r\n<Metadata>\r\n';
   for (const [k, v] of Object.entries(md)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
-      throw new RangeError(`metadata key ${JSON.stringify(k)} is not a valid name`);
+      throw new SeedshipError('E_INTERNAL', `metadata key ${JSON.stringify(k)} is not a valid name`);
     s += `  <${k}>${xmlEscape(v)}</${k}>\r\n`;
   }
   return `${s}</Metadata>\r\n`;

@@ -1,6 +1,7 @@
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import type { FileSystem } from '../../native/interfaces.js';
 import type { ImportDisposition, ManifestRange } from './drive-manifest.js';
+import { SeedshipError } from '../errors/errors.js';
 
 /** A `<Blob>` as read from a drive: untrusted input, checked by whoever uses it. */
 export interface ParsedBlob {
@@ -23,11 +24,22 @@ export interface ManifestHeader {
   containerSas: string | undefined;
 }
 
-/** A manifest that cannot be read as the documented format. */
-export class ManifestFormatError extends Error {
+const MANIFEST_FORMAT_BRAND = Symbol.for('seedship.manifest-format-error');
+
+/**
+ * A manifest that cannot be read as the documented format (E_INTEGRITY). Callers tell it from other
+ * errors with `instanceof`, which matches only this class (SeedshipError's brand check would match all).
+ */
+export class ManifestFormatError extends SeedshipError {
+  readonly [MANIFEST_FORMAT_BRAND] = true;
+
   constructor(message: string) {
-    super(message);
+    super('E_INTEGRITY', message);
     this.name = 'ManifestFormatError';
+  }
+
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[MANIFEST_FORMAT_BRAND] === true;
   }
 }
 

@@ -48,7 +48,8 @@ export async function readSettings(fs: FileSystem, dir: string): Promise<Session
   if (!b) return undefined;
   try {
     const s = JSON.parse(b.toString('utf8')) as SessionSettings;
-    if (s.format !== 1 || typeof s.jobId !== 'string') throw new Error('unknown format');
+    if (s.format !== 1 || typeof s.jobId !== 'string')
+      throw new SeedshipError('E_JOURNAL_CORRUPT', 'unknown format', { path });
     return s;
   } catch (err) {
     throw new SeedshipError(

@@ -1,4 +1,5 @@
 import { SaxesParser } from 'saxes';
+import { SeedshipError } from '../errors/errors.js';
 
 /** Escape text or attribute content for XML. */
 export function xmlEscape(s: string): string {
@@ -23,11 +24,11 @@ export function parseFlatXml(text: string): { root: string; fields: Map<string, 
   let textBuf = '';
   let error: Error | undefined;
   parser.on('doctype', () => {
-    error ??= new Error('DOCTYPE is not allowed');
+    error ??= new SeedshipError('E_INTEGRITY', 'DOCTYPE is not allowed');
   });
   parser.on('opentag', (t) => {
     if (stack.length === 0) root = t.name;
-    else if (stack.length > 1) error ??= new Error(`unexpected nested element <${t.name}>`);
+    else if (stack.length > 1) error ??= new SeedshipError('E_INTEGRITY', `unexpected nested element <${t.name}>`);
     stack.push(t.name);
     textBuf = '';
   });
@@ -40,7 +41,7 @@ export function parseFlatXml(text: string): { root: string; fields: Map<string, 
     textBuf = '';
   });
   parser.on('error', (e) => {
-    error ??= e;
+    error ??= new SeedshipError('E_INTEGRITY', e.message, { cause: e });
   });
   parser.write(text).close();
   if (error) throw error;
