@@ -1,3 +1,4 @@
+/** A drive's own files (`seedship/drive.json` and the reserves) and reading its identity. */
 import type { FileSystem } from '../../native/interfaces.js';
 import { SeedshipError } from '../errors/errors.js';
 import { MANIFEST_NAME } from '../manifest/drive-manifest.js';

@@ -1,3 +1,4 @@
+/** The data sets `bench` times: chunks sampled from staging, or synthetic samples of typical kinds. */
 import type { FileSystem } from '../../native/interfaces.js';
 import { errnoCode, SeedshipError } from '../errors/errors.js';
 import { rawChunkBytes } from '../manifest/chunking.js';

@@ -1,3 +1,4 @@
+/** `bench`'s codec timings: per-core zstd, XXH64 and MD5, and the worker pool's encode rate. */
 import type { ChunkProcessor, Clock, CodecKit, EncodeTask } from '../../native/interfaces.js';
 
 /** What `bench` times on one core, in memory. */

@@ -1,3 +1,4 @@
+/** `bench`'s drive write test: checks the drive, then measures its sustained write rate and any cliff. */
 import type { Clock, FileHandle, FileSystem } from '../../native/interfaces.js';
 import { errnoCode, SeedshipError, usageError } from '../errors/errors.js';
 import { formatBytes } from '../util/size.js';

@@ -1,3 +1,4 @@
+/** `seedship bench`: runs the codec and drive timings and turns them into a recommendation. */
 import type { NativeDeps } from '../../native/interfaces.js';
 import { SeedshipError } from '../errors/errors.js';
 import { sampleEncodeTask } from '../plan/samples.js';

@@ -1,3 +1,4 @@
+/** Turns `bench`'s measurements into a recommended zstd level, thread count and job duration. */
 import { formatDuration } from '../util/size.js';
 import type { PipelineRate } from './codec-bench.js';
 

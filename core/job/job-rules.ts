@@ -1,3 +1,4 @@
+/** Checks of what the user gives `job create` and `job ship`: names, return address, delivery package. */
 import type { Clock } from '../../native/interfaces.js';
 import { usageError } from '../errors/errors.js';
 import type { DeliveryPackage, ReturnAddress, ReturnShipping } from '../azure/job-model.js';

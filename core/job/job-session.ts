@@ -1,3 +1,4 @@
+/** The Import/Export job's files in the session dir, and the ARM job body built from the sealed drives. */
 import type { FileSystem } from '../../native/interfaces.js';
 import { SeedshipError, usageError } from '../errors/errors.js';
 import { parseDriveInfo, type DriveInfo } from '../manifest/drive-info.js';

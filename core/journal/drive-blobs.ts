@@ -1,3 +1,4 @@
+/** The blobs a drive holds, read from the journal: names, kinds, metadata files and manifest entries. */
 import { createHash } from 'node:crypto';
 import type { EntryKind, FileSystem } from '../../native/interfaces.js';
 import { DRIVE_DIR } from '../drives/drive-identity.js';

@@ -1,3 +1,4 @@
+/** Appends records to the journal with group commit. */
 import type { FileHandle, FileSystem } from '../../native/interfaces.js';
 import {
   encodeHeader,

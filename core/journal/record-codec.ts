@@ -1,3 +1,4 @@
+/** The journal's binary format: header and record encoding and decoding. */
 import { crc32 } from 'node:zlib';
 import type { EntryKind } from '../../native/interfaces.js';
 import type { PosixMetaJson } from '../manifest/blob-metadata.js';

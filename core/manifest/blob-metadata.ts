@@ -1,13 +1,12 @@
-import type { EntryKind, FileStat } from '../../native/interfaces.js';
-import { SeedshipError } from '../errors/errors.js';
-import { xmlEscape } from '../util/xml.js';
-
 /**
  * POSIX metadata of a staged entry and the blob metadata it becomes. The keys and value formats
  * are the ones AzCopy 10 writes with `--preserve-posix-properties` (and `--preserve-symlinks`), so
  * AzCopy and seedship read each other's blobs (docs/azcopy-posix.md); seedship adds only its own
  * `seedship_*` keys. Pure functions: no I/O.
  */
+import type { EntryKind, FileStat } from '../../native/interfaces.js';
+import { SeedshipError } from '../errors/errors.js';
+import { xmlEscape } from '../util/xml.js';
 
 /** What a restore needs to recreate an entry exactly, taken from lstat when it was staged. */
 export interface PosixMeta {

@@ -1,3 +1,4 @@
+/** Writes the drive manifest (`DriveManifest.xml`) the Import/Export service reads. */
 import { xmlEscape } from '../util/xml.js';
 
 /** Version attribute we write; the service's documented schema version. */

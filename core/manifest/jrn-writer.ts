@@ -1,3 +1,4 @@
+/** Writes the WAImportExport-style text journal (`<job>.jrn`). */
 import type { FileSystem } from '../../native/interfaces.js';
 
 /**

@@ -1,3 +1,4 @@
+/** Streams the blobs of a drive manifest, refusing anything outside the documented format. */
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import type { FileSystem } from '../../native/interfaces.js';
 import type { ImportDisposition, ManifestRange } from './drive-manifest.js';

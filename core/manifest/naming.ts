@@ -1,7 +1,3 @@
-import { createHash } from 'node:crypto';
-import type { Codec } from '../../native/interfaces.js';
-import { encodeBytes, hasEscapedBytes } from '../../native/raw-names.js';
-
 /**
  * Names, three ways. The blob name is the user's: every staged name that is a valid blob name
  * lands in the account exactly, and one that is not gets a deterministic escaped name (the
@@ -9,6 +5,9 @@ import { encodeBytes, hasEscapedBytes } from '../../native/raw-names.js';
  * Windows keep apart, picked deterministically from the directory's listing. Container and job
  * names are checked. Pure functions: no I/O.
  */
+import { createHash } from 'node:crypto';
+import type { Codec } from '../../native/interfaces.js';
+import { encodeBytes, hasEscapedBytes } from '../../native/raw-names.js';
 
 /** Blob names: 1–1,024 characters (the service counts characters of the name). */
 export const MAX_BLOB_NAME_CHARS = 1024;

@@ -1,3 +1,4 @@
+/** `seedship plan`: estimates the bytes to store and the drives needed, from samples of staging. */
 import type { ChunkProcessor, Codec, FileSystem } from '../../native/interfaces.js';
 import { usageError } from '../errors/errors.js';
 import { formatBytes } from '../util/size.js';

@@ -1,3 +1,4 @@
+/** Text helpers of the HTML report: escaping, times, sizes, rates. */
 import { formatBytes, formatDuration } from '../util/size.js';
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };

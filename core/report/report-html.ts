@@ -1,3 +1,4 @@
+/** Renders the session report as one self-contained HTML page. */
 import { bytesText, escapeHtml as h, formatTime } from './html-text.js';
 import { renderThroughputChart, swatchOf } from './report-chart.js';
 import type { ReportData, ReportDrive } from './report-data.js';

@@ -1,3 +1,4 @@
+/** Reads a session's run logs for the report: runs, warnings and throughput samples. */
 import type { FileSystem } from '../../native/interfaces.js';
 
 /** pino's numeric levels: 40 warn, 50 error, 60 fatal. */

@@ -1,3 +1,4 @@
+/** The session lock that keeps two `prepare` runs off one session. */
 import type { FileSystem, ProcessInfo } from '../../native/interfaces.js';
 import { errnoCode, SeedshipError } from '../errors/errors.js';
 

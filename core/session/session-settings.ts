@@ -1,3 +1,4 @@
+/** A session's settings (`session.json`): reading them and refusing a run with other settings. */
 import type { Codec, FileSystem } from '../../native/interfaces.js';
 import { SeedshipError, usageError } from '../errors/errors.js';
 import type { ImportDisposition } from '../manifest/drive-manifest.js';

@@ -1,3 +1,4 @@
+/** Walks the staging tree in the fixed order of staged paths, with each entry's drive name. */
 import type { DirEntry, EntryKind, FileStat, FileSystem } from '../../native/interfaces.js';
 import { errnoCode } from '../errors/errors.js';
 import { fitDrivePath, mapDirectoryNames } from '../manifest/naming.js';

@@ -1,3 +1,4 @@
+/** Bounded concurrency for a loop that starts one task per item. */
 import { SeedshipError } from '../errors/errors.js';
 
 /**

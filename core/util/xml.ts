@@ -1,3 +1,4 @@
+/** Small XML helpers: escaping, the characters XML cannot carry, and a flat-document parser. */
 import { SaxesParser } from 'saxes';
 import { SeedshipError } from '../errors/errors.js';
 
