@@ -140,13 +140,18 @@ export interface JobEstimate {
  * Job duration = staged bytes / min(pipeline rate, drive rate / ratio): the drive writes stored
  * bytes, so at ratio 0.4 a 200 MB/s drive absorbs 500 MB/s of staged data.
  */
-export function estimateJob(
-  bytes: number,
-  ratio: number,
-  pipelineRate: number,
-  driveRate: number | undefined,
-  samples: { count: number; bytes: number },
-): JobEstimate {
+export function estimateJob(opts: {
+  /** Staged bytes. */
+  readonly bytes: number;
+  /** Stored bytes per raw byte at the recommended level. */
+  readonly ratio: number;
+  /** Raw bytes per second the worker pool reaches. */
+  readonly pipelineRate: number;
+  /** Sum of the drives' sustained write rates; undefined without --drive. */
+  readonly driveRate: number | undefined;
+  readonly samples: { readonly count: number; readonly bytes: number };
+}): JobEstimate {
+  const { bytes, ratio, pipelineRate, driveRate, samples } = opts;
   const driveRaw = driveRate === undefined ? Infinity : driveRate / Math.max(ratio, 1e-6);
   const rate = Math.min(pipelineRate, driveRaw);
   const seconds = rate > 0 ? bytes / rate : Infinity;

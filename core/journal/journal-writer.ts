@@ -52,15 +52,14 @@ export class JournalWriter {
 
   /**
    * Open an existing journal of format `version` (its reader's) for appending after `validEnd`,
-   * cutting off any torn tail.
+   * cutting off any torn tail (`fileSize` beyond it).
    */
   static async openAt(
     fs: FileSystem,
     path: string,
-    validEnd: number,
-    fileSize: number,
-    version: number,
+    at: { readonly validEnd: number; readonly fileSize: number; readonly version: number },
   ): Promise<JournalWriter> {
+    const { validEnd, fileSize, version } = at;
     const h = await fs.open(path, 'r+', 0o600);
     if (fileSize > validEnd) {
       await h.truncate(validEnd);
