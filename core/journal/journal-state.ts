@@ -7,6 +7,9 @@ import { SEGMENT_START_BYTES, segmentAllocBytes } from '../drives/drive-space.js
 import { RecordType, type JournalRecord } from './record-codec.js';
 import { SeedshipError } from '../errors/errors.js';
 
+/** The journal record of one type. */
+type Rec<T extends RecordType> = Extract<JournalRecord, { type: T }>;
+
 export interface DriveState {
   readonly seq: number;
   readonly driveId: string;
@@ -138,22 +141,7 @@ export class JournalState {
         this.sessionDone = false;
         return;
       case RecordType.DriveAttached:
-        this.drives[r.drive] = {
-          seq: r.drive,
-          driveId: r.driveId,
-          path: r.path,
-          budget: r.budget,
-          status: 'open',
-          usedBytes: 0,
-          manifestBytes: 0,
-          storedBytes: 0,
-          rawBytes: 0,
-          segments: 0,
-          manifestHash: undefined,
-          verified: false,
-          closeOrder: 0,
-          filesWith: 0,
-        };
+        this.#driveAttached(r);
         return;
       case RecordType.SegmentStarted:
         this.#segmentStarted(r);
@@ -161,39 +149,15 @@ export class JournalState {
       case RecordType.Chunk:
         this.#chunk(r);
         return;
-      case RecordType.FileDone: {
-        const f = this.active.get(r.file);
-        if (!f || f.gen !== r.gen) return;
-        this.active.delete(r.file);
-        this.filesDone++;
-        for (const seq of new Set(f.segments.map((g) => g.drive))) this.drive(seq).filesWith++;
+      case RecordType.FileDone:
+        this.#fileDone(r);
         return;
-      }
-      case RecordType.FileRestarted: {
-        const f = this.active.get(r.file);
-        if (!f) return;
-        this.#dropSegments(f);
-        f.gen = r.gen;
-        f.size = r.size;
-        f.mtimeMs = r.mtimeMs;
-        f.ino = r.ino;
-        f.nextIndex = 0;
-        f.rawDone = 0;
-        f.storedDone = 0;
+      case RecordType.FileRestarted:
+        this.#fileRestarted(r);
         return;
-      }
-      case RecordType.FileSkipped: {
-        const f = this.active.get(r.file);
-        if (f) {
-          // Parts on drives still open are dropped with the file; parts on sealed drives stay listed there.
-          this.#dropSegments(f, true);
-          this.active.delete(r.file);
-        }
-        this.#visited(r.path);
-        this.nextFile = Math.max(this.nextFile, r.file + 1);
-        this.filesSkipped++;
+      case RecordType.FileSkipped:
+        this.#fileSkipped(r);
         return;
-      }
       case RecordType.DriveFull: {
         const d = this.drive(r.drive);
         if (d.status === 'open') d.status = 'full';
@@ -213,27 +177,85 @@ export class JournalState {
       case RecordType.DriveVerified:
         this.drive(r.drive).verified = true;
         return;
-      case RecordType.DriveFailed: {
-        // Files still being copied were restarted before this record; those it holds finished
-        // leave the counts (a later catch-up copies them again).
-        // A sealed drive fails when it does not read back; its files are copied again elsewhere.
-        const d = this.drive(r.drive);
-        if (d.status === 'failed') return;
-        d.status = 'failed';
-        this.filesDone -= d.filesWith;
-        this.rawDone -= d.rawBytes;
-        this.storedDone -= d.storedBytes;
+      case RecordType.DriveFailed:
+        this.#driveFailed(r);
         return;
-      }
-      case RecordType.FrontierAdvanced: {
-        this.#explicitFrontier = true;
-        const p = r.path ?? undefined;
-        if (p === undefined || (this.frontier !== undefined && compareStagedPaths(p, this.frontier) <= 0)) return;
-        this.frontier = p;
-        for (const b of this.beyond) if (compareStagedPaths(b, p) <= 0) this.beyond.delete(b);
+      case RecordType.FrontierAdvanced:
+        this.#frontierAdvanced(r);
         return;
-      }
     }
+  }
+
+  #driveAttached(r: Rec<RecordType.DriveAttached>): void {
+    this.drives[r.drive] = {
+      seq: r.drive,
+      driveId: r.driveId,
+      path: r.path,
+      budget: r.budget,
+      status: 'open',
+      usedBytes: 0,
+      manifestBytes: 0,
+      storedBytes: 0,
+      rawBytes: 0,
+      segments: 0,
+      manifestHash: undefined,
+      verified: false,
+      closeOrder: 0,
+      filesWith: 0,
+    };
+  }
+
+  #fileDone(r: Rec<RecordType.FileDone>): void {
+    const f = this.active.get(r.file);
+    if (!f || f.gen !== r.gen) return;
+    this.active.delete(r.file);
+    this.filesDone++;
+    for (const seq of new Set(f.segments.map((g) => g.drive))) this.drive(seq).filesWith++;
+  }
+
+  #fileRestarted(r: Rec<RecordType.FileRestarted>): void {
+    const f = this.active.get(r.file);
+    if (!f) return;
+    this.#dropSegments(f);
+    f.gen = r.gen;
+    f.size = r.size;
+    f.mtimeMs = r.mtimeMs;
+    f.ino = r.ino;
+    f.nextIndex = 0;
+    f.rawDone = 0;
+    f.storedDone = 0;
+  }
+
+  #fileSkipped(r: Rec<RecordType.FileSkipped>): void {
+    const f = this.active.get(r.file);
+    if (f) {
+      // Parts on drives still open are dropped with the file; parts on sealed drives stay listed there.
+      this.#dropSegments(f, true);
+      this.active.delete(r.file);
+    }
+    this.#visited(r.path);
+    this.nextFile = Math.max(this.nextFile, r.file + 1);
+    this.filesSkipped++;
+  }
+
+  #driveFailed(r: Rec<RecordType.DriveFailed>): void {
+    // Files still being copied were restarted before this record; those it holds finished
+    // leave the counts (a later catch-up copies them again).
+    // A sealed drive fails when it does not read back; its files are copied again elsewhere.
+    const d = this.drive(r.drive);
+    if (d.status === 'failed') return;
+    d.status = 'failed';
+    this.filesDone -= d.filesWith;
+    this.rawDone -= d.rawBytes;
+    this.storedDone -= d.storedBytes;
+  }
+
+  #frontierAdvanced(r: Rec<RecordType.FrontierAdvanced>): void {
+    this.#explicitFrontier = true;
+    const p = r.path ?? undefined;
+    if (p === undefined || (this.frontier !== undefined && compareStagedPaths(p, this.frontier) <= 0)) return;
+    this.frontier = p;
+    for (const b of this.beyond) if (compareStagedPaths(b, p) <= 0) this.beyond.delete(b);
   }
 
   /** A staged path was started or skipped. */
