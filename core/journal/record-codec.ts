@@ -419,30 +419,7 @@ function decodeWholeFile(p: Buffer, withMeta: boolean): WholeFileRecs {
   if (withMeta && p.length < o + pathBytes + META_BYTES) throw corrupt('whole-file record shorter than its metadata');
   const path = withMeta ? decodeName(p.subarray(o, o + pathBytes)) : p.toString('utf8', o, o + pathBytes);
   o += pathBytes;
-  let extra: Pick<SegmentStartedRec, 'kind' | 'dpath' | 'meta'> = {};
-  if (withMeta) {
-    const kind = KINDS[p.readUInt8(o)];
-    if (kind === undefined) throw corrupt('whole-file record has an unknown entry kind');
-    const meta: PosixMetaJson = {
-      k: kind,
-      m: mode,
-      u: p.readUInt32LE(o + 1),
-      g: p.readUInt32LE(o + 5),
-      n: p.readUInt32LE(o + 9),
-      i: ino,
-      d: p.readDoubleLE(o + 13),
-      r: p.readDoubleLE(o + 21),
-      a: String(p.readBigInt64LE(o + 29)),
-      t: String(p.readBigInt64LE(o + 37)),
-      c: String(p.readBigInt64LE(o + 45)),
-    };
-    const btime = p.readBigInt64LE(o + 53);
-    if (btime !== 0n) Object.assign(meta, { b: String(btime) });
-    const dlen = p.readUInt16LE(o + 61);
-    o += META_BYTES;
-    if (p.length !== o + dlen) throw corrupt('whole-file record length does not match its drive path');
-    extra = { kind, dpath: decodeName(p.subarray(o, o + dlen)), meta };
-  }
+  const extra = withMeta ? decodeWholeFileMeta(p, o, mode, ino) : {};
   return [
     {
       type: RecordType.SegmentStarted,
@@ -475,6 +452,36 @@ function decodeWholeFile(p: Buffer, withMeta: boolean): WholeFileRecs {
     },
     { type: RecordType.FileDone, file, gen, storedLength: storedOffset + storedLength },
   ];
+}
+
+/** WholeFileMeta's fields after the path (at `o`): entry kind, POSIX metadata, drive path. */
+function decodeWholeFileMeta(
+  p: Buffer,
+  o: number,
+  mode: number,
+  ino: number,
+): Pick<SegmentStartedRec, 'kind' | 'dpath' | 'meta'> {
+  const kind = KINDS[p.readUInt8(o)];
+  if (kind === undefined) throw corrupt('whole-file record has an unknown entry kind');
+  const meta: PosixMetaJson = {
+    k: kind,
+    m: mode,
+    u: p.readUInt32LE(o + 1),
+    g: p.readUInt32LE(o + 5),
+    n: p.readUInt32LE(o + 9),
+    i: ino,
+    d: p.readDoubleLE(o + 13),
+    r: p.readDoubleLE(o + 21),
+    a: String(p.readBigInt64LE(o + 29)),
+    t: String(p.readBigInt64LE(o + 37)),
+    c: String(p.readBigInt64LE(o + 45)),
+  };
+  const btime = p.readBigInt64LE(o + 53);
+  if (btime !== 0n) Object.assign(meta, { b: String(btime) });
+  const dlen = p.readUInt16LE(o + 61);
+  const at = o + META_BYTES;
+  if (p.length !== at + dlen) throw corrupt('whole-file record length does not match its drive path');
+  return { kind, dpath: decodeName(p.subarray(at, at + dlen)), meta };
 }
 
 /** Encode one record, head included. */
