@@ -271,6 +271,7 @@ async function shipJob(ctx: CliContext, f: ShipFlags): Promise<number> {
       ...(shipDate ? { shipDate } : {}),
     },
     rec.drives.length,
+    ctx.deps.clock,
   );
   const used = (await J.trackingNumbersOfOtherJobs(ctx.deps.fs, f.session)).get(pkg.trackingNumber);
   if (used)

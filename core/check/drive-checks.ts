@@ -1,3 +1,4 @@
+/** The service-readiness findings of one drive: transport, volume, file system, size, BitLocker, contents. */
 import type { BlockLayer, StorageFacts } from '../../native/interfaces.js';
 import { checkBitLockerRecoveryPassword } from '../manifest/bitlocker-key.js';
 import type { AddFinding, CheckFinding, DriveFacts, JobFacts } from './check-types.js';

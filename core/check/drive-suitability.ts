@@ -1,3 +1,4 @@
+/** Why a mounted volume should not be an import drive (virtual file system, USB, staging or system volume). */
 import type { VolumeInfo } from '../../native/interfaces.js';
 
 /** File systems that live in memory or over other file systems: fine for tests, never shipped. */

@@ -1,3 +1,4 @@
+/** `seedship check`'s inputs: gathers the facts of each drive and of the session, then judges them. */
 import type { FileSystem, NativeDeps, StorageFacts } from '../../native/interfaces.js';
 import { errnoCode, SeedshipError } from '../errors/errors.js';
 import { parseDriveInfo } from '../manifest/drive-info.js';

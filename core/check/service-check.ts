@@ -1,3 +1,4 @@
+/** Judges whether the Import/Export service can import a set of drives as one job. */
 import { MAX_DRIVES_PER_JOB } from '../job/job-rules.js';
 import { judgeDrive } from './drive-checks.js';
 import type { CheckFinding, ServiceCheckResult, DriveFacts, JobFacts, AddFinding } from './check-types.js';

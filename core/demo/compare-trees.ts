@@ -1,3 +1,4 @@
+/** Compares two directory trees byte for byte, for the demo's round trip. */
 import { createHash } from 'node:crypto';
 import type { FileSystem } from '../../native/interfaces.js';
 import { SESSION_ROOT_NAME } from '../session/session-layout.js';

@@ -1,3 +1,4 @@
+/** A drive's own files (`seedship/drive.json` and the reserves) and reading its identity. */
 import type { FileSystem } from '../../native/interfaces.js';
 import { SeedshipError } from '../errors/errors.js';
 import { MANIFEST_NAME } from '../manifest/drive-manifest.js';
@@ -46,12 +47,13 @@ export async function readDriveJson(fs: FileSystem, root: string): Promise<Drive
   try {
     const j = JSON.parse(b.toString('utf8')) as DriveJson;
     if (j.tool !== 'seedship' || typeof j.driveId !== 'string' || typeof j.jobId !== 'string')
-      throw new Error('not a seedship drive file');
+      throw new SeedshipError('E_INTEGRITY', 'not a seedship drive file', { path });
     return j;
   } catch (err) {
     throw new SeedshipError(
       'E_INTEGRITY',
-      `${path} is damaged (${(err as Error).message}); this drive's identity is unknown — use a fresh drive or restore the file`,
+      `${path} is damaged (${(err as Error).message}); ` +
+        `this drive's identity is unknown — use a fresh drive or restore the file`,
       { path, cause: err },
     );
   }

@@ -1,3 +1,4 @@
+/** The data sets `bench` times: chunks sampled from staging, or synthetic samples of typical kinds. */
 import type { FileSystem } from '../../native/interfaces.js';
 import { errnoCode, SeedshipError } from '../errors/errors.js';
 import { rawChunkBytes } from '../manifest/chunking.js';
@@ -104,7 +105,9 @@ export async function syntheticDatasets(
     if (err instanceof SeedshipError) throw err;
     throw new SeedshipError(
       'E_USAGE',
-      `could not write the synthetic sample files to ${dir} (${errnoCode(err) ?? 'error'}); they need ${formatBytes(SYNTHETIC_KINDS.length * SYNTHETIC_CHUNKS * BENCH_CHUNK_BYTES)}: set TMPDIR to another directory or give --staging`,
+      `could not write the synthetic sample files to ${dir} (${errnoCode(err) ?? 'error'}); ` +
+        `they need ${formatBytes(SYNTHETIC_KINDS.length * SYNTHETIC_CHUNKS * BENCH_CHUNK_BYTES)}` +
+        `: set TMPDIR to another directory or give --staging`,
       { path: dir, cause: err },
     );
   }

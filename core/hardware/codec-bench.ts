@@ -1,3 +1,4 @@
+/** `bench`'s codec timings: per-core zstd, XXH64 and MD5, and the worker pool's encode rate. */
 import type { ChunkProcessor, Clock, CodecKit, EncodeTask } from '../../native/interfaces.js';
 
 /** What `bench` times on one core, in memory. */
@@ -37,11 +38,14 @@ const PIPELINE_MAX_TASKS = 4096;
 export function measurePerCore(
   kit: CodecKit,
   clock: Clock,
-  dataset: string,
-  chunks: readonly Uint8Array[],
-  levels: readonly number[],
-  signal: AbortSignal,
+  opts: {
+    readonly dataset: string;
+    readonly chunks: readonly Uint8Array[];
+    readonly levels: readonly number[];
+    readonly signal: AbortSignal;
+  },
 ): PerCoreRate[] {
+  const { dataset, chunks, levels, signal } = opts;
   const algorithms: [PerCoreAlgorithm, (c: Uint8Array) => unknown][] = [
     ...levels.map((l): [PerCoreAlgorithm, (c: Uint8Array) => unknown] => [`zstd-${l}`, (c) => kit.compress(c, l)]),
     ['xxh64', (c) => kit.xxh64(c)],

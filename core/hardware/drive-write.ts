@@ -1,3 +1,4 @@
+/** `bench`'s drive write test: checks the drive, then measures its sustained write rate and any cliff. */
 import type { Clock, FileHandle, FileSystem } from '../../native/interfaces.js';
 import { errnoCode, SeedshipError, usageError } from '../errors/errors.js';
 import { formatBytes } from '../util/size.js';
@@ -50,7 +51,8 @@ export async function checkBenchDrive(fs: FileSystem, drive: string, sizeBytes: 
   if (size > room || size < BENCH_MIN_SIZE_BYTES) {
     const free = formatBytes(room + BENCH_FREE_MARGIN_BYTES);
     throw usageError(
-      `--size ${formatBytes(Math.max(size, BENCH_MIN_SIZE_BYTES))} does not fit on --drive ${drive}: ${free} free, and bench leaves ${formatBytes(BENCH_FREE_MARGIN_BYTES)} free; give a smaller --size or another drive`,
+      `--size ${formatBytes(Math.max(size, BENCH_MIN_SIZE_BYTES))} does not fit on --drive ${drive}: ${free} free, ` +
+        `and bench leaves ${formatBytes(BENCH_FREE_MARGIN_BYTES)} free; give a smaller --size or another drive`,
     );
   }
   return size;
@@ -131,7 +133,8 @@ export async function measureDriveWrite(
     if (opts.signal.aborted || err instanceof SeedshipError) throw err;
     throw new SeedshipError(
       'E_DRIVE_UNSUITABLE',
-      `the write test on ${opts.drive} failed (${errnoCode(err) ?? 'error'}); check the drive, or give a smaller --size`,
+      `the write test on ${opts.drive} failed (${errnoCode(err) ?? 'error'}); ` +
+        `check the drive, or give a smaller --size`,
       { path: opts.drive, cause: err },
     );
   } finally {

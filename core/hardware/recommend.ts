@@ -1,3 +1,4 @@
+/** Turns `bench`'s measurements into a recommended zstd level, thread count and job duration. */
 import { formatDuration } from '../util/size.js';
 import type { PipelineRate } from './codec-bench.js';
 
@@ -79,11 +80,15 @@ export function recommendSettings(
       : `a typical ${hdd.name}'s ${mbps(target)} (no --drive measured)`;
   if (found !== undefined)
     reasons.push(
-      `level ${level} is the highest measured level whose rate (${mbps(rateAt(pipeline, level, maxThreads))} with ${threadsText(maxThreads)}) reaches ${against}`,
+      `level ${level} is the highest measured level ` +
+        `whose rate (${mbps(rateAt(pipeline, level, maxThreads))} with ${threadsText(maxThreads)}) ` +
+        `reaches ${against}`,
     );
   else
     reasons.push(
-      `even level ${lowest} (${mbps(rateAt(pipeline, lowest, maxThreads))} with ${threadsText(maxThreads)}) is slower than ${against}: the CPU bounds the copy; --codec none would write at the drive's rate but fill more drives`,
+      `even level ${lowest} (${mbps(rateAt(pipeline, lowest, maxThreads))} with ${threadsText(maxThreads)}) ` +
+        `is slower than ${against}: ` +
+        `the CPU bounds the copy; --codec none would write at the drive's rate but fill more drives`,
     );
   const one = rateAt(pipeline, level, 1);
   const many = rateAt(pipeline, level, maxThreads);
@@ -92,7 +97,8 @@ export function recommendSettings(
   if (threadGain !== null && threadGain < MIN_THREAD_GAIN) {
     threads = 1;
     reasons.push(
-      `${maxThreads} threads were only ${threadGain.toFixed(2)}× as fast as 1 at level ${level} (other load on the machine?): 1 thread leaves the cores to others`,
+      `${maxThreads} threads were only ${threadGain.toFixed(2)}× as fast as 1 at level ${level} ` +
+        `(other load on the machine?): 1 thread leaves the cores to others`,
     );
   } else if (threadGain !== null) {
     reasons.push(`${maxThreads} threads were ${threadGain.toFixed(2)}× as fast as 1 at level ${level}`);
@@ -134,23 +140,35 @@ export interface JobEstimate {
  * Job duration = staged bytes / min(pipeline rate, drive rate / ratio): the drive writes stored
  * bytes, so at ratio 0.4 a 200 MB/s drive absorbs 500 MB/s of staged data.
  */
-export function estimateJob(
-  bytes: number,
-  ratio: number,
-  pipelineRate: number,
-  driveRate: number | undefined,
-  samples: { count: number; bytes: number },
-): JobEstimate {
+export function estimateJob(opts: {
+  /** Staged bytes. */
+  readonly bytes: number;
+  /** Stored bytes per raw byte at the recommended level. */
+  readonly ratio: number;
+  /** Raw bytes per second the worker pool reaches. */
+  readonly pipelineRate: number;
+  /** Sum of the drives' sustained write rates; undefined without --drive. */
+  readonly driveRate: number | undefined;
+  readonly samples: { readonly count: number; readonly bytes: number };
+}): JobEstimate {
+  const { bytes, ratio, pipelineRate, driveRate, samples } = opts;
   const driveRaw = driveRate === undefined ? Infinity : driveRate / Math.max(ratio, 1e-6);
   const rate = Math.min(pipelineRate, driveRaw);
   const seconds = rate > 0 ? bytes / rate : Infinity;
+  const hdd = TYPICAL_DRIVES[0];
+  const hddSeconds = bytes / Math.min(pipelineRate, hdd.rate / Math.max(ratio, 1e-6));
   const assumptions = [
-    `the compression ratio of ${samples.count} samples (${(samples.bytes / 2 ** 20).toFixed(0)} MiB) holds for all the data`,
-    'the staging disk reads at least as fast as the pipeline: source reads are not measured (the samples come from the page cache after their first read)',
+    `the compression ratio of ${samples.count} samples (${(samples.bytes / 2 ** 20).toFixed(0)} MiB) ` +
+      `holds for all the data`,
+    'the staging disk reads at least as fast as the pipeline: ' +
+      'source reads are not measured (the samples come from the page cache after their first read)',
     driveRate === undefined
-      ? `no --drive: the drive's write rate is left out, so this is a lower bound (a ${mbps(TYPICAL_DRIVES[0].rate)} HDD would take ${formatDuration(bytes / Math.min(pipelineRate, TYPICAL_DRIVES[0].rate / Math.max(ratio, 1e-6)))})`
-      : 'the drives measured are written at once (as prepare does), together at the sum of their sustained rates; more drives of the same kind would add to it',
-    'not included: swapping drives, the read-back check of each sealed drive, the per-file cost of many small files, other load on this machine',
+      ? "no --drive: the drive's write rate is left out, so this is a lower bound " +
+        `(a ${mbps(hdd.rate)} HDD would take ${formatDuration(hddSeconds)})`
+      : 'the drives measured are written at once (as prepare does), together at the sum of their sustained rates; ' +
+        'more drives of the same kind would add to it',
+    'not included: swapping drives, the read-back check of each sealed drive, ' +
+      'the per-file cost of many small files, other load on this machine',
   ];
   return {
     bytes,

@@ -69,7 +69,10 @@ export function syntheticBytes(kind: SyntheticKind, size: number, seed: number):
     t += rng.int(3);
     const words: string[] = [];
     for (let i = 2 + rng.int(6); i > 0; i--) words.push(WORDS[rng.int(WORDS.length)]!);
-    const line = `${new Date(t * 1000).toISOString()} ${LEVELS[rng.int(LEVELS.length)]} [worker-${rng.int(16)}] ${words.join(' ')} id=${rng.u32().toString(16)} bytes=${rng.int(4_194_304)} took=${rng.int(5000)}ms\n`;
+    const line =
+      `${new Date(t * 1000).toISOString()} ${LEVELS[rng.int(LEVELS.length)]} [worker-${rng.int(16)}]` +
+      ` ${words.join(' ')} id=${rng.u32().toString(16)}` +
+      ` bytes=${rng.int(4_194_304)} took=${rng.int(5000)}ms\n`;
     o += out.write(line, o);
   }
   return out;

@@ -1,3 +1,5 @@
+/** Checks of what the user gives `job create` and `job ship`: names, return address, delivery package. */
+import type { Clock } from '../../native/interfaces.js';
 import { usageError } from '../errors/errors.js';
 import type { DeliveryPackage, ReturnAddress, ReturnShipping } from '../azure/job-model.js';
 
@@ -51,7 +53,12 @@ export function checkReturnShipping(s: Partial<ReturnShipping>): ReturnShipping 
   return { carrierName: s.carrierName.trim(), carrierAccountNumber: s.carrierAccountNumber.trim() };
 }
 
-export function checkDeliveryPackage(p: Partial<DeliveryPackage>, expectedDrives: number): DeliveryPackage {
+/** Check the package details of `job ship`; the ship date defaults to today (UTC) by the clock. */
+export function checkDeliveryPackage(
+  p: Partial<DeliveryPackage>,
+  expectedDrives: number,
+  clock: Pick<Clock, 'now'>,
+): DeliveryPackage {
   if (!p.carrierName?.trim())
     throw usageError('--carrier is needed (the carrier delivering the drives to the data center)');
   if (!p.trackingNumber?.trim()) throw usageError('--tracking is needed (the tracking number of the package)');
@@ -62,7 +69,7 @@ export function checkDeliveryPackage(p: Partial<DeliveryPackage>, expectedDrives
   const driveCount = p.driveCount ?? expectedDrives;
   if (!Number.isInteger(driveCount) || driveCount < 1 || driveCount > MAX_DRIVES_PER_JOB)
     throw usageError(`--drive-count must be 1 to ${MAX_DRIVES_PER_JOB}`);
-  const shipDate = p.shipDate ?? new Date().toISOString().slice(0, 10);
+  const shipDate = p.shipDate ?? new Date(clock.now()).toISOString().slice(0, 10);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(shipDate) || Number.isNaN(Date.parse(shipDate)))
     throw usageError(`--ship-date ${JSON.stringify(shipDate)} is not a date (YYYY-MM-DD)`);
   return { carrierName: p.carrierName.trim(), trackingNumber: p.trackingNumber.trim(), driveCount, shipDate };

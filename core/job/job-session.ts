@@ -1,3 +1,4 @@
+/** The Import/Export job's files in the session dir, and the ARM job body built from the sealed drives. */
 import type { FileSystem } from '../../native/interfaces.js';
 import { SeedshipError, usageError } from '../errors/errors.js';
 import { parseDriveInfo, type DriveInfo } from '../manifest/drive-info.js';
@@ -55,13 +56,17 @@ export async function readJobInputs(
     throw usageError(`session ${dir} has no sealed drive yet (no <DriveId>.xml); run prepare first`);
   if (drives.length > MAX_DRIVES_PER_JOB)
     throw usageError(
-      `session ${dir} has ${drives.length} drives; one Import/Export job takes at most ${MAX_DRIVES_PER_JOB} — split the copy into several jobs`,
+      `session ${dir} has ${drives.length} drives; one Import/Export job takes at most ${MAX_DRIVES_PER_JOB}` +
+        ` — split the copy into several jobs`,
     );
   return { settings, drives };
 }
 
 export function storageAccountId(subscription: string, resourceGroup: string, account: string): string {
-  return `/subscriptions/${subscription}/resourceGroups/${resourceGroup}/providers/Microsoft.Storage/storageAccounts/${account}`;
+  return (
+    `/subscriptions/${subscription}/resourceGroups/${resourceGroup}` +
+    `/providers/Microsoft.Storage/storageAccounts/${account}`
+  );
 }
 
 /** The body of `jobs.create` (PUT), from the session's drives and the user's return details. */
@@ -122,15 +127,30 @@ export function formatAddress(l: LocationView | JobView['shippingInformation']):
 export function explainState(state: string | undefined): string {
   switch (state) {
     case 'Creating':
-      return 'Awaiting shipment information: ship the drives and enter carrier and tracking number (seedship job ship) within two weeks, or the job may be deleted.';
+      return (
+        'Awaiting shipment information: ' +
+        'ship the drives and enter carrier and tracking number (seedship job ship) ' +
+        'within two weeks, or the job may be deleted.'
+      );
     case 'Shipping':
-      return 'Waiting for Azure Import Job to complete. Please check on Azure Management portal for more information on job status. (Drives shipped; they must reach the data center within two weeks.)';
+      return (
+        'Waiting for Azure Import Job to complete. ' +
+        'Please check on Azure Management portal for more information on job status. ' +
+        '(Drives shipped; they must reach the data center within two weeks.)'
+      );
     case 'Received':
     case 'Transferring':
     case 'Packaging':
-      return `Waiting for Azure Import Job to complete. Please check on Azure Management portal for more information on job status. (${state}.)`;
+      return (
+        `Waiting for Azure Import Job to complete. ` +
+        `Please check on Azure Management portal for more information on job status. ` +
+        `(${state}.)`
+      );
     case 'Completed':
-      return 'Import completed: Azure Backup copies the data into the vault at the next scheduled backup; then the container and staging data can be deleted.';
+      return (
+        'Import completed: Azure Backup copies the data into the vault at the next scheduled backup; ' +
+        'then the container and staging data can be deleted.'
+      );
     case 'Closed':
       return 'Closed with errors: read each drive’s error log (errorLogUri) before retrying.';
     case 'Canceled':

@@ -1,3 +1,4 @@
+/** Reads the subscriptions of a `.publishsettings` file. */
 import { SaxesParser } from 'saxes';
 import { usageError } from '../errors/errors.js';
 

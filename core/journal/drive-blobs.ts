@@ -1,3 +1,4 @@
+/** The blobs a drive holds, read from the journal: names, kinds, metadata files and manifest entries. */
 import { createHash } from 'node:crypto';
 import type { EntryKind, FileSystem } from '../../native/interfaces.js';
 import { DRIVE_DIR } from '../drives/drive-identity.js';
@@ -87,7 +88,10 @@ export function metadataPathOf(file: number): string {
   return `${DRIVE_DIR}/meta/${Math.floor(file / 1000)}/${file}.xml`;
 }
 
-/** The metadata file of a blob part (the same bytes every time for the same record), or undefined before journal version 3. */
+/**
+ * The metadata file of a blob part (the same bytes every time for the same record), or undefined before journal
+ * version 3.
+ */
 export function metadataFileOf(
   n: BlobNaming,
   s: SegmentNaming,

@@ -1,3 +1,4 @@
+/** Reads a journal record by record, finding where its valid part ends. */
 import type { FileSystem } from '../../native/interfaces.js';
 import { SeedshipError } from '../errors/errors.js';
 import { decodeHeader, decodeRecord, HEADER_BYTES, type JournalRecord, type RecordType } from './record-codec.js';

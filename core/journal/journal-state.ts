@@ -1,9 +1,14 @@
+/** The state of a session (drives, files, segments) built by applying journal records. */
 import type { EntryKind } from '../../native/interfaces.js';
 import type { PosixMetaJson } from '../manifest/blob-metadata.js';
 import { blobOverheadBytes, RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
 import { compareStagedPaths } from '../staging/scan.js';
 import { SEGMENT_START_BYTES, segmentAllocBytes } from '../drives/drive-space.js';
 import { RecordType, type JournalRecord } from './record-codec.js';
+import { SeedshipError } from '../errors/errors.js';
+
+/** The journal record of one type. */
+type Rec<T extends RecordType> = Extract<JournalRecord, { type: T }>;
 
 export interface DriveState {
   readonly seq: number;
@@ -116,7 +121,7 @@ export class JournalState {
 
   drive(seq: number): DriveState {
     const d = this.drives[seq];
-    if (!d) throw new Error(`journal names drive ${seq}, which was never attached`);
+    if (!d) throw new SeedshipError('E_JOURNAL_CORRUPT', `journal names drive ${seq}, which was never attached`);
     return d;
   }
 
@@ -136,60 +141,23 @@ export class JournalState {
         this.sessionDone = false;
         return;
       case RecordType.DriveAttached:
-        this.drives[r.drive] = {
-          seq: r.drive,
-          driveId: r.driveId,
-          path: r.path,
-          budget: r.budget,
-          status: 'open',
-          usedBytes: 0,
-          manifestBytes: 0,
-          storedBytes: 0,
-          rawBytes: 0,
-          segments: 0,
-          manifestHash: undefined,
-          verified: false,
-          closeOrder: 0,
-          filesWith: 0,
-        };
+        this.#driveAttached(r);
         return;
       case RecordType.SegmentStarted:
-        return this.#segmentStarted(r);
+        this.#segmentStarted(r);
+        return;
       case RecordType.Chunk:
-        return this.#chunk(r);
-      case RecordType.FileDone: {
-        const f = this.active.get(r.file);
-        if (!f || f.gen !== r.gen) return;
-        this.active.delete(r.file);
-        this.filesDone++;
-        for (const seq of new Set(f.segments.map((g) => g.drive))) this.drive(seq).filesWith++;
+        this.#chunk(r);
         return;
-      }
-      case RecordType.FileRestarted: {
-        const f = this.active.get(r.file);
-        if (!f) return;
-        this.#dropSegments(f);
-        f.gen = r.gen;
-        f.size = r.size;
-        f.mtimeMs = r.mtimeMs;
-        f.ino = r.ino;
-        f.nextIndex = 0;
-        f.rawDone = 0;
-        f.storedDone = 0;
+      case RecordType.FileDone:
+        this.#fileDone(r);
         return;
-      }
-      case RecordType.FileSkipped: {
-        const f = this.active.get(r.file);
-        if (f) {
-          // Parts on drives still open are dropped with the file; parts on sealed drives stay listed there.
-          this.#dropSegments(f, true);
-          this.active.delete(r.file);
-        }
-        this.#visited(r.path);
-        this.nextFile = Math.max(this.nextFile, r.file + 1);
-        this.filesSkipped++;
+      case RecordType.FileRestarted:
+        this.#fileRestarted(r);
         return;
-      }
+      case RecordType.FileSkipped:
+        this.#fileSkipped(r);
+        return;
       case RecordType.DriveFull: {
         const d = this.drive(r.drive);
         if (d.status === 'open') d.status = 'full';
@@ -209,27 +177,85 @@ export class JournalState {
       case RecordType.DriveVerified:
         this.drive(r.drive).verified = true;
         return;
-      case RecordType.DriveFailed: {
-        // Files still being copied were restarted before this record; those it holds finished
-        // leave the counts (a later catch-up copies them again).
-        // A sealed drive fails when it does not read back; its files are copied again elsewhere.
-        const d = this.drive(r.drive);
-        if (d.status === 'failed') return;
-        d.status = 'failed';
-        this.filesDone -= d.filesWith;
-        this.rawDone -= d.rawBytes;
-        this.storedDone -= d.storedBytes;
+      case RecordType.DriveFailed:
+        this.#driveFailed(r);
         return;
-      }
-      case RecordType.FrontierAdvanced: {
-        this.#explicitFrontier = true;
-        const p = r.path ?? undefined;
-        if (p === undefined || (this.frontier !== undefined && compareStagedPaths(p, this.frontier) <= 0)) return;
-        this.frontier = p;
-        for (const b of this.beyond) if (compareStagedPaths(b, p) <= 0) this.beyond.delete(b);
+      case RecordType.FrontierAdvanced:
+        this.#frontierAdvanced(r);
         return;
-      }
     }
+  }
+
+  #driveAttached(r: Rec<RecordType.DriveAttached>): void {
+    this.drives[r.drive] = {
+      seq: r.drive,
+      driveId: r.driveId,
+      path: r.path,
+      budget: r.budget,
+      status: 'open',
+      usedBytes: 0,
+      manifestBytes: 0,
+      storedBytes: 0,
+      rawBytes: 0,
+      segments: 0,
+      manifestHash: undefined,
+      verified: false,
+      closeOrder: 0,
+      filesWith: 0,
+    };
+  }
+
+  #fileDone(r: Rec<RecordType.FileDone>): void {
+    const f = this.active.get(r.file);
+    if (!f || f.gen !== r.gen) return;
+    this.active.delete(r.file);
+    this.filesDone++;
+    for (const seq of new Set(f.segments.map((g) => g.drive))) this.drive(seq).filesWith++;
+  }
+
+  #fileRestarted(r: Rec<RecordType.FileRestarted>): void {
+    const f = this.active.get(r.file);
+    if (!f) return;
+    this.#dropSegments(f);
+    f.gen = r.gen;
+    f.size = r.size;
+    f.mtimeMs = r.mtimeMs;
+    f.ino = r.ino;
+    f.nextIndex = 0;
+    f.rawDone = 0;
+    f.storedDone = 0;
+  }
+
+  #fileSkipped(r: Rec<RecordType.FileSkipped>): void {
+    const f = this.active.get(r.file);
+    if (f) {
+      // Parts on drives still open are dropped with the file; parts on sealed drives stay listed there.
+      this.#dropSegments(f, true);
+      this.active.delete(r.file);
+    }
+    this.#visited(r.path);
+    this.nextFile = Math.max(this.nextFile, r.file + 1);
+    this.filesSkipped++;
+  }
+
+  #driveFailed(r: Rec<RecordType.DriveFailed>): void {
+    // Files still being copied were restarted before this record; those it holds finished
+    // leave the counts (a later catch-up copies them again).
+    // A sealed drive fails when it does not read back; its files are copied again elsewhere.
+    const d = this.drive(r.drive);
+    if (d.status === 'failed') return;
+    d.status = 'failed';
+    this.filesDone -= d.filesWith;
+    this.rawDone -= d.rawBytes;
+    this.storedDone -= d.storedBytes;
+  }
+
+  #frontierAdvanced(r: Rec<RecordType.FrontierAdvanced>): void {
+    this.#explicitFrontier = true;
+    const p = r.path ?? undefined;
+    if (p === undefined || (this.frontier !== undefined && compareStagedPaths(p, this.frontier) <= 0)) return;
+    this.frontier = p;
+    for (const b of this.beyond) if (compareStagedPaths(b, p) <= 0) this.beyond.delete(b);
   }
 
   /** A staged path was started or skipped. */
@@ -287,7 +313,10 @@ export class JournalState {
     if (!f || f.gen !== r.gen) return;
     const seg = f.segments[f.segments.length - 1];
     if (!seg || seg.drive !== r.drive)
-      throw new Error(`journal chunk of file ${r.file} is on drive ${r.drive}, not on its open segment`);
+      throw new SeedshipError(
+        'E_JOURNAL_CORRUPT',
+        `journal chunk of file ${r.file} is on drive ${r.drive}, not on its open segment`,
+      );
     const d = this.drive(r.drive);
     const data = r.extents.reduce((a, e) => a + e.length, 0);
     d.usedBytes += segmentAllocBytes(seg.dataBytes + data) - segmentAllocBytes(seg.dataBytes);

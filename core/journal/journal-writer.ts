@@ -1,3 +1,4 @@
+/** Appends records to the journal with group commit. */
 import type { FileHandle, FileSystem } from '../../native/interfaces.js';
 import {
   encodeHeader,
@@ -8,6 +9,7 @@ import {
   type JournalRecord,
   type WholeFileRecs,
 } from './record-codec.js';
+import { SeedshipError } from '../errors/errors.js';
 
 /**
  * Appends records to the journal with group commit: `append` only buffers; `commit` writes the
@@ -42,7 +44,7 @@ export class JournalWriter {
     version = JOURNAL_VERSION,
   ): Promise<JournalWriter> {
     if (await fs.exists(path))
-      throw Object.assign(new Error(`EEXIST: journal ${path} already exists`), { code: 'EEXIST' });
+      throw new SeedshipError('E_INTERNAL', `EEXIST: journal ${path} already exists`, { path });
     await fs.writeFileAtomic(path, encodeHeader(jobId, version), 0o600);
     const h = await fs.open(path, 'r+', 0o600);
     return new JournalWriter(h, HEADER_BYTES, version);
@@ -50,15 +52,14 @@ export class JournalWriter {
 
   /**
    * Open an existing journal of format `version` (its reader's) for appending after `validEnd`,
-   * cutting off any torn tail.
+   * cutting off any torn tail (`fileSize` beyond it).
    */
   static async openAt(
     fs: FileSystem,
     path: string,
-    validEnd: number,
-    fileSize: number,
-    version: number,
+    at: { readonly validEnd: number; readonly fileSize: number; readonly version: number },
   ): Promise<JournalWriter> {
+    const { validEnd, fileSize, version } = at;
     const h = await fs.open(path, 'r+', 0o600);
     if (fileSize > validEnd) {
       await h.truncate(validEnd);

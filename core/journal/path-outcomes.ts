@@ -1,13 +1,12 @@
-import type { EntryKind, FileSystem } from '../../native/interfaces.js';
-import { compareStagedPaths } from '../staging/scan.js';
-import { JournalReader } from './journal-reader.js';
-import { RecordType } from './record-codec.js';
-
 /**
  * What became of each staged path, read from a journal: the outcome of each copy of an entry
  * (copied whole, or skipped), and the rule that finds a path's last outcome without a list of
  * every path, by the walk order most outcomes are journaled in.
  */
+import type { EntryKind, FileSystem } from '../../native/interfaces.js';
+import { compareStagedPaths } from '../staging/scan.js';
+import { JournalReader } from './journal-reader.js';
+import { RecordType } from './record-codec.js';
 
 /** The journal records that tell what became of each staged path. */
 export const OUTCOME_TYPES: ReadonlySet<RecordType> = new Set([

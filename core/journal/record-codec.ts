@@ -1,7 +1,9 @@
+/** The journal's binary format: header and record encoding and decoding. */
 import { crc32 } from 'node:zlib';
 import type { EntryKind } from '../../native/interfaces.js';
 import type { PosixMetaJson } from '../manifest/blob-metadata.js';
 import { decodeName, encodeBytes } from '../../native/raw-names.js';
+import { SeedshipError } from '../errors/errors.js';
 
 /**
  * The binary journal format. Header: magic `SSJR` | version u16 LE | jobId (16 bytes).
@@ -19,7 +21,9 @@ export const JOURNAL_VERSION = 4;
 export const JOURNAL_VERSIONS_READ: readonly number[] = [1, 2, 3, 4];
 export const HEADER_BYTES = 4 + 2 + 16;
 export const RECORD_HEAD_BYTES = 4 + 4 + 1;
-/** Bound on a record's payload: anything longer is a torn or garbage tail (restic bounds its pack headers the same way). */
+/**
+ * Bound on a record's payload: anything longer is a torn or garbage tail (restic bounds its pack headers the same way).
+ */
 export const MAX_RECORD_PAYLOAD_BYTES = 1 << 20;
 
 export enum RecordType {
@@ -186,7 +190,7 @@ export type JournalRecord =
 
 /** Encode the journal header. */
 export function encodeHeader(jobId: Uint8Array, version = JOURNAL_VERSION): Buffer {
-  if (jobId.length !== 16) throw new RangeError('jobId must be 16 bytes');
+  if (jobId.length !== 16) throw new SeedshipError('E_INTERNAL', 'jobId must be 16 bytes');
   const b = Buffer.alloc(HEADER_BYTES);
   b.write(JOURNAL_MAGIC, 0, 'latin1');
   b.writeUInt16LE(version, 4);
@@ -206,7 +210,9 @@ export function decodeHeader(
   if (!JOURNAL_VERSIONS_READ.includes(version))
     return {
       ok: false,
-      reason: `journal version ${version} is not supported (this seedship reads versions ${JOURNAL_VERSIONS_READ.join(' and ')})`,
+      reason:
+        `journal version ${version} is not supported ` +
+        `(this seedship reads versions ${JOURNAL_VERSIONS_READ.join(' and ')})`,
     };
   return { ok: true, jobId: Buffer.from(buf.subarray(6, 22)), version };
 }
@@ -253,8 +259,13 @@ function encodeChunk(r: ChunkRec): Buffer {
   return b;
 }
 
+/** A record whose bytes passed the checksum but do not decode; decodeRecord reports it as torn. */
+function corrupt(message: string): SeedshipError {
+  return new SeedshipError('E_JOURNAL_CORRUPT', message);
+}
+
 function decodeChunk(p: Buffer): ChunkRec {
-  if (p.length < CHUNK_FIXED_BYTES) throw new RangeError('chunk record too short');
+  if (p.length < CHUNK_FIXED_BYTES) throw corrupt('chunk record too short');
   let o = 0;
   const file = p.readUInt32LE(o);
   o += 4;
@@ -277,7 +288,7 @@ function decodeChunk(p: Buffer): ChunkRec {
   const n = p.readUInt16LE(o);
   o += 2;
   if (p.length !== CHUNK_FIXED_BYTES + n * EXTENT_BYTES)
-    throw new RangeError('chunk record length does not match its extent count');
+    throw corrupt('chunk record length does not match its extent count');
   const extents = readExtents(p, o, n);
   return {
     type: RecordType.Chunk,
@@ -371,7 +382,7 @@ export function encodeWholeFile([seg, c, done]: WholeFileRecs, metaRecords = tru
     o = b.writeUInt16LE(dpath.length, o);
     o += dpath.copy(b, o);
   }
-  if (o !== b.length) throw new Error(`WholeFile record encoded ${o} of ${b.length} bytes`);
+  if (o !== b.length) throw new SeedshipError('E_INTERNAL', `WholeFile record encoded ${o} of ${b.length} bytes`);
   b.writeUInt32LE(crc32(b.subarray(8)), 4);
   return b;
 }
@@ -382,7 +393,7 @@ const KINDS: readonly EntryKind[] = ['file', 'dir', 'symlink', 'fifo', 'socket',
 const META_BYTES = 1 + 4 + 4 + 4 + 8 + 8 + 8 + 8 + 8 + 8 + 2;
 
 function decodeWholeFile(p: Buffer, withMeta: boolean): WholeFileRecs {
-  if (p.length < WHOLE_FIXED_BYTES) throw new RangeError('whole-file record too short');
+  if (p.length < WHOLE_FIXED_BYTES) throw corrupt('whole-file record too short');
   const file = p.readUInt32LE(0);
   const gen = p.readUInt16LE(4);
   const part = p.readUInt16LE(6);
@@ -399,41 +410,16 @@ function decodeWholeFile(p: Buffer, withMeta: boolean): WholeFileRecs {
   const xxh64 = p.toString('hex', 66, 74);
   const n = p.readUInt16LE(74);
   let o = 76;
-  if (p.length < WHOLE_FIXED_BYTES + n * EXTENT_BYTES)
-    throw new RangeError('whole-file record shorter than its extents');
+  if (p.length < WHOLE_FIXED_BYTES + n * EXTENT_BYTES) throw corrupt('whole-file record shorter than its extents');
   const extents = readExtents(p, o, n);
   o += n * EXTENT_BYTES;
   const pathBytes = p.readUInt16LE(o);
   o += 2;
-  if (!withMeta && p.length !== o + pathBytes) throw new RangeError('whole-file record length does not match its path');
-  if (withMeta && p.length < o + pathBytes + META_BYTES)
-    throw new RangeError('whole-file record shorter than its metadata');
+  if (!withMeta && p.length !== o + pathBytes) throw corrupt('whole-file record length does not match its path');
+  if (withMeta && p.length < o + pathBytes + META_BYTES) throw corrupt('whole-file record shorter than its metadata');
   const path = withMeta ? decodeName(p.subarray(o, o + pathBytes)) : p.toString('utf8', o, o + pathBytes);
   o += pathBytes;
-  let extra: Pick<SegmentStartedRec, 'kind' | 'dpath' | 'meta'> = {};
-  if (withMeta) {
-    const kind = KINDS[p.readUInt8(o)];
-    if (kind === undefined) throw new RangeError('whole-file record has an unknown entry kind');
-    const meta: PosixMetaJson = {
-      k: kind,
-      m: mode,
-      u: p.readUInt32LE(o + 1),
-      g: p.readUInt32LE(o + 5),
-      n: p.readUInt32LE(o + 9),
-      i: ino,
-      d: p.readDoubleLE(o + 13),
-      r: p.readDoubleLE(o + 21),
-      a: String(p.readBigInt64LE(o + 29)),
-      t: String(p.readBigInt64LE(o + 37)),
-      c: String(p.readBigInt64LE(o + 45)),
-    };
-    const btime = p.readBigInt64LE(o + 53);
-    if (btime !== 0n) Object.assign(meta, { b: String(btime) });
-    const dlen = p.readUInt16LE(o + 61);
-    o += META_BYTES;
-    if (p.length !== o + dlen) throw new RangeError('whole-file record length does not match its drive path');
-    extra = { kind, dpath: decodeName(p.subarray(o, o + dlen)), meta };
-  }
+  const extra = withMeta ? decodeWholeFileMeta(p, o, mode, ino) : {};
   return [
     {
       type: RecordType.SegmentStarted,
@@ -468,6 +454,36 @@ function decodeWholeFile(p: Buffer, withMeta: boolean): WholeFileRecs {
   ];
 }
 
+/** WholeFileMeta's fields after the path (at `o`): entry kind, POSIX metadata, drive path. */
+function decodeWholeFileMeta(
+  p: Buffer,
+  o: number,
+  mode: number,
+  ino: number,
+): Pick<SegmentStartedRec, 'kind' | 'dpath' | 'meta'> {
+  const kind = KINDS[p.readUInt8(o)];
+  if (kind === undefined) throw corrupt('whole-file record has an unknown entry kind');
+  const meta: PosixMetaJson = {
+    k: kind,
+    m: mode,
+    u: p.readUInt32LE(o + 1),
+    g: p.readUInt32LE(o + 5),
+    n: p.readUInt32LE(o + 9),
+    i: ino,
+    d: p.readDoubleLE(o + 13),
+    r: p.readDoubleLE(o + 21),
+    a: String(p.readBigInt64LE(o + 29)),
+    t: String(p.readBigInt64LE(o + 37)),
+    c: String(p.readBigInt64LE(o + 45)),
+  };
+  const btime = p.readBigInt64LE(o + 53);
+  if (btime !== 0n) Object.assign(meta, { b: String(btime) });
+  const dlen = p.readUInt16LE(o + 61);
+  const at = o + META_BYTES;
+  if (p.length !== at + dlen) throw corrupt('whole-file record length does not match its drive path');
+  return { kind, dpath: decodeName(p.subarray(at, at + dlen)), meta };
+}
+
 /** Encode one record, head included. */
 export function encodeRecord(r: JournalRecord): Buffer {
   let payload: Buffer;
@@ -477,7 +493,7 @@ export function encodeRecord(r: JournalRecord): Buffer {
     payload = Buffer.from(JSON.stringify(rest), 'utf8');
   }
   if (payload.length > MAX_RECORD_PAYLOAD_BYTES)
-    throw new RangeError(`journal record of ${payload.length} bytes is over the limit`);
+    throw new SeedshipError('E_INTERNAL', `journal record of ${payload.length} bytes is over the limit`);
   const out = Buffer.alloc(RECORD_HEAD_BYTES + payload.length);
   out.writeUInt32LE(payload.length, 0);
   out.writeUInt8(r.type, 8);

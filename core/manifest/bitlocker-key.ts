@@ -19,7 +19,10 @@ export function checkBitLockerRecoveryPassword(text: string): string | undefined
   for (let i = 0; i < groups.length; i++) {
     const g = Number(groups[i]);
     if (g % 11 !== 0 || g >= 720_896)
-      return `group ${i + 1} (${groups[i]}) is not a valid BitLocker group (each is a multiple of 11 below 720896): check for a typo`;
+      return (
+        `group ${i + 1} (${groups[i]}) is not a valid BitLocker group ` +
+        `(each is a multiple of 11 below 720896): check for a typo`
+      );
   }
   return undefined;
 }

@@ -1,12 +1,12 @@
-import type { EntryKind, FileStat } from '../../native/interfaces.js';
-import { xmlEscape } from '../util/xml.js';
-
 /**
  * POSIX metadata of a staged entry and the blob metadata it becomes. The keys and value formats
  * are the ones AzCopy 10 writes with `--preserve-posix-properties` (and `--preserve-symlinks`), so
  * AzCopy and seedship read each other's blobs (docs/azcopy-posix.md); seedship adds only its own
  * `seedship_*` keys. Pure functions: no I/O.
  */
+import type { EntryKind, FileStat } from '../../native/interfaces.js';
+import { SeedshipError } from '../errors/errors.js';
+import { xmlEscape } from '../util/xml.js';
 
 /** What a restore needs to recreate an entry exactly, taken from lstat when it was staged. */
 export interface PosixMeta {
@@ -115,7 +115,9 @@ export const POSIX_KEYS = {
   block: 'is_block_dev',
 } as const;
 
-/** seedship's own keys: how the blob was stored, and the staged name's bytes where the blob name could not carry them. */
+/**
+ * seedship's own keys: how the blob was stored, and the staged name's bytes where the blob name could not carry them.
+ */
 export const SEEDSHIP_KEYS = {
   /** `zstd` when the blob is zstd frames (its name then ends in `.zst`). */
   codec: 'seedship_codec',
@@ -188,7 +190,10 @@ const TYPE_BITS: Record<EntryKind, number> = {
   block: 0o060000,
 };
 
-/** The kind a blob's metadata says it is: the type bits of `permissions`, else the flags (AzCopy's overlap: symlink before char device). */
+/**
+ * The kind a blob's metadata says it is: the type bits of `permissions`, else the flags (AzCopy's overlap: symlink
+ * before char device).
+ */
 export function kindOfBlobMetadata(md: Readonly<Record<string, string>>): EntryKind {
   const lower = lowerKeys(md);
   const mode = Number(lower[POSIX_KEYS.mode]);
@@ -217,7 +222,10 @@ function ns(v: string | undefined): bigint | undefined {
   return v !== undefined && /^-?\d+$/.test(v) ? BigInt(v) : undefined;
 }
 
-/** What a restore knows of an entry (from the journal or from a blob's metadata); undefined where nothing usable is known. */
+/**
+ * What a restore knows of an entry (from the journal or from a blob's metadata); undefined where nothing usable is
+ * known.
+ */
 export interface RestoreMeta {
   readonly kind: EntryKind;
   readonly mode: number | undefined;
@@ -266,7 +274,7 @@ export function formatMetadataFile(md: Readonly<Record<string, string>>): string
   let s = '<?xml version="1.0" encoding="UTF-8"?>\r\n<Metadata>\r\n';
   for (const [k, v] of Object.entries(md)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
-      throw new RangeError(`metadata key ${JSON.stringify(k)} is not a valid name`);
+      throw new SeedshipError('E_INTERNAL', `metadata key ${JSON.stringify(k)} is not a valid name`);
     s += `  <${k}>${xmlEscape(v)}</${k}>\r\n`;
   }
   return `${s}</Metadata>\r\n`;

@@ -1,3 +1,4 @@
+/** Chunk sizes and counts: the service's block limits and worst-case stored bytes per file. */
 import type { Codec } from '../../native/interfaces.js';
 
 /** The service's limit on a block's (and a page range's) stored length. */

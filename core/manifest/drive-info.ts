@@ -1,3 +1,4 @@
+/** The drive-info file job creation reads for each drive (WAImportExport's format). */
 import { SeedshipError } from '../errors/errors.js';
 import { parseFlatXml, xmlEscape } from '../util/xml.js';
 

@@ -1,3 +1,4 @@
+/** Writes the drive manifest (`DriveManifest.xml`) the Import/Export service reads. */
 import { xmlEscape } from '../util/xml.js';
 
 /** Version attribute we write; the service's documented schema version. */
@@ -51,7 +52,10 @@ export function blockId(index: number): string {
 }
 
 export function formatClientData(s: SegmentInfo): string {
-  return `seedship/1 codec=${s.codec} part=${s.part} final=${s.final ? 1 : 0} blobOffset=${s.blobOffset} rawSize=${s.rawSize}`;
+  return (
+    `seedship/1 codec=${s.codec} part=${s.part} final=${s.final ? 1 : 0} ` +
+    `blobOffset=${s.blobOffset} rawSize=${s.rawSize}`
+  );
 }
 
 /** Parse seedship's ClientData; undefined when it is not ours. */
@@ -86,7 +90,8 @@ export const MANIFEST_TAIL = '    </BlobList>\r\n  </Drive>\r\n</DriveManifest>\
 
 export function formatRange(kind: 'block' | 'page', r: ManifestRange): string {
   return kind === 'block'
-    ? `          <Block Offset="${r.offset}" Length="${r.length}"${r.id !== undefined ? ` Id="${r.id}"` : ''} Hash="${r.md5}"/>\r\n`
+    ? `          <Block Offset="${r.offset}" Length="${r.length}"${r.id !== undefined ? ` Id="${r.id}"` : ''}` +
+        ` Hash="${r.md5}"/>\r\n`
     : `          <PageRange Offset="${r.offset}" Length="${r.length}" Hash="${r.md5}"/>\r\n`;
 }
 

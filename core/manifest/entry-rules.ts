@@ -1,3 +1,4 @@
+/** The rules a manifest entry must follow for the service to import it. */
 import { blobNameProblem, checkContainerName } from './naming.js';
 import { MAX_BLOCK_BYTES, MAX_BLOCKS_PER_BLOB } from './chunking.js';
 import type { ParsedBlob } from './manifest-parser.js';

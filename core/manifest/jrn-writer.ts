@@ -1,3 +1,4 @@
+/** Writes the WAImportExport-style text journal (`<job>.jrn`). */
 import type { FileSystem } from '../../native/interfaces.js';
 
 /**
@@ -18,7 +19,10 @@ export class JrnWriter {
   static timestamp(ms: number): string {
     const d = new Date(ms);
     const p = (n: number, w = 2) => String(n).padStart(w, '0');
-    return `${d.getUTCFullYear()}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${p(d.getUTCMilliseconds(), 3)}`;
+    return (
+      `${d.getUTCFullYear()}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}` +
+      ` ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${p(d.getUTCMilliseconds(), 3)}`
+    );
   }
 
   static formatRecord(ms: number, type: string, fields: [string, string][]): string {

@@ -1,6 +1,8 @@
+/** Streams the blobs of a drive manifest, refusing anything outside the documented format. */
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import type { FileSystem } from '../../native/interfaces.js';
 import type { ImportDisposition, ManifestRange } from './drive-manifest.js';
+import { SeedshipError } from '../errors/errors.js';
 
 /** A `<Blob>` as read from a drive: untrusted input, checked by whoever uses it. */
 export interface ParsedBlob {
@@ -23,11 +25,22 @@ export interface ManifestHeader {
   containerSas: string | undefined;
 }
 
-/** A manifest that cannot be read as the documented format. */
-export class ManifestFormatError extends Error {
+const MANIFEST_FORMAT_BRAND = Symbol.for('seedship.manifest-format-error');
+
+/**
+ * A manifest that cannot be read as the documented format (E_INTEGRITY). Callers tell it from other
+ * errors with `instanceof`, which matches only this class (SeedshipError's brand check would match all).
+ */
+export class ManifestFormatError extends SeedshipError {
+  readonly [MANIFEST_FORMAT_BRAND] = true;
+
   constructor(message: string) {
-    super(message);
+    super('E_INTEGRITY', message);
     this.name = 'ManifestFormatError';
+  }
+
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[MANIFEST_FORMAT_BRAND] === true;
   }
 }
 
@@ -54,110 +67,7 @@ export async function* parseDriveManifest(
   header: ManifestHeader,
   opts: { fromMedia?: boolean; onBytes?: (data: Uint8Array) => void } = {},
 ): AsyncGenerator<ParsedBlob> {
-  const parser = new SaxesParser({ xmlns: false, position: true });
-  const out: ParsedBlob[] = [];
-  const stack: string[] = [];
-  let text = '';
-  let failure: Error | undefined;
-  let blob:
-    | {
-        blobPath?: string;
-        filePath?: string;
-        clientData?: string;
-        length?: number;
-        disposition?: ImportDisposition;
-        kind?: 'block' | 'page';
-        ranges: ManifestRange[];
-        metadataHash?: string;
-        metadata?: { path: string; md5: string };
-      }
-    | undefined;
-  let count = 0;
-  const fail = (m: string) => {
-    failure ??= new ManifestFormatError(`${m} (line ${parser.line})`);
-  };
-  parser.on('doctype', () => fail('DOCTYPE is not allowed in a drive manifest'));
-  parser.on('error', (e) => fail(e.message));
-  parser.on('opentag', (t: SaxesTagPlain) => {
-    const parent = stack[stack.length - 1];
-    stack.push(t.name);
-    text = '';
-    if (stack.length === 1) {
-      if (t.name !== 'DriveManifest') fail(`root element is <${t.name}>, not <DriveManifest>`);
-      header.version = t.attributes.Version as string | undefined;
-    } else if (t.name === 'Blob' && parent === 'BlobList') {
-      blob = { ranges: [] };
-    } else if ((t.name === 'Block' || t.name === 'PageRange') && blob) {
-      const a = t.attributes as Record<string, string>;
-      try {
-        const r: ManifestRange = {
-          offset: num(a.Offset, `${t.name} Offset`),
-          length: num(a.Length, `${t.name} Length`),
-          md5: a.Hash ?? '',
-          ...(a.Id !== undefined ? { id: a.Id } : {}),
-        };
-        blob.ranges.push(r);
-      } catch (err) {
-        fail((err as Error).message);
-      }
-    } else if (t.name === 'MetadataPath' && blob && parent === 'Blob') {
-      blob.metadataHash = (t.attributes as Record<string, string>).Hash ?? '';
-    } else if (t.name === 'BlockList' && blob) blob.kind = 'block';
-    else if (t.name === 'PageRangeList' && blob) blob.kind = 'page';
-    else if (t.name === 'StorageAccountKey') header.hasAccountKey = true;
-  });
-  parser.on('text', (t) => {
-    if (text.length + t.length > MAX_TEXT_CHARS) fail('text node too long');
-    else text += t;
-  });
-  parser.on('closetag', (t: SaxesTagPlain) => {
-    stack.pop();
-    // Names are exact: a blob or file name may begin or end with a space.
-    const exact = t.name === 'BlobPath' || t.name === 'FilePath' || t.name === 'MetadataPath';
-    const v = exact ? text : text.trim();
-    text = '';
-    if (t.name === 'DriveId' && stack[stack.length - 1] === 'Drive') header.driveId = v;
-    else if (t.name === 'ContainerSas') header.containerSas = v;
-    else if (blob && stack[stack.length - 1] === 'Blob') {
-      if (t.name === 'BlobPath') blob.blobPath = v;
-      else if (t.name === 'FilePath') blob.filePath = v;
-      else if (t.name === 'ClientData') blob.clientData = v;
-      else if (t.name === 'MetadataPath') blob.metadata = { path: v, md5: blob.metadataHash ?? '' };
-      else if (t.name === 'Length') {
-        try {
-          blob.length = num(v, 'Length');
-        } catch (err) {
-          fail((err as Error).message);
-        }
-      } else if (t.name === 'ImportDisposition') {
-        if (v === 'rename' || v === 'no-overwrite' || v === 'overwrite') blob.disposition = v;
-        else fail(`ImportDisposition ${JSON.stringify(v)} is not rename, no-overwrite or overwrite`);
-      }
-    } else if (t.name === 'Blob' && blob) {
-      if (
-        blob.blobPath === undefined ||
-        blob.filePath === undefined ||
-        blob.length === undefined ||
-        blob.kind === undefined
-      ) {
-        fail(`Blob ${count + 1} lacks BlobPath, FilePath, Length or its block/page list`);
-      } else {
-        out.push({
-          index: count,
-          blobPath: blob.blobPath,
-          filePath: blob.filePath,
-          clientData: blob.clientData,
-          length: blob.length,
-          disposition: blob.disposition,
-          kind: blob.kind,
-          ranges: blob.ranges,
-          metadata: blob.metadata,
-        });
-      }
-      count++;
-      blob = undefined;
-    }
-  });
+  const sax = new ManifestSax(header);
   const h = await fs.open(path, 'r');
   try {
     if (opts.fromMedia) await h.dropCache();
@@ -175,16 +85,165 @@ export async function* parseDriveManifest(
         throw new ManifestFormatError('manifest is not valid UTF-8');
       }
       if (n === 0) {
-        parser.close();
+        sax.close();
       } else {
-        parser.write(chunk);
+        sax.write(chunk);
       }
-      if (failure) throw failure;
-      while (out.length) yield out.shift()!;
+      if (sax.failure) throw sax.failure;
+      while (sax.out.length) yield sax.out.shift()!;
       if (n === 0) break;
     }
   } finally {
     await h.close();
   }
-  if (stack.length !== 0) throw new ManifestFormatError('manifest ends before its elements are closed');
+  if (sax.depth !== 0) throw new ManifestFormatError('manifest ends before its elements are closed');
+}
+
+/** A `<Blob>` while it is being parsed. */
+interface BlobInProgress {
+  blobPath?: string;
+  filePath?: string;
+  clientData?: string;
+  length?: number;
+  disposition?: ImportDisposition;
+  kind?: 'block' | 'page';
+  ranges: ManifestRange[];
+  metadataHash?: string;
+  metadata?: { path: string; md5: string };
+}
+
+/**
+ * The SAX side of parseDriveManifest: fed text, it fills in `header`, queues each complete blob on
+ * `out` and keeps the first problem as `failure`.
+ */
+class ManifestSax {
+  readonly out: ParsedBlob[] = [];
+  failure: Error | undefined;
+  readonly #parser = new SaxesParser({ xmlns: false, position: true });
+  readonly #header: ManifestHeader;
+  readonly #stack: string[] = [];
+  #text = '';
+  #blob: BlobInProgress | undefined;
+  #count = 0;
+
+  constructor(header: ManifestHeader) {
+    this.#header = header;
+    const parser = this.#parser;
+    parser.on('doctype', () => this.#fail('DOCTYPE is not allowed in a drive manifest'));
+    parser.on('error', (e) => this.#fail(e.message));
+    parser.on('opentag', (t: SaxesTagPlain) => this.#open(t));
+    parser.on('text', (t) => {
+      if (this.#text.length + t.length > MAX_TEXT_CHARS) this.#fail('text node too long');
+      else this.#text += t;
+    });
+    parser.on('closetag', (t: SaxesTagPlain) => this.#close(t));
+  }
+
+  /** Elements open now. */
+  get depth(): number {
+    return this.#stack.length;
+  }
+
+  write(chunk: string): void {
+    this.#parser.write(chunk);
+  }
+
+  close(): void {
+    this.#parser.close();
+  }
+
+  #fail(m: string): void {
+    this.failure ??= new ManifestFormatError(`${m} (line ${this.#parser.line})`);
+  }
+
+  #open(t: SaxesTagPlain): void {
+    const stack = this.#stack;
+    const header = this.#header;
+    const blob = this.#blob;
+    const parent = stack[stack.length - 1];
+    stack.push(t.name);
+    this.#text = '';
+    if (stack.length === 1) {
+      if (t.name !== 'DriveManifest') this.#fail(`root element is <${t.name}>, not <DriveManifest>`);
+      header.version = t.attributes.Version as string | undefined;
+    } else if (t.name === 'Blob' && parent === 'BlobList') {
+      this.#blob = { ranges: [] };
+    } else if ((t.name === 'Block' || t.name === 'PageRange') && blob) {
+      const a = t.attributes as Record<string, string>;
+      try {
+        const r: ManifestRange = {
+          offset: num(a.Offset, `${t.name} Offset`),
+          length: num(a.Length, `${t.name} Length`),
+          md5: a.Hash ?? '',
+          ...(a.Id !== undefined ? { id: a.Id } : {}),
+        };
+        blob.ranges.push(r);
+      } catch (err) {
+        this.#fail((err as Error).message);
+      }
+    } else if (t.name === 'MetadataPath' && blob && parent === 'Blob') {
+      blob.metadataHash = (t.attributes as Record<string, string>).Hash ?? '';
+    } else if (t.name === 'BlockList' && blob) blob.kind = 'block';
+    else if (t.name === 'PageRangeList' && blob) blob.kind = 'page';
+    else if (t.name === 'StorageAccountKey') header.hasAccountKey = true;
+  }
+
+  #close(t: SaxesTagPlain): void {
+    const stack = this.#stack;
+    const header = this.#header;
+    const blob = this.#blob;
+    stack.pop();
+    // Names are exact: a blob or file name may begin or end with a space.
+    const exact = t.name === 'BlobPath' || t.name === 'FilePath' || t.name === 'MetadataPath';
+    const v = exact ? this.#text : this.#text.trim();
+    this.#text = '';
+    if (t.name === 'DriveId' && stack[stack.length - 1] === 'Drive') header.driveId = v;
+    else if (t.name === 'ContainerSas') header.containerSas = v;
+    else if (blob && stack[stack.length - 1] === 'Blob') this.#blobField(blob, t.name, v);
+    else if (t.name === 'Blob' && blob) this.#blobDone(blob);
+  }
+
+  /** A child element of `<Blob>` closed with text `v`. */
+  #blobField(blob: BlobInProgress, name: string, v: string): void {
+    if (name === 'BlobPath') blob.blobPath = v;
+    else if (name === 'FilePath') blob.filePath = v;
+    else if (name === 'ClientData') blob.clientData = v;
+    else if (name === 'MetadataPath') blob.metadata = { path: v, md5: blob.metadataHash ?? '' };
+    else if (name === 'Length') {
+      try {
+        blob.length = num(v, 'Length');
+      } catch (err) {
+        this.#fail((err as Error).message);
+      }
+    } else if (name === 'ImportDisposition') {
+      if (v === 'rename' || v === 'no-overwrite' || v === 'overwrite') blob.disposition = v;
+      else this.#fail(`ImportDisposition ${JSON.stringify(v)} is not rename, no-overwrite or overwrite`);
+    }
+  }
+
+  /** `</Blob>`: queue it, or fail if it lacks a required part. */
+  #blobDone(blob: BlobInProgress): void {
+    if (
+      blob.blobPath === undefined ||
+      blob.filePath === undefined ||
+      blob.length === undefined ||
+      blob.kind === undefined
+    ) {
+      this.#fail(`Blob ${this.#count + 1} lacks BlobPath, FilePath, Length or its block/page list`);
+    } else {
+      this.out.push({
+        index: this.#count,
+        blobPath: blob.blobPath,
+        filePath: blob.filePath,
+        clientData: blob.clientData,
+        length: blob.length,
+        disposition: blob.disposition,
+        kind: blob.kind,
+        ranges: blob.ranges,
+        metadata: blob.metadata,
+      });
+    }
+    this.#count++;
+    this.#blob = undefined;
+  }
 }

@@ -1,3 +1,4 @@
+/** Counts the blobs and bytes a drive's manifest lists. */
 import type { FileSystem } from '../../native/interfaces.js';
 import { MANIFEST_NAME } from './drive-manifest.js';
 import { parseDriveManifest, type ManifestHeader } from './manifest-parser.js';

@@ -1,7 +1,3 @@
-import { createHash } from 'node:crypto';
-import type { Codec } from '../../native/interfaces.js';
-import { encodeBytes, hasEscapedBytes } from '../../native/raw-names.js';
-
 /**
  * Names, three ways. The blob name is the user's: every staged name that is a valid blob name
  * lands in the account exactly, and one that is not gets a deterministic escaped name (the
@@ -9,6 +5,9 @@ import { encodeBytes, hasEscapedBytes } from '../../native/raw-names.js';
  * Windows keep apart, picked deterministically from the directory's listing. Container and job
  * names are checked. Pure functions: no I/O.
  */
+import { createHash } from 'node:crypto';
+import type { Codec } from '../../native/interfaces.js';
+import { encodeBytes, hasEscapedBytes } from '../../native/raw-names.js';
 
 /** Blob names: 1–1,024 characters (the service counts characters of the name). */
 export const MAX_BLOB_NAME_CHARS = 1024;
@@ -20,7 +19,7 @@ export const MAX_NTFS_COMPONENT_UNITS = 255;
 export const MAX_WINDOWS_PATH_UNITS = 32_767;
 
 const RESERVED_DEVICE = /^(CON|PRN|AUX|NUL|COM[1-9¹²³]|LPT[1-9¹²³])(\..*)?$/i;
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point (NTFS refuses them)
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const WINDOWS_FORBIDDEN = /[<>:"|?*\\]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -165,7 +164,7 @@ function mappedComponent(name: string, suffix: string, hashChars: number): strin
 }
 
 const LONE_SURROGATE_G = new RegExp(LONE_SURROGATE.source, 'g');
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point (they get mapped)
 const FORBIDDEN_OR_CONTROL_G = /[<>:"|?*\\\u0000-\u001f\u007f]/g;
 
 /** One name of a directory listing, as the drive-name mapping sees it. */

@@ -128,13 +128,11 @@ export async function openSession(
         );
       }
       tornTail = reader.tail.tornReason;
-      journal = await JournalWriter.openAt(
-        fs,
-        journalPath,
-        reader.tail.validEnd,
-        reader.tail.fileSize,
-        reader.version ?? 1,
-      );
+      journal = await JournalWriter.openAt(fs, journalPath, {
+        validEnd: reader.tail.validEnd,
+        fileSize: reader.tail.fileSize,
+        version: reader.version ?? 1,
+      });
     } else {
       journal = await JournalWriter.create(fs, journalPath, Buffer.from(settings.jobId, 'hex'));
       state.setJournalVersion(journal.version);

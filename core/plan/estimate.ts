@@ -1,3 +1,4 @@
+/** `seedship plan`: estimates the bytes to store and the drives needed, from samples of staging. */
 import type { ChunkProcessor, Codec, FileSystem } from '../../native/interfaces.js';
 import { usageError } from '../errors/errors.js';
 import { formatBytes } from '../util/size.js';
@@ -61,53 +62,107 @@ export async function runPlan(
   fs: FileSystem,
   pool: ChunkProcessor,
   clock: { monotonic(): number },
-  opts: {
-    staging: string;
-    codec: Codec;
-    level: number;
-    driveBytes: readonly number[];
-    repeatLastDrive: boolean;
-    signal: AbortSignal;
-    board?: ProgressBoard | undefined;
-  },
+  opts: PlanOptions,
 ): Promise<PlanResult> {
   const board = boardFor('plan', opts.board);
+  const scan = await scanForPlan(fs, opts, board);
+  const { files, bytes, overhead } = scan;
+  board.setPhase('sampling', `compressing samples to estimate the ratio (${opts.codec})`);
+  const { sampledBytes, sampledStored, seconds } = await compressSamples({ fs, pool, clock, opts, board }, bytes);
+  const ratio = opts.codec === 'none' || sampledBytes === 0 ? 1 : sampledStored / sampledBytes;
+  const estimatedStoredBytes = Math.ceil(bytes * ratio);
+  const estimatedDriveBytes = estimatedStoredBytes + overhead;
+  const { needed, short } = countDrives(estimatedDriveBytes, opts.driveBytes, opts.repeatLastDrive);
+  const measuredRate = seconds > 0 ? sampledBytes / seconds : 0;
+  return {
+    files,
+    names: { mapped: scan.mapped, escaped: scan.escaped },
+    bytes,
+    skipped: scan.skipped,
+    codec: opts.codec,
+    level: opts.level,
+    ratio,
+    sampledBytes,
+    estimatedStoredBytes,
+    estimatedDriveBytes,
+    driveBytes: opts.driveBytes,
+    drivesNeeded: needed,
+    drivesShort: short,
+    measuredRate,
+    threads: pool.threads,
+    estimatedSeconds: measuredRate > 0 ? bytes / measuredRate : 0,
+  };
+}
+
+interface PlanOptions {
+  staging: string;
+  codec: Codec;
+  level: number;
+  driveBytes: readonly number[];
+  repeatLastDrive: boolean;
+  signal: AbortSignal;
+  board?: ProgressBoard | undefined;
+}
+
+/** The session dir inside staging is never staged data. */
+const excludeSessionRoot = (rel: string) => rel === SESSION_ROOT_NAME;
+
+/** What the scan of staging found: entries, bytes, names, and the drive bytes beyond the data. */
+interface PlanScan {
+  files: number;
+  bytes: number;
+  overhead: number;
+  mapped: number;
+  escaped: number;
+  skipped: SkippedEntry[];
+}
+
+/** Walk staging, counting what a prepare would store (phase `scanning` on the board's total). */
+async function scanForPlan(fs: FileSystem, opts: PlanOptions, board: ProgressBoard): Promise<PlanScan> {
   const scanned = board.total;
   scanned.setState('scanning');
   board.setPhase('scanning', opts.staging);
-  const skipped: SkippedEntry[] = [];
-  const exclude = (rel: string) => rel === SESSION_ROOT_NAME;
+  const scan: PlanScan = { files: 0, bytes: 0, overhead: 0, mapped: 0, escaped: 0, skipped: [] };
   const cb = rawChunkBytes(opts.codec);
-  let files = 0;
-  let bytes = 0;
-  let overhead = 0;
-  let mapped = 0;
-  let escaped = 0;
   const suffix = blobSuffix(opts.codec);
   for await (const f of walkStaging(fs, opts.staging, {
-    exclude,
-    onSkip: (e) => skipped.push(e),
+    exclude: excludeSessionRoot,
+    onSkip: (e) => scan.skipped.push(e),
     entries: true,
     suffix,
   })) {
     opts.signal.throwIfAborted();
-    files++;
-    bytes += f.size;
-    scanned.set(bytes);
-    scanned.setItems(files);
-    if (f.mapped) mapped++;
-    if (blobNameOf(f.path, f.kind === 'file' ? suffix : '').escaped) escaped++;
-    overhead += SEGMENT_START_BYTES + MANIFEST_BYTES_PER_BLOB + chunkCount(f.size, cb) * RANGE_ELEMENT_MAX_BYTES;
+    scan.files++;
+    scan.bytes += f.size;
+    scanned.set(scan.bytes);
+    scanned.setItems(scan.files);
+    if (f.mapped) scan.mapped++;
+    if (blobNameOf(f.path, f.kind === 'file' ? suffix : '').escaped) scan.escaped++;
+    scan.overhead += SEGMENT_START_BYTES + MANIFEST_BYTES_PER_BLOB + chunkCount(f.size, cb) * RANGE_ELEMENT_MAX_BYTES;
   }
-  scanned.setTotal(bytes);
-  scanned.setItems(files, files);
+  scanned.setTotal(scan.bytes);
+  scanned.setItems(scan.files, scan.files);
   scanned.setState('done');
-  board.setPhase('sampling', `compressing samples to estimate the ratio (${opts.codec})`);
+  return scan;
+}
+
+/** Compress samples spread over `bytes` of staging in the pool (a `samples` track), and time it. */
+async function compressSamples(
+  run: {
+    readonly fs: FileSystem;
+    readonly pool: ChunkProcessor;
+    readonly clock: { monotonic(): number };
+    readonly opts: PlanOptions;
+    readonly board: ProgressBoard;
+  },
+  bytes: number,
+): Promise<{ sampledBytes: number; sampledStored: number; seconds: number }> {
+  const { fs, pool, clock, opts, board } = run;
   const ranges = await pickSamples(fs, opts.staging, {
     totalBytes: bytes,
     count: SAMPLE_COUNT,
     sampleBytes: SAMPLE_BYTES,
-    exclude,
+    exclude: excludeSessionRoot,
   });
   const sampleBytes = ranges.reduce((a, s) => a + s.length, 0);
   const sampling = board.track({ key: 'samples', label: 'compression samples', unit: 'bytes', total: sampleBytes });
@@ -128,29 +183,7 @@ export async function runPlan(
   const seconds = (clock.monotonic() - started) / 1000;
   const sampledBytes = samples.reduce((a, s) => a + s.raw, 0);
   const sampledStored = samples.reduce((a, s) => a + s.stored, 0);
-  const ratio = opts.codec === 'none' || sampledBytes === 0 ? 1 : sampledStored / sampledBytes;
-  const estimatedStoredBytes = Math.ceil(bytes * ratio);
-  const estimatedDriveBytes = estimatedStoredBytes + overhead;
-  const { needed, short } = countDrives(estimatedDriveBytes, opts.driveBytes, opts.repeatLastDrive);
-  const measuredRate = seconds > 0 ? sampledBytes / seconds : 0;
-  return {
-    files,
-    names: { mapped, escaped },
-    bytes,
-    skipped,
-    codec: opts.codec,
-    level: opts.level,
-    ratio,
-    sampledBytes,
-    estimatedStoredBytes,
-    estimatedDriveBytes,
-    driveBytes: opts.driveBytes,
-    drivesNeeded: needed,
-    drivesShort: short,
-    measuredRate,
-    threads: pool.threads,
-    estimatedSeconds: measuredRate > 0 ? bytes / measuredRate : 0,
-  };
+  return { sampledBytes, sampledStored, seconds };
 }
 
 /**

@@ -1,3 +1,4 @@
+/** Picks the byte ranges of staged files `plan` and `bench` compress as samples. */
 import type { Codec, EncodeTask, FileSystem } from '../../native/interfaces.js';
 import { walkStaging } from '../staging/scan.js';
 

@@ -1,3 +1,4 @@
+/** Text helpers of the HTML report: escaping, times, sizes, rates. */
 import { formatBytes, formatDuration } from '../util/size.js';
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -8,6 +9,7 @@ const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;
  * hide part of a name) become a visible `\xNN`.
  */
 export function escapeHtml(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are matched to show them as \xNN
   return text.replace(/[&<>"']|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]|\n|\t/g, (c) => {
     const e = ENTITIES[c];
     if (e) return e;

@@ -1,3 +1,4 @@
+/** The report's throughput chart, as inline SVG. */
 import { durationText, escapeHtml, mbpsText } from './html-text.js';
 import type { Throughput, ThroughputPoint } from './throughput.js';
 

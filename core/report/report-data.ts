@@ -1,3 +1,4 @@
+/** Gathers everything the session report shows from one session dir. */
 import { join } from 'node:path';
 import type { Clock, FileSystem } from '../../native/interfaces.js';
 import { usageError } from '../errors/errors.js';

@@ -1,3 +1,4 @@
+/** Renders the session report as one self-contained HTML page. */
 import { bytesText, escapeHtml as h, formatTime } from './html-text.js';
 import { renderThroughputChart, swatchOf } from './report-chart.js';
 import type { ReportData, ReportDrive } from './report-data.js';
@@ -44,28 +45,28 @@ export function renderReportHtml(data: ReportData): string {
   const s = data.settings;
   const title = `seedship report: job ${s.job}`;
   const written = `written ${h(formatTime(data.generatedAt))} by seedship ${h(data.version)}`;
-  const skipped = listSection('Skipped', 'skipped', data.skipped, ['Staged path', 'Reason'], (r) => [
-    mono(r.path),
-    h(r.reason),
-  ]);
-  const renamed = listSection(
-    'Renamed or escaped',
-    'renamed',
-    data.renamed,
-    ['What', 'Staged path', 'Name on the drive', 'Blob name'],
-    (r) => [h(r.what), mono(r.path), mono(r.drivePath || '—'), mono(r.blobName || '—')],
-    NAMES_INTRO,
-  );
+  const skipped = listSection(data.skipped, {
+    title: 'Skipped',
+    id: 'skipped',
+    head: ['Staged path', 'Reason'],
+    cells: (r) => [mono(r.path), h(r.reason)],
+  });
+  const renamed = listSection(data.renamed, {
+    title: 'Renamed or escaped',
+    id: 'renamed',
+    head: ['What', 'Staged path', 'Name on the drive', 'Blob name'],
+    cells: (r) => [h(r.what), mono(r.path), mono(r.drivePath || '—'), mono(r.blobName || '—')],
+    intro: NAMES_INTRO,
+  });
   const problems =
     data.problems.count === 0
       ? ''
-      : listSection(
-          'Files this session cannot store',
-          'problems',
-          data.problems,
-          ['Severity', 'Rule', 'Staged path', 'Message'],
-          (r) => [h(r.severity), h(r.rule), mono(r.path), h(r.message)],
-        );
+      : listSection(data.problems, {
+          title: 'Files this session cannot store',
+          id: 'problems',
+          head: ['Severity', 'Rule', 'Staged path', 'Message'],
+          cells: (r) => [h(r.severity), h(r.rule), mono(r.path), h(r.message)],
+        });
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -218,14 +219,16 @@ function verifyText(d: ReportDrive): string {
   return `${what} <span class="sub">${h(formatTime(v.at))}</span>`;
 }
 
-function listSection<T>(
-  title: string,
-  id: string,
-  list: Listed<T>,
-  head: readonly string[],
-  cells: (r: T) => string[],
-  intro?: string,
-): string {
+/** How a list of the session shows as a section: its heading, anchor, columns and one row's cells. */
+interface ListSectionLook<T> {
+  readonly title: string;
+  readonly id: string;
+  readonly head: readonly string[];
+  readonly cells: (r: T) => string[];
+  readonly intro?: string;
+}
+
+function listSection<T>(list: Listed<T>, { title, id, head, cells, intro }: ListSectionLook<T>): string {
   if (list.count === 0) return `<h2 id="${id}">${h(title)} (0)</h2><p class="sub">none</p>`;
   const file = `<span class="mono">${h(list.file ?? '')}</span>`;
   const cut = list.count > list.rows.length;

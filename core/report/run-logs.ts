@@ -1,3 +1,4 @@
+/** Reads a session's run logs for the report: runs, warnings and throughput samples. */
 import type { FileSystem } from '../../native/interfaces.js';
 
 /** pino's numeric levels: 40 warn, 50 error, 60 fatal. */
@@ -192,7 +193,10 @@ function addTracks(out: RunLogData, tracks: unknown, at: Omit<DriveSample, 'done
     if (!tr || key === undefined || key === 'total' || done === undefined) continue;
     if ((str(tr.unit) ?? 'bytes') !== 'bytes') continue;
     let list = out.samples.get(key);
-    if (!list) out.samples.set(key, (list = []));
+    if (!list) {
+      list = [];
+      out.samples.set(key, list);
+    }
     list.push({ ...at, done, state: str(tr.state) });
     const label = str(tr.label);
     if (label !== undefined) out.labels.set(key, label);

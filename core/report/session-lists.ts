@@ -1,3 +1,4 @@
+/** Reads the session's list files (skipped, names, problems) for the report. */
 import type { FileSystem } from '../../native/interfaces.js';
 
 /** Rows shown on the page at most per list; the file in the session holds them all. */

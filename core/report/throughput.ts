@@ -1,3 +1,4 @@
+/** Turns the run logs' samples into throughput lines per drive for the report's chart. */
 import type { DriveSample } from './run-logs.js';
 
 /** One point of a drive's throughput line. */

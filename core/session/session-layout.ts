@@ -1,3 +1,4 @@
+/** Where a session's files live: the default session dir and the file names inside it. */
 import { join } from 'node:path';
 
 /** Name of the folder under staging that holds sessions; never copied. */

@@ -1,3 +1,4 @@
+/** The session lock that keeps two `prepare` runs off one session. */
 import type { FileSystem, ProcessInfo } from '../../native/interfaces.js';
 import { errnoCode, SeedshipError } from '../errors/errors.js';
 
@@ -53,7 +54,8 @@ export class SessionLock {
       if (held && (await isLive(held, proc))) {
         throw new SeedshipError(
           'E_SESSION_LOCKED',
-          `session is locked by prepare pid ${held.pid} on ${held.host} (since ${new Date(held.at).toISOString()}); wait for it to finish, or stop it — if it is gone, delete ${path}`,
+          `session is locked by prepare pid ${held.pid} on ${held.host} (since ${new Date(held.at).toISOString()}); ` +
+            `wait for it to finish, or stop it — if it is gone, delete ${path}`,
           { path },
         );
       }

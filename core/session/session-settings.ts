@@ -1,3 +1,4 @@
+/** A session's settings (`session.json`): reading them and refusing a run with other settings. */
 import type { Codec, FileSystem } from '../../native/interfaces.js';
 import { SeedshipError, usageError } from '../errors/errors.js';
 import type { ImportDisposition } from '../manifest/drive-manifest.js';
@@ -48,12 +49,14 @@ export async function readSettings(fs: FileSystem, dir: string): Promise<Session
   if (!b) return undefined;
   try {
     const s = JSON.parse(b.toString('utf8')) as SessionSettings;
-    if (s.format !== 1 || typeof s.jobId !== 'string') throw new Error('unknown format');
+    if (s.format !== 1 || typeof s.jobId !== 'string')
+      throw new SeedshipError('E_JOURNAL_CORRUPT', 'unknown format', { path });
     return s;
   } catch (err) {
     throw new SeedshipError(
       'E_JOURNAL_CORRUPT',
-      `session settings ${path} are unreadable (${(err as Error).message}); restore the file or start a new session dir`,
+      `session settings ${path} are unreadable (${(err as Error).message}); ` +
+        `restore the file or start a new session dir`,
       { path, cause: err },
     );
   }
@@ -67,7 +70,8 @@ export function checkAgainstSession(s: SessionSettings, req: RequestedSettings):
     if (key === 'containerSas') continue; // may be supplied again or changed between runs; only used for manifests
     if (want !== s[key]) {
       throw usageError(
-        `this session was started with ${FLAG[key]} ${String(s[key])}, not ${String(want)}; leave ${FLAG[key]} out to continue it, or use a new --session dir`,
+        `this session was started with ${FLAG[key]} ${String(s[key])}, not ${String(want)}; ` +
+          `leave ${FLAG[key]} out to continue it, or use a new --session dir`,
       );
     }
   }

@@ -1,3 +1,4 @@
+/** A read-only view of a session (settings and replayed journal) and matching its drives. */
 import type { FileSystem } from '../../native/interfaces.js';
 import { SeedshipError } from '../errors/errors.js';
 import { JournalReader } from '../journal/journal-reader.js';

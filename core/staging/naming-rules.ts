@@ -1,4 +1,6 @@
-/** The naming rules the engine checks of what the user types, injected (core/manifest/naming.ts provides the real ones). */
+/**
+ * The naming rules the engine checks of what the user types, injected (core/manifest/naming.ts provides the real ones).
+ */
 export interface NamingRules {
   /** Why a job name is refused, or undefined. */
   jobName(name: string): string | undefined;

@@ -1,4 +1,5 @@
-import type { EntryKind, FileStat, FileSystem } from '../../native/interfaces.js';
+/** Walks the staging tree in the fixed order of staged paths, with each entry's drive name. */
+import type { DirEntry, EntryKind, FileStat, FileSystem } from '../../native/interfaces.js';
 import { errnoCode } from '../errors/errors.js';
 import { fitDrivePath, mapDirectoryNames } from '../manifest/naming.js';
 
@@ -45,7 +46,9 @@ export function compareStagedPaths(a: string, b: string): number {
 export interface WalkOptions {
   /** Relative paths (files or dirs) left out entirely, e.g. the session root `.seedship`. */
   readonly exclude: (rel: string) => boolean;
-  /** Called for unreadable directories and entries that vanish; without `entries`, also for symlinks and special files. */
+  /**
+   * Called for unreadable directories and entries that vanish; without `entries`, also for symlinks and special files.
+   */
   readonly onSkip: (e: SkippedEntry) => void;
   /** Called with the names of each directory, in order, before its entries are yielded. */
   readonly onDirectory?: (rel: string, names: readonly string[]) => void;
@@ -63,7 +66,19 @@ export interface WalkOptions {
  * mapped per directory (core/manifest/naming.ts). Memory: one directory listing per level of depth.
  */
 export async function* walkStaging(fs: FileSystem, root: string, opts: WalkOptions): AsyncGenerator<StagedFile> {
-  yield* walkDir(fs, root, '', '', opts);
+  yield* walkDir(fs, { root, rel: '', drel: '' }, opts);
+}
+
+/** Where a directory or entry is: the staging root, its path under it, and its path on the drive. */
+interface WalkAt {
+  readonly root: string;
+  readonly rel: string;
+  readonly drel: string;
+}
+
+/** An entry's place, and whether its drive name differs from its staged name. */
+interface EntryAt extends WalkAt {
+  readonly mapped: boolean;
 }
 
 function isBeforeStart(rel: string, after: string | undefined, isDir: boolean): boolean {
@@ -75,103 +90,166 @@ function isBeforeStart(rel: string, after: string | undefined, isDir: boolean): 
   return compareStagedPaths(rel, after) <= 0;
 }
 
-async function* walkDir(
-  fs: FileSystem,
-  root: string,
-  rel: string,
-  drel: string,
-  opts: WalkOptions,
-): AsyncGenerator<StagedFile> {
-  const abs = rel === '' ? root : `${root}/${rel}`;
-  let entries;
-  try {
-    entries = await fs.readdir(abs);
-  } catch (err) {
-    opts.onSkip({ path: rel || '.', reason: `directory unreadable (${errnoCode(err) ?? (err as Error).message})` });
-    return;
-  }
-  const all = entries.map((e) => e.name).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  opts.onDirectory?.(rel, all);
-  const child = (name: string) => (rel === '' ? name : `${rel}/${name}`);
-  const names = all.filter((n) => !opts.exclude(child(n)));
-  const kinds = new Map(entries.map((e) => [e.name, e.kind]));
+const childPath = (dir: string, name: string) => (dir === '' ? name : `${dir}/${name}`);
+
+async function* walkDir(fs: FileSystem, at: WalkAt, opts: WalkOptions): AsyncGenerator<StagedFile> {
+  const listing = await listDir(fs, at, opts);
+  if (!listing) return;
+  const { names, kinds, driveNames } = listing;
   const suffix = opts.suffix ?? '';
-  const driveNames = mapDirectoryNames(
-    names.map((name) => ({ name, file: kinds.get(name) === 'file' })),
-    suffix,
-  );
-  const wantStat = (kind: EntryKind | undefined) => kind === 'file' || (opts.entries === true && kind !== undefined);
-  // lstat a directory's entries in batches (FileSystem.lstatMany): one thread-pool round trip per
-  // file in series would dominate the walk of many small files.
-  const stats = new Map<string, Promise<FileStat | Error>>();
-  const statBatch = (from: number) => {
-    const batch: string[] = [];
-    for (let i = from; i < Math.min(names.length, from + STAT_BATCH); i++) {
-      const name = names[i]!;
-      const kind = kinds.get(name);
-      if (wantStat(kind) && !isBeforeStart(child(name), opts.after, false)) batch.push(name);
-    }
-    if (batch.length === 0) return;
-    const res = fs.lstatMany(batch.map((name) => `${abs}/${name}`));
-    batch.forEach((name, i) =>
-      stats.set(
-        name,
-        res.then((r) => r[i]!),
-      ),
-    );
-  };
-  for (let idx = 0; idx < names.length; idx++) {
-    if (idx % STAT_BATCH === 0) statBatch(idx);
-    const name = names[idx]!;
-    const childRel = child(name);
-    const dname = driveNames[idx]!;
-    const childDrel = drel === '' ? dname : `${drel}/${dname}`;
+  const stats = new LstatBatches(fs, listing, (name) => {
     const kind = kinds.get(name);
-    const mapped = dname !== (kind === 'file' ? name + suffix : name);
+    const wantStat = kind === 'file' || (opts.entries === true && kind !== undefined);
+    return wantStat && !isBeforeStart(childPath(at.rel, name), opts.after, false);
+  });
+  for (let idx = 0; idx < names.length; idx++) {
+    if (idx % STAT_BATCH === 0) stats.start(idx);
+    const name = names[idx]!;
+    const dname = driveNames[idx]!;
+    const kind = kinds.get(name);
+    const child: EntryAt = {
+      root: at.root,
+      rel: childPath(at.rel, name),
+      drel: childPath(at.drel, dname),
+      mapped: dname !== (kind === 'file' ? name + suffix : name),
+    };
     if (kind === 'dir') {
-      if (isBeforeStart(childRel, opts.after, true)) continue;
-      const st = stats.get(name);
-      stats.delete(name);
-      if (st !== undefined) {
-        const s = await st;
-        if (s instanceof Error) {
-          opts.onSkip({
-            path: childRel,
-            reason: `vanished or unreadable during the scan (${errnoCode(s) ?? s.message})`,
-          });
-          continue;
-        }
-        yield entry(root, childRel, childDrel, mapped, s);
-      }
-      yield* walkDir(fs, root, childRel, childDrel, opts);
+      if (isBeforeStart(child.rel, opts.after, true)) continue;
+      yield* walkSubdir(fs, child, stats.take(name), opts);
       continue;
     }
-    if (isBeforeStart(childRel, opts.after, false)) continue;
+    if (isBeforeStart(child.rel, opts.after, false)) continue;
     if (kind !== 'file' && !opts.entries) {
       opts.onSkip({
-        path: childRel,
+        path: child.rel,
         reason: kind === 'symlink' ? 'symbolic link (not followed)' : 'special file (device, socket or FIFO)',
       });
       continue;
     }
-    const st = await stats.get(name)!;
-    stats.delete(name);
-    if (st instanceof Error) {
-      opts.onSkip({
-        path: childRel,
-        reason: `vanished or unreadable during the scan (${errnoCode(st) ?? st.message})`,
-      });
-      continue;
-    }
-    if (st.kind !== kind) {
-      opts.onSkip({ path: childRel, reason: 'changed type during the scan' });
-      continue;
-    }
-    yield entry(root, childRel, childDrel, mapped, st);
+    const e = checkedEntry(child, kind, await stats.take(name)!, opts);
+    if (e) yield e;
   }
 }
 
-function entry(root: string, rel: string, drel: string, mapped: boolean, st: FileStat): StagedFile {
+/** A directory's listing: its names sorted, less those excluded, with their kinds and drive names. */
+interface DirListing {
+  readonly abs: string;
+  readonly names: readonly string[];
+  readonly kinds: ReadonlyMap<string, EntryKind>;
+  readonly driveNames: readonly string[];
+}
+
+/** List a directory (reporting it to `onDirectory`); undefined, reported to `onSkip`, if unreadable. */
+async function listDir(fs: FileSystem, at: WalkAt, opts: WalkOptions): Promise<DirListing | undefined> {
+  const { root, rel } = at;
+  const abs = rel === '' ? root : `${root}/${rel}`;
+  let entries: DirEntry[];
+  try {
+    entries = await fs.readdir(abs);
+  } catch (err) {
+    opts.onSkip({ path: rel || '.', reason: `directory unreadable (${errnoCode(err) ?? (err as Error).message})` });
+    return undefined;
+  }
+  const all = entries.map((e) => e.name).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  opts.onDirectory?.(rel, all);
+  const names = all.filter((n) => !opts.exclude(childPath(rel, n)));
+  const kinds = new Map(entries.map((e) => [e.name, e.kind]));
+  const driveNames = mapDirectoryNames(
+    names.map((name) => ({ name, file: kinds.get(name) === 'file' })),
+    opts.suffix ?? '',
+  );
+  return { abs, names, kinds, driveNames };
+}
+
+/**
+ * lstat a directory's entries in batches (FileSystem.lstatMany): one thread-pool round trip per
+ * file in series would dominate the walk of many small files.
+ */
+class LstatBatches {
+  readonly #stats = new Map<string, Promise<FileStat | Error>>();
+  readonly #fs: FileSystem;
+  readonly #listing: DirListing;
+  readonly #want: (name: string) => boolean;
+
+  constructor(fs: FileSystem, listing: DirListing, want: (name: string) => boolean) {
+    this.#fs = fs;
+    this.#listing = listing;
+    this.#want = want;
+  }
+
+  /** Start the lstat of the wanted names of the batch from index `from`. */
+  start(from: number): void {
+    const { names, abs } = this.#listing;
+    const batch: string[] = [];
+    for (let i = from; i < Math.min(names.length, from + STAT_BATCH); i++) {
+      const name = names[i]!;
+      if (this.#want(name)) batch.push(name);
+    }
+    if (batch.length === 0) return;
+    const res = this.#fs.lstatMany(batch.map((name) => `${abs}/${name}`));
+    batch.forEach((name, i) => {
+      this.#stats.set(
+        name,
+        res.then((r) => r[i]!),
+      );
+    });
+  }
+
+  /** The lstat of `name` (undefined if it was not wanted), handed over once. */
+  take(name: string): Promise<FileStat | Error> | undefined {
+    const st = this.#stats.get(name);
+    this.#stats.delete(name);
+    return st;
+  }
+}
+
+/** A subdirectory: its own entry (with `entries`), then what it holds. */
+async function* walkSubdir(
+  fs: FileSystem,
+  at: EntryAt,
+  stat: Promise<FileStat | Error> | undefined,
+  opts: WalkOptions,
+): AsyncGenerator<StagedFile> {
+  if (stat !== undefined) {
+    const s = await stat;
+    if (s instanceof Error) {
+      opts.onSkip({
+        path: at.rel,
+        reason: `vanished or unreadable during the scan (${errnoCode(s) ?? s.message})`,
+      });
+      return;
+    }
+    yield entry(at, s);
+  }
+  yield* walkDir(fs, at, opts);
+}
+
+/**
+ * The entry of a file (or special file, with `entries`); undefined, reported to `onSkip`, if it
+ * vanished or changed type.
+ */
+function checkedEntry(
+  at: EntryAt,
+  kind: EntryKind | undefined,
+  st: FileStat | Error,
+  opts: WalkOptions,
+): StagedFile | undefined {
+  if (st instanceof Error) {
+    opts.onSkip({
+      path: at.rel,
+      reason: `vanished or unreadable during the scan (${errnoCode(st) ?? st.message})`,
+    });
+    return undefined;
+  }
+  if (st.kind !== kind) {
+    opts.onSkip({ path: at.rel, reason: 'changed type during the scan' });
+    return undefined;
+  }
+  return entry(at, st);
+}
+
+function entry(at: EntryAt, st: FileStat): StagedFile {
+  const { root, rel, drel, mapped } = at;
   const dpath = fitDrivePath(drel);
   return {
     path: rel,

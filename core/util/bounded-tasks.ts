@@ -1,3 +1,6 @@
+/** Bounded concurrency for a loop that starts one task per item. */
+import { SeedshipError } from '../errors/errors.js';
+
 /**
  * Unordered bounded concurrency for a loop that starts one task per item: `run` waits for a free
  * slot (backpressure: the loop pulls its next item only then) and starts the task with a signal
@@ -28,7 +31,9 @@ export class BoundedTasks {
       }
       finished = true;
     } finally {
-      if (!finished) this.#ac.abort(this.#failure?.err ?? new Error('the loop over the tasks stopped'));
+      // Only the reason the still-running tasks are aborted with; the caller sees the loop's own error.
+      if (!finished)
+        this.#ac.abort(this.#failure?.err ?? new SeedshipError('E_INTERNAL', 'the loop over the tasks stopped'));
       while (this.#running.size) await Promise.all(this.#running);
     }
     this.#throwIfFailed();

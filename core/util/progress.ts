@@ -1,6 +1,3 @@
-import type { Clock } from '../../native/interfaces.js';
-import { RateMeter } from './rate-meter.js';
-
 /**
  * Progress of one long step (prepare, read-back, verify, plan's scan, import, restore, sync, bench),
  * kept as counters the step bumps cheaply and a viewer reads when it wants to: the live display
@@ -11,6 +8,8 @@ import { RateMeter } from './rate-meter.js';
  * container: whatever the step spreads its work over). Rates are observed over a sliding window,
  * so an ETA follows what the hardware does now.
  */
+import type { Clock } from '../../native/interfaces.js';
+import { RateMeter } from './rate-meter.js';
 
 export type ProgressUnit = 'bytes' | 'files' | 'entries' | 'blobs';
 

@@ -1,3 +1,4 @@
+/** Parsing and formatting of sizes and durations. */
 import { usageError } from '../errors/errors.js';
 
 const UNITS: Record<string, number> = {

@@ -1,3 +1,4 @@
+/** Helpers for a step's progress board. */
 import { ProgressBoard, type ProgressTrack } from './progress.js';
 
 /**

@@ -1,4 +1,6 @@
+/** Small XML helpers: escaping, the characters XML cannot carry, and a flat-document parser. */
 import { SaxesParser } from 'saxes';
+import { SeedshipError } from '../errors/errors.js';
 
 /** Escape text or attribute content for XML. */
 export function xmlEscape(s: string): string {
@@ -8,7 +10,7 @@ export function xmlEscape(s: string): string {
 }
 
 /** Characters XML 1.0 cannot carry at all, even escaped. */
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching the control characters XML 1.0 forbids is the point
 export const XML_FORBIDDEN_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
 /**
@@ -23,11 +25,11 @@ export function parseFlatXml(text: string): { root: string; fields: Map<string, 
   let textBuf = '';
   let error: Error | undefined;
   parser.on('doctype', () => {
-    error ??= new Error('DOCTYPE is not allowed');
+    error ??= new SeedshipError('E_INTEGRITY', 'DOCTYPE is not allowed');
   });
   parser.on('opentag', (t) => {
     if (stack.length === 0) root = t.name;
-    else if (stack.length > 1) error ??= new Error(`unexpected nested element <${t.name}>`);
+    else if (stack.length > 1) error ??= new SeedshipError('E_INTEGRITY', `unexpected nested element <${t.name}>`);
     stack.push(t.name);
     textBuf = '';
   });
@@ -40,7 +42,7 @@ export function parseFlatXml(text: string): { root: string; fields: Map<string, 
     textBuf = '';
   });
   parser.on('error', (e) => {
-    error ??= e;
+    error ??= new SeedshipError('E_INTEGRITY', e.message, { cause: e });
   });
   parser.write(text).close();
   if (error) throw error;

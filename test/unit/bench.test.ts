@@ -70,13 +70,31 @@ test('recommendation: one thread when more threads gave no gain', () => {
 
 test('job estimate: bound by the drive when it absorbs less than the pipeline makes, by the CPU otherwise', () => {
   const GB = 1e9;
-  const drive = estimateJob(1000 * GB, 0.5, 600e6, 200e6, { count: 8, bytes: 32 * MiB });
+  const drive = estimateJob({
+    bytes: 1000 * GB,
+    ratio: 0.5,
+    pipelineRate: 600e6,
+    driveRate: 200e6,
+    samples: { count: 8, bytes: 32 * MiB },
+  });
   assert.equal(drive.bottleneck, 'drive');
   assert.equal(Math.round(drive.seconds), 2500); // 200 MB/s of stored bytes = 400 MB/s of staged data
-  const cpu = estimateJob(1000 * GB, 0.25, 300e6, 200e6, { count: 8, bytes: 32 * MiB });
+  const cpu = estimateJob({
+    bytes: 1000 * GB,
+    ratio: 0.25,
+    pipelineRate: 300e6,
+    driveRate: 200e6,
+    samples: { count: 8, bytes: 32 * MiB },
+  });
   assert.equal(cpu.bottleneck, 'cpu');
   assert.equal(Math.round(cpu.seconds), 3333);
-  const noDrive = estimateJob(1000 * GB, 0.5, 300e6, undefined, { count: 8, bytes: 32 * MiB });
+  const noDrive = estimateJob({
+    bytes: 1000 * GB,
+    ratio: 0.5,
+    pipelineRate: 300e6,
+    driveRate: undefined,
+    samples: { count: 8, bytes: 32 * MiB },
+  });
   assert.equal(noDrive.driveRate, null);
   assert.ok(noDrive.assumptions.some((a) => /no --drive/.test(a)));
 });

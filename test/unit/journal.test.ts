@@ -319,7 +319,11 @@ test('appending after a torn tail cuts it off; a bad header is E_JOURNAL_CORRUPT
     const r1 = new JournalReader(fs, path);
     for await (const _ of r1.records());
     assert.ok(r1.tail.fileSize > r1.tail.validEnd);
-    const w2 = await JournalWriter.openAt(fs, path, r1.tail.validEnd, r1.tail.fileSize, r1.version!);
+    const w2 = await JournalWriter.openAt(fs, path, {
+      validEnd: r1.tail.validEnd,
+      fileSize: r1.tail.fileSize,
+      version: r1.version!,
+    });
     w2.append(b);
     await w2.commit();
     await w2.close();
