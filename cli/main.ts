@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+// The seedship process: builds the real context, turns signals and a closed output into a clean stop, runs the CLI.
 import { setMaxListeners } from 'node:events';
+import { SeedshipError } from '../core/index.js';
 import { makeProcessContext } from './shared/context.js';
 import { runCli } from './program.js';
 
@@ -18,6 +20,8 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     // First signal: stop cleanly (the journal is committed on the way out). Second: leave now;
     // the journal's torn tail is cut off on the next run.
     if (interrupts > 1) process.exit(130);
+    // A plain Error on purpose: the error it ends a step with is not a SeedshipError, so runCli reports
+    // it as E_INTERRUPTED ("interrupted; run the same command again") with this reason as its cause.
     controller.abort(new Error(`received ${sig}`));
   });
 }
@@ -26,7 +30,10 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 // as on Ctrl-C (the journal is committed on the way out), and nothing more is printed there.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
+    if (err.code !== 'EPIPE') {
+      const name = stream === process.stdout ? 'stdout' : 'stderr';
+      throw new SeedshipError('E_INTERNAL', `cannot write to ${name}: ${err.message}`, { cause: err });
+    }
     if (!controller.signal.aborted) controller.abort(new Error('output closed (EPIPE)'));
   });
 }

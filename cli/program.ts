@@ -1,3 +1,4 @@
+// The commander program: global options, the commands in their help groups, and running one command line.
 import { CommanderError, InvalidArgumentError, type Command } from 'commander';
 import { SEEDSHIP_VERSION, SeedshipError } from '../core/index.js';
 import type { CliContext } from './shared/context.js';
@@ -104,7 +105,8 @@ export function buildProgram(ctx: CliContext, setExit: SetExit, opts: { json?: b
   };
   program
     .description(
-      'Seed a cloud backup by shipping drives: copy staging data to drives (Azure Import/Export format), verify, plan and restore.',
+      'Seed a cloud backup by shipping drives: copy staging data to drives (Azure Import/Export format), ' +
+        'verify, plan and restore.',
     )
     .version(SEEDSHIP_VERSION, '-V, --version', 'print the version and exit')
     .option('--debug', 'print stacks of unexpected errors; debug records (options as parsed, samples) in the run log')
@@ -116,7 +118,8 @@ export function buildProgram(ctx: CliContext, setExit: SetExit, opts: { json?: b
     .showHelpAfterError(opts.json ? false : '(run with --help for usage)')
     .addHelpText(
       'after',
-      `\nAzureOfflineBackupDiskPrep spelling: seedship s:<staging> [p:<publishsettings>]  (= prepare)\n\n${EXIT_CODE_HELP}\n${ENV_HELP}`,
+      '\nAzureOfflineBackupDiskPrep spelling: seedship s:<staging> [p:<publishsettings>]  (= prepare)\n\n' +
+        `${EXIT_CODE_HELP}\n${ENV_HELP}`,
     )
     .configureOutput(output)
     .exitOverride()
@@ -186,10 +189,11 @@ async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
       else ctx.log.error(new SeedshipError('E_USAGE', err.message.replace(/^error: /, '')));
       return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
-    if (ctx.signal.aborted && !(err instanceof SeedshipError)) {
-      err = new SeedshipError('E_INTERRUPTED', 'interrupted; run the same command again to continue', { cause: err });
-    }
-    ctx.log.error(err);
-    return reportError(ctx, err, { json, debug });
+    const interrupted = ctx.signal.aborted && !(err instanceof SeedshipError);
+    const shown = interrupted
+      ? new SeedshipError('E_INTERRUPTED', 'interrupted; run the same command again to continue', { cause: err })
+      : err;
+    ctx.log.error(shown);
+    return reportError(ctx, shown, { json, debug });
   }
 }

@@ -1,3 +1,4 @@
+// `seedship check`: can the Azure Import/Export service import these drives? Also the check prepare and job create run.
 import type { Command } from 'commander';
 import {
   defaultSessionDir,

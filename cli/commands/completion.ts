@@ -1,3 +1,4 @@
+// `seedship completion <shell>`: print the shell completion script.
 import { Argument, type Command } from 'commander';
 import type { CliContext } from '../shared/context.js';
 import { COMPLETION_SHELLS, completionScript, type CompletionShell } from '../shared/completion.js';

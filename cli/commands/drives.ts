@@ -1,3 +1,4 @@
+// `seedship drives`: list mounted volumes and whether each can be an import drive.
 import type { Command } from 'commander';
 import { driveUnsuitability, formatBytes, type VolumeInfo } from '../../core/index.js';
 import type { CliContext } from '../shared/context.js';

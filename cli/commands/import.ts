@@ -1,3 +1,4 @@
+// `seedship import`: import prepared drives into a storage account as the Import/Export service does.
 import type { Command } from 'commander';
 import { formatBytes, formatDuration, runImport, usageError, type DriveImportResult } from '../../core/index.js';
 import type { CliContext } from '../shared/context.js';
@@ -20,7 +21,8 @@ export function registerImport(program: Command, ctx: CliContext, setExit: SetEx
   program
     .command('import')
     .description(
-      'import prepared drives into a storage account as the Import/Export service does (Azurite locally): check every block, upload, join parts, honour ImportDisposition, write DriveLog copy logs',
+      'import prepared drives into a storage account as the Import/Export service does (Azurite locally): ' +
+        'check every block, upload, join parts, honour ImportDisposition, write DriveLog copy logs',
     )
     .requiredOption('--drive <path>', 'mount path of a prepared drive (repeat for more)', collect)
     .addOption(connectionStringOption('storage account connection string').makeOptionMandatory())
@@ -34,7 +36,8 @@ export function registerImport(program: Command, ctx: CliContext, setExit: SetEx
     .option('--json', 'the result as one JSON object on stdout')
     .addHelpText(
       'after',
-      '\nExit 0 when every drive is Completed, 6 when a drive or blob failed its checks (see the error log named in the output).\n',
+      '\nExit 0 when every drive is Completed, 6 when a drive or blob failed its checks ' +
+        '(see the error log named in the output).\n',
     )
     .action(async (f: ImportFlags) => setExit(await importAction(ctx, f)));
 }
@@ -60,22 +63,23 @@ async function importAction(ctx: CliContext, f: ImportFlags): Promise<number> {
   }
   const secs = (ctx.deps.clock.monotonic() - started) / 1000;
   const bytes = results.reduce((a, r) => a + r.bytesUploaded, 0);
-  printResult(
-    ctx,
-    f.json === true,
-    { drives: results, seconds: secs, bytesUploaded: bytes },
-    () =>
-      results
-        .map((r) =>
-          [
-            `drive ${r.driveId} (${r.root}): ${r.status} — ${r.created} blobs imported, ${r.skipped} already there or skipped, ${r.failed} failed; ${r.blocksUploaded} blocks, ${formatBytes(r.bytesUploaded)}`,
-            ...r.problems.slice(0, 10).map((p) => `  ${p}`),
-            ...(r.errorLog ? [`  error log: ${r.errorLog}`] : []),
-            ...(r.verboseLog ? [`  verbose log: ${r.verboseLog}`] : []),
-          ].join('\n'),
-        )
-        .join('\n') +
-      `\nuploaded ${formatBytes(bytes)} in ${formatDuration(secs)} (${formatBytes(secs > 0 ? bytes / secs : 0)}/s)\n`,
-  );
+  const result = { drives: results, seconds: secs, bytesUploaded: bytes };
+  printResult(ctx, f.json === true, result, () => importSummary(results, bytes, secs));
   return results.every((r) => r.status === 'Completed') ? EXIT.OK : EXIT.INTEGRITY;
+}
+
+/** One paragraph per drive (status, counts, first problems, its copy logs), then the upload rate. */
+function importSummary(results: DriveImportResult[], bytes: number, secs: number): string {
+  const drives = results.map((r) =>
+    [
+      `drive ${r.driveId} (${r.root}): ${r.status} — ${r.created} blobs imported, ` +
+        `${r.skipped} already there or skipped, ${r.failed} failed; ${r.blocksUploaded} blocks, ` +
+        formatBytes(r.bytesUploaded),
+      ...r.problems.slice(0, 10).map((p) => `  ${p}`),
+      ...(r.errorLog ? [`  error log: ${r.errorLog}`] : []),
+      ...(r.verboseLog ? [`  verbose log: ${r.verboseLog}`] : []),
+    ].join('\n'),
+  );
+  const rate = formatBytes(secs > 0 ? bytes / secs : 0);
+  return `${drives.join('\n')}\nuploaded ${formatBytes(bytes)} in ${formatDuration(secs)} (${rate}/s)\n`;
 }

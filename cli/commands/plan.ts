@@ -1,5 +1,14 @@
+// `seedship plan`: estimate stored size, drives needed and copy time, writing nothing.
 import { Option, type Command } from 'commander';
-import { formatBytes, formatDuration, MIN_DRIVE_BYTES, resolveStaging, runPlan, usageError } from '../../core/index.js';
+import {
+  formatBytes,
+  formatDuration,
+  MIN_DRIVE_BYTES,
+  resolveStaging,
+  runPlan,
+  usageError,
+  type PlanResult,
+} from '../../core/index.js';
 import type { CliContext } from '../shared/context.js';
 import { EXIT } from '../shared/exit-codes.js';
 import { choiceOption, collect, intOption, sizeOption, stagingOption } from '../shared/options.js';
@@ -51,14 +60,7 @@ async function planAction(ctx: CliContext, flags: PlanFlags): Promise<number> {
     throw usageError('give either --drive or --drive-size, not both');
   const staging = await resolveStaging(ctx.deps, flags.staging);
   const sizes: number[] = [];
-  for (const d of flags.drive ?? [])
-    sizes.push(
-      (
-        await ctx.deps.fs.statfs(d).catch(() => {
-          throw usageError(`drive ${d} does not exist`);
-        })
-      ).freeBytes,
-    );
+  for (const d of flags.drive ?? []) sizes.push(await freeBytesOf(ctx, d));
   if (flags.driveSize !== undefined) sizes.push(flags.driveSize);
   const pool = ctx.deps.createChunkProcessor(flags.threads ?? ctx.deps.cores);
   const view = startProgress(ctx, 'plan', { json: flags.json === true, total: { label: `staging ${staging}` } });
@@ -72,22 +74,40 @@ async function planAction(ctx: CliContext, flags: PlanFlags): Promise<number> {
       signal: ctx.signal,
       board: view.board,
     }).finally(() => view.done());
-    printResult(
-      ctx,
-      flags.json === true,
-      r,
-      () =>
-        `${[
-          `staging: ${r.files} entries (files, directories, links, special files), ${formatBytes(r.bytes)}${r.skipped.length ? ` (${r.skipped.length} would be skipped: unreadable directories or entries)` : ''}`,
-          `names: ${r.names.mapped} would get another name on the drives (NTFS would not keep them), ${r.names.escaped} an escaped blob name; restore gives the originals back`,
-          `codec: ${r.codec}${r.codec === 'zstd' ? ` level ${r.level}: ratio ${r.ratio.toFixed(2)} on ${formatBytes(r.sampledBytes)} sampled` : ''}`,
-          `estimated stored: ${formatBytes(r.estimatedStoredBytes)}; with file-system and manifest overhead: ${formatBytes(r.estimatedDriveBytes)}`,
-          `drives needed: ${r.drivesNeeded}${r.drivesShort > 0 ? ` — the drives given are not enough: ${r.drivesShort} more of the last one's size` : ''}`,
-          `time: about ${formatDuration(r.estimatedSeconds)} at the measured ${formatBytes(r.measuredRate)}/s (read + compress + hash, ${r.threads} threads); a slower drive makes it longer`,
-        ].join('\n')}\n`,
-    );
+    printResult(ctx, flags.json === true, r, () => planSummary(r));
     return EXIT.OK;
   } finally {
     await pool.close();
   }
+}
+
+/** The free space of drive `d`, the size plan counts it as. */
+async function freeBytesOf(ctx: CliContext, d: string): Promise<number> {
+  const stat = await ctx.deps.fs.statfs(d).catch(() => {
+    throw usageError(`drive ${d} does not exist`);
+  });
+  return stat.freeBytes;
+}
+
+/** One line each: staging, names, codec, stored size, drives needed, time. */
+function planSummary(r: PlanResult): string {
+  const skipped = r.skipped.length ? ` (${r.skipped.length} would be skipped: unreadable directories or entries)` : '';
+  const sampled =
+    r.codec === 'zstd'
+      ? ` level ${r.level}: ratio ${r.ratio.toFixed(2)} on ${formatBytes(r.sampledBytes)} sampled`
+      : '';
+  const short =
+    r.drivesShort > 0 ? ` — the drives given are not enough: ${r.drivesShort} more of the last one's size` : '';
+  const lines = [
+    `staging: ${r.files} entries (files, directories, links, special files), ${formatBytes(r.bytes)}${skipped}`,
+    `names: ${r.names.mapped} would get another name on the drives (NTFS would not keep them), ` +
+      `${r.names.escaped} an escaped blob name; restore gives the originals back`,
+    `codec: ${r.codec}${sampled}`,
+    `estimated stored: ${formatBytes(r.estimatedStoredBytes)}; ` +
+      `with file-system and manifest overhead: ${formatBytes(r.estimatedDriveBytes)}`,
+    `drives needed: ${r.drivesNeeded}${short}`,
+    `time: about ${formatDuration(r.estimatedSeconds)} at the measured ${formatBytes(r.measuredRate)}/s ` +
+      `(read + compress + hash, ${r.threads} threads); a slower drive makes it longer`,
+  ];
+  return `${lines.join('\n')}\n`;
 }

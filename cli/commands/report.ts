@@ -1,3 +1,4 @@
+// `seedship report`: write the HTML report of a session (also written at the end of prepare).
 import type { Command } from 'commander';
 import { report, SEEDSHIP_VERSION } from '../../core/index.js';
 import type { CliContext } from '../shared/context.js';

@@ -1,3 +1,4 @@
+// `seedship restore`: rebuild the staging tree from prepared drives or from the storage account.
 import type { Command } from 'commander';
 import {
   formatBytes,
@@ -30,7 +31,8 @@ export function registerRestore(program: Command, ctx: CliContext, setExit: SetE
   const cmd = program
     .command('restore')
     .description(
-      'rebuild the original staging tree from prepared drives (or, after import, from the storage account), checking every chunk',
+      'rebuild the original staging tree from prepared drives (or, after import, from the storage account), ' +
+        'checking every chunk',
     )
     .requiredOption('--to <dir>', 'an empty or new directory to restore into')
     .addOption(sessionOption('the session dir of the prepare run (journal and keys; needed with --drive)'))
@@ -83,13 +85,13 @@ async function restoreAction(ctx: CliContext, flags: RestoreFlags): Promise<numb
     const opts = { drives, session: flags.session, to: flags.to, signal: ctx.signal, board: view.board };
     const r = await restoreFromDrives(ctx.deps.fs, pool, opts).finally(() => view.done());
     const secs = (ctx.deps.clock.monotonic() - started) / 1000;
-    printResult(
-      ctx,
-      flags.json === true,
-      { ...r, seconds: secs },
-      () =>
-        `restored ${r.files} files, ${formatBytes(r.bytes)} into ${r.to} in ${formatDuration(secs)}; every chunk matched its journal checksum${r.skippedInPrepare ? ` (${r.skippedInPrepare} files were skipped by prepare and are not on the drives)` : ''}\n`,
-    );
+    printResult(ctx, flags.json === true, { ...r, seconds: secs }, () => {
+      const skipped = r.skippedInPrepare
+        ? ` (${r.skippedInPrepare} files were skipped by prepare and are not on the drives)`
+        : '';
+      const head = `restored ${r.files} files, ${formatBytes(r.bytes)} into ${r.to} in ${formatDuration(secs)}`;
+      return `${head}; every chunk matched its journal checksum${skipped}\n`;
+    });
     return EXIT.OK;
   } finally {
     await pool.close();
@@ -106,7 +108,7 @@ async function restoreStorageAction(ctx: CliContext, flags: RestoreFlags): Promi
   const kit = await ctx.deps.createCodecKit();
   const store = await openBlobStore(cs);
   const view = startProgress(ctx, 'restore', { json: flags.json === true });
-  let r;
+  let r: Awaited<ReturnType<typeof restoreFromStorage>>;
   try {
     const opts = { container: flags.container, to: flags.to, session, signal: ctx.signal, board: view.board };
     r = await restoreFromStorage(ctx.deps.fs, kit, store, opts);
@@ -114,12 +116,12 @@ async function restoreStorageAction(ctx: CliContext, flags: RestoreFlags): Promi
     view.done();
   }
   const secs = (ctx.deps.clock.monotonic() - started) / 1000;
-  printResult(
-    ctx,
-    flags.json === true,
-    { ...r, seconds: secs },
-    () =>
-      `restored ${r.files} files, ${formatBytes(r.bytes)} from container ${flags.container} into ${r.to} in ${formatDuration(secs)}${r.checked ? '; every chunk matched its journal checksum' : ' (no --session: nothing to check the bytes against)'}\n`,
-  );
+  printResult(ctx, flags.json === true, { ...r, seconds: secs }, () => {
+    const head = `restored ${r.files} files, ${formatBytes(r.bytes)} from container ${flags.container} into ${r.to}`;
+    const checked = r.checked
+      ? '; every chunk matched its journal checksum'
+      : ' (no --session: nothing to check the bytes against)';
+    return `${head} in ${formatDuration(secs)}${checked}\n`;
+  });
   return EXIT.OK;
 }

@@ -1,3 +1,4 @@
+// The bash and zsh completion scripts, generated from the commander program.
 import type { Command, Option } from 'commander';
 
 /** The shells `seedship completion` writes a script for. */

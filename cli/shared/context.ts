@@ -1,3 +1,4 @@
+// CliContext: what a command reaches the outside world through (streams, env, native deps, signal, run log).
 import type { Readable, Writable } from 'node:stream';
 import { makeNodeDeps, type NativeDeps } from '../../native/index.js';
 import { FileRunLog, type RunLog } from './run-log.js';

@@ -1,3 +1,4 @@
+// The exit codes of seedship and the error code each maps to.
 import type { ErrorCode } from '../../core/index.js';
 
 /** The fixed table of exit codes; also in docs/errors.md, README.md and `--help`. */

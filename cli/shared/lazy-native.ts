@@ -1,3 +1,4 @@
+// Native clients loaded on first use, so start-up does not pay for them.
 import type { BlobStore } from '../../native/blob-store-types.js';
 
 /**

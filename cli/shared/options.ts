@@ -1,3 +1,4 @@
+// Option helpers every command shares: value parsers, choices, and options that also come from the environment.
 import { InvalidArgumentError, Option } from 'commander';
 import { formatBytes, parseSize } from '../../core/index.js';
 

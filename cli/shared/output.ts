@@ -1,3 +1,4 @@
+// What a command prints: its result (human or --json), notices, and errors.
 import { SeedshipError } from '../../core/index.js';
 import type { CliContext } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';

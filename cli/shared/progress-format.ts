@@ -1,11 +1,10 @@
-import { formatBytes, formatDuration } from '../../core/index.js';
-import type { ProgressSnapshot, ProgressUnit, TrackSnapshot } from '../../core/index.js';
-
 /**
  * How a progress snapshot reads as text: the plain line written every interval without a
  * terminal, and the lines of the live display. Pure functions of a snapshot, so they are tested
  * without a terminal or a clock.
  */
+import { formatBytes, formatDuration } from '../../core/index.js';
+import type { ProgressSnapshot, ProgressUnit, TrackSnapshot } from '../../core/index.js';
 
 /** An amount of `unit`: bytes as KiB/MiB/…, the others as a count with their name. */
 export function formatAmount(unit: ProgressUnit, n: number): string {

@@ -1,3 +1,4 @@
+// Progress of a long step: live lines on a terminal, plain lines or JSON events otherwise, samples in the run log.
 import cliProgress from 'cli-progress';
 import { clearScreenDown } from 'node:readline';
 import { ProgressBoard, usageError, type PhaseChange, type TrackInit } from '../../core/index.js';

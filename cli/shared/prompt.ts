@@ -1,3 +1,4 @@
+// Asking the operator a question on the terminal.
 import { createInterface } from 'node:readline/promises';
 import type { CliContext } from './context.js';
 

@@ -1,3 +1,4 @@
+// The run log: one JSON-lines file per run, in the session dir or the fallback log dir.
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -193,7 +194,8 @@ export class FileRunLog implements RunLog {
       // No session dir (yet): the command says so itself; the log ends in the fallback dir.
       if (errnoOf(err) === 'ENOENT') return;
       if (errnoOf(err) !== 'EEXIST') {
-        return this.#openFallback(`cannot write the run log in ${logs} (${describe(err)})`);
+        this.#openFallback(`cannot write the run log in ${logs} (${describe(err)})`);
+        return;
       }
     }
     this.#sessionDir = dir;
@@ -260,7 +262,10 @@ export class FileRunLog implements RunLog {
 
   #write(line: string): void {
     if (this.#broken || this.#state === 'discarded') return;
-    if (this.#fd !== undefined) return this.#writeOut(line);
+    if (this.#fd !== undefined) {
+      this.#writeOut(line);
+      return;
+    }
     this.#pending.push(line);
     this.#pendingBytes += line.length;
     if (this.#pendingBytes > BUFFER_CAP_BYTES && this.#state === 'running') this.#openFallback();

@@ -1,3 +1,4 @@
+// Types shared by program.ts and the command modules (so commands never import program.ts).
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
 

@@ -1,3 +1,4 @@
+// Usage errors: every problem of a command line reported at once, with the commands' own rules (addUsageCheck).
 import { Command, CommanderError, type ErrorOptions, type Option } from 'commander';
 import { EXIT } from './exit-codes.js';
 
