@@ -11,7 +11,16 @@ import { metadataFileOf } from '../journal/drive-blobs.js';
 import { driveRoom } from '../drives/drive-space.js';
 import { formatBytes } from '../util/size.js';
 import type { CurrentDrive } from './drive-coordinator.js';
-import type { ChunkJob, ChunkPlace, CopyRun, EncodedChunk, Lane, LiveFile, Prewrite } from './copy-run.js';
+import type {
+  ChunkJob,
+  ChunkPlace,
+  ChunkToWrite,
+  CopyRun,
+  EncodedChunk,
+  Lane,
+  LiveFile,
+  Prewrite,
+} from './copy-run.js';
 import type { CopyProgress } from './copy-progress.js';
 import type { ChunkWrites } from './chunk-writes.js';
 import type { FileOutcomes } from './file-outcomes.js';
@@ -66,7 +75,7 @@ export class ChunkPlacement {
       this.#noRoom(lane, job, res, fit);
       return;
     }
-    if (!(await this.#writeChunk(lane, job, res, at, pre, onlyWritten))) return;
+    if (!(await this.#writeChunk(lane, { cur, job, res, at }, pre, onlyWritten))) return;
     if (job.last) lane.held.delete(f);
     this.#p.progress.bump(cur.state, cur.writer.root);
     // Group commit per drive, beside the copy; a drive with two intervals unsynced makes its pump
@@ -121,22 +130,15 @@ export class ChunkPlacement {
    * Write the chunk (or link it to a name already on the drive). False when the drive turned out
    * full (ENOSPC): the chunk is rolled back and the drive stops as full.
    */
-  async #writeChunk(
-    lane: Lane,
-    job: ChunkJob,
-    res: EncodedChunk,
-    at: ChunkPlace,
-    pre: Prewrite | undefined,
-    onlyWritten: boolean,
-  ): Promise<boolean> {
-    const cur = lane.cur;
-    const primary = onlyWritten ? undefined : this.#p.links.targetOf(job, res, cur, at);
+  async #writeChunk(lane: Lane, c: ChunkToWrite, pre: Prewrite | undefined, onlyWritten: boolean): Promise<boolean> {
+    const { cur, job, at } = c;
+    const primary = onlyWritten ? undefined : this.#p.links.targetOf(c);
     // Written ahead on this drive as the whole file it is: nothing left to write.
     const written = !primary && pre !== undefined && pre.drive === cur.state.seq && !at.seg;
     if (!written) await this.#p.prewrites.remove(pre);
     try {
-      if (primary) await this.#p.links.writeLink(cur, job, res, primary);
-      else await this.#p.writes.write(cur, job, res, at, written);
+      if (primary) await this.#p.links.writeLink(c, primary);
+      else await this.#p.writes.write(c, written);
     } catch (err) {
       // The rollback removes the drive file, written ahead or not.
       if (errnoCode(err) !== 'ENOSPC') throw err;

@@ -12,7 +12,7 @@ import { EMPTY_FILE, metadataFileOf } from '../journal/drive-blobs.js';
 import { RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
 import { chunkCount, worstStoredBytes } from '../manifest/chunking.js';
 import type { CurrentDrive } from './drive-coordinator.js';
-import type { ChunkJob, ChunkPlace, CopyRun, EncodedChunk, LiveFile } from './copy-run.js';
+import type { ChunkJob, ChunkPlace, ChunkToWrite, CopyRun, EncodedChunk, LiveFile } from './copy-run.js';
 import type { FileOutcomes } from './file-outcomes.js';
 import type { HardLinks } from './hard-links.js';
 import { appendChunkRecords, chunkRecord, fileDoneRecord, segmentRecord } from './segment-records.js';
@@ -64,11 +64,12 @@ export class ChunkWrites {
    * Write a chunk and append its records. `written`: a worker already wrote it on this drive as
    * the whole file it is (and its metadata file when it has one).
    */
-  async write(cur: CurrentDrive, job: ChunkJob, res: EncodedChunk, at: ChunkPlace, written: boolean): Promise<void> {
+  async write(c: ChunkToWrite, written: boolean): Promise<void> {
+    const { cur, job, res } = c;
     const f = job.f;
-    const { seg, active } = at;
+    const { seg, active } = c.at;
     const stored = written ? res.stored : await this.#recrypt(job, res, cur);
-    const off = await this.#writeData(cur, job, res, at, stored, written);
+    const off = await this.#writeData(c, stored, written);
     const segRec: SegmentStartedRec | undefined = seg
       ? undefined
       : segmentRecord(f, cur.state.seq, {
@@ -100,16 +101,10 @@ export class ChunkWrites {
    * Write the chunk's stored bytes into its part's data file (opened, or written whole), after
    * growing the manifest reserve for its records; returns where they went.
    */
-  async #writeData(
-    cur: CurrentDrive,
-    job: ChunkJob,
-    res: EncodedChunk,
-    at: ChunkPlace,
-    stored: Uint8Array,
-    written: boolean,
-  ): Promise<PartOffsets> {
+  async #writeData(c: ChunkToWrite, stored: Uint8Array, written: boolean): Promise<PartOffsets> {
+    const { cur, job, res } = c;
     const f = job.f;
-    const { seg, active } = at;
+    const { seg, active } = c.at;
     const pages = this.#run.s.settings.blobType === 'page' && f.kind === 'file';
     const rel = this.#run.driveRel(f);
     const w = cur.writer;
@@ -117,7 +112,7 @@ export class ChunkWrites {
     const noData = rel === EMPTY_FILE;
     // A file that is one chunk is written whole and closed at once (the common small-file case).
     const whole = noData || written || (!seg && !pages && job.index === 0 && job.last && w.canWriteWhole);
-    const h = whole ? undefined : await this.#openPart(cur, f, rel, seg, pages);
+    const h = whole ? undefined : await this.#openPart(c, rel, pages);
     const chunkStoredOffset = active?.storedDone ?? 0;
     const partStart = seg ? seg.storedOffset : chunkStoredOffset;
     // Block blob parts are files of their own; page blob parts keep blob offsets (sparse files).
@@ -134,8 +129,10 @@ export class ChunkWrites {
   }
 
   /** Open the data file of `f`'s part: the one it continues, or a new one. */
-  #openPart(cur: CurrentDrive, f: LiveFile, rel: string, seg: ChunkPlace['seg'], pages: boolean): Promise<FileHandle> {
-    const w = cur.writer;
+  #openPart(c: ChunkToWrite, rel: string, pages: boolean): Promise<FileHandle> {
+    const w = c.cur.writer;
+    const f = c.job.f;
+    const seg = c.at.seg;
     if (seg)
       return w.openPart(f.id, rel, pages ? { create: false } : { create: false, resumeLength: seg.storedLength });
     return w.openPart(f.id, rel, pages ? { create: true, sparseLength: f.size } : { create: true });

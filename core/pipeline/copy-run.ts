@@ -85,6 +85,14 @@ export interface ChunkPlace {
   readonly active: ActiveFile | undefined;
 }
 
+/** An encoded chunk on its way onto the drive being filled, and where it goes there. */
+export interface ChunkToWrite {
+  readonly cur: CurrentDrive;
+  readonly job: ChunkJob;
+  readonly res: EncodedChunk;
+  readonly at: ChunkPlace;
+}
+
 export interface CopyLoopOptions {
   readonly threads: number;
   readonly naming: BlobNaming;

@@ -7,8 +7,7 @@ import { metadataFileOf } from '../journal/drive-blobs.js';
 import type { ChunkRec, SegmentStartedRec } from '../journal/record-codec.js';
 import type { PosixMetaJson } from '../manifest/blob-metadata.js';
 import { RANGE_ELEMENT_MAX_BYTES } from '../manifest/drive-manifest.js';
-import type { CurrentDrive } from './drive-coordinator.js';
-import type { ChunkJob, ChunkPlace, CopyRun, EncodedChunk } from './copy-run.js';
+import type { ChunkJob, ChunkToWrite, CopyRun } from './copy-run.js';
 import { appendChunkRecords, fileDoneRecord, segmentRecord } from './segment-records.js';
 
 /** Inodes remembered for hard links (a few hundred bytes each). */
@@ -55,8 +54,9 @@ export class HardLinks {
   }
 
   /** The earlier name of `job`'s inode whose drive file it can share, if any. */
-  targetOf(job: ChunkJob, res: EncodedChunk, cur: CurrentDrive, at: ChunkPlace): LinkTarget | undefined {
-    if (at.seg || at.active || !this.eligible(job)) return undefined;
+  targetOf(c: ChunkToWrite): LinkTarget | undefined {
+    const { job, res, cur } = c;
+    if (c.at.seg || c.at.active || !this.eligible(job)) return undefined;
     const t = this.#linkable.get(inodeKey(job.f.meta!));
     // The same bytes as that name had (it is the same inode, unless it changed since).
     if (
@@ -74,7 +74,8 @@ export class HardLinks {
    * Record another name of a file already on this drive: its own blob and metadata file, the
    * other name's data file.
    */
-  async writeLink(cur: CurrentDrive, job: ChunkJob, res: EncodedChunk, t: LinkTarget): Promise<void> {
+  async writeLink(c: ChunkToWrite, t: LinkTarget): Promise<void> {
+    const { cur, job, res } = c;
     const run = this.#run;
     const f = job.f;
     const segRec = segmentRecord(f, cur.state.seq, {
