@@ -39,6 +39,19 @@ export interface CatchUpWalk {
   readonly suffix: string;
 }
 
+/** What the catch-up read of a session's journal, before this run appended to it. */
+export interface JournalRead {
+  readonly fs: FileSystem;
+  readonly journalPath: string;
+  readonly frontier: string;
+  /** Records (of OUTCOME_TYPES) the journal held when read: later ones are this run's. */
+  readonly records: number;
+  /** Outcomes out of walk order, by path. */
+  readonly late: ReadonlyMap<string, PathState>;
+  /** Paths started and not finished when read. */
+  readonly active: ReadonlySet<string>;
+}
+
 /**
  * Catch-up: the staged entries, in the part of the tree earlier runs of a session already visited
  * (up to the journal's frontier), that are on no drive — skipped then, or added since — so a rerun
@@ -64,26 +77,18 @@ export class CatchUp {
   readonly #frontier: string;
   /** Records (of OUTCOME_TYPES) the journal held when read: later ones are this run's. */
   readonly #records: number;
-  readonly #late: Map<string, PathState>;
+  readonly #late: ReadonlyMap<string, PathState>;
   /** Paths started and not finished when read: the copy's first pass resumes them. */
-  readonly #active: Set<string>;
+  readonly #active: ReadonlySet<string>;
 
-  private constructor(
-    fs: FileSystem,
-    journalPath: string,
-    staging: string,
-    frontier: string,
-    records: number,
-    late: Map<string, PathState>,
-    active: Set<string>,
-  ) {
-    this.#fs = fs;
-    this.#journalPath = journalPath;
-    this.#staging = staging;
-    this.#frontier = frontier;
-    this.#records = records;
-    this.#late = late;
-    this.#active = active;
+  private constructor(p: JournalRead & { readonly staging: string }) {
+    this.#fs = p.fs;
+    this.#journalPath = p.journalPath;
+    this.#staging = p.staging;
+    this.#frontier = p.frontier;
+    this.#records = p.records;
+    this.#late = p.late;
+    this.#active = p.active;
   }
 
   /**
@@ -102,7 +107,7 @@ export class CatchUp {
     const seen = { records: 0, active: new Set<string>() };
     for await (const e of pathOutcomes(fs, journalPath, Infinity, seen))
       if (!order.next(e.path)) late.set(e.path, e.state);
-    return new CatchUp(fs, journalPath, staging, frontier, seen.records, late, seen.active);
+    return new CatchUp({ fs, journalPath, staging, frontier, records: seen.records, late, active: seen.active });
   }
 
   /**
@@ -110,7 +115,14 @@ export class CatchUp {
    * them), with what it found so far. Reads the journal as it goes: `close()` it when done.
    */
   judge(): CatchUpJudge {
-    return new CatchUpJudge(this.#fs, this.#journalPath, this.#records, this.#frontier, this.#late, this.#active);
+    return new CatchUpJudge({
+      fs: this.#fs,
+      journalPath: this.#journalPath,
+      records: this.#records,
+      frontier: this.#frontier,
+      late: this.#late,
+      active: this.#active,
+    });
   }
 
   /**
@@ -186,19 +198,12 @@ export class CatchUpJudge {
   #head: PathOutcome | undefined;
   #ended = false;
 
-  constructor(
-    fs: FileSystem,
-    journalPath: string,
-    records: number,
-    frontier: string,
-    late: ReadonlyMap<string, PathState>,
-    active: ReadonlySet<string>,
-  ) {
-    this.#frontier = frontier;
-    this.#late = late;
-    this.#active = active;
+  constructor(p: JournalRead) {
+    this.#frontier = p.frontier;
+    this.#late = p.late;
+    this.#active = p.active;
     // Only the records there were when the catch-up read the journal: this run's own come later.
-    this.#events = pathOutcomes(fs, journalPath, records, { records: 0, active: new Set() });
+    this.#events = pathOutcomes(p.fs, p.journalPath, p.records, { records: 0, active: new Set() });
   }
 
   /** Judge `f` (see CatchUpVerdict) and add it to `findings`. */
@@ -218,7 +223,10 @@ export class CatchUpJudge {
       if (r.stuckEntries.length < MAX_PATHS_KEPT) {
         r.stuckEntries.push({
           path: f.path,
-          reason: `skipped by an earlier run after part of it was sealed on drive ${drive ?? '?'}, whose manifest keeps that part, so this session cannot copy it again; upload it with seedship sync after the import`,
+          reason:
+            `skipped by an earlier run after part of it was sealed on drive ${drive ?? '?'}, ` +
+            'whose manifest keeps that part, so this session cannot copy it again; ' +
+            'upload it with seedship sync after the import',
         });
       }
     }

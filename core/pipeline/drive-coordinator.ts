@@ -112,7 +112,8 @@ export class DriveCoordinator {
     if (json && json.jobId !== this.#s.settings.jobId) {
       throw new SeedshipError(
         'E_DRIVE_FOREIGN',
-        `drive ${input} (drive id ${json.driveId}) belongs to job ${json.job}; use another drive, or erase it if that job is abandoned`,
+        `drive ${input} (drive id ${json.driveId}) belongs to job ${json.job}; ` +
+          'use another drive, or erase it if that job is abandoned',
         { path: input },
       );
     }
@@ -135,14 +136,11 @@ export class DriveCoordinator {
         if (!known)
           throw new SeedshipError(
             'E_DRIVE_UNSUITABLE',
-            `drive ${d.input} cannot be read (${d.unreadable}): it is failing; leave it out and give another drive`,
+            `drive ${d.input} cannot be read (${d.unreadable}): it is failing; ` +
+              'leave it out and give another drive',
             { path: d.input },
           );
-        if (known.status === 'failed')
-          this.#opts.notice(
-            'warning',
-            `drive ${d.input} (${known.driveId}) failed in an earlier run of this job and is not used again; what it held was copied to other drives — do not ship it`,
-          );
+        if (known.status === 'failed') this.#noticeFailedBefore(d.input, known.driveId);
         else this.unreadable.push({ state: known, input: d.input, code: d.unreadable });
         continue;
       }
@@ -150,10 +148,7 @@ export class DriveCoordinator {
       // The journal decides: a drive.json marked sealed by a seal the journal never recorded
       // (a crash in between) is sealed again, which writes the same manifest.
       if (known?.status === 'failed') {
-        this.#opts.notice(
-          'warning',
-          `drive ${d.input} (${d.json!.driveId}) failed in an earlier run of this job and is not used again; what it held was copied to other drives — do not ship it`,
-        );
+        this.#noticeFailedBefore(d.input, d.json!.driveId);
         continue;
       }
       if (known?.status === 'sealed') {
@@ -162,6 +157,15 @@ export class DriveCoordinator {
       }
       this.#queue.push(d);
     }
+  }
+
+  /** A drive given that failed in an earlier run: left out. */
+  #noticeFailedBefore(input: string, driveId: string): void {
+    this.#opts.notice(
+      'warning',
+      `drive ${input} (${driveId}) failed in an earlier run of this job and is not used again; ` +
+        'what it held was copied to other drives — do not ship it',
+    );
   }
 
   /** Drives of this job that a crashed or stopped run left unsealed, with the path given now. */
@@ -238,6 +242,10 @@ export class DriveCoordinator {
     return b ? b.toString('utf8').trim() : '';
   }
 
+  /**
+   * Attach a new drive: checked writable, with room and no data the journal does not know; its
+   * keys stored; then drive.json, its journal record, and its writer.
+   */
   async #attach(d: InspectedDrive): Promise<CurrentDrive> {
     const { fs } = this.#deps;
     const s = this.#s;
@@ -247,41 +255,11 @@ export class DriveCoordinator {
         `drive ${d.input} is read-only; remount it read-write or use another drive`,
         { path: d.input },
       );
-    const space = await fs.statfs(d.root);
-    let budget = space.freeBytes - Math.max(SAFETY_MIN_BYTES, Math.floor(space.totalBytes * SAFETY_FRACTION));
-    if (this.#opts.driveLimit !== undefined) budget = Math.min(budget, this.#opts.driveLimit);
-    if (budget - reserveBytesFor(0) - segmentAllocBytes(0) < MIN_USEFUL_ROOM_BYTES) {
-      throw new SeedshipError(
-        'E_DRIVE_UNSUITABLE',
-        `drive ${d.input} is full before anything fits (${formatBytes(Math.max(0, space.freeBytes))} free); free space or use a larger drive`,
-        { path: d.input },
-      );
-    }
-    if (
-      d.json &&
-      (await fs.exists(`${d.root}/${s.settings.container}`)) &&
-      (await fs.readdir(`${d.root}/${s.settings.container}`)).length > 0
-    ) {
-      // drive.json is this job's but the journal never recorded the drive: normal after a crash
-      // between the two writes, when no data can be there yet. Data means the journal was lost.
-      throw new SeedshipError(
-        'E_JOURNAL_CORRUPT',
-        `drive ${d.input} (${d.json.driveId}) holds data of this job that the session's journal does not know; was the session dir replaced? Use the original session dir, or erase the drive`,
-        { path: d.input },
-      );
-    }
+    const budget = await this.#budgetOf(d);
+    await this.#refuseUnknownData(d);
     const driveId = d.json?.driveId ?? (await this.#newDriveId(d.root));
     const seq = s.state.drives.length;
-    if (s.settings.encrypt) {
-      await fs.mkdir(sessionFiles.keysDir(s.dir), 0o700);
-      const key = this.#deps.randomBytes(64);
-      await fs.writeFileAtomic(sessionFiles.key(s.dir, driveId), `${Buffer.from(key).toString('hex')}\n`, 0o600);
-      this.#keys.set(seq, key);
-    }
-    if (d.bitlockerKey) {
-      await fs.mkdir(sessionFiles.keysDir(s.dir), 0o700);
-      await fs.writeFileAtomic(`${sessionFiles.keysDir(s.dir)}/${driveId}.bitlocker`, `${d.bitlockerKey}\n`, 0o600);
-    }
+    await this.#storeKeys(d, driveId, seq);
     // drive.json first, then the journal record, then data: a crash in between leaves a drive that
     // is recognised as this job's and attached again.
     await writeDriveJson(fs, d.root, {
@@ -305,6 +283,54 @@ export class DriveCoordinator {
     this.open.set(seq, cur);
     this.#opts.notice('info', `drive ${d.input} attached as ${driveId}: ${formatBytes(driveRoom(state))} for data`);
     return cur;
+  }
+
+  /** The bytes seedship may use on a drive: its free space less a safety margin, at most the limit. */
+  async #budgetOf(d: InspectedDrive): Promise<number> {
+    const space = await this.#deps.fs.statfs(d.root);
+    let budget = space.freeBytes - Math.max(SAFETY_MIN_BYTES, Math.floor(space.totalBytes * SAFETY_FRACTION));
+    if (this.#opts.driveLimit !== undefined) budget = Math.min(budget, this.#opts.driveLimit);
+    if (budget - reserveBytesFor(0) - segmentAllocBytes(0) < MIN_USEFUL_ROOM_BYTES) {
+      throw new SeedshipError(
+        'E_DRIVE_UNSUITABLE',
+        `drive ${d.input} is full before anything fits (${formatBytes(Math.max(0, space.freeBytes))} free); ` +
+          'free space or use a larger drive',
+        { path: d.input },
+      );
+    }
+    return budget;
+  }
+
+  /**
+   * drive.json is this job's but the journal never recorded the drive: normal after a crash
+   * between the two writes, when no data can be there yet. Data means the journal was lost.
+   */
+  async #refuseUnknownData(d: InspectedDrive): Promise<void> {
+    const { fs } = this.#deps;
+    const container = `${d.root}/${this.#s.settings.container}`;
+    if (!d.json || !(await fs.exists(container)) || (await fs.readdir(container)).length === 0) return;
+    throw new SeedshipError(
+      'E_JOURNAL_CORRUPT',
+      `drive ${d.input} (${d.json.driveId}) holds data of this job that the session's journal does not know; ` +
+        'was the session dir replaced? Use the original session dir, or erase the drive',
+      { path: d.input },
+    );
+  }
+
+  /** A new drive's --encrypt key (made now) and BitLocker key (given), in the session dir. */
+  async #storeKeys(d: InspectedDrive, driveId: string, seq: number): Promise<void> {
+    const { fs } = this.#deps;
+    const s = this.#s;
+    if (s.settings.encrypt) {
+      await fs.mkdir(sessionFiles.keysDir(s.dir), 0o700);
+      const key = this.#deps.randomBytes(64);
+      await fs.writeFileAtomic(sessionFiles.key(s.dir, driveId), `${Buffer.from(key).toString('hex')}\n`, 0o600);
+      this.#keys.set(seq, key);
+    }
+    if (d.bitlockerKey) {
+      await fs.mkdir(sessionFiles.keysDir(s.dir), 0o700);
+      await fs.writeFileAtomic(`${sessionFiles.keysDir(s.dir)}/${driveId}.bitlocker`, `${d.bitlockerKey}\n`, 0o600);
+    }
   }
 
   async #newDriveId(root: string): Promise<string> {

@@ -13,5 +13,5 @@ export function isDriveFault(err: unknown, root?: string): boolean {
   const raw = (err as { path?: unknown } | undefined)?.path;
   const path =
     typeof raw === 'string' ? raw : raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : undefined;
-  return code === 'ENOENT' && root !== undefined && path !== undefined && path.startsWith(`${root}/`);
+  return code === 'ENOENT' && root !== undefined && path?.startsWith(`${root}/`) === true;
 }

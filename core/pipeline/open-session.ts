@@ -76,67 +76,30 @@ export async function discoverJobSession(deps: NativeDeps, staging: string): Pro
   return defaultSessionDir(real, await discoverJob(deps, real));
 }
 
+/** What opening a session needs. */
+export interface SessionRequest {
+  readonly staging: string;
+  readonly job: string;
+  readonly sessionDir: string | undefined;
+  readonly requested: RequestedSettings;
+  readonly version: string;
+}
+
 /**
  * Open (or start) the session of `job`: take the lock, read or write the settings, replay the
  * journal (cutting a torn tail) and append a SessionStarted record.
  */
-export async function openSession(
-  deps: NativeDeps,
-  p: { staging: string; job: string; sessionDir: string | undefined; requested: RequestedSettings; version: string },
-): Promise<OpenSession> {
+export async function openSession(deps: NativeDeps, p: SessionRequest): Promise<OpenSession> {
   const { fs } = deps;
   const dir = p.sessionDir ?? defaultSessionDir(p.staging, p.job);
   await fs.mkdir(dir, 0o700);
   const { lock, staleTakenOver } = await SessionLock.acquire(fs, deps.proc, sessionFiles.lock(dir), deps.clock.now());
   try {
-    let settings = await readSettings(fs, dir);
+    const found = await readSettings(fs, dir);
     const journalPath = sessionFiles.journal(dir);
     const haveJournal = await fs.exists(journalPath);
-    if (settings) {
-      if (settings.job !== p.job)
-        throw usageError(
-          `session dir ${dir} belongs to job ${settings.job}, not ${p.job}; pass --job ${settings.job} or another --session`,
-        );
-      checkAgainstSession(settings, p.requested);
-      // Settings without a journal: a run stopped between the two. Nothing can have reached a
-      // drive (attaching one needs the journal), so the journal is simply created now; a drive
-      // that holds data the journal does not know is refused when it is attached.
-    } else {
-      if (haveJournal)
-        throw new SeedshipError(
-          'E_JOURNAL_CORRUPT',
-          `session ${dir} has a journal but no settings (${sessionFiles.settings(dir)}); restore the file or start a new --session dir`,
-          { path: dir },
-        );
-      settings = newSettings(deps, p);
-      await writeSettings(fs, dir, settings);
-    }
-    const state = new JournalState(settings.container, blobSuffix(settings.codec));
-    let journal: JournalWriter;
-    let tornTail: string | undefined;
-    if (haveJournal) {
-      const reader = new JournalReader(fs, journalPath);
-      for await (const r of reader.records()) {
-        if (reader.version !== undefined) state.setJournalVersion(reader.version);
-        state.apply(r);
-      }
-      if (reader.jobId?.toString('hex') !== settings.jobId) {
-        throw new SeedshipError(
-          'E_JOURNAL_CORRUPT',
-          `journal ${journalPath} belongs to another job (id ${reader.jobId?.toString('hex')}); start a new --session dir`,
-          { path: journalPath },
-        );
-      }
-      tornTail = reader.tail.tornReason;
-      journal = await JournalWriter.openAt(fs, journalPath, {
-        validEnd: reader.tail.validEnd,
-        fileSize: reader.tail.fileSize,
-        version: reader.version ?? 1,
-      });
-    } else {
-      journal = await JournalWriter.create(fs, journalPath, Buffer.from(settings.jobId, 'hex'));
-      state.setJournalVersion(journal.version);
-    }
+    const settings = found ? checkSettings(dir, found, p) : await createSettings(deps, dir, p, haveJournal);
+    const { state, journal, tornTail } = await openJournal(fs, journalPath, settings, haveJournal);
     return {
       dir,
       staging: p.staging,
@@ -153,6 +116,75 @@ export async function openSession(
     await lock.release();
     throw err;
   }
+}
+
+/**
+ * The settings of an existing session, checked against the job and what this run asks.
+ * Settings without a journal: a run stopped between the two. Nothing can have reached a drive
+ * (attaching one needs the journal), so the journal is simply created now; a drive that holds
+ * data the journal does not know is refused when it is attached.
+ */
+function checkSettings(dir: string, settings: SessionSettings, p: SessionRequest): SessionSettings {
+  if (settings.job !== p.job)
+    throw usageError(
+      `session dir ${dir} belongs to job ${settings.job}, not ${p.job}; ` +
+        `pass --job ${settings.job} or another --session`,
+    );
+  checkAgainstSession(settings, p.requested);
+  return settings;
+}
+
+/** The settings of a new session, written to its dir (refused when a journal is there without them). */
+async function createSettings(
+  deps: NativeDeps,
+  dir: string,
+  p: SessionRequest,
+  haveJournal: boolean,
+): Promise<SessionSettings> {
+  if (haveJournal)
+    throw new SeedshipError(
+      'E_JOURNAL_CORRUPT',
+      `session ${dir} has a journal but no settings (${sessionFiles.settings(dir)}); ` +
+        'restore the file or start a new --session dir',
+      { path: dir },
+    );
+  const settings = newSettings(deps, p);
+  await writeSettings(deps.fs, dir, settings);
+  return settings;
+}
+
+/** A session's journal replayed into its state (cutting a torn tail), or created, open for appending. */
+async function openJournal(
+  fs: NativeDeps['fs'],
+  journalPath: string,
+  settings: SessionSettings,
+  haveJournal: boolean,
+): Promise<{ state: JournalState; journal: JournalWriter; tornTail: string | undefined }> {
+  const state = new JournalState(settings.container, blobSuffix(settings.codec));
+  if (!haveJournal) {
+    const journal = await JournalWriter.create(fs, journalPath, Buffer.from(settings.jobId, 'hex'));
+    state.setJournalVersion(journal.version);
+    return { state, journal, tornTail: undefined };
+  }
+  const reader = new JournalReader(fs, journalPath);
+  for await (const r of reader.records()) {
+    if (reader.version !== undefined) state.setJournalVersion(reader.version);
+    state.apply(r);
+  }
+  if (reader.jobId?.toString('hex') !== settings.jobId) {
+    throw new SeedshipError(
+      'E_JOURNAL_CORRUPT',
+      `journal ${journalPath} belongs to another job (id ${reader.jobId?.toString('hex')}); ` +
+        'start a new --session dir',
+      { path: journalPath },
+    );
+  }
+  const journal = await JournalWriter.openAt(fs, journalPath, {
+    validEnd: reader.tail.validEnd,
+    fileSize: reader.tail.fileSize,
+    version: reader.version ?? 1,
+  });
+  return { state, journal, tornTail: reader.tail.tornReason };
 }
 
 function newSettings(

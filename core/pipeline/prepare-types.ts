@@ -80,7 +80,10 @@ export interface PrepareResult {
   readonly missing: { readonly count: number; readonly paths: readonly string[] };
   /** Staged entries by kind. */
   readonly entries: Readonly<Record<EntryKind, number>>;
-  /** Names NTFS would not keep (mapped on the drive) and names no blob can carry (escaped in the account), listed in `file`. */
+  /**
+   * Names NTFS would not keep (mapped on the drive) and names no blob can carry (escaped in the
+   * account), listed in `file`.
+   */
   readonly names: { readonly mapped: number; readonly escaped: number; readonly file: string | undefined };
   readonly bytes: { readonly raw: number; readonly stored: number; readonly rawTotal: number };
   readonly skipped: readonly SkippedEntry[];

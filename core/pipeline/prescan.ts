@@ -3,7 +3,10 @@ import { chunkCount, MAX_BLOCKS_PER_BLOB } from '../manifest/chunking.js';
 import { blobNameOf } from '../manifest/naming.js';
 import { walkStaging, type SkippedEntry, type StagedFile } from '../staging/scan.js';
 
-/** A staged file this session cannot store as asked (a page-blob length, too many blocks), found before copying starts. */
+/**
+ * A staged file this session cannot store as asked (a page-blob length, too many blocks), found
+ * before copying starts.
+ */
 export interface PathProblem {
   readonly path: string;
   readonly rule: string;
@@ -47,20 +50,19 @@ const MAX_RENAMED_KEPT = 100_000;
  * settings cannot store, so nothing is copied before the user has decided. Reads metadata only;
  * `onEntry` lets the caller look at each entry in the same walk (the catch-up's judge).
  */
-export async function prescan(
-  fs: FileSystem,
-  staging: string,
-  opts: {
-    chunkBytes: number;
-    pages: boolean;
-    suffix: string;
-    /** What the copy leaves out of staging (the session's own dir), so the totals are the copy's. */
-    exclude: (rel: string) => boolean;
-    /** Called with every entry in walk order, before the next one is read. */
-    onEntry?: ((f: StagedFile) => Promise<unknown>) | undefined;
-    signal: AbortSignal;
-  },
-): Promise<PrescanResult> {
+/** How the pre-scan walks and judges. */
+export interface PrescanOptions {
+  readonly chunkBytes: number;
+  readonly pages: boolean;
+  readonly suffix: string;
+  /** What the copy leaves out of staging (the session's own dir), so the totals are the copy's. */
+  readonly exclude: (rel: string) => boolean;
+  /** Called with every entry in walk order, before the next one is read. */
+  readonly onEntry?: ((f: StagedFile) => Promise<unknown>) | undefined;
+  readonly signal: AbortSignal;
+}
+
+export async function prescan(fs: FileSystem, staging: string, opts: PrescanOptions): Promise<PrescanResult> {
   const r: PrescanResult = {
     files: 0,
     bytes: 0,
@@ -71,10 +73,6 @@ export async function prescan(
     mappedNames: 0,
     escapedNames: 0,
     renamed: [],
-  };
-  const add = (p: PathProblem) => {
-    r.problemCount++;
-    if (r.problems.length < MAX_PROBLEMS_KEPT) r.problems.push(p);
   };
   const walk = walkStaging(fs, staging, {
     exclude: opts.exclude,
@@ -88,32 +86,49 @@ export async function prescan(
     r.kinds[f.kind]++;
     r.bytes += f.size;
     if (opts.onEntry) await opts.onEntry(f);
-    const blob = blobNameOf(f.path, f.kind === 'file' ? opts.suffix : '');
-    if (f.mapped) r.mappedNames++;
-    if (blob.escaped) r.escapedNames++;
-    if ((f.mapped || blob.escaped) && r.renamed.length < MAX_RENAMED_KEPT)
-      r.renamed.push({
-        path: f.path,
-        drivePath: f.mapped ? f.dpath : undefined,
-        blobName: blob.escaped ? blob.name : undefined,
-      });
+    noteName(r, f, opts.suffix);
     if (f.kind !== 'file') continue;
-    if (opts.pages && f.size % 512 !== 0) {
-      add({
-        path: f.path,
-        rule: 'page-blob-length',
-        message: `page blobs need a length that is a multiple of 512 bytes; this file has ${f.size}`,
-        severity: 'error',
-      });
-    }
-    if (!opts.pages && chunkCount(f.size, opts.chunkBytes) > MAX_BLOCKS_PER_BLOB) {
-      add({
-        path: f.path,
-        rule: 'blob-too-many-blocks',
-        message: `a block blob holds at most ${MAX_BLOCKS_PER_BLOB} blocks; this file needs ${chunkCount(f.size, opts.chunkBytes)} (use --blob-type page)`,
-        severity: 'error',
-      });
+    for (const p of fileProblems(f, opts)) {
+      r.problemCount++;
+      if (r.problems.length < MAX_PROBLEMS_KEPT) r.problems.push(p);
     }
   }
   return r;
+}
+
+/** Count and list `f` when its drive name is mapped or its blob name escaped. */
+function noteName(r: PrescanResult, f: StagedFile, suffix: string): void {
+  const blob = blobNameOf(f.path, f.kind === 'file' ? suffix : '');
+  if (f.mapped) r.mappedNames++;
+  if (blob.escaped) r.escapedNames++;
+  if ((f.mapped || blob.escaped) && r.renamed.length < MAX_RENAMED_KEPT)
+    r.renamed.push({
+      path: f.path,
+      drivePath: f.mapped ? f.dpath : undefined,
+      blobName: blob.escaped ? blob.name : undefined,
+    });
+}
+
+/** What keeps a regular file from being stored with these settings. */
+function fileProblems(f: StagedFile, opts: PrescanOptions): PathProblem[] {
+  const out: PathProblem[] = [];
+  if (opts.pages && f.size % 512 !== 0) {
+    out.push({
+      path: f.path,
+      rule: 'page-blob-length',
+      message: `page blobs need a length that is a multiple of 512 bytes; this file has ${f.size}`,
+      severity: 'error',
+    });
+  }
+  if (!opts.pages && chunkCount(f.size, opts.chunkBytes) > MAX_BLOCKS_PER_BLOB) {
+    out.push({
+      path: f.path,
+      rule: 'blob-too-many-blocks',
+      message:
+        `a block blob holds at most ${MAX_BLOCKS_PER_BLOB} blocks; ` +
+        `this file needs ${chunkCount(f.size, opts.chunkBytes)} (use --blob-type page)`,
+      severity: 'error',
+    });
+  }
+  return out;
 }

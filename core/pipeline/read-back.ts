@@ -15,24 +15,28 @@ export type ReadBackOutcome =
   | { readonly kind: 'absent'; readonly found: string | undefined }
   | { readonly kind: 'failed'; readonly problems: readonly VerifyProblem[]; readonly message: string };
 
+/** What reading a drive back needs. */
+export interface ReadBackRequest {
+  readonly deps: NativeDeps;
+  readonly pool: ChunkProcessor;
+  readonly session: OpenSession;
+  readonly naming: BlobNaming;
+  readonly drive: DriveState;
+  readonly root: string;
+  readonly key: Uint8Array | undefined;
+  readonly signal: AbortSignal;
+  readonly onBytes?: ((n: number) => void) | undefined;
+}
+
 /**
  * Read a sealed drive back (invariant 7) and journal it verified when every block and metadata
  * file matches. The drive's identity is checked first: another disk at the same mount path (the
  * one-bay swap) is "not at hand", never a failed drive. The reads come from the media (verify
  * drops each file's cached pages first), so the bytes checked are the bytes that ship.
  */
-export async function readBackDrive(
-  deps: NativeDeps,
-  pool: ChunkProcessor,
-  s: OpenSession,
-  naming: BlobNaming,
-  d: DriveState,
-  root: string,
-  key: Uint8Array | undefined,
-  signal: AbortSignal,
-  onBytes?: (n: number) => void,
-): Promise<ReadBackOutcome> {
-  let res;
+export async function readBackDrive(r: ReadBackRequest): Promise<ReadBackOutcome> {
+  const { deps, pool, session: s, naming, drive: d, root, key, signal, onBytes } = r;
+  let res: Awaited<ReturnType<typeof verifyDrive>>;
   try {
     res = await verifyDrive(deps.fs, pool, root, {
       session: {
@@ -71,7 +75,9 @@ export async function readBackDrive(
     return {
       kind: 'failed',
       problems: res.problems,
-      message: `drive ${d.driveId} failed its read-back: ${first.blobPath} block ${first.block}: ${first.message} (${res.problems.length} problem(s)); do not ship it (seedship verify lists every problem)`,
+      message:
+        `drive ${d.driveId} failed its read-back: ${first.blobPath} block ${first.block}: ${first.message} ` +
+        `(${res.problems.length} problem(s)); do not ship it (seedship verify lists every problem)`,
     };
   }
   s.journal.append({ type: RecordType.DriveVerified, drive: d.seq });
