@@ -207,7 +207,7 @@ function runSet(
 }
 
 /**
- * Peak memory of the default prepare at each staging size (invariant 5: flat whatever the size);
+ * Peak memory of the default prepare at each staging size (invariant 5, docs/invariants.md: flat whatever the size);
  * on the largest, also kill -9 half-way and resume, where the fixed cost of a restart weighs less.
  */
 async function runMemory(

@@ -14,7 +14,7 @@ import { SeedshipError } from '../errors/errors.js';
 /**
  * Appends records to the journal with group commit: `append` only buffers; `commit` writes the
  * buffer and fdatasyncs. The caller makes the data a record points at durable before appending
- * the record (invariant 1). Owns its handle until `close`.
+ * the record (invariant 1, docs/invariants.md). Owns its handle until `close`.
  */
 export class JournalWriter {
   readonly #h: FileHandle;

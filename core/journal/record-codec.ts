@@ -46,7 +46,7 @@ export enum RecordType {
   /** Physical only (journal version 3): WholeFile with the entry's kind, POSIX metadata and drive name. */
   WholeFileMeta = 13,
   /**
-   * Every walked path up to `path` has its first record before this one (journal invariant 5).
+   * Every walked path up to `path` has its first record before this one (journal rule 5, docs/invariants.md).
    * Written at the start of every run and before group commits; once a journal has one, its
    * frontier comes only from these records.
    */

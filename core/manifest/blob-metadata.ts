@@ -145,7 +145,7 @@ const TYPE_FLAGS: readonly (readonly [number, string])[] = [
  * seedship's keys. (AzCopy also writes statx's `linux_statx_mask`, `linux_attribute` and
  * `linux_attribute_mask`, which Node does not report, and `posix_atime`, which is the moment of
  * the copy's own read: a resumed run would record another than an uninterrupted one, and the
- * drives must not depend on it, invariant 2.) Ordered, so the metadata file written for it has
+ * drives must not depend on it, invariant 2, docs/invariants.md.) Ordered, so the metadata file written for it has
  * the same bytes every time.
  */
 export function blobMetadataOf(

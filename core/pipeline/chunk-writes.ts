@@ -2,7 +2,7 @@
  * Writing one encoded chunk onto the drive being filled: whether it fits, its bytes (re-encrypted
  * for this drive when the window ran ahead of a drive change) into its part's data file, the
  * part's metadata file, then its journal records; and rolling a chunk back. The bytes come
- * before the records that name them (invariant 1).
+ * before the records that name them (invariant 1, docs/invariants.md).
  */
 import type { FileHandle } from '../../native/interfaces.js';
 import type { DriveState } from '../journal/journal-state.js';
@@ -79,7 +79,8 @@ export class ChunkWrites {
           firstBlock: job.index,
           dpath: f.dpath ?? `${f.path}${this.#run.o.naming.suffix}`,
         });
-    // Each part's metadata file goes beside its data, before the record that names it (invariant 1).
+    // Each part's metadata file goes beside its data, before the record that names it
+    // (invariant 1, docs/invariants.md).
     // A worker that wrote the file ahead wrote its metadata file too (the same bytes).
     const metaFile =
       segRec && !(written && job.prewrite?.meta) ? metadataFileOf(this.#run.o.naming, segRec) : undefined;

@@ -193,7 +193,7 @@ export class CopyLoop {
     return this.#closing.failUnreadable(drives);
   }
 
-  /** Read a sealed drive back from its media (invariant 7), beside the copy onto the other drives. */
+  /** Read a sealed drive back from its media (invariant 7, docs/invariants.md), beside the copy onto other drives. */
   readBack(d: DriveState, root: string): Promise<ReadBackOutcome> {
     return this.#readBacks.readBack(d, root);
   }
@@ -205,7 +205,7 @@ export class CopyLoop {
 
   /**
    * Make the data written so far on every drive durable, then commit the journal's records
-   * through the point where this began (records appended meanwhile wait: invariant 1).
+   * through the point where this began (records appended meanwhile wait: invariant 1, docs/invariants.md).
    */
   commit(): Promise<void> {
     return this.#run.commit();

@@ -182,7 +182,7 @@ export class CopyRun {
 
   /**
    * Make the data written so far on every drive durable, then commit the journal's records
-   * through the point where this began (records appended meanwhile wait: invariant 1).
+   * through the point where this began (records appended meanwhile wait: invariant 1, docs/invariants.md).
    */
   commit(): Promise<void> {
     return this.syncs.commitAll();

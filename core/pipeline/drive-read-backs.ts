@@ -1,5 +1,5 @@
 /**
- * Reading sealed drives back from their media (invariant 7), beside the copy onto the other
+ * Reading sealed drives back from their media (invariant 7, docs/invariants.md), beside the copy onto the other
  * drives, through a worker pool of their own; a drive that does not read back is journaled failed
  * and what it holds is copied again.
  */
@@ -21,7 +21,7 @@ export class DriveReadBacks {
     this.#progress = progress;
   }
 
-  /** Read a sealed drive back from its media (invariant 7), beside the copy onto the other drives. */
+  /** Read a sealed drive back from its media (invariant 7, docs/invariants.md), beside the copy onto other drives. */
   async readBack(d: DriveState, root: string): Promise<ReadBackOutcome> {
     const run = this.#run;
     const t = this.#progress.track(d, root);

@@ -89,7 +89,7 @@ export class DriveSyncs {
 
   /**
    * Make the data written so far on every healthy drive durable, then commit the journal through
-   * the point where this began (records appended meanwhile wait: invariant 1).
+   * the point where this began (records appended meanwhile wait: invariant 1, docs/invariants.md).
    */
   async commitAll(): Promise<void> {
     const healthy = [...this.#hooks.open()].filter((c) => !this.#hooks.faulted(c.state.seq));

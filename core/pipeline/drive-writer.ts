@@ -10,7 +10,7 @@ const ZEROS = new Uint8Array(1024 * 1024);
  * Writes the data files of the drive being filled. Owns their handles: a file's handle stays open
  * until the flush after its last chunk. `flush` makes everything written so far durable (data
  * files fdatasync'd, new directory entries fsync'd) — the caller appends journal records only
- * after it returns (invariant 1). Also keeps the manifest reserve file at the size the manifest
+ * after it returns (invariant 1, docs/invariants.md). Also keeps the manifest reserve file at the size the manifest
  * may need, so a drive filled by surprise still has room for its manifest.
  */
 export class DriveWriter {

@@ -29,7 +29,7 @@ export interface ReadBackRequest {
 }
 
 /**
- * Read a sealed drive back (invariant 7) and journal it verified when every block and metadata
+ * Read a sealed drive back (invariant 7, docs/invariants.md) and journal it verified when every block and metadata
  * file matches. The drive's identity is checked first: another disk at the same mount path (the
  * one-bay swap) is "not at hand", never a failed drive. The reads come from the media (verify
  * drops each file's cached pages first), so the bytes checked are the bytes that ship.

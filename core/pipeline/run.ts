@@ -344,7 +344,7 @@ function driveSummaries(session: OpenSession, loop: CopyLoop): DriveSummary[] {
 }
 
 /**
- * Invariant 7: every sealed drive at hand is read back before it is reported ready, including one
+ * Invariant 7, docs/invariants.md: every sealed drive at hand is read back before it is reported ready, including one
  * sealed by a run that was killed before it could read it back; all at once. A drive given whose
  * identity does not match is "not read back yet", never failed.
  */

@@ -1,7 +1,8 @@
 /**
  * The journal records of a blob part being written: the part's start (SegmentStarted), each chunk
  * (Chunk) and the file's end (FileDone), and how they are appended: a file placed whole in one
- * record instead of three. Each is appended only after the bytes it names were written (invariant 1).
+ * record instead of three. Each is appended only after the bytes it names were written
+ * (invariant 1, docs/invariants.md).
  */
 import { RecordType, type ChunkRec, type FileDoneRec, type SegmentStartedRec } from '../journal/record-codec.js';
 import type { CopyRun, EncodedChunk, LiveFile } from './copy-run.js';
