@@ -27,7 +27,7 @@ async function prepared(
   const staging = `${t.dir}/${name}/staging`;
   writeTree(staging, spec);
   const drives = Array.from({ length: ndrives }, (_, i) => `${t.dir}/${name}/d${i + 1}`);
-  drives.forEach((d) => mkdirSync(d, { recursive: true }));
+  for (const d of drives) mkdirSync(d, { recursive: true });
   const r = await runSeedship([
     'prepare',
     '--staging',

@@ -78,10 +78,10 @@ export function haveNtfs(): boolean {
 /** Is `dir` a mount point now (per /proc/self/mountinfo)? */
 export function isMounted(dir: string): boolean {
   const target = join(realpathSync(dirname(dir)), basename(dir)); // not stat-ing a possibly dead FUSE root
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const unoctal = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
-    .some((l) => l.split(' ')[4] !== undefined && unescape(l.split(' ')[4]!) === target);
+    .some((l) => l.split(' ')[4] !== undefined && unoctal(l.split(' ')[4]!) === target);
 }
 
 /**

@@ -175,7 +175,7 @@ export function buildPosixTree(root: string, opts: { debianDocs?: boolean } = {}
     file(`win/${n}`);
   }
   const reserved = ['aux.txt', 'CON', 'nul', 'com1.log'].map((n) => `win/${n}`);
-  reserved.forEach((r) => file(r));
+  for (const r of reserved) file(r);
   const trailingDot = 'win/notes.';
   const trailingSpace = 'win/memo ';
   file(trailingDot);
@@ -184,7 +184,7 @@ export function buildPosixTree(root: string, opts: { debianDocs?: boolean } = {}
   // Case twins.
   dir('case');
   const caseTwins = ['case/Readme.md', 'case/README.md', 'case/readme.md'];
-  caseTwins.forEach((r) => file(r));
+  for (const r of caseTwins) file(r);
   const caseDirTwin = { dir: 'case/Docs', file: 'case/docs' };
   dir(caseDirTwin.dir);
   file(`${caseDirTwin.dir}/inside.txt`);
@@ -315,7 +315,9 @@ export function buildPosixTree(root: string, opts: { debianDocs?: boolean } = {}
     const fd = openSync(abs(sparse), 'w');
     try {
       ftruncateSync(fd, sparseSize);
-      dataOffsets.forEach((off, i) => writeSync(fd, bytesOf(dataLength, 0x5a + i), 0, dataLength, off));
+      dataOffsets.forEach((off, i) => {
+        writeSync(fd, bytesOf(dataLength, 0x5a + i), 0, dataLength, off);
+      });
     } finally {
       closeSync(fd);
     }
@@ -569,8 +571,10 @@ let bufB: Buffer | undefined;
 
 /** Offset of the first byte where two files of equal size differ, or -1 when they are equal. */
 function firstDifference(pathA: Buffer, pathB: Buffer): number {
-  const x = (bufA ??= Buffer.allocUnsafe(1 * MiB));
-  const y = (bufB ??= Buffer.allocUnsafe(1 * MiB));
+  bufA ??= Buffer.allocUnsafe(1 * MiB);
+  bufB ??= Buffer.allocUnsafe(1 * MiB);
+  const x = bufA;
+  const y = bufB;
   const fa = openSync(pathA, 'r');
   try {
     const fb = openSync(pathB, 'r');
