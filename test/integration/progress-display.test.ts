@@ -47,7 +47,7 @@ test('on a terminal the live display shows each drive and the whole step, redraw
       '--codec',
       'none',
     ];
-    const r = await runInPty(wide([...entry, ...args]), [], {}, 120_000);
+    const r = await runInPty(wide([...entry, ...args]), []);
     assert.equal(r.code, 0, r.output);
 
     // The drive lines as drawn, one render after another (each ends at the erase-to-end-of-line).
