@@ -33,7 +33,7 @@ test('kill -9 at 10 random moments, resume each time, then verify and restore by
     const extra: string[] = [];
     if (canMount()) for (const d of drives) unmount.push(mountTmpfs(d, 12));
     else {
-      drives.forEach((d) => mkdirSync(d));
+      for (const d of drives) mkdirSync(d);
       extra.push('--allow-staging-volume', '--drive-limit', '12M');
     }
     const args = [

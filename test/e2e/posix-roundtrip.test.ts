@@ -38,7 +38,7 @@ const why = !canMount() ? NEEDS_ROOT : !haveNtfs() ? `needs ntfs-3g drives (${wh
 before(async () => {
   if (why) return;
   tree = buildPosixTree(staging, { debianDocs: true });
-  // Two drives too small for the tree alone: the copy spans them.
+  // Two small drives, filled at once (each takes part of the tree): the copy spans them.
   unmount.push(mountNtfsDrive(`${t.dir}/d1.img`, drives[0]!, 128), mountNtfsDrive(`${t.dir}/d2.img`, drives[1]!, 160));
   az = await startAzurite();
 });

@@ -6,6 +6,26 @@ import { runSeedship, startSeedship } from '../support/cli.js';
 
 const MiB = 1024 * 1024;
 
+/** The parts of `bench --json`'s output these tests read (what a run leaves out is undefined or null). */
+interface BenchJson {
+  data: { source: string; datasets: { name: string }[]; staging: { bytes: number } };
+  levels: number[];
+  perCore: { rate: number }[];
+  pipeline: { dataset: string; level: number; threads: number; ratio: number }[];
+  drives: {
+    drive: string;
+    bytes: number;
+    windows: { bytes: number }[];
+    meanRate: number;
+    sustainedRate: number;
+    firstRate: number;
+    lastRate: number;
+    cliff: { fromRate: number; toRate: number } | null;
+  }[];
+  recommendation: { level: number; threads: number; basis: string };
+  estimate: { bytes: number; ratio: number; bottleneck: string } | null;
+}
+
 test("bench --drive --size 64M: one JSON object with every measurement; only the drive's own files remain", async () => {
   const t = tempDir();
   try {
@@ -18,7 +38,7 @@ test("bench --drive --size 64M: one JSON object with every measurement; only the
       env: { TMPDIR: scratch },
     });
     assert.equal(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as Record<string, any>;
+    const out = JSON.parse(r.stdout) as BenchJson;
     assert.equal(out.data.source, 'synthetic');
     assert.deepEqual(
       out.data.datasets.map((d: { name: string }) => d.name),
@@ -31,13 +51,13 @@ test("bench --drive --size 64M: one JSON object with every measurement; only the
     // data sets × levels × {1, 2} threads
     assert.equal(out.pipeline.length, 2 * 3 * 2);
     assert.deepEqual([...new Set(out.pipeline.map((p: { threads: number }) => p.threads))], [1, 2]);
-    const text = out.pipeline.find((p: { dataset: string; level: number }) => p.dataset === 'text' && p.level === 3);
+    const text = out.pipeline.find((p: { dataset: string; level: number }) => p.dataset === 'text' && p.level === 3)!;
     const random = out.pipeline.find(
       (p: { dataset: string; level: number }) => p.dataset === 'random' && p.level === 3,
-    );
+    )!;
     assert.ok(text.ratio < 0.6 && random.ratio > 0.95, `ratios ${text.ratio} ${random.ratio}`);
     assert.equal(out.drives.length, 1);
-    const d = out.drives[0];
+    const d = out.drives[0]!;
     assert.equal(d.drive, drive);
     assert.equal(d.bytes, 64 * MiB);
     assert.equal(d.windows.length, 8);
@@ -72,12 +92,12 @@ test('bench --staging: samples the tree and estimates the job, saying what it as
     assert.match(r.stdout, /no --drive: the drive's write rate is left out/);
     const j = await runSeedship(['bench', '--staging', `${t.dir}/s`, '--threads', '1', '--json']);
     assert.equal(j.code, 0, j.stderr);
-    const out = JSON.parse(j.stdout) as Record<string, any>;
+    const out = JSON.parse(j.stdout) as BenchJson;
     assert.equal(out.data.source, 'staging');
     assert.equal(out.data.staging.bytes, 9 * MiB + 5);
-    assert.equal(out.estimate.bytes, 9 * MiB + 5);
-    assert.ok(out.estimate.ratio > 0.1 && out.estimate.ratio < 1, `ratio ${out.estimate.ratio}`);
-    assert.equal(out.estimate.bottleneck, 'cpu');
+    assert.equal(out.estimate!.bytes, 9 * MiB + 5);
+    assert.ok(out.estimate!.ratio > 0.1 && out.estimate!.ratio < 1, `ratio ${out.estimate!.ratio}`);
+    assert.equal(out.estimate!.bottleneck, 'cpu');
   } finally {
     t.cleanup();
   }

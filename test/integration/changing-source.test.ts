@@ -155,7 +155,7 @@ test('a file found changed at its first read, before any record of it: copied ag
       const staging = `${t.dir}/s`;
       writeTree(staging, { 'a.txt': 'first', 'b/stale.bin': { size: 5 * MiB, seed: 8 }, 'c.txt': 'last' });
       const ds = Array.from({ length: drives }, (_, i) => `${t.dir}/d${i}`);
-      ds.forEach((d) => mkdirSync(d));
+      for (const d of ds) mkdirSync(d);
       const fs = new StaleWalkFs(`${staging}/b/stale.bin`);
       const {
         code,

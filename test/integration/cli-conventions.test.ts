@@ -242,7 +242,10 @@ test('help is grouped by purpose: the commands of the program, the options of pr
     'Job creation (with --create-job):',
   ])
     assert.match(prep.stdout, new RegExp(`^${h.replace(/[()]/g, '\\$&')}$`, 'm'));
-  assert.match(prep.stdout, /\nCopy:\n\s+--codec <codec>\s+zstd \(default\) or none[^]*?\(choices: "zstd", "none"\)/);
+  assert.match(
+    prep.stdout,
+    /\nCopy:\n\s+--codec <codec>\s+zstd \(default\) or none[\s\S]*?\(choices: "zstd", "none"\)/,
+  );
 });
 
 /** The command names listed in a --help text. */

@@ -23,7 +23,7 @@ test('one of three drives fails mid-copy: it is named and never sealed, its file
     ...Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`small/s${i}.txt`, `small ${i}\n`.repeat(i + 1)])),
   });
   const good = [join(dir, 'g1'), join(dir, 'g2')];
-  good.forEach((d) => mkdirSync(d));
+  for (const d of good) mkdirSync(d);
   const dying = await mountFailingDrive(join(dir, 'bad'), 3 * MiB);
   try {
     const session = join(dir, 'session');

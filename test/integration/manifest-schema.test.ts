@@ -27,7 +27,7 @@ test('manifests seedship writes validate against the documented schema and its r
     for (const [src, extra] of runs) {
       n++;
       const drives = [1, 2, 3, 4].map((i) => `${t.dir}/r${n}d${i}`);
-      drives.forEach((d) => mkdirSync(d));
+      for (const d of drives) mkdirSync(d);
       const r = await runSeedship([
         'prepare',
         '--staging',

@@ -40,7 +40,7 @@ test('zstd prepare spans three drives, verifies, and restores byte for byte', as
     const staging = `${t.dir}/staging`;
     writeTree(staging, mixedTree());
     const drives = [1, 2, 3].map((i) => `${t.dir}/d${i}`);
-    drives.forEach((d) => mkdirSync(d));
+    for (const d of drives) mkdirSync(d);
     const r = await runSeedship(prepareArgs(staging, drives, ['--drive-limit', '9M', '--json', '--level', '1']));
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout) as {
@@ -91,7 +91,7 @@ test('a blob split across drives is a standard .zst when its parts are joined', 
     const staging = `${t.dir}/staging`;
     writeTree(staging, { 'big.bin': { size: 13 * MiB, seed: 9 } });
     const drives = [1, 2, 3, 4].map((i) => `${t.dir}/d${i}`);
-    drives.forEach((d) => mkdirSync(d));
+    for (const d of drives) mkdirSync(d);
     const r = await runSeedship(prepareArgs(staging, drives, ['--drive-limit', '6M']));
     assert.equal(r.code, 0, r.stderr);
     const parts = drives.map((d) => `${d}/itest/big.bin.zst`).filter((p) => existsSync(p));
@@ -115,7 +115,7 @@ test('codec none with page blobs: sparse ranges, 512-aligned, restores identical
     vhd.write('conectix', vhd.length - 512);
     writeTree(staging, { 'disk.vhd': vhd, 'zero.vhd': Buffer.alloc(1024 * 1024) });
     const drives = [`${t.dir}/d1`, `${t.dir}/d2`];
-    drives.forEach((d) => mkdirSync(d));
+    for (const d of drives) mkdirSync(d);
     const r = await runSeedship(prepareArgs(staging, drives, ['--codec', 'none', '--blob-type', 'page']));
     assert.equal(r.code, 0, r.stderr);
     const manifest = readFileSync(`${drives[0]}/DriveManifest.xml`, 'utf8');
@@ -155,7 +155,7 @@ test('--encrypt: keys stay in the session (0600), drives hold no plain data, ver
     const marker = 'PLAINTEXT-MARKER-'.repeat(1000);
     writeTree(staging, { 'secret.txt': marker, 'r.bin': { size: 5 * MiB, seed: 11 } });
     const drives = [`${t.dir}/d1`, `${t.dir}/d2`];
-    drives.forEach((d) => mkdirSync(d));
+    for (const d of drives) mkdirSync(d);
     const r = await runSeedship(prepareArgs(staging, drives, ['--encrypt', '--codec', 'none', '--drive-limit', '6M']));
     assert.equal(r.code, 0, r.stderr);
     const session = `${staging}/.seedship/itest`;
@@ -330,7 +330,7 @@ test('--service-strict never splits a block blob: a file that does not fit goes 
       'c.bin': { size: 3 * MiB, seed: 43 },
     });
     const drives = [1, 2, 3].map((i) => `${t.dir}/d${i}`);
-    drives.forEach((d) => mkdirSync(d));
+    for (const d of drives) mkdirSync(d);
     const r = await runSeedship(
       prepareArgs(staging, drives, ['--codec', 'none', '--drive-limit', '8M', '--service-strict']),
     );

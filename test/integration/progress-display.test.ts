@@ -47,10 +47,11 @@ test('on a terminal the live display shows each drive and the whole step, redraw
       '--codec',
       'none',
     ];
-    const r = await runInPty(wide([...entry, ...args]), [], {}, 120_000);
+    const r = await runInPty(wide([...entry, ...args]), []);
     assert.equal(r.code, 0, r.output);
 
     // The drive lines as drawn, one render after another (each ends at the erase-to-end-of-line).
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal output's escapes (ESC) end a drawn line
     const renders = [...r.output.matchAll(/ {2}(SS\w+) [^\x1b\r\n]*\(\d+% full\)[^\x1b\r\n]*/g)].map((m) => m[0]);
     const ids = new Set([...r.output.matchAll(/ {2}(SS\w+) \S+ {2}writing/g)].map((m) => m[1]));
     assert.equal(ids.size, 2, 'both drives were shown being written');
@@ -62,6 +63,7 @@ test('on a terminal the live display shows each drive and the whole step, redraw
         `drive ${id}: an observed rate was shown`,
       );
     }
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal output's escapes (ESC) end a drawn line
     const steps = new Set([...r.output.matchAll(/prepare copy {2}elapsed [^\x1b\r\n]*/g)].map((m) => m[0]));
     assert.ok(steps.size >= 2, 'the step line was redrawn during the copy');
     assert.match([...steps].join('\n'), /\d+\/\d+ files/);

@@ -73,7 +73,7 @@ test('the report opens in chromium offline: every drive, the chart with a line p
       'odd/a:b?.txt': 'NTFS would not keep this name',
     });
     const drives = [`${t.dir}/d1`, `${t.dir}/d2`];
-    drives.forEach((d) => mkdirSync(d));
+    for (const d of drives) mkdirSync(d);
     const p = await runSeedship([
       'prepare',
       '--staging',
@@ -129,6 +129,7 @@ test('the report opens in chromium offline: every drive, the chart with a line p
         const row = page.locator(`#drive-${id}`);
         assert.equal(await row.count(), 1, `drive ${id} has its row`);
         assert.ok(await row.isVisible());
+        // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText (the rendered text), not a DOM node
         assert.match((await row.innerText()).replace(/\s+/g, ' '), /sealed .*ok .*passed/);
       }
       const chart = page.locator('svg#throughput-chart');
@@ -148,6 +149,7 @@ test('the report opens in chromium offline: every drive, the chart with a line p
       }
       assert.ok((await page.locator(`text=odd/${TRAP}`).count()) >= 1, 'the trap name is shown as text');
       assert.equal(await page.locator('img').count(), 0);
+      // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText (the rendered text), not a DOM node
       assert.match(await page.locator('#warnings').innerText(), /Warnings \(1\)/);
 
       const shot = `${t.dir}/report.png`;

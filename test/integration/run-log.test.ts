@@ -199,7 +199,7 @@ test('--debug adds debug records: the options as parsed (keys masked) and the st
     const kl = onlyLog(`${t.dir}/keys`, 'prepare');
     assert.ok(!kl.text.includes(BITLOCKER_KEY));
     assert.equal(
-      (kl.records.find((x) => x.msg === 'options')?.options as { bitlockerKey: unknown }).bitlockerKey,
+      (kl.records.find((x) => x.msg === 'options')?.options as { bitlockerKey: unknown } | undefined)?.bitlockerKey,
       '***',
     );
   } finally {

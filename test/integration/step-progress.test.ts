@@ -65,7 +65,7 @@ async function prepared(
     empty: '',
   });
   const drives = Array.from({ length: ndrives }, (_, i) => `${t.dir}/${name}/d${i + 1}`);
-  drives.forEach((d) => mkdirSync(d, { recursive: true }));
+  for (const d of drives) mkdirSync(d, { recursive: true });
   const r = await runSeedship([
     'prepare',
     '--staging',
@@ -103,7 +103,7 @@ test('verify: manifests read first, their bytes the total, every drive read back
   for (const session of [undefined, p.session]) {
     const { board, phases } = recorded('verify');
     const pool = deps.createChunkProcessor(2);
-    let results;
+    let results: Awaited<ReturnType<typeof runVerify>>;
     try {
       results = await runVerify(deps.fs, pool, { drives: p.drives, session, signal, board });
     } finally {
@@ -172,7 +172,7 @@ test('plan: scanning counts entries and bytes, sampling counts the samples of th
   });
   const { board, phases } = recorded('plan');
   const pool = deps.createChunkProcessor(2);
-  let r;
+  let r: Awaited<ReturnType<typeof runPlan>>;
   try {
     r = await runPlan(deps.fs, pool, deps.clock, {
       staging,
@@ -334,7 +334,7 @@ test('restore from drives: a track per drive, every entry counted against the jo
   const p = await prepared('rsdrives');
   const { board, phases } = recorded('restore');
   const pool = deps.createChunkProcessor(2);
-  let r;
+  let r: Awaited<ReturnType<typeof restoreFromDrives>>;
   try {
     r = await restoreFromDrives(deps.fs, pool, {
       drives: p.drives,

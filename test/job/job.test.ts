@@ -16,7 +16,7 @@ let env: NodeJS.ProcessEnv;
 
 before(async () => {
   writeTree(`${t.dir}/staging`, { 'a.bin': { size: 5 * 1024 * 1024, seed: 1 }, 'b.txt': 'b' });
-  drives.forEach((d) => mkdirSync(d));
+  for (const d of drives) mkdirSync(d);
   const r = await runSeedship([
     'prepare',
     '--staging',

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { hashTree, tempDir, writeTree } from '../support/tree.js';
-import { runSeedship } from '../support/cli.js';
+import { HUNG_MS, runSeedship } from '../support/cli.js';
 import { canMount, mountTmpfs, NEEDS_ROOT } from '../support/mounts.js';
 
 const THIEF = fileURLToPath(new URL('../support/inode-thief-entry.js', import.meta.url));
@@ -38,7 +38,7 @@ test('issue #12: a drive out of inodes is sealed although every inode freed on i
     const r = spawnSync(process.execPath, [THIEF, d1, ...args], {
       env: { ...process.env, CI: 'true' },
       encoding: 'utf8',
-      timeout: 120_000,
+      timeout: HUNG_MS,
     });
     assert.equal(r.status, 4, r.stderr.slice(-1500));
     // The other writer did take inodes (the drive ran out, then every inode freed went to it).

@@ -89,7 +89,8 @@ export class ArmServer {
           };
           if (this.throttleNext > 0) {
             this.throttleNext--;
-            return send(429, { error: { code: 'TooManyRequests', message: 'throttled' } }, { 'retry-after': '1' });
+            send(429, { error: { code: 'TooManyRequests', message: 'throttled' } }, { 'retry-after': '1' });
+            return;
           }
           this.#route(req.method ?? '', u, body, send);
         });
@@ -108,23 +109,32 @@ export class ArmServer {
     const p = u.pathname;
     let m = /^\/providers\/Microsoft\.ImportExport\/locations(?:\/([^/]+))?$/.exec(p);
     if (m && method === 'GET') {
-      if (m[1]) return send(200, m[1] === 'closedus' ? LOCATION('closedus', ['westus']) : LOCATION(m[1], [m[1]]));
+      if (m[1]) {
+        send(200, m[1] === 'closedus' ? LOCATION('closedus', ['westus']) : LOCATION(m[1], [m[1]]));
+        return;
+      }
       // The REST spec marks this list as not pageable (nextLinkName null): one page.
-      return send(200, { value: [LOCATION('westus', ['westus']), LOCATION('eastus', ['eastus'])] });
+      send(200, { value: [LOCATION('westus', ['westus']), LOCATION('eastus', ['eastus'])] });
+      return;
     }
     m =
       /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ImportExport\/jobs\/([^/]+)(\/listBitLockerKeys)?$/.exec(
         p,
       );
-    if (!m) return send(404, { error: { code: 'NotFound', message: `no route ${method} ${p}` } });
+    if (!m) {
+      send(404, { error: { code: 'NotFound', message: `no route ${method} ${p}` } });
+      return;
+    }
     const [, sub, rg, name, keys] = m;
-    if (rg === 'denied-rg')
-      return send(403, {
+    if (rg === 'denied-rg') {
+      send(403, {
         error: {
           code: 'AuthorizationFailed',
           message: `The client does not have authorization to perform action over scope '/subscriptions/${sub}/resourceGroups/${rg}'.`,
         },
       });
+      return;
+    }
     const key = `${sub}/${rg}/${name}`;
     const id = `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.ImportExport/jobs/${name}`;
     if (keys && method === 'POST') {
@@ -132,12 +142,13 @@ export class ArmServer {
       const drives = ((j?.properties as { driveList?: { driveId: string }[] } | undefined)?.driveList ?? []) as {
         driveId: string;
       }[];
-      return send(200, {
+      send(200, {
         value: drives.map((d) => ({
           driveId: d.driveId,
           bitLockerKey: '238810-662376-448998-450120-652806-203390-606320-483076',
         })),
       });
+      return;
     }
     if (method === 'PUT') {
       const b = body as {
@@ -167,23 +178,31 @@ export class ArmServer {
         },
       };
       this.#jobs.set(key, job);
-      return send(201, job);
+      send(201, job);
+      return;
     }
     const j = this.#jobs.get(key);
-    if (!j)
-      return send(404, {
+    if (!j) {
+      send(404, {
         error: {
           code: 'ResourceNotFound',
           message: `The Resource 'Microsoft.ImportExport/jobs/${name}' under resource group '${rg}' was not found.`,
         },
       });
+      return;
+    }
     if (method === 'PATCH') {
       const props = (body as { properties?: Record<string, unknown> }).properties ?? {};
       Object.assign(j.properties as object, props);
-      return send(200, j);
+      send(200, j);
+      return;
     }
-    if (method === 'GET') return send(200, j);
-    return send(405, { error: { code: 'MethodNotAllowed', message: method } });
+    if (method === 'GET') {
+      send(200, j);
+      return;
+    }
+    send(405, { error: { code: 'MethodNotAllowed', message: method } });
+    return;
   }
 
   /** Move a job on, as the data center would. */

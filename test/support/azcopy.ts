@@ -33,6 +33,7 @@ import {
   StorageSharedKeyCredential,
   generateAccountSASQueryParameters,
 } from '@azure/storage-blob';
+import { HUNG_MS } from './cli.js';
 
 /** The AzCopy version the findings in docs/azcopy-posix.md and the reference test were made with. */
 export const AZCOPY_VERSION = '10.32.2';
@@ -124,7 +125,7 @@ export function azcopyPath(): string | undefined {
   }
   const home = mkdtempSync(join(tmpdir(), 'seedship-azcopy-probe-'));
   try {
-    const r = spawnSync(bin, ['--version'], { env: azcopyEnv(home), encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(bin, ['--version'], { env: azcopyEnv(home), encoding: 'utf8', timeout: 120_000 });
     const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
     if (r.status !== 0 || !/azcopy version 10\./.test(out)) {
       probed = {
@@ -247,7 +248,7 @@ export interface AzcopyRunOptions {
   readonly extraArgs?: readonly string[];
   /** Resolve instead of throwing when AzCopy exits non-zero (its summary says what failed). */
   readonly allowFailure?: boolean;
-  /** Kill AzCopy after this long; 120 s by default. */
+  /** Kill AzCopy after this long, as hung; HUNG_MS (10 min) by default. */
   readonly timeoutMs?: number;
   /** Upload only: create the container first if it is missing (AzCopy does not); true by default. */
   readonly createContainer?: boolean;
@@ -321,7 +322,7 @@ async function azcopyCopy(
         let err = '';
         child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
         child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
-        const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+        const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? HUNG_MS);
         child.on('error', (e) => {
           clearTimeout(timer);
           reject(e);

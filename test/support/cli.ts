@@ -14,6 +14,13 @@ import { fileURLToPath } from 'node:url';
 /** Path of the compiled CLI entry. */
 export const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
+/**
+ * How long a child CLI may run before it is killed as hung (ms). Not a measure of speed: a run
+ * that takes seconds on a quiet machine can take minutes beside a benchmark on two cores, and
+ * only a run that never ends should fail for its time.
+ */
+export const HUNG_MS = 600_000;
+
 let logDir: string | undefined;
 
 /**
@@ -55,10 +62,16 @@ export function runSeedship(
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    const limit = opts.timeoutMs ?? HUNG_MS;
+    let hung = false;
+    const timer = setTimeout(() => {
+      hung = true;
+      child.kill('SIGKILL');
+    }, limit);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      if (hung) stderr += `\nrunSeedship: killed after ${limit} ms without exiting (hung?)\n`;
       resolve({ code, signal, stdout, stderr });
     });
     child.stdin.end(opts.input ?? '');

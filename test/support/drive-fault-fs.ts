@@ -23,7 +23,7 @@ interface Rule extends DriveFaultRule {
   /** short: the most bytes one write stores; slow: ms per operation. */
   readonly amount: number;
   /** short: what the shortened write does after storing its part. */
-  readonly then: DriveFaultCode | 'silent';
+  readonly failWith: DriveFaultCode | 'silent';
   /** short: operations left to shorten. */
   left: number;
   /** slow: delay syncs (datasync, sync, syncFileSystem) too. */
@@ -54,9 +54,9 @@ export function injectedError(code: DriveFaultCode, syscall: string, path: strin
  *   `n = 0` is a drive that is already dead. `trip(prefix)` kills it on command.
  * - `failAfterBytes(prefix, n, 'ENOSPC')`: a drive that fills up after `n` bytes. Writes, creates
  *   and mkdir fail with ENOSPC from then on; syncs, renames and reads still work, as on a full disk.
- * - `shortWrites(prefix, max, {then})`: each write longer than `max` stores only `max` bytes, then
- *   fails with `then` (EIO by default: what NodeFileSystem reports when the kernel stops short), or
- *   with `then: 'silent'` returns as if it had written everything (a drive that loses data).
+ * - `shortWrites(prefix, max, {failWith})`: each write longer than `max` stores only `max` bytes, then
+ *   fails with `failWith` (EIO by default: what NodeFileSystem reports when the kernel stops short), or
+ *   with `failWith: 'silent'` returns as if it had written everything (a drive that loses data).
  * - `slowWrites(prefix, ms)`: waits `delay(ms)` before each write (and sync, with `syncs: true`).
  *   `delay` is injected, so a test decides when time passes and never sleeps.
  *
@@ -87,7 +87,7 @@ export class DriveFaultFs implements FileSystem {
       tripped: false,
       reads: false,
       amount: 0,
-      then: 'EIO',
+      failWith: 'EIO',
       left: Infinity,
       syncs: false,
       code: 'EIO',
@@ -121,20 +121,20 @@ export class DriveFaultFs implements FileSystem {
     for (const r of this.#rules) if (r.kind === 'limit' && r.prefix === prefix.replace(/\/+$/, '')) r.tripped = true;
   }
 
-  /** Writes over `maxBytes` under `prefix` store `maxBytes` and then fail with `then` (or return, `'silent'`). */
+  /** Writes over `maxBytes` under `prefix` store `maxBytes` and then fail with `failWith` (or return, `'silent'`). */
   shortWrites(
     prefix: string,
     maxBytes: number,
-    opts: { then?: DriveFaultCode | 'silent'; times?: number } = {},
+    opts: { failWith?: DriveFaultCode | 'silent'; times?: number } = {},
   ): DriveFaultRule {
-    const then = opts.then ?? 'EIO';
+    const failWith = opts.failWith ?? 'EIO';
     return this.#add({
       prefix,
       kind: 'short',
       amount: maxBytes,
-      then,
+      failWith,
       left: opts.times ?? Infinity,
-      description: `short writes of ${maxBytes} bytes under ${prefix}, then ${then}`,
+      description: `short writes of ${maxBytes} bytes under ${prefix}, then ${failWith}`,
     });
   }
 
@@ -208,7 +208,10 @@ export class DriveFaultFs implements FileSystem {
       } else if (r.kind === 'short' && r.left > 0 && length > r.amount && !plan) {
         r.left--;
         r.fired++;
-        plan = { keep: r.amount, error: r.then === 'silent' ? undefined : injectedError(r.then, syscall, path) };
+        plan = {
+          keep: r.amount,
+          error: r.failWith === 'silent' ? undefined : injectedError(r.failWith, syscall, path),
+        };
       }
     }
     return plan;

@@ -53,6 +53,11 @@ export function mountLoopImage(image: string, dir: string, sizeMiB: number, fs: 
 }
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/**
+ * How long the waits below give the kernel, FUSE or a mount helper (ms): they end as soon as what
+ * they wait for happens, so this only has to be long enough for a machine under heavy load.
+ */
+const PATIENCE_MS = 60_000;
 function sleepMs(ms: number): void {
   Atomics.wait(sleepCell, 0, 0, ms);
 }
@@ -78,10 +83,10 @@ export function haveNtfs(): boolean {
 /** Is `dir` a mount point now (per /proc/self/mountinfo)? */
 export function isMounted(dir: string): boolean {
   const target = join(realpathSync(dirname(dir)), basename(dir)); // not stat-ing a possibly dead FUSE root
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const unoctal = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
-    .some((l) => l.split(' ')[4] !== undefined && unescape(l.split(' ')[4]!) === target);
+    .some((l) => l.split(' ')[4] !== undefined && unoctal(l.split(' ')[4]!) === target);
 }
 
 /**
@@ -126,13 +131,13 @@ export function mountNtfsDrive(image: string, dir: string, sizeMiB: number): () 
         execFileSync('losetup', ['-d', loop], { stdio: ['ignore', 'ignore', 'pipe'] });
         break;
       } catch (err) {
-        if (i >= 20) throw err;
+        if (i >= PATIENCE_MS / 100) throw err;
         sleepMs(100);
       }
     }
     // Wait until the kernel has let go of the device (detach can be deferred while it is open).
     const backing = `/sys/block/${loop.replace('/dev/', '')}/loop/backing_file`;
-    for (let i = 0; i < 50 && existsSync(backing); i++) sleepMs(100);
+    for (let i = 0; i < PATIENCE_MS / 100 && existsSync(backing); i++) sleepMs(100);
   };
   try {
     execFileSync('mkntfs', ['-Q', '-F', loop], { stdio: 'ignore' });
@@ -150,11 +155,11 @@ export function mountNtfsDrive(image: string, dir: string, sizeMiB: number): () 
         break;
       } catch (err) {
         if (!isMounted(dir)) break; // someone else unmounted it
-        if (i >= 20) throw new Error(`umount ${dir} kept failing: ${(err as Error).message}`);
+        if (i >= PATIENCE_MS / 150) throw new Error(`umount ${dir} kept failing: ${(err as Error).message}`);
         sleepMs(150); // FUSE is busy for a moment after the last close
       }
     }
-    for (let i = 0; i < 50 && isMounted(dir); i++) sleepMs(100);
+    for (let i = 0; i < PATIENCE_MS / 100 && isMounted(dir); i++) sleepMs(100);
     if (isMounted(dir)) throw new Error(`${dir} is still mounted after umount`);
     detach();
     done = true;
@@ -183,7 +188,7 @@ export function mountExt4LoopDrive(image: string, dir: string, sizeMiB: number):
   const name = device.replace('/dev/', '');
   const detach = () => {
     execFileSync('losetup', ['-d', device]);
-    for (let i = 0; i < 50 && existsSync(`/sys/block/${name}/loop/backing_file`); i++) sleepMs(100);
+    for (let i = 0; i < PATIENCE_MS / 100 && existsSync(`/sys/block/${name}/loop/backing_file`); i++) sleepMs(100);
   };
   try {
     execFileSync('mkfs.ext4', ['-q', '-F', device], { stdio: 'ignore' });
@@ -320,7 +325,7 @@ export async function mountFailingDrive(
   let running = true;
   void exited.then(() => (running = false));
   // Mounting takes the FUSE process a moment; it either shows up in mountinfo or the process ends.
-  for (let i = 0; i < 200 && running && !isMounted(path); i++) await sleep(50);
+  for (let i = 0; i < (2 * PATIENCE_MS) / 50 && running && !isMounted(path); i++) await sleep(50);
   if (!isMounted(path)) {
     child.kill('SIGKILL');
     await exited;
@@ -337,14 +342,14 @@ export async function mountFailingDrive(
         try {
           execFileSync('umount', [path], { stdio: ['ignore', 'ignore', 'pipe'] });
         } catch (err) {
-          if (i >= 20) throw new Error(`umount ${path} kept failing: ${(err as Error).message}`);
+          if (i >= PATIENCE_MS / 150) throw new Error(`umount ${path} kept failing: ${(err as Error).message}`);
           await sleep(150); // FUSE is busy for a moment after the last close
         }
       }
       // The FUSE loop ends once its mount is gone; a process that hangs on is ended.
       const ended = await Promise.race([
         exited.then(() => true),
-        sleep(5000, undefined, { ref: false }).then(() => false),
+        sleep(PATIENCE_MS, undefined, { ref: false }).then(() => false),
       ]);
       if (!ended) {
         child.kill('SIGKILL');

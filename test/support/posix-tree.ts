@@ -30,9 +30,12 @@ import { bytesOf } from './tree.js';
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
+/** How many of /usr/share/doc's package dirs the tree copies (the awkward ones first, `pickDocs`). */
+const DOCS_PACKAGES = 120;
+/** At most this many package dirs of each awkward kind (a link, an executable, an odd name…). */
+const DOCS_PER_KIND = 8;
+
 /** A relative path inside the tree: a string, or a Buffer where the name is not valid UTF-8. */
-/** How many of /usr/share/doc's package dirs the tree copies. */
-const DOCS_PACKAGES = 400;
 
 export type RelPath = string | Buffer;
 
@@ -145,6 +148,55 @@ export function setTimesNs(paths: string | string[], ns: bigint): void {
     execFileSync('touch', ['-h', '-d', `@${sec}.${frac}`, '--', ...list], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/** `n` of `xs`, spread evenly over it (all of them when it has no more). */
+function spread<T>(xs: readonly T[], n: number): T[] {
+  if (xs.length <= n) return [...xs];
+  const step = xs.length / n;
+  return Array.from({ length: n }, (_, i) => xs[Math.floor(i * step)]!);
+}
+
+/**
+ * The awkward kinds a package dir of /usr/share/doc can hold: a link for the whole dir, links,
+ * executables, other file types, hard links, owners other than root, modes other than
+ * 0644/0755/0777, names outside [A-Za-z0-9._+-] (a space, a non-ASCII byte). Empty for a plain one.
+ */
+function docsKinds(path: string): Set<string> {
+  const kinds = new Set<string>();
+  const visit = (p: string, top: boolean): void => {
+    const st = lstatSync(p);
+    const name = p.slice(p.lastIndexOf('/') + 1);
+    if (!/^[A-Za-z0-9._+-]+$/.test(name)) kinds.add('odd name');
+    if (st.uid !== 0 || st.gid !== 0) kinds.add('owner');
+    const perm = st.mode & 0o7777;
+    if (st.isSymbolicLink()) kinds.add(top ? 'dir link' : 'link');
+    else if (st.isDirectory()) {
+      if (perm !== 0o755) kinds.add('mode');
+      for (const e of readdirSync(p)) visit(`${p}/${e}`, false);
+    } else if (st.isFile()) {
+      if (perm !== 0o644 && perm !== 0o755) kinds.add('mode');
+      if (perm & 0o111) kinds.add('executable');
+      if (st.nlink > 1) kinds.add('hard link');
+    } else kinds.add('special file');
+  };
+  visit(path, true);
+  return kinds;
+}
+
+/**
+ * Which of `src`'s package dirs to copy, at most `max`: up to DOCS_PER_KIND of each awkward kind
+ * (`docsKinds`), spread over the alphabet, then plain ones spread evenly to make up `max`. Sorted.
+ */
+function pickDocs(src: string, max: number): string[] {
+  const names = readdirSync(src).sort();
+  const byKind = new Map<string, string[]>();
+  for (const n of names) for (const k of docsKinds(`${src}/${n}`)) byKind.set(k, [...(byKind.get(k) ?? []), n]);
+  const picked = new Set<string>();
+  for (const members of byKind.values()) for (const n of spread(members, DOCS_PER_KIND)) picked.add(n);
+  const rest = names.filter((n) => !picked.has(n));
+  for (const n of spread(rest, Math.max(0, max - picked.size))) picked.add(n);
+  return [...picked].sort();
+}
+
 /**
  * Build the staging tree under `root` (created if missing; should be empty). Synchronous.
  * With `debianDocs`, also a `cp -a` of this machine's /usr/share/doc under `usr-share-doc/`.
@@ -175,7 +227,7 @@ export function buildPosixTree(root: string, opts: { debianDocs?: boolean } = {}
     file(`win/${n}`);
   }
   const reserved = ['aux.txt', 'CON', 'nul', 'com1.log'].map((n) => `win/${n}`);
-  reserved.forEach((r) => file(r));
+  for (const r of reserved) file(r);
   const trailingDot = 'win/notes.';
   const trailingSpace = 'win/memo ';
   file(trailingDot);
@@ -184,7 +236,7 @@ export function buildPosixTree(root: string, opts: { debianDocs?: boolean } = {}
   // Case twins.
   dir('case');
   const caseTwins = ['case/Readme.md', 'case/README.md', 'case/readme.md'];
-  caseTwins.forEach((r) => file(r));
+  for (const r of caseTwins) file(r);
   const caseDirTwin = { dir: 'case/Docs', file: 'case/docs' };
   dir(caseDirTwin.dir);
   file(`${caseDirTwin.dir}/inside.txt`);
@@ -315,7 +367,9 @@ export function buildPosixTree(root: string, opts: { debianDocs?: boolean } = {}
     const fd = openSync(abs(sparse), 'w');
     try {
       ftruncateSync(fd, sparseSize);
-      dataOffsets.forEach((off, i) => writeSync(fd, bytesOf(dataLength, 0x5a + i), 0, dataLength, off));
+      dataOffsets.forEach((off, i) => {
+        writeSync(fd, bytesOf(dataLength, 0x5a + i), 0, dataLength, off);
+      });
     } finally {
       closeSync(fd);
     }
@@ -365,14 +419,9 @@ export function buildPosixTree(root: string, opts: { debianDocs?: boolean } = {}
     if (!existsSync(src)) debianDocs = { included: false, reason: `${src} does not exist on this machine` };
     else {
       const c0 = performance.now();
-      // At most DOCS_PACKAGES of its package dirs, spread evenly over the alphabet (links and all):
-      // the suite's time should not grow with what the machine installs (chromium alone adds 240).
-      const names = readdirSync(src).sort();
-      const step = Math.max(1, names.length / DOCS_PACKAGES);
-      const some = Array.from(
-        { length: Math.min(DOCS_PACKAGES, names.length) },
-        (_, i) => `${src}/${names[Math.floor(i * step)]}`,
-      );
+      // At most DOCS_PACKAGES of its package dirs (links and all): the suite's time should not grow
+      // with what the machine installs (chromium alone adds 240), and each awkward kind stays in.
+      const some = pickDocs(src, DOCS_PACKAGES).map((n) => `${src}/${n}`);
       mkdirSync(`${root}/${rel}`);
       const r = spawnSync('cp', ['-a', '--', ...some, `${root}/${rel}/`], { encoding: 'utf8' });
       if (r.status !== 0) {
@@ -569,8 +618,10 @@ let bufB: Buffer | undefined;
 
 /** Offset of the first byte where two files of equal size differ, or -1 when they are equal. */
 function firstDifference(pathA: Buffer, pathB: Buffer): number {
-  const x = (bufA ??= Buffer.allocUnsafe(1 * MiB));
-  const y = (bufB ??= Buffer.allocUnsafe(1 * MiB));
+  bufA ??= Buffer.allocUnsafe(1 * MiB);
+  bufB ??= Buffer.allocUnsafe(1 * MiB);
+  const x = bufA;
+  const y = bufB;
   const fa = openSync(pathA, 'r');
   try {
     const fb = openSync(pathB, 'r');

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { HUNG_MS } from './cli.js';
 
 /**
  * Run a command in a pseudo-terminal (util-linux `script`), answering prompts: each time the
@@ -10,7 +11,7 @@ export function runInPty(
   argv: string[],
   answers: { when: RegExp; send: string; before?: () => void }[],
   env: NodeJS.ProcessEnv = {},
-  timeoutMs = 60_000,
+  timeoutMs = HUNG_MS,
 ): Promise<{ code: number | null; output: string }> {
   const quoted = argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ');
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, TERM: 'xterm' };
@@ -30,9 +31,14 @@ export function runInPty(
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    let hung = false;
+    const timer = setTimeout(() => {
+      hung = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
+      if (hung) output += `\nrunInPty: killed after ${timeoutMs} ms without exiting (hung?)\n`;
       resolve({ code, output });
     });
   });

@@ -38,7 +38,9 @@ export function runLogLines(run: SyntheticRun): string[] {
   for (let i = 0; i <= run.samples; i++) {
     const elapsedMs = i * run.intervalMs;
     if (i > 0)
-      run.drives.forEach((d, k) => (done[k]! += Math.round((d.rate(i / run.samples) * run.intervalMs) / 1000)));
+      run.drives.forEach((d, k) => {
+        done[k]! += Math.round((d.rate(i / run.samples) * run.intervalMs) / 1000);
+      });
     const tracks = run.drives.map((d, k) => ({
       key: d.id,
       label: d.label,

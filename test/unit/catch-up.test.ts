@@ -18,7 +18,9 @@ test('catch-up judges each entry by the last outcome its path has in the journal
     writeTree(staging, { a: 'a', a2: 'a2', b: 'b', c: 'c', c2: 'c2', d: 'd', e: 'e', f: 'f', g: 'g' });
     const journal = `${t.dir}/journal`;
     const w = await JournalWriter.create(fs, journal, Buffer.alloc(16, 5));
-    const add = (...rs: JournalRecord[]) => rs.forEach((r) => w.append(r));
+    const add = (...rs: JournalRecord[]) => {
+      for (const r of rs) w.append(r);
+    };
     const started = async (file: number, path: string, drive = 0, part = 1, sizeDelta = 0): Promise<JournalRecord> => {
       const st = await fs.lstat(`${staging}/${path}`);
       return {

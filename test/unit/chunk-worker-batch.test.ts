@@ -46,7 +46,9 @@ test('encodeMany: large chunks in pooled buffers, small ones, a page blob and a 
     const big = randomBytes(3 * 4 * MiB - 1000);
     writeFileSync(join(dir, 'big'), big);
     const small = [randomBytes(0), randomBytes(55), randomBytes(64 * 1024)];
-    small.forEach((b, i) => writeFileSync(join(dir, `s${i}`), b));
+    small.forEach((b, i) => {
+      writeFileSync(join(dir, `s${i}`), b);
+    });
     // Non-zero pages at 0 and at 3 × 512, zeros between: a page blob chunk of two extents.
     const vhd = Buffer.alloc(8 * 512);
     randomBytes(512).copy(vhd, 0);
@@ -72,7 +74,9 @@ test('encodeMany: large chunks in pooled buffers, small ones, a page blob and a 
       assert.equal(r.stored.byteOffset, 0);
     }
     assert.equal(new Set(rs.slice(0, 3).map((r) => r.ok && r.stored.buffer)).size, 3);
-    small.forEach((b, i) => assertEncoded(rs[3 + i], b, `small ${i}`));
+    small.forEach((b, i) => {
+      assertEncoded(rs[3 + i], b, `small ${i}`);
+    });
     const p = rs[6];
     assertEncoded(p, vhd, 'page blob');
     assert.deepEqual(

@@ -133,7 +133,7 @@ test('short writes: a write over the limit stores a prefix, then fails (EIO by d
   await fs.mkdir(d1);
   await fs.mkdir(d10);
   const eio = fs.shortWrites(d1, 512, { times: 1 });
-  const silent = fs.shortWrites(d10, 100, { then: 'silent' });
+  const silent = fs.shortWrites(d10, 100, { failWith: 'silent' });
   const h = await fs.open(join(d1, 'a'), 'w');
   await h.write(bytes(512), 0); // not over the limit
   await rejectsWith(h.write(bytes(2000, 9), 512), 'EIO', 'write');
@@ -202,7 +202,7 @@ test('assertAllFired names every scripted fault that never happened', async (t) 
   const { d1, d10, inner } = setup(t);
   const fs = new DriveFaultFs(inner);
   fs.failAfterBytes(d1, 1000);
-  fs.shortWrites(d10, 10, { then: 'ENOSPC' });
+  fs.shortWrites(d10, 10, { failWith: 'ENOSPC' });
   await fs.mkdir(d10);
   assert.throws(
     () => fs.assertAllFired(),

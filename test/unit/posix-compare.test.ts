@@ -136,7 +136,9 @@ function expectLines(
 ): void {
   t.diagnostic(`comparator: ${JSON.stringify(got.lines)}; rsync: ${JSON.stringify(got.rsync)}`);
   assert.equal(got.lines.length, want.length, `want ${want.length} lines, got ${JSON.stringify(got.lines)}`);
-  want.forEach((re, i) => assert.match(got.lines[i]!, re));
+  want.forEach((re, i) => {
+    assert.match(got.lines[i]!, re);
+  });
   if (got.rsync && rsyncSees) assert.ok(got.rsync.length > 0, 'rsync sees the change too');
 }
 

@@ -177,7 +177,9 @@ print(json.dumps([bytes.fromhex(h).decode('utf-8', 'surrogateescape') for h in j
   });
   // json.dumps writes lone surrogates as \udcXX escapes; JSON.parse gives back the same code units.
   const expected = JSON.parse(out) as string[];
-  samples.forEach((b, i) => assert.equal(decodeName(b), expected[i], `bytes ${Buffer.from(b).toString('hex')}`));
+  samples.forEach((b, i) => {
+    assert.equal(decodeName(b), expected[i], `bytes ${Buffer.from(b).toString('hex')}`);
+  });
 });
 
 test('raw names: a lone surrogate that is not an escaped byte is refused', () => {

@@ -103,6 +103,7 @@ test('the page escapes every name: no markup from a file name reaches the HTML',
   assert.ok(html.includes('a\\nb&lt;script&gt;'), 'a newline in a name is shown');
   assert.ok(html.includes('&amp;amp;'), 'an entity-looking name stays text');
   assert.ok(html.includes('id="drive-SS&quot;1&lt;"'));
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for raw control characters in the page
   assert.ok(!/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(html), 'no raw control character in the page');
 });
 
