@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { hashTree, tempDir, writeTree, bytesOf } from '../support/tree.js';
-import { CLI, jsonLines, runSeedship } from '../support/cli.js';
+import { jsonLines, runSeedship, withoutFileCapabilities } from '../support/cli.js';
 
 // Issue #12: a rerun copies the staged entries earlier runs left off the drives in the part of
 // staging they had already visited (skipped then, or added since), or exits 4 naming them.
@@ -126,9 +126,10 @@ test('an entry changed after its copy is named in a warning, not copied again (i
   }
 });
 
-/** Run `seedship args…` as user nobody (root reads every file, whatever its mode). */
-function asNobody(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args], {
+/** Run `seedship args…` as root without the capabilities that read every file, whatever its mode. */
+function unprivileged(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const [cmd, argv] = withoutFileCapabilities(args);
+  const r = spawnSync(cmd, argv, {
     env: { ...process.env, CI: 'true', HOME: '/tmp' },
     encoding: 'utf8',
   });
@@ -137,7 +138,7 @@ function asNobody(args: string[]): { code: number | null; stdout: string; stderr
 
 test('a file skipped as unreadable is skipped again while it is, and copied by the rerun once readable; restore gives it back', async (ctx) => {
   if (process.getuid?.() !== 0) {
-    ctx.skip('needs root to run the CLI as another user (root itself reads every file)');
+    ctx.skip('needs root to run the CLI without the capabilities that read every file (setpriv)');
     return;
   }
   const t = tempDir();
@@ -151,7 +152,7 @@ test('a file skipped as unreadable is skipped again while it is, and copied by t
       chmodSync(p, 0o777);
     }
     chmodSync(`${staging}/a/locked.bin`, 0o000);
-    let r = asNobody(prepareArgs(staging, [d1]));
+    let r = unprivileged(prepareArgs(staging, [d1]));
     assert.equal(r.code, 3, r.stderr);
     assert.ok(
       (JSON.parse(r.stdout) as Result).skipped.some(
@@ -162,10 +163,10 @@ test('a file skipped as unreadable is skipped again while it is, and copied by t
     // With only the sealed drive it is named and a drive asked for (exit 4); with a drive to copy
     // it to but still unreadable, it is tried once more and skipped again (exit 3), and that
     // drive, which received nothing, is left unsealed for the next run.
-    r = asNobody(prepareArgs(staging, [d1]));
+    r = unprivileged(prepareArgs(staging, [d1]));
     assert.equal(r.code, 4, r.stderr);
     assert.deepEqual((JSON.parse(r.stdout) as Result).missing.paths, ['a/locked.bin']);
-    r = asNobody(prepareArgs(staging, [d1, d2]));
+    r = unprivileged(prepareArgs(staging, [d1, d2]));
     assert.equal(r.code, 3, r.stderr);
     assert.ok(!existsSync(`${d2}/DriveManifest.xml`), 'a drive that received nothing is not sealed');
     let res = JSON.parse(r.stdout) as Result;
@@ -176,7 +177,7 @@ test('a file skipped as unreadable is skipped again while it is, and copied by t
     assert.equal(res.files.skipped, 1);
 
     chmodSync(`${staging}/a/locked.bin`, 0o644);
-    r = asNobody(prepareArgs(staging, [d1, d2]));
+    r = unprivileged(prepareArgs(staging, [d1, d2]));
     assert.equal(r.code, 0, r.stderr);
     res = JSON.parse(r.stdout) as Result;
     assert.deepEqual([res.status, res.files.done, res.files.total, res.files.skipped], ['done', 4, 4, 0]);

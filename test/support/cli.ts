@@ -24,6 +24,17 @@ export const HUNG_MS = 600_000;
 let logDir: string | undefined;
 
 /**
+ * The command line that runs `seedship args…` as root without the capabilities that let root read
+ * any file (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH): a staged file of mode 000 is unreadable to it,
+ * as it is to any user, while the program itself stays readable even when the clone sits in a
+ * directory only root can enter (a run as user nobody could not load it there).
+ */
+export function withoutFileCapabilities(args: string[]): [string, string[]] {
+  const caps = '-dac_override,-dac_read_search';
+  return ['setpriv', [`--bounding-set=${caps}`, `--inh-caps=${caps}`, process.execPath, CLI, ...args]];
+}
+
+/**
  * Where the children's run logs go when they have no session dir (SEEDSHIP_LOG_DIR): one temp dir
  * per test process, removed when it exits, so tests leave nothing in ~/.local/state.
  */
