@@ -3,6 +3,7 @@
  * seedship run killed with SIGKILL half-way and then resumed.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { SeedshipError } from '../core/errors/errors.js';
 
 const MiB = 1024 * 1024;
 
@@ -23,7 +24,7 @@ export function timed(cmd: string, env: NodeJS.ProcessEnv = {}): Sample {
     maxBuffer: 64 * MiB,
   });
   if (r.status !== 0 && r.status !== 3)
-    throw new Error(`failed (${r.status}): ${cmd}\n${(r.stderr ?? '').slice(-2000)}`);
+    throw new SeedshipError('E_INTERNAL', `failed (${r.status}): ${cmd}\n${(r.stderr ?? '').slice(-2000)}`);
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(r.stderr);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
   const secs = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : NaN;
@@ -67,7 +68,10 @@ export async function killAndResume(
       signal === 'SIGKILL'
         ? resolve(at)
         : reject(
-            new Error(`the run to be killed ended by itself (exit ${code}) before ${fraction * 100} %: use more data`),
+            new SeedshipError(
+              'E_INTERNAL',
+              `the run to be killed ended by itself (exit ${code}) before ${fraction * 100} %: use more data`,
+            ),
           ),
     );
   });

@@ -23,6 +23,7 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { timed } from './bench-run.js';
 import { ThrottledDrives, whyNoThrottledDrives, type IoBytes } from './throttled-drives.js';
+import { SeedshipError } from '../core/errors/errors.js';
 
 const MiB = 1024 * 1024;
 const DEFAULT_CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -95,7 +96,7 @@ function parseArgs(argv: string[]): Args {
 
 function sh(cmd: string): string {
   const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', maxBuffer: 64 * MiB });
-  if (r.status !== 0) throw new Error(`failed (${r.status}): ${cmd}\n${r.stderr}`);
+  if (r.status !== 0) throw new SeedshipError('E_INTERNAL', `failed (${r.status}): ${cmd}\n${r.stderr}`);
   return r.stdout.trim();
 }
 
@@ -262,7 +263,7 @@ function runSeedship(a: Args, work: string, staging: string, n: number, driveMiB
         files: { skipped: number };
       };
       if (res.status !== 'done' || res.files.skipped !== 0)
-        throw new Error(`prepare did not finish cleanly: ${JSON.stringify(res).slice(0, 500)}`);
+        throw new SeedshipError('E_INTERNAL', `prepare did not finish cleanly: ${JSON.stringify(res).slice(0, 500)}`);
       return {
         n,
         run,

@@ -17,6 +17,7 @@ import { resolve } from 'node:path';
 import { generateStaging } from '../fixtures/generate.js';
 import { openTarget, type BenchTarget } from './bench-target.js';
 import { median, timed, type Sample } from './bench-run.js';
+import { SeedshipError } from '../core/errors/errors.js';
 
 const MiB = 1024 * 1024;
 /** Mean file size of the small-files shape (as in prepare-bench.ts), to turn a file count into a size. */
@@ -55,7 +56,7 @@ function parseArgs(argv: string[]): Args {
 
 function sh(cmd: string): string {
   const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`failed (${r.status}): ${cmd}\n${r.stderr}`);
+  if (r.status !== 0) throw new SeedshipError('E_INTERNAL', `failed (${r.status}): ${cmd}\n${r.stderr}`);
   return r.stdout.trim();
 }
 
@@ -65,7 +66,8 @@ function ensureTime(): void {
     spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time'], {
       stdio: 'ignore',
     });
-  if (!have()) throw new Error('needs GNU time (/usr/bin/time, Debian package "time") for peak memory');
+  if (!have())
+    throw new SeedshipError('E_USAGE', 'needs GNU time (/usr/bin/time, Debian package "time") for peak memory');
 }
 
 const SETTINGS = [

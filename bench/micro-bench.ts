@@ -29,6 +29,7 @@ import xxhash from 'xxhash-wasm';
 import { Compressor, Decompressor, compress, decompress } from 'zstd-napi';
 import { generateStaging, type Shape } from '../fixtures/generate.js';
 import { DEFAULT_ADDON_URL } from '../native/os-extras.js';
+import { SeedshipError } from '../core/errors/errors.js';
 
 const MiB = 1024 * 1024;
 const CHUNK = 4 * MiB;
@@ -153,7 +154,7 @@ function optional<T>(label: string, load: Promise<T>): Promise<T | undefined> {
 }
 
 function fail(why: string): never {
-  throw new Error(why);
+  throw new SeedshipError('E_INTEGRITY', why);
 }
 
 /** Read from the file, not by import: not every package exports its package.json. */
@@ -231,7 +232,7 @@ async function buildCases(compressible: Buffer, random: Buffer): Promise<Case[]>
     Promise.resolve().then(() => {
       const b = createRequire(import.meta.url)(fileURLToPath(DEFAULT_ADDON_URL)) as Partial<Md5Addon>;
       if (typeof b.md5Many !== 'function' || typeof b.xxh64Hex !== 'function')
-        throw new Error('no md5Many/xxh64Hex: run `npm run build:native`');
+        throw new SeedshipError('E_USAGE', 'no md5Many/xxh64Hex: run `npm run build:native`');
       return b as Md5Addon;
     }),
   );

@@ -18,6 +18,7 @@ import { generateStaging, type Shape } from '../fixtures/generate.js';
 import { openTarget, type BenchTarget } from './bench-target.js';
 import { killAndResume, median, timed, type Sample } from './bench-run.js';
 import { writeReport, type MemoryRow, type ResumeRow, type Row } from './bench-report.js';
+import { SeedshipError } from '../core/errors/errors.js';
 
 const MiB = 1024 * 1024;
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -42,7 +43,7 @@ function parseArgs(argv: string[]): Args {
   const full = argv.includes('--full');
   const size = (s: string) => {
     const m = /^(\d+)([MG])$/i.exec(s);
-    if (!m) throw new Error(`size ${s}: write e.g. 512M or 4G`);
+    if (!m) throw new SeedshipError('E_USAGE', `size ${s}: write e.g. 512M or 4G`);
     return Number(m[1]) * (m[2]!.toUpperCase() === 'G' ? 1024 : 1) * MiB;
   };
   return {
@@ -74,7 +75,10 @@ function ensureTools(): { zstd: boolean; restic: boolean } {
   } else if (missing.length)
     process.stderr.write(`bench: ${missing.join(', ')} not installed and not root; those baselines are skipped\n`);
   if (!have('/usr/bin/time'))
-    throw new Error('bench needs GNU time (/usr/bin/time, Debian package "time") to measure peak memory');
+    throw new SeedshipError(
+      'E_USAGE',
+      'bench needs GNU time (/usr/bin/time, Debian package "time") to measure peak memory',
+    );
   return { zstd: have('zstd'), restic: have('restic') };
 }
 

@@ -23,6 +23,7 @@ import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { compress } from 'zstd-napi';
 import { startAzurite, type RunningAzurite } from '../native/azurite.js';
 import { timed } from './bench-run.js';
+import { SeedshipError } from '../core/errors/errors.js';
 
 const MiB = 1024 * 1024;
 const CHUNK = 4 * MiB;
@@ -44,7 +45,7 @@ function parseArgs(argv: string[]): Args {
     return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : d;
   };
   const m = /^(\d+)([MG])$/i.exec(get('--size', '4G'));
-  if (!m) throw new Error('--size: write e.g. 4G or 512M');
+  if (!m) throw new SeedshipError('E_USAGE', '--size: write e.g. 4G or 512M');
   return {
     size: Number(m[1]) * (m[2]!.toUpperCase() === 'G' ? 1024 : 1) * MiB,
     distinct: Number(get('--distinct', '128')),
@@ -182,7 +183,10 @@ function ensureTime(): void {
       stdio: 'ignore',
     });
   if (!have())
-    throw new Error('the bench needs GNU time (/usr/bin/time, Debian package "time") to measure peak memory');
+    throw new SeedshipError(
+      'E_USAGE',
+      'the bench needs GNU time (/usr/bin/time, Debian package "time") to measure peak memory',
+    );
 }
 
 async function runCase(az: RunningAzurite, c: Case, runs: number, work: string): Promise<Result> {
